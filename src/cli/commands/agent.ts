@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { findAgent } from '../../fleet/context.js';
+import { resetAgent } from '../../fleet/reset.js';
+import { fleetStatus } from '../../fleet/status.js';
+import { tailAgent } from '../../observe/tail.js';
+import { out, printJson, table } from '../output.js';
+import { statusTable } from './fleet.js';
+import { open, options } from './shared.js';
+
+export async function roster(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const rows = ctx.roster.agents.map((a) => ({
+    tenant_id: ctx.roster.tenantId,
+    host: ctx.host,
+    agent: a.name,
+    session: a.session,
+    runtime: a.runtime,
+    class: a.class ?? null,
+    working_directory: a.workingDirectory,
+    model_hint: a.modelHint ?? null,
+    persistent_persona: a.persistentPersona ?? null,
+    reset_between_tasks: a.resetBetweenTasks ?? null,
+    kickstart_template: a.kickstartTemplate ?? null,
+  }));
+  if (options(command).json) printJson(rows);
+  else out(table(['AGENT', 'RUNTIME', 'CLASS', 'WORKING DIRECTORY'], rows.map((r) => [r.agent, r.runtime, r.class ?? '-', r.working_directory])));
+  return 0;
+}
+
+export async function status(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const agent = findAgent(ctx.roster, command.args[0]!);
+  const [row] = await fleetStatus(ctx, [agent]);
+  if (options(command).json) printJson(row);
+  else out(statusTable([row!]));
+  return 0;
+}
+
+export async function tail(command: Command): Promise<number> {
+  const opts = options<{ lines: string }>(command);
+  const lines = Number(opts.lines);
+  if (!Number.isInteger(lines) || lines < 1 || lines > 100_000) throw new UsageError(`-n must be a whole number from 1 to 100000, got "${opts.lines}"`);
+  const ctx = await open(command);
+  const agent = findAgent(ctx.roster, command.args[0]!);
+  const text = await tailAgent(ctx.tmux, agent, lines);
+  if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host, agent: agent.name, lines: text });
+  else out(text.join('\n'));
+  return 0;
+}
+
+export async function reset(command: Command): Promise<number> {
+  const opts = options<{ clear?: boolean; new?: boolean }>(command);
+  if (!opts.clear && !opts.new) throw new UsageError('say how to reset: --clear or --new');
+  const ctx = await open(command);
+  const agent = findAgent(ctx.roster, command.args[0]!);
+  const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear');
+  if (opts.json) printJson(result);
+  else out(`${agent.name}: sent ${result.command}${result.kickstart ? ' and the kickstart template' : ''}`);
+  return 0;
+}

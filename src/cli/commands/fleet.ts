@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { CheckFailedError } from '../../core/errors.js';
+import { selectAgents } from '../../fleet/context.js';
+import { initRoster } from '../../fleet/init.js';
+import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
+import { verifyFleet } from '../../fleet/verify.js';
+import { resolveFleetPaths } from '../../roster/paths.js';
+import { err, out, printJson, stateColour, table } from '../output.js';
+import { open, options, renderOutcomes } from './shared.js';
+
+export async function init(command: Command): Promise<number> {
+  const opts = options<{ profile: string; write?: boolean; force?: boolean }>(command);
+  const paths = resolveFleetPaths(process.env, opts.roster);
+  const result = await initRoster({
+    profile: opts.profile,
+    rosterPath: paths.roster,
+    write: Boolean(opts.write),
+    force: Boolean(opts.force),
+    env: process.env,
+  });
+  if (result.written) err(`wrote ${result.written} (profile ${opts.profile})`);
+  else out(result.text.trimEnd());
+  return 0;
+}
+
+export async function start(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const agents = selectAgents(ctx.roster, command.args);
+  await ctx.tmux.assertSupportedVersion();
+  const showProgress = process.stderr.isTTY && !options(command).json && agents.length >= 20;
+  const outcomes = await ctx.supervisor.start(agents, (done, total) => {
+    if (showProgress) process.stderr.write(`\rstarting agents: ${done}/${total}`);
+  });
+  if (showProgress) process.stderr.write('\n');
+  return renderOutcomes(ctx, outcomes, options(command).json);
+}
+
+export async function stop(command: Command): Promise<number> {
+  const ctx = await open(command);
+  return renderOutcomes(ctx, await ctx.supervisor.stop(selectAgents(ctx.roster, command.args)), options(command).json);
+}
+
+export async function restart(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const agents = selectAgents(ctx.roster, command.args);
+  await ctx.tmux.assertSupportedVersion();
+  return renderOutcomes(ctx, await ctx.supervisor.restart(agents), options(command).json);
+}
+
+export function statusTable(rows: AgentStatus[]): string {
+  return table(
+    ['AGENT', 'RUNTIME', 'STATE', 'PANE PID', 'RESTARTS', 'LAST EXIT', 'HEARTBEAT', 'COMMAND'],
+    rows.map((r) => [
+      r.agent,
+      r.runtime,
+      stateColour(r.state),
+      r.pane_pid === null ? '-' : String(r.pane_pid),
+      String(r.restarts),
+      r.last_exit_status === null ? '-' : String(r.last_exit_status),
+      r.heartbeat.age_seconds === null ? stateColour(r.heartbeat.health) : `${stateColour(r.heartbeat.health)} ${r.heartbeat.age_seconds}s`,
+      r.current_command ?? '-',
+    ]),
+  );
+}
+
+export async function status(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const rows = await fleetStatus(ctx, ctx.roster.agents);
+  if (options(command).json) printJson(rows);
+  else out(`fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)\n${statusTable(rows)}`);
+  return 0;
+}
+
+export async function verify(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const report = await verifyFleet(ctx);
+  if (options(command).json) {
+    printJson(report);
+    return report.ok ? 0 : 1;
+  }
+  if (!report.ok) {
+    throw new CheckFailedError(`fleet verify found ${report.problems.length} problem(s) on socket ${report.socket}:`, report.problems);
+  }
+  out(`ok: ${report.agents} agent(s), each with exactly its session on socket ${report.socket}; no stray sessions`);
+  return 0;
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { openFleet, type FleetContext } from '../../fleet/context.js';
+import type { AgentOutcome } from '../../supervisor/types.js';
+import { colour, err, out, printJson, stateColour } from '../output.js';
+
+export interface CommonOptions {
+  roster?: string;
+  json?: boolean;
+}
+
+export function options<T extends object>(command: Command): T & CommonOptions {
+  return command.optsWithGlobals<T & CommonOptions>();
+}
+
+export async function open(command: Command): Promise<FleetContext> {
+  return openFleet({ env: process.env, globals: { roster: options(command).roster } });
+}
+
+/** Print per-agent outcomes; exit 1 if any failed. */
+export function renderOutcomes(ctx: FleetContext, outcomes: AgentOutcome[], json: boolean | undefined): number {
+  const failed = outcomes.filter((o) => o.result === 'error');
+  if (json) {
+    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host, ...o })));
+  } else {
+    for (const outcome of outcomes) {
+      if (outcome.result === 'error') {
+        err(`${outcome.agent}: ${colour.red('error', process.stderr)}: ${outcome.error}`);
+        if (outcome.hint) err(`  hint: ${outcome.hint}`);
+      } else {
+        out(`${outcome.agent}: ${stateColour(outcome.result.replace('-', ' '))}`);
+      }
+    }
+    if (outcomes.length === 0) out('no agents');
+  }
+  return failed.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,60 @@
+import { CheckFailedError, CommandError, MosaicError } from '../core/errors.js';
+
+/** The only place that writes to the terminal. */
+export const out = (text: string): void => {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+};
+export const err = (text: string): void => {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+};
+export const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+const useColour = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR;
+const paint = (code: string) => (text: string, stream: NodeJS.WriteStream = process.stdout): string =>
+  useColour(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
+export const colour = { red: paint('31'), green: paint('32'), yellow: paint('33'), dim: paint('2'), bold: paint('1') };
+
+export function stateColour(state: string): string {
+  switch (state) {
+    case 'running':
+    case 'healthy':
+    case 'started':
+    case 'restarted':
+    case 'stopped-ok':
+      return colour.green(state);
+    case 'failed':
+    case 'dead':
+    case 'error':
+    case 'stale':
+      return colour.red(state);
+    case 'restarting':
+    case 'unknown':
+      return colour.yellow(state);
+    default:
+      return state;
+  }
+}
+
+/** Fixed-width columns; widths ignore colour codes. */
+export function table(header: string[], rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+  const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ').trimEnd();
+  return [colour.bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+/** Turn any error into a message and an exit code. The single exit point's helper. */
+export function reportError(error: unknown): number {
+  if (error instanceof MosaicError) {
+    err(`mosaic: ${error.message}`);
+    if (error instanceof CheckFailedError) for (const problem of error.problems) err(`  - ${problem}`);
+    if (error.hint) err(`  hint: ${error.hint}`);
+    if (process.env.MOSAIC_DEBUG && error instanceof CommandError) err(String(error.stack));
+    return error.exitCode;
+  }
+  err(`mosaic: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  err('  this is a bug; please report it with the command you ran');
+  return 70;
+}

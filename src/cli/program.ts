@@ -1,0 +1,150 @@
+import { Command, CommanderError, Option } from 'commander';
+import { packageVersion } from '../system/package.js';
+import { reportError } from './output.js';
+
+/** Each action's module is imported only when that verb runs, so help and --version stay fast. */
+type Action = (command: Command) => Promise<number | void>;
+const lazy =
+  (load: () => Promise<Record<string, unknown>>, name: string) =>
+  async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const action = (await load())[name] as Action;
+    const code = await action(command);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+
+const fleet = (name: string) => lazy(() => import('./commands/fleet.js'), name);
+const agent = (name: string) => lazy(() => import('./commands/agent.js'), name);
+const json = (): Option => new Option('--json', 'print machine-readable JSON (always includes tenant_id and host)');
+
+export function buildProgram(): Command {
+  const program = new Command('mosaic')
+    .description('Keep a durable fleet of AI coding agents in tmux on an isolated socket: start, supervise, observe, message.')
+    .version(packageVersion(), '-V, --version')
+    .option('--roster <path>', 'roster file (default: <config root>/roster.yaml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Config root: $MOSAIC_FLEET_HOME, else $XDG_CONFIG_HOME/mosaic/fleet, else ~/.config/mosaic/fleet.
+Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
+    );
+
+  const fleetCmd = program.command('fleet').description('the whole fleet: create a roster, start, stop, restart, check');
+  fleetCmd
+    .command('init')
+    .description('print a starter roster, or write it with --write')
+    .addOption(new Option('--profile <name>', 'roster profile').choices(['minimal', 'local-canary', 'stub']).default('minimal'))
+    .option('--write', 'write it to the roster path (atomically) instead of printing it')
+    .option('--force', 'replace an existing roster')
+    .addHelpText('after', '\nExample:\n  mosaic fleet init --profile stub --write')
+    .action(fleet('init'));
+  fleetCmd
+    .command('start')
+    .description('start agents that are not running (all when none are named); running ones are left alone')
+    .argument('[agents...]', 'agent names from the roster')
+    .addOption(json())
+    .addHelpText('after', '\nExample:\n  mosaic fleet start            # every roster agent\n  mosaic fleet start coder0')
+    .action(fleet('start'));
+  fleetCmd
+    .command('stop')
+    .description('stop agents (all when none are named): kills exactly their sessions, nothing else')
+    .argument('[agents...]', 'agent names from the roster')
+    .addOption(json())
+    .action(fleet('stop'));
+  fleetCmd
+    .command('restart')
+    .description('restart agents in place (all when none are named); other agents are not touched; clears a failed state')
+    .argument('[agents...]', 'agent names from the roster')
+    .addOption(json())
+    .action(fleet('restart'));
+  fleetCmd
+    .command('status')
+    .description('state of every roster agent: running/restarting/failed/stopped, pane pid, restarts, heartbeat')
+    .addOption(json())
+    .action(fleet('status'));
+  fleetCmd
+    .command('verify')
+    .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
+    .addOption(json())
+    .action(fleet('verify'));
+
+  const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
+  agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
+  agentCmd
+    .command('status')
+    .description("one agent's state")
+    .argument('<agent>', 'agent name')
+    .addOption(json())
+    .action(agent('status'));
+  agentCmd
+    .command('tail')
+    .description('print the last lines of what the agent shows (the visible screen for full-screen TUIs)')
+    .argument('<agent>', 'agent name')
+    .option('-n, --lines <n>', 'number of lines', '80')
+    .addOption(json())
+    .action(agent('tail'));
+  agentCmd
+    .command('reset')
+    .description("type the runtime's reset command (then the kickstart template, if the agent has one)")
+    .argument('<agent>', 'agent name')
+    .addOption(new Option('--clear', 'clear the conversation (e.g. /clear)').conflicts('new'))
+    .addOption(new Option('--new', 'start a new conversation (e.g. /new)'))
+    .addOption(json())
+    .action(agent('reset'));
+
+  program
+    .command('stub-agent')
+    .description('run the stub agent in this terminal (what `runtime: stub` launches; for demos and tests)')
+    .option('--drop-first-enter', 'ignore the first Enter, leaving the first message as a draft')
+    .option('--crash-after <n>', 'exit with status 3 after n acknowledged messages (0: at once)')
+    .option('--slow-ms <ms>', 'stay busy this long before acknowledging')
+    .option('--interval <seconds>', 'heartbeat interval')
+    .option('--record-dir <dir>', 'also write each received message body to <dir>/<seq>.msg')
+    .action(lazy(() => import('./commands/stub-agent.js'), 'stubAgent'));
+
+  program
+    .command('demo')
+    .description('start a 3-agent stub fleet on a private socket, show it, restart one agent, show it again')
+    .option('--stop', 'stop the demo fleet instead')
+    .action(lazy(() => import('./commands/demo.js'), 'demo'));
+
+  program
+    .command('_supervise', { hidden: true })
+    .description('internal: called by the tmux pane-died hook')
+    .argument('<event>')
+    .requiredOption('--socket <name>')
+    .requiredOption('--agent <name>')
+    .option('--status <code>')
+    .option('--signal <number>')
+    .option('--pid <pid>')
+    .option('--dead-time <seconds>')
+    .option('--watchdog')
+    .requiredOption('--pane <id>')
+    .action(lazy(() => import('./commands/supervise.js'), 'supervise'));
+
+  for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
+    command.exitOverride();
+  }
+  return program;
+}
+
+/** Parse, run, and map every outcome to an exit code. The program's one exit point. */
+export async function runProgram(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return 2;
+    }
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      // commander already printed the message
+      return 2;
+    }
+    return reportError(error);
+  }
+}

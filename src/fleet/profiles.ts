@@ -1,0 +1,73 @@
+import { UsageError } from '../core/errors.js';
+
+export const PROFILES = ['minimal', 'local-canary', 'stub'] as const;
+export type ProfileName = (typeof PROFILES)[number];
+
+const HEADER = `# Mosaic Fleet roster. Schema: framework/fleet/roster.schema.json in the mosaic-fleet package.
+# Every field also accepts camelCase. Relative directories are relative to this file.
+version: 1
+transport: tmux
+supervisor: builtin        # builtin (no systemd needed) or systemd
+tmux:
+  socket_name: mosaic-factory
+  holder_session: _holder
+heartbeat:
+  interval_seconds: 15
+`;
+
+const TEXT: Record<ProfileName, string> = {
+  minimal: `${HEADER}defaults:
+  working_directory: ~/src
+runtimes:
+  pi:
+    reset_command: /new
+agents:
+  - name: canary-pi
+    runtime: pi
+    class: canary
+    reset_between_tasks: true
+`,
+  'local-canary': `${HEADER}defaults:
+  working_directory: ~/src
+runtimes:
+  claude:
+    reset_command: /clear
+  codex:
+    reset_command: /clear
+  pi:
+    reset_command: /new
+agents:
+  - name: lead
+    runtime: claude
+    class: orchestrator
+    persistent_persona: true
+  - name: coder0
+    runtime: codex
+    class: implementer
+    reset_between_tasks: true
+  - name: reviewer0
+    runtime: pi
+    class: reviewer
+    reset_between_tasks: true
+`,
+  stub: `${HEADER.replace('mosaic-factory', 'mosaic-stub')}defaults:
+  working_directory: work
+agents:
+  - name: alpha
+    runtime: stub
+    class: demo
+  - name: beta
+    runtime: stub
+    class: demo
+  - name: gamma
+    runtime: stub
+    class: demo
+`,
+};
+
+export function profileText(name: string): string {
+  if (!(PROFILES as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown profile "${name}" (choose one of: ${PROFILES.join(', ')})`);
+  }
+  return TEXT[name as ProfileName];
+}

@@ -1,0 +1,57 @@
+import { listPanes } from '../supervisor/direct.js';
+import type { FleetContext } from './context.js';
+import { fleetStatus } from './status.js';
+
+export interface VerifyReport {
+  tenant_id: string;
+  host: string;
+  socket: string;
+  ok: boolean;
+  agents: number;
+  problems: string[];
+}
+
+/**
+ * Every roster agent has exactly its session (and it is ours and alive), no session on
+ * our socket is unaccounted for, and the server carries our ownership mark.
+ */
+export async function verifyFleet(ctx: FleetContext): Promise<VerifyReport> {
+  const problems: string[] = [];
+  const socket = ctx.tmux.socket;
+  const panes = await listPanes(ctx);
+  if (panes.length === 0) {
+    problems.push(`no tmux server with sessions on socket "${socket}": run \`mosaic fleet start\``);
+  } else {
+    const owner = await ctx.tmux.run(['show-options', '-gv', '@mosaic_owner'], { allowFailure: true });
+    if (owner.status !== 0 || !owner.stdout.startsWith('mosaic-fleet')) {
+      problems.push(`the tmux server on socket "${socket}" was not started by mosaic (no @mosaic_owner mark)`);
+    }
+  }
+  const bySession = new Map<string, number>();
+  for (const pane of panes) bySession.set(pane.session, (bySession.get(pane.session) ?? 0) + 1);
+  const known = new Set(ctx.roster.agents.map((agent) => agent.session));
+  known.add(ctx.roster.holderSession);
+  for (const [session, count] of bySession) {
+    if (!known.has(session)) problems.push(`stray session "${session}" on socket "${socket}" is not in the roster`);
+    else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);
+  }
+  for (const pane of panes) {
+    const agent = ctx.roster.agents.find((a) => a.session === pane.session);
+    if (agent && pane.agent !== agent.name) {
+      problems.push(`session "${pane.session}" is not marked as mosaic agent "${agent.name}" (found "${pane.agent}")`);
+    }
+  }
+  for (const status of await fleetStatus(ctx, ctx.roster.agents)) {
+    if (status.state === 'stopped') problems.push(`agent "${status.agent}" has no session`);
+    else if (status.state === 'failed') problems.push(`agent "${status.agent}" failed (crash loop; last exit ${status.last_exit_status ?? '?'}): \`mosaic fleet restart ${status.agent}\``);
+    else if (status.state === 'dead') problems.push(`agent "${status.agent}" pane is dead (exit ${status.last_exit_status ?? '?'})`);
+  }
+  return {
+    tenant_id: ctx.roster.tenantId,
+    host: ctx.host,
+    socket,
+    ok: problems.length === 0,
+    agents: ctx.roster.agents.length,
+    problems,
+  };
+}

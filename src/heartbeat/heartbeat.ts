@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { readFileOrUndefined } from '../system/fs.js';
+
+/** Heartbeat protocol v1: one line of space-separated key=value pairs, replaced atomically. */
+export interface Heartbeat {
+  ts: Date;
+  pid: number;
+  status: string;
+  /** Extra fields from newer writers, kept for forward compatibility. */
+  fields: Record<string, string>;
+}
+
+export type HeartbeatHealth = 'healthy' | 'stale' | 'unknown';
+
+export function heartbeatFile(runDir: string, agentName: string): string {
+  return path.join(runDir, `${agentName}.hb`);
+}
+
+export function parseHeartbeat(text: string): Heartbeat | undefined {
+  const fields: Record<string, string> = {};
+  for (const token of text.trim().split(/\s+/)) {
+    const eq = token.indexOf('=');
+    if (eq > 0) fields[token.slice(0, eq)] = token.slice(eq + 1);
+  }
+  const ts = fields.ts ? new Date(fields.ts) : undefined;
+  const pid = Number(fields.pid);
+  if (!ts || Number.isNaN(ts.getTime()) || !Number.isInteger(pid)) return undefined;
+  return { ts, pid, status: fields.status ?? 'ok', fields };
+}
+
+export function formatHeartbeat(beat: { ts: Date; pid: number; status: string }): string {
+  return `ts=${beat.ts.toISOString()} pid=${beat.pid} status=${beat.status}\n`;
+}
+
+export async function readHeartbeat(runDir: string, agentName: string): Promise<Heartbeat | undefined> {
+  const text = await readFileOrUndefined(heartbeatFile(runDir, agentName));
+  return text === undefined ? undefined : parseHeartbeat(text);
+}
+
+/** Healthy if no older than three intervals; a missing or unreadable beat is unknown. */
+export function heartbeatHealth(beat: Heartbeat | undefined, now: Date, intervalSeconds: number): HeartbeatHealth {
+  if (!beat) return 'unknown';
+  return ageSeconds(beat, now) <= 3 * intervalSeconds ? 'healthy' : 'stale';
+}
+
+export function ageSeconds(beat: Heartbeat, now: Date): number {
+  return Math.max(0, (now.getTime() - beat.ts.getTime()) / 1000);
+}

@@ -1,0 +1,20 @@
+import type { AgentSpec } from '../roster/model.js';
+import { exactPane, type TmuxClient } from '../tmux/client.js';
+import { UserError } from '../core/errors.js';
+
+/**
+ * The last `lines` lines of what the agent shows. A full-screen TUI (alternate screen)
+ * has no scrollback, so its visible screen is what we return.
+ */
+export async function tailAgent(tmux: TmuxClient, agent: AgentSpec, lines: number): Promise<string[]> {
+  const target = exactPane(agent.session);
+  const result = await tmux.run(['capture-pane', '-p', '-J', '-t', target, '-S', `-${lines}`], { allowFailure: true });
+  if (result.status !== 0) {
+    throw new UserError(`agent "${agent.name}" has no session on socket "${tmux.socket}"`, {
+      hint: `start it with \`mosaic fleet start ${agent.name}\``,
+    });
+  }
+  const out = result.stdout.split('\n');
+  while (out.length > 0 && out[out.length - 1]!.trim() === '') out.pop();
+  return out.slice(-lines);
+}

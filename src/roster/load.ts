@@ -1,0 +1,300 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { UserError } from '../core/errors.js';
+import { packageRoot } from '../system/package.js';
+import { expandHome } from './paths.js';
+import {
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_HOLDER_SESSION,
+  DEFAULT_RESTART_POLICY,
+  DEFAULT_SOCKET,
+  DEFAULT_WORKING_DIRECTORY,
+  sessionNameFor,
+  type AgentSpec,
+  type Roster,
+  type RuntimeOverride,
+} from './model.js';
+
+export interface RosterIssue {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export class RosterError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly issues: RosterIssue[],
+  ) {
+    const lines = issues.map((issue) => `  ${file}:${issue.line}:${issue.column}: ${issue.message}`);
+    super(`roster ${file} is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+      hint: 'fix the roster and run the command again; `mosaic fleet init --profile minimal` prints a valid example',
+    });
+  }
+}
+
+export interface LoadRosterOptions {
+  env: NodeJS.ProcessEnv;
+  /** Runtimes that need no `command` in the roster (the built-in registry). */
+  knownRuntimes: readonly string[];
+  /** Login name used when the roster has no tenant_id. */
+  defaultTenant: string;
+}
+
+export async function loadRoster(file: string, options: LoadRosterOptions): Promise<Roster> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`no roster at ${file}`, {
+        hint: 'create one with `mosaic fleet init --profile minimal --write`, or pass --roster <path>',
+      });
+    }
+    throw new UserError(`cannot read roster ${file}: ${(error as Error).message}`);
+  }
+  return parseRoster(text, file, options);
+}
+
+export function parseRoster(text: string, file: string, options: LoadRosterOptions): Roster {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): { line: number; column: number } => {
+    if (offset === undefined) return { line: 1, column: 1 };
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    throw new RosterError(
+      file,
+      doc.errors.map((error) => ({ ...at(error.pos[0]), message: `YAML syntax: ${firstLine(error.message)}` })),
+    );
+  }
+  const data: unknown = doc.toJS();
+  const locate = (instancePath: (string | number)[]): { line: number; column: number } => {
+    for (let depth = instancePath.length; depth >= 0; depth -= 1) {
+      const node = doc.getIn(instancePath.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return at(node.range[0]);
+      if (depth === 0) break;
+    }
+    return { line: 1, column: 1 };
+  };
+
+  const validate = rosterValidator();
+  if (!validate(data)) {
+    const issues = dedupe((validate.errors ?? []).map((error) => schemaIssue(error, locate)));
+    throw new RosterError(file, issues);
+  }
+  return normalise(data as RawRoster, file, locate, options);
+}
+
+/* ---------- schema ---------- */
+
+let cachedValidator: ValidateFunction | undefined;
+
+function rosterValidator(): ValidateFunction {
+  if (cachedValidator) return cachedValidator;
+  const require = createRequire(import.meta.url);
+  // Ajv is CommonJS; the 2020-12 build matches the schema's $schema.
+  const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv').default;
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  cachedValidator = ajv.compile(require(schemaPath()) as object);
+  return cachedValidator;
+}
+
+export function schemaPath(): string {
+  return path.join(packageRoot(), 'framework', 'fleet', 'roster.schema.json');
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function schemaIssue(
+  error: ErrorObject,
+  locate: (p: (string | number)[]) => { line: number; column: number },
+): RosterIssue {
+  const instancePath = pointerToPath(error.instancePath);
+  const where = describePath(instancePath);
+  let message: string;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      instancePath.push(extra);
+      message = `${where ? `${where}: ` : ''}unknown field "${extra}"`;
+      break;
+    }
+    case 'required':
+      message = `${where || 'roster'}: missing required field "${(error.params as { missingProperty: string }).missingProperty}"`;
+      break;
+    case 'pattern':
+      message = `${where} must match ${(error.params as { pattern: string }).pattern}`;
+      break;
+    case 'const':
+      message = `${where} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+      break;
+    case 'enum':
+      message = `${where} must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    default:
+      message = `${where || 'roster'} ${error.message ?? 'is invalid'}`;
+  }
+  return { ...locate(instancePath), message };
+}
+
+function describePath(parts: (string | number)[]): string {
+  return parts.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+function dedupe(issues: RosterIssue[]): RosterIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.line}:${issue.column}:${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/* ---------- normalisation and rules beyond the schema ---------- */
+
+type RawObject = Record<string, unknown>;
+interface RawRoster extends RawObject {
+  agents: RawObject[];
+}
+
+function normalise(
+  raw: RawRoster,
+  file: string,
+  locate: (p: (string | number)[]) => { line: number; column: number },
+  options: LoadRosterOptions,
+): Roster {
+  const issues: RosterIssue[] = [];
+  const home = options.env.HOME ?? os.homedir();
+  /** Read a field given in snake_case or camelCase; both with different values is an error. */
+  const pick = <T>(obj: RawObject | undefined, snake: string, camel: string, where: (string | number)[]): T | undefined => {
+    if (!obj) return undefined;
+    const a = obj[snake] as T | undefined;
+    const b = obj[camel] as T | undefined;
+    if (a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
+      issues.push({ ...locate([...where, camel]), message: `both ${snake} and ${camel} are set, with different values` });
+    }
+    return a ?? b;
+  };
+
+  const tmux = raw.tmux as RawObject | undefined;
+  const heartbeat = raw.heartbeat as RawObject | undefined;
+  const restart = raw.restart as RawObject | undefined;
+  const defaults = raw.defaults as RawObject | undefined;
+  const rawRuntimes = (raw.runtimes ?? {}) as Record<string, RawObject>;
+
+  const runtimes: Record<string, RuntimeOverride> = {};
+  for (const [name, value] of Object.entries(rawRuntimes)) {
+    const override: RuntimeOverride = {};
+    const reset = pick<string>(value, 'reset_command', 'resetCommand', ['runtimes', name]);
+    if (reset !== undefined) override.resetCommand = reset;
+    if (Array.isArray(value.command)) override.command = (value.command as string[]).map((arg) => expandHome(arg, home));
+    runtimes[name] = override;
+  }
+
+  // Relative directories are relative to the roster file, so a roster can travel with its work tree.
+  const rosterDir = path.dirname(path.resolve(file));
+  const directory = (value: string): string => path.resolve(rosterDir, expandHome(value, home));
+  const defaultWorkingDirectory = directory(
+    pick<string>(defaults, 'working_directory', 'workingDirectory', ['defaults']) ?? DEFAULT_WORKING_DIRECTORY,
+  );
+
+  const agents: AgentSpec[] = [];
+  const byName = new Map<string, number>();
+  const bySession = new Map<string, string>();
+  raw.agents.forEach((entry, index) => {
+    const where: (string | number)[] = ['agents', index];
+    const name = entry.name as string;
+    const runtime = entry.runtime as string;
+    const line = locate(where).line;
+    const previous = byName.get(name);
+    if (previous !== undefined) {
+      issues.push({ ...locate([...where, 'name']), message: `duplicate agent name "${name}" (first defined on line ${previous})` });
+    }
+    if (previous === undefined) byName.set(name, line);
+    const session = sessionNameFor(name);
+    const clash = bySession.get(session);
+    if (clash !== undefined && clash !== name) {
+      issues.push({
+        ...locate([...where, 'name']),
+        message: `agent "${name}" maps to tmux session "${session}", which agent "${clash}" already uses (tmux turns "." into "_"); rename one of them`,
+      });
+    }
+    bySession.set(session, name);
+    if (!options.knownRuntimes.includes(runtime) && !runtimes[runtime]?.command) {
+      issues.push({
+        ...locate([...where, 'runtime']),
+        message: `unknown runtime "${runtime}" (built-in: ${options.knownRuntimes.join(', ')}); define runtimes.${runtime}.command to launch a custom one`,
+      });
+    }
+    const workdir = pick<string>(entry, 'working_directory', 'workingDirectory', where);
+    const spec: AgentSpec = {
+      name,
+      session,
+      runtime,
+      workingDirectory: workdir === undefined ? defaultWorkingDirectory : directory(workdir),
+      args: Array.isArray(entry.args) ? (entry.args as string[]) : [],
+      line,
+    };
+    const optional = {
+      class: entry.class as string | undefined,
+      modelHint: pick<string>(entry, 'model_hint', 'modelHint', where),
+      persistentPersona: pick<boolean | string>(entry, 'persistent_persona', 'persistentPersona', where),
+      resetBetweenTasks: pick<boolean>(entry, 'reset_between_tasks', 'resetBetweenTasks', where),
+      kickstartTemplate: pick<string>(entry, 'kickstart_template', 'kickstartTemplate', where),
+    };
+    for (const [key, value] of Object.entries(optional)) {
+      if (value !== undefined) (spec as unknown as RawObject)[key] = value;
+    }
+    agents.push(spec);
+  });
+
+  const holderSession = pick<string>(tmux, 'holder_session', 'holderSession', ['tmux']) ?? DEFAULT_HOLDER_SESSION;
+  if (bySession.has(holderSession)) {
+    issues.push({ ...locate(['tmux']), message: `agent "${bySession.get(holderSession)}" uses the holder session name "${holderSession}"` });
+  }
+  const policy = {
+    backoffInitialMs: pick<number>(restart, 'backoff_initial_ms', 'backoffInitialMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffInitialMs,
+    backoffMaxMs: pick<number>(restart, 'backoff_max_ms', 'backoffMaxMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffMaxMs,
+    maxCrashes: pick<number>(restart, 'max_crashes', 'maxCrashes', ['restart']) ?? DEFAULT_RESTART_POLICY.maxCrashes,
+    windowSeconds: pick<number>(restart, 'window_seconds', 'windowSeconds', ['restart']) ?? DEFAULT_RESTART_POLICY.windowSeconds,
+  };
+  const roster: Roster = {
+    file,
+    version: 1,
+    tenantId: pick<string>(raw, 'tenant_id', 'tenantId', []) ?? options.defaultTenant,
+    supervisor: (raw.supervisor as Roster['supervisor'] | undefined) ?? 'builtin',
+    socketName:
+      options.env.MOSAIC_TMUX_SOCKET || (pick<string>(tmux, 'socket_name', 'socketName', ['tmux']) ?? DEFAULT_SOCKET),
+    holderSession,
+    heartbeatIntervalSeconds:
+      pick<number>(heartbeat, 'interval_seconds', 'intervalSeconds', ['heartbeat']) ?? DEFAULT_HEARTBEAT_SECONDS,
+    restart: policy,
+    defaultWorkingDirectory,
+    runtimes,
+    agents,
+  };
+  if (!/^[A-Za-z0-9_.-]+$/.test(roster.socketName)) {
+    issues.push({ line: 1, column: 1, message: `MOSAIC_TMUX_SOCKET "${roster.socketName}" must match ^[A-Za-z0-9_.-]+$` });
+  }
+  if (issues.length > 0) throw new RosterError(file, issues);
+  return roster;
+}

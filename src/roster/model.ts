@@ -1,0 +1,63 @@
+/** The validated, normalised roster that the rest of the program works with. */
+
+export type SupervisorKind = 'builtin' | 'systemd';
+
+export interface RestartPolicy {
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** More than this many crashes inside the window marks the agent failed. */
+  maxCrashes: number;
+  windowSeconds: number;
+}
+
+export interface RuntimeOverride {
+  resetCommand?: string;
+  command?: string[];
+}
+
+export interface AgentSpec {
+  name: string;
+  /** tmux session name: the agent name with '.' mapped to '_' (tmux rewrites it anyway). */
+  session: string;
+  runtime: string;
+  class?: string;
+  workingDirectory: string;
+  modelHint?: string;
+  persistentPersona?: boolean | string;
+  resetBetweenTasks?: boolean;
+  kickstartTemplate?: string;
+  args: string[];
+  /** 1-based line of the agent entry in the roster file, for messages. */
+  line: number;
+}
+
+export interface Roster {
+  file: string;
+  version: 1;
+  tenantId: string;
+  supervisor: SupervisorKind;
+  socketName: string;
+  holderSession: string;
+  heartbeatIntervalSeconds: number;
+  restart: RestartPolicy;
+  defaultWorkingDirectory: string;
+  runtimes: Record<string, RuntimeOverride>;
+  agents: AgentSpec[];
+}
+
+export const DEFAULT_SOCKET = 'mosaic-factory';
+export const DEFAULT_HOLDER_SESSION = '_holder';
+export const DEFAULT_HEARTBEAT_SECONDS = 15;
+export const DEFAULT_WORKING_DIRECTORY = '~/src';
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  backoffInitialMs: 1000,
+  backoffMaxMs: 60_000,
+  maxCrashes: 5,
+  windowSeconds: 120,
+};
+
+export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+export function sessionNameFor(agentName: string): string {
+  return agentName.replace(/\./g, '_');
+}

@@ -1,0 +1,335 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { AgentSpec } from '../roster/model.js';
+import { ensurePrivateDir } from '../system/fs.js';
+import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
+import { freshRunState, launchSpecFile, readRunState, removeRunState, writeRunState, type AgentRunState } from './state.js';
+import { assertExecutableExists, buildHolderSpec, buildLaunchSpec, findRuntimeBinDirs, writeLaunchSpec, type LaunchSpec } from './launch.js';
+import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
+import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
+import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
+
+/** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
+export const PANE_COLUMNS = 200;
+export const PANE_ROWS = 50;
+
+export const PANE_FIELDS = [
+  'session_name',
+  '@mosaic_agent',
+  'pane_id',
+  'pane_pid',
+  'pane_dead',
+  'pane_dead_status',
+  'pane_dead_signal',
+  'pane_dead_time',
+  'window_activity',
+  'pane_current_command',
+] as const;
+
+export interface PaneRow {
+  session: string;
+  agent: string;
+  paneId: string;
+  panePid: number | null;
+  dead: boolean;
+  deadStatus: number | null;
+  deadSignal: number | null;
+  /** Epoch seconds when the pane died. */
+  deadTime: number | null;
+  activity: number | null;
+  currentCommand: string;
+}
+
+/** One batched listing of every pane on our server. */
+export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
+  const rows = await deps.tmux.list('list-panes', PANE_FIELDS);
+  const num = (value: string | undefined): number | null => (value ? Number(value) : null);
+  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command]) => ({
+    session: session!,
+    agent: agent || session!,
+    paneId: paneId!,
+    panePid: num(pid),
+    dead: dead === '1',
+    deadStatus: num(status),
+    deadSignal: num(signal),
+    deadTime: num(deadTime),
+    activity: num(activity),
+    currentCommand: command ?? '',
+  }));
+}
+
+/**
+ * The built-in supervisor: the tmux server holds the panes, `remain-on-exit` keeps a
+ * dead pane around, and a `pane-died` hook runs `mosaic _supervise pane-died` once per
+ * exit to respawn the pane after a backoff delay (slept inside the pane by the launcher).
+ * No process stays resident per agent.
+ */
+export class DirectSupervisor implements Supervisor {
+  readonly kind = 'builtin' as const;
+
+  constructor(private readonly deps: SupervisorDeps) {}
+
+  /** Options and hook for our server; idempotent, sent in front of every creation batch. */
+  serverSetupCommands(): string[][] {
+    const { paths, roster, tmux } = this.deps;
+    return [
+      ['start-server'],
+      ['set-option', '-g', '@mosaic_owner', `mosaic-fleet tenant=${roster.tenantId} home=${paths.root}`],
+      ['set-option', '-g', 'default-terminal', 'tmux-256color'],
+      ['set-option', '-g', 'focus-events', 'on'],
+      ['set-option', '-g', 'history-limit', '20000'],
+      ['set-option', '-s', 'escape-time', '10'],
+      ['set-option', '-wg', 'remain-on-exit', 'on'],
+      [
+        'set-hook',
+        '-g',
+        'pane-died',
+        paneDiedHookCommand({
+          nodeBinary: process.execPath,
+          home: paths.root,
+          socket: tmux.socket,
+          logFile: path.join(paths.logsDir, 'supervisor.log'),
+        }),
+      ],
+    ];
+  }
+
+  private async prepareDirs(): Promise<void> {
+    await Promise.all([ensurePrivateDir(this.deps.paths.runDir), ensurePrivateDir(this.deps.paths.logsDir)]);
+  }
+
+  private async prepareLaunch(agents: readonly AgentSpec[]): Promise<Map<string, LaunchSpec | UserError>> {
+    const { roster, paths, env, runner } = this.deps;
+    const runtimeBinDirs = await findRuntimeBinDirs(env, runner);
+    const prepared = new Map<string, LaunchSpec | UserError>();
+    await Promise.all(
+      agents.map(async (agent) => {
+        try {
+          const spec = buildLaunchSpec(roster, agent, { env, runDir: paths.runDir, runtimeBinDirs });
+          await assertExecutableExists(roster, agent, spec);
+          await mkdir(agent.workingDirectory, { recursive: true });
+          await writeLaunchSpec(spec);
+          await writeRunState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart, this.deps.now()));
+          prepared.set(agent.name, spec);
+        } catch (error) {
+          prepared.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
+        }
+      }),
+    );
+    return prepared;
+  }
+
+  async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
+    await this.prepareDirs();
+    const running = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+    const missing = agents.filter((agent) => !running.has(agent.session));
+    const prepared = await this.prepareLaunch(missing);
+    const outcomes = new Map<string, AgentOutcome>();
+    for (const agent of agents) {
+      if (running.has(agent.session)) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
+    }
+    const toCreate: AgentSpec[] = [];
+    for (const agent of missing) {
+      const spec = prepared.get(agent.name);
+      if (spec instanceof UserError) outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
+      else toCreate.push(agent);
+    }
+    if (toCreate.length > 0) {
+      const holder = running.has(this.deps.roster.holderSession) ? [] : await this.holderCommands();
+      const commands = [...this.serverSetupCommands(), ...holder, ...toCreate.flatMap((agent) => this.createCommands(agent))];
+      try {
+        let done = 0;
+        // The chunks run in order; report progress by sessions created so far.
+        for (const result of await this.deps.tmux.batch(commands)) {
+          done += (result.argv.filter((arg) => arg === 'new-session').length);
+          onProgress?.(Math.min(done, toCreate.length), toCreate.length);
+        }
+        for (const agent of toCreate) outcomes.set(agent.name, { agent: agent.name, result: 'started' });
+      } catch (error) {
+        // A concurrent start may have created some sessions: report from the truth.
+        const nowRunning = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+        for (const agent of toCreate) {
+          outcomes.set(
+            agent.name,
+            nowRunning.has(agent.session)
+              ? { agent: agent.name, result: 'started' }
+              : { agent: agent.name, result: 'error', error: (error as Error).message },
+          );
+        }
+      }
+    }
+    return agents.map((agent) => outcomes.get(agent.name)!);
+  }
+
+  /** The holder session runs the fleet watchdog; it is supervised like an agent. */
+  private async holderCommands(): Promise<string[][]> {
+    const { roster, paths, env } = this.deps;
+    const spec = buildHolderSpec(roster, {
+      env,
+      runDir: paths.runDir,
+      runtimeBinDirs: [],
+      home: paths.root,
+      nodeBinary: process.execPath,
+      mainScript: mainScript(),
+      watchdogScript: watchdogScript(),
+    });
+    await writeLaunchSpec(spec);
+    await writeRunState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart, this.deps.now()));
+    return this.createCommands({ name: roster.holderSession, session: roster.holderSession, workingDirectory: paths.root });
+  }
+
+  private createCommands(agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
+    const spec = launchSpecFile(this.deps.paths.runDir, agent.name);
+    return [
+      [
+        'new-session',
+        '-d',
+        '-s',
+        agent.session,
+        '-x',
+        String(PANE_COLUMNS),
+        '-y',
+        String(PANE_ROWS),
+        '-c',
+        agent.workingDirectory,
+        '--',
+        'sh',
+        launcherScript(),
+        spec,
+      ],
+      ['set-option', '-t', exactSessionWindow(agent.session), '@mosaic_agent', agent.name],
+    ];
+  }
+
+  async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
+    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    const outcomes: AgentOutcome[] = [];
+    const kills: string[][] = [];
+    for (const agent of agents) {
+      const pane = panes.get(agent.session);
+      if (!pane) {
+        outcomes.push({ agent: agent.name, result: 'not-running' });
+      } else if (pane.agent !== agent.name) {
+        outcomes.push({
+          agent: agent.name,
+          result: 'error',
+          error: `session "${agent.session}" on socket ${this.deps.tmux.socket} was not created by mosaic for agent "${agent.name}"; left alone`,
+        });
+      } else {
+        kills.push(['kill-session', '-t', exactSession(agent.session)]);
+        outcomes.push({ agent: agent.name, result: 'stopped' });
+      }
+    }
+    // The last agent out takes the holder (and with it the server) down too.
+    const holder = this.deps.roster.holderSession;
+    const stopping = new Set(agents.map((agent) => agent.session));
+    const remaining = [...panes.keys()].filter((session) => session !== holder && !stopping.has(session));
+    const cleanup = [...agents.map((agent) => agent.name)];
+    if (remaining.length === 0 && panes.get(holder)?.agent === holder) {
+      kills.push(['kill-session', '-t', exactSession(holder)]);
+      cleanup.push(holder);
+    }
+    if (kills.length > 0) await this.deps.tmux.batch(kills);
+    await Promise.all(
+      cleanup.map(async (name) => {
+        await removeRunState(this.deps.paths.runDir, name);
+        await rm(launchSpecFile(this.deps.paths.runDir, name), { force: true });
+      }),
+    );
+    return outcomes;
+  }
+
+  async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
+    await this.prepareDirs();
+    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    const present = agents.filter((agent) => panes.has(agent.session));
+    const absent = agents.filter((agent) => !panes.has(agent.session));
+    const prepared = await this.prepareLaunch(present);
+    const outcomes = new Map<string, AgentOutcome>();
+    const respawns: string[][] = [];
+    for (const agent of present) {
+      const spec = prepared.get(agent.name);
+      if (spec instanceof UserError) {
+        outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
+        continue;
+      }
+      // -k kills the old process; the pane (and its siblings) stay where they are.
+      respawns.push(['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), spec!.file]);
+      outcomes.set(agent.name, { agent: agent.name, result: 'restarted' });
+    }
+    if (respawns.length > 0) {
+      const holder = panes.has(this.deps.roster.holderSession) ? [] : await this.holderCommands();
+      await this.deps.tmux.batch([...this.serverSetupCommands().slice(1), ...holder, ...respawns]);
+    }
+    if (absent.length > 0) {
+      for (const outcome of await this.start(absent)) outcomes.set(outcome.agent, outcome);
+    }
+    return agents.map((agent) => outcomes.get(agent.name)!);
+  }
+
+  async observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {
+    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    const now = this.deps.now();
+    return Promise.all(
+      agents.map(async (agent) => {
+        const pane = panes.get(agent.session);
+        let state = await readRunState(this.deps.paths.runDir, agent.name);
+        if (pane && state && needsReconcile(pane, state, now)) {
+          await this.reconcile(agent, pane);
+          state = await readRunState(this.deps.paths.runDir, agent.name);
+        }
+        return observeAgent(agent, pane, state, now);
+      }),
+    );
+  }
+
+  /**
+   * Backstop for a lost pane-died hook (tmux can drop it when a child of the agent still
+   * holds the pane's tty as the agent exits): handle the death as the hook would have.
+   */
+  private async reconcile(agent: AgentSpec, pane: PaneRow): Promise<void> {
+    await handlePaneDied(
+      {
+        agent: agent.name,
+        paneId: pane.paneId,
+        deadPid: pane.panePid,
+        exitStatus: pane.deadStatus,
+        exitSignal: pane.deadSignal,
+        deadTime: pane.deadTime,
+        backstop: true,
+      },
+      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, now: this.deps.now },
+    );
+  }
+}
+
+export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: number): boolean {
+  if (!pane.dead || state.failed || pane.panePid === null || state.handledPid === pane.panePid) return false;
+  // tmux stamps pane_dead_time exactly when it runs the pane-died hook: no stamp, no hook coming.
+  return pane.deadTime === null || nowMs - pane.deadTime * 1000 > HOOK_GRACE_MS;
+}
+
+export function observeAgent(
+  agent: AgentSpec,
+  pane: PaneRow | undefined,
+  state: AgentRunState | undefined,
+  nowMs: number,
+): AgentObservation {
+  const base = {
+    agent: agent.name,
+    session: agent.session,
+    paneId: pane?.paneId ?? null,
+    panePid: pane && !pane.dead ? pane.panePid : null,
+    paneDead: pane?.dead ?? false,
+    currentCommand: pane && !pane.dead ? pane.currentCommand : null,
+    restarts: state?.restarts ?? 0,
+    lastExitStatus: state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
+    activity: pane?.activity ?? null,
+  };
+  if (!pane) return { ...base, state: 'stopped' };
+  if (state?.failed) return { ...base, state: 'failed' };
+  if (pane.dead) return { ...base, state: state ? 'restarting' : 'dead' };
+  if (state?.nextStartAt && state.nextStartAt > nowMs) return { ...base, state: 'restarting' };
+  return { ...base, state: 'running' };
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { packageRoot } from '../system/package.js';
+
+/** POSIX single-quote a value for the one place we must hand tmux a shell command. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Quote a string as one tmux command-language argument (double quotes, specials escaped). */
+export function tmuxQuote(value: string): string {
+  return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A fixed value inside a run-shell command: shell-quoted, with "#" doubled so tmux formats leave it alone. */
+const literal = (value: string): string => shellQuote(value).replace(/#/g, '##');
+
+export const launcherScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-launch');
+export const mainScript = (): string => path.join(packageRoot(), 'dist', 'cli', 'main.js');
+export const watchdogScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-watchdog');
+
+export interface HookTarget {
+  nodeBinary: string;
+  home: string;
+  socket: string;
+  logFile: string;
+}
+
+/**
+ * The tmux `pane-died` hook: runs `mosaic _supervise pane-died` once per exit, in the
+ * background, with the agent name and exit status expanded by tmux. No process waits
+ * for agents between crashes. Names and statuses are format-expanded values we control
+ * (agent names match ^[A-Za-z0-9_.-]+$), so only the fixed paths need quoting.
+ */
+export function paneDiedHookCommand(target: HookTarget): string {
+  const shell = [
+    literal(target.nodeBinary),
+    literal(mainScript()),
+    '_supervise',
+    'pane-died',
+    '--socket',
+    literal(target.socket),
+    '--agent',
+    `'#{@mosaic_agent}'`,
+    '--status',
+    `'#{pane_dead_status}'`,
+    '--signal',
+    `'#{pane_dead_signal}'`,
+    '--pid',
+    `'#{pane_pid}'`,
+    '--pane',
+    `'#{pane_id}'`,
+    `>/dev/null 2>>${literal(target.logFile)}`,
+  ].join(' ');
+  const env = `MOSAIC_FLEET_HOME=${literal(target.home)} `;
+  return `run-shell -b ${tmuxQuote(env + shell)}`;
+}

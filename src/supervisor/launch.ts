@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import { heartbeatFile } from '../heartbeat/heartbeat.js';
+import type { AgentSpec, Roster } from '../roster/model.js';
+import { expandHome } from '../roster/paths.js';
+import { resolveRuntime } from '../runtimes/registry.js';
+import { fileExists, isExecutable, writeFileAtomic } from '../system/fs.js';
+import type { CommandRunner } from '../system/runner.js';
+import { launchSpecFile } from './state.js';
+
+export interface LaunchEnvironment {
+  env: NodeJS.ProcessEnv;
+  runDir: string;
+  /** Directories that exist and go in front of PATH, in order, deduplicated. */
+  runtimeBinDirs: string[];
+}
+
+/**
+ * Runtime bin dirs: $MOSAIC_RUNTIME_BIN (colon list), the npm global prefix's bin,
+ * ~/.npm-global/bin, ~/.local/bin. Always prefixed, even when already on PATH, so the
+ * pane finds the runtime the operator installed rather than an older one.
+ */
+export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv, runner: CommandRunner): Promise<string[]> {
+  const home = env.HOME ?? '';
+  const candidates: string[] = [];
+  if (env.MOSAIC_RUNTIME_BIN) candidates.push(...env.MOSAIC_RUNTIME_BIN.split(':').filter(Boolean));
+  const prefix = env.npm_config_prefix ?? (await npmGlobalPrefix(env, runner));
+  if (prefix) candidates.push(path.join(prefix, 'bin'));
+  if (home) candidates.push(path.join(home, '.npm-global', 'bin'), path.join(home, '.local', 'bin'));
+  const result: string[] = [];
+  for (const dir of candidates.map((d) => path.resolve(expandHome(d, home)))) {
+    if (!result.includes(dir) && (await fileExists(dir))) result.push(dir);
+  }
+  return result;
+}
+
+async function npmGlobalPrefix(env: NodeJS.ProcessEnv, runner: CommandRunner): Promise<string | undefined> {
+  try {
+    const result = await runner(['npm', 'prefix', '-g'], { env, timeoutMs: 10_000 });
+    return result.stdout.trim() || undefined;
+  } catch {
+    return undefined; // no npm: the other directories still apply
+  }
+}
+
+export function prefixedPath(binDirs: readonly string[], currentPath: string | undefined): string {
+  const rest = (currentPath ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
+  return [...binDirs, ...rest].join(':');
+}
+
+export interface LaunchSpec {
+  agent: string;
+  env: Record<string, string>;
+  argv: string[];
+  file: string;
+}
+
+export function buildLaunchSpec(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): LaunchSpec {
+  const argv = [...resolveRuntime(roster, agent.runtime).command, ...agent.args];
+  const env: Record<string, string> = {
+    PATH: prefixedPath(launch.runtimeBinDirs, launch.env.PATH),
+    MOSAIC_AGENT_NAME: agent.name,
+    MOSAIC_AGENT_RUNTIME: agent.runtime,
+    MOSAIC_AGENT_WORKDIR: agent.workingDirectory,
+    MOSAIC_TMUX_SOCKET: roster.socketName,
+    MOSAIC_TENANT_ID: roster.tenantId,
+    MOSAIC_HEARTBEAT_FILE: heartbeatFile(launch.runDir, agent.name),
+    MOSAIC_HEARTBEAT_INTERVAL: String(roster.heartbeatIntervalSeconds),
+  };
+  return { agent: agent.name, env, argv, file: launchSpecFile(launch.runDir, agent.name) };
+}
+
+/** The runtime's executable must exist on the pane's PATH before we create the session. */
+export async function assertExecutableExists(roster: Roster, agent: AgentSpec, spec: LaunchSpec): Promise<void> {
+  const program = spec.argv[0]!;
+  const runtime = resolveRuntime(roster, agent.runtime);
+  const searched = program.includes('/') ? [program] : (spec.env.PATH ?? '').split(':').map((dir) => path.join(dir, program));
+  for (const candidate of searched) {
+    if (await isExecutable(candidate)) return;
+  }
+  throw new UserError(`agent "${agent.name}": runtime "${agent.runtime}" executable "${program}" was not found on PATH`, {
+    hint: `install it (${runtime.installHint}) or set runtimes.${agent.runtime}.command in the roster`,
+  });
+}
+
+/** Spec file format read by framework/bin/mosaic-launch: NAME=value lines, "--", one argument per line. */
+export function renderLaunchSpec(spec: LaunchSpec): string {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(spec.env)) lines.push(`${key}=${value}`);
+  lines.push('--', ...spec.argv);
+  for (const line of lines) {
+    if (line.includes('\n') || line.includes('\0')) {
+      throw new UserError(`agent "${spec.agent}": launch values may not contain newlines or NUL bytes`, {
+        hint: 'check the runtime command, args and working directory in the roster',
+      });
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function writeLaunchSpec(spec: LaunchSpec): Promise<void> {
+  await writeFileAtomic(spec.file, renderLaunchSpec(spec));
+}
+
+/** Seconds between the watchdog's checks for dead panes the hook missed. */
+export const WATCHDOG_INTERVAL_SECONDS = 1;
+
+/**
+ * The holder session's command: the fleet watchdog (one small sh loop for the whole fleet),
+ * which hands unhandled dead panes to `mosaic _supervise pane-died`.
+ */
+export function buildHolderSpec(
+  roster: Roster,
+  launch: LaunchEnvironment & { home: string; nodeBinary: string; mainScript: string; watchdogScript: string },
+): LaunchSpec {
+  return {
+    agent: roster.holderSession,
+    env: {
+      PATH: prefixedPath([], launch.env.PATH),
+      MOSAIC_FLEET_HOME: launch.home,
+      MOSAIC_TMUX_SOCKET: roster.socketName,
+      MOSAIC_SUPERVISOR_LOG: path.join(launch.home, 'logs', 'supervisor.log'),
+    },
+    argv: [
+      'sh',
+      launch.watchdogScript,
+      roster.socketName,
+      String(WATCHDOG_INTERVAL_SECONDS),
+      '--',
+      launch.nodeBinary,
+      launch.mainScript,
+      '_supervise',
+      'pane-died',
+      '--socket',
+      roster.socketName,
+    ],
+    file: launchSpecFile(launch.runDir, roster.holderSession),
+  };
+}

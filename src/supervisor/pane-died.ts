@@ -1,0 +1,75 @@
+import { fileExists } from '../system/fs.js';
+import { joinCommands, type TmuxClient } from '../tmux/client.js';
+import { decideAfterCrash } from './crash-policy.js';
+import { launcherScript } from './hook.js';
+import { launchSpecFile, readRunState, writeRunState } from './state.js';
+
+export interface PaneDiedEvent {
+  agent: string;
+  paneId: string;
+  /** PID of the process that exited: the key that makes handling idempotent. */
+  deadPid: number | null;
+  exitStatus: number | null;
+  exitSignal: number | null;
+  /** Epoch seconds tmux stamped on the death; null when tmux skipped its pane-died path. */
+  deadTime: number | null;
+  /** Reported by the watchdog or a reader rather than by the hook itself. */
+  backstop: boolean;
+}
+
+export type PaneDiedResult = 'ignored' | 'deferred' | 'respawn-scheduled' | 'failed';
+
+/** Grace given to the hook (a Node start-up) before a backstop handles a death itself. */
+export const HOOK_GRACE_MS = 2000;
+
+/**
+ * Called when an agent's process has exited: by the tmux pane-died hook, by the fleet
+ * watchdog, or by a reader that sees an unhandled dead pane. Decides between a delayed
+ * respawn (the delay is slept inside the pane by the launcher) and giving up as `failed`.
+ * Handling is idempotent per dead PID, so the three paths never double-count a crash.
+ */
+export async function handlePaneDied(
+  event: PaneDiedEvent,
+  deps: { tmux: TmuxClient; runDir: string; now: () => number },
+): Promise<PaneDiedResult> {
+  const now = deps.now();
+  // tmux stamps pane_dead_time exactly when it runs the hook; with a stamp, let the hook act first.
+  if (event.backstop && event.deadTime !== null && now - event.deadTime * 1000 < HOOK_GRACE_MS) return 'deferred';
+  // The watchdog lists only dead panes whose @mosaic_handled differs from their PID.
+  const markHandled = event.deadPid === null ? [] : ['set-option', '-p', '-t', event.paneId, '@mosaic_handled', String(event.deadPid)];
+  const mark = async (): Promise<void> => {
+    if (markHandled.length > 0) await deps.tmux.run(markHandled, { allowFailure: true });
+  };
+  const state = await readRunState(deps.runDir, event.agent);
+  const spec = launchSpecFile(deps.runDir, event.agent);
+  if (!state || state.failed || !(await fileExists(spec)) || (event.deadPid !== null && state.handledPid === event.deadPid)) {
+    // Not ours, already given up, or already handled: just make sure the watchdog stops asking.
+    await mark();
+    return 'ignored';
+  }
+  state.handledPid = event.deadPid;
+  const { decision, crashes } = decideAfterCrash(state.crashes, now, state.policy);
+  state.crashes = crashes;
+  state.lastExitStatus = event.exitStatus ?? (event.exitSignal === null ? null : 128 + event.exitSignal);
+  if (decision.action === 'fail') {
+    state.failed = true;
+    state.nextStartAt = null;
+    await writeRunState(deps.runDir, state);
+    await mark();
+    return 'failed';
+  }
+  state.restarts += 1;
+  state.nextStartAt = now + decision.delayMs;
+  await writeRunState(deps.runDir, state);
+  const seconds = (decision.delayMs / 1000).toFixed(3);
+  const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
+  const notice = `mosaic: ${event.agent} exited (${how}); restart ${state.restarts} in ${seconds}s (crash ${decision.crashesInWindow} of ${state.policy.maxCrashes} allowed in ${state.policy.windowSeconds}s)`;
+  // Target the pane by id: it is the one that died, whatever happened to names since.
+  const respawn = ['respawn-pane', '-t', event.paneId, '--', 'sh', launcherScript(), spec, seconds, notice];
+  const result = await deps.tmux.run(markHandled.length > 0 ? joinCommands([markHandled, respawn]) : respawn, { allowFailure: true });
+  // "still active": an explicit restart got there first, which is fine.
+  if (result.status !== 0 && !/still active/.test(result.stderr)) {
+    throw new Error(`respawn of ${event.agent} (${event.paneId}) failed: ${result.stderr.trim()}`);
+  }
+  return 'respawn-scheduled';
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** mkdir -p with 0700 for every directory we create (existing ones keep their mode). */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+export interface AtomicWriteOptions {
+  mode?: number;
+  /** Fail with EEXIST instead of replacing an existing file. */
+  noClobber?: boolean;
+}
+
+/**
+ * Write through a temp file in the same directory and rename it into place,
+ * so readers see the old content or the new one, never half a file.
+ */
+export async function writeFileAtomic(
+  file: string,
+  content: string | Buffer,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const dir = path.dirname(file);
+  await ensurePrivateDir(dir);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fsp.open(tmp, 'wx', options.mode ?? PRIVATE_FILE_MODE);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (options.noClobber) {
+      // link() fails if the target exists: an atomic "create only if absent".
+      await fsp.link(tmp, file);
+      await fsp.unlink(tmp);
+    } else {
+      await fsp.rename(tmp, file);
+    }
+  } catch (error) {
+    await fsp.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isExecutable(file: string): Promise<boolean> {
+  try {
+    const stat = await fsp.stat(file);
+    if (!stat.isFile()) return false;
+    await fsp.access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function readFileOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { CommandError, UserError } from '../core/errors.js';
+
+export interface RunOptions {
+  /** Bytes written to the child's stdin, then stdin is closed. */
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Return a result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  argv: readonly string[];
+  status: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** Runs an external command given as an argv array. Never goes through a shell. */
+export type CommandRunner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const runCommand: CommandRunner = (argv, options = {}) =>
+  new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    if (!file) {
+      reject(new UserError('internal: empty command'));
+      return;
+    }
+    const started = performance.now();
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdin.on('error', () => {
+      /* the child may exit before reading stdin; its exit status tells the story */
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const durationMs = Math.round(performance.now() - started);
+      if (error.code === 'ENOENT') {
+        reject(
+          new CommandError(argv, null, null, `${file}: command not found`, durationMs, {
+            hint: `install ${file} or put it on PATH`,
+            cause: error,
+          }),
+        );
+      } else {
+        reject(new CommandError(argv, null, null, error.message, durationMs, { cause: error }));
+      }
+    });
+    child.on('close', (status, signal) => {
+      const result: RunResult = {
+        argv,
+        status,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        durationMs: Math.round(performance.now() - started),
+      };
+      if (status === 0 || options.allowFailure) resolve(result);
+      else reject(new CommandError(argv, status, signal, result.stderr, result.durationMs));
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });

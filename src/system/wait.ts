@@ -1,0 +1,14 @@
+/** Poll a condition until it returns a value or the deadline passes. No fixed sleeps elsewhere. */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<T | undefined> {
+  const deadline = Date.now() + options.timeoutMs;
+  const interval = options.intervalMs ?? 25;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(1, deadline - Date.now()))));
+  }
+}

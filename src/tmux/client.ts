@@ -1,0 +1,177 @@
+import { CommandError, UserError } from '../core/errors.js';
+import type { CommandRunner, RunOptions, RunResult } from '../system/runner.js';
+
+/** One tmux client message is limited to ~16 KiB; stay well under it. */
+export const MAX_BATCH_BYTES = 15_000;
+export const MIN_TMUX_VERSION = [3, 2] as const;
+
+/** Exact targets: `=name` never prefix-matches `name0`. */
+export const exactSession = (session: string): string => `=${session}`;
+export const exactPane = (session: string): string => `=${session}:0.0`;
+/** For commands whose -t takes a pane or window (set-option): the session's current window, exactly. */
+export const exactSessionWindow = (session: string): string => `=${session}:`;
+
+const NO_SERVER = /no server running|error connecting to|server exited unexpectedly/i;
+
+export interface TmuxClientOptions {
+  socket: string;
+  runner: CommandRunner;
+  env: NodeJS.ProcessEnv;
+  binary?: string;
+}
+
+/**
+ * A typed client for one tmux server, named by socket. Every call carries `-L <socket>`
+ * and `-f /dev/null` (so the user's ~/.tmux.conf never shapes our server), and never
+ * inherits $TMUX, so nothing can fall through to the user's own server or session.
+ */
+export class TmuxClient {
+  readonly socket: string;
+  private readonly runner: CommandRunner;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly binary: string;
+
+  constructor(options: TmuxClientOptions) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(options.socket)) {
+      throw new UserError(`invalid tmux socket name "${options.socket}"`, { hint: 'use letters, digits, "_", "." or "-"' });
+    }
+    this.socket = options.socket;
+    this.runner = options.runner;
+    const env = { ...options.env };
+    delete env.TMUX;
+    delete env.TMUX_PANE;
+    this.env = env;
+    this.binary = options.binary ?? 'tmux';
+  }
+
+  /** The argv this client uses for one tmux invocation (also used by tests and benchmarks). */
+  argv(args: readonly string[]): string[] {
+    return [this.binary, '-L', this.socket, '-f', '/dev/null', ...args];
+  }
+
+  async run(args: readonly string[], options: Omit<RunOptions, 'env'> = {}): Promise<RunResult> {
+    try {
+      return await this.runner(this.argv(args), { ...options, env: this.env });
+    } catch (error) {
+      if (error instanceof CommandError && error.stderr.includes('command not found')) {
+        throw new UserError('tmux is not installed', {
+          hint: 'install it: sudo apt-get install -y tmux (Debian/Ubuntu), then run the command again',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Run many commands in as few tmux invocations as the message-size limit allows.
+   * Commands are argv arrays; they are joined with tmux's ";" separator argument.
+   */
+  async batch(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    for (const chunk of chunkCommands(commands)) {
+      results.push(await this.run(joinCommands(chunk)));
+    }
+    return results;
+  }
+
+  async serverRunning(): Promise<boolean> {
+    const result = await this.run(['list-sessions', '-F', '#{session_id}'], { allowFailure: true });
+    return result.status === 0;
+  }
+
+  /** One `-F` listing call; returns [] when no server runs on our socket. */
+  async list(command: 'list-panes' | 'list-sessions', fields: readonly string[], extra: readonly string[] = []): Promise<string[][]> {
+    const format = fields.map((field) => `#{${field}}`).join('\t');
+    const args = command === 'list-panes' ? [command, '-a', ...extra, '-F', format] : [command, ...extra, '-F', format];
+    const result = await this.run(args, { allowFailure: true });
+    if (result.status !== 0) {
+      if (NO_SERVER.test(result.stderr)) return [];
+      throw new CommandError(result.argv, result.status, result.signal, result.stderr, result.durationMs);
+    }
+    return parseRows(result.stdout, fields.length);
+  }
+
+  async version(): Promise<string> {
+    const result = await this.runner([this.binary, '-V'], { env: this.env }).catch((error: unknown) => {
+      if (error instanceof CommandError) {
+        throw new UserError('tmux is not installed or does not run', {
+          hint: 'install it: sudo apt-get install -y tmux (Debian/Ubuntu)',
+          cause: error,
+        });
+      }
+      throw error;
+    });
+    return result.stdout.trim();
+  }
+
+  /** Throws a clear error if tmux is missing or older than we support. */
+  async assertSupportedVersion(): Promise<void> {
+    const text = await this.version();
+    if (!isSupportedVersion(text)) {
+      throw new UserError(`${text} is too old: mosaic needs tmux ${MIN_TMUX_VERSION.join('.')} or newer`, {
+        hint: 'upgrade tmux from your distribution (Debian 12 ships 3.3a)',
+      });
+    }
+  }
+}
+
+export function isSupportedVersion(text: string): boolean {
+  const match = /(\d+)\.(\d+)/.exec(text);
+  if (!match) return /master|next/.test(text); // development builds are newer than any release
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  return major > MIN_TMUX_VERSION[0] || (major === MIN_TMUX_VERSION[0] && minor >= MIN_TMUX_VERSION[1]);
+}
+
+/** Split `-F` output: tab-separated, the last field takes any remaining tabs. */
+export function parseRows(stdout: string, fieldCount: number): string[][] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const parts = line.split('\t');
+      if (parts.length > fieldCount) parts.splice(fieldCount - 1, parts.length, parts.slice(fieldCount - 1).join('\t'));
+      while (parts.length < fieldCount) parts.push('');
+      return parts;
+    });
+}
+
+/**
+ * tmux reads a lone ";" argument as a command separator and strips one backslash from a
+ * trailing "\;", so arguments ending in ";" get one more backslash to stay literal.
+ */
+export function escapeArgument(arg: string): string {
+  return arg.endsWith(';') ? `${arg.slice(0, -1)}\\;` : arg;
+}
+
+export function joinCommands(commands: readonly (readonly string[])[]): string[] {
+  const argv: string[] = [];
+  commands.forEach((command, index) => {
+    if (index > 0) argv.push(';');
+    argv.push(...command.map(escapeArgument));
+  });
+  return argv;
+}
+
+function commandBytes(command: readonly string[]): number {
+  return command.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 2);
+}
+
+export function chunkCommands(commands: readonly (readonly string[])[], maxBytes = MAX_BATCH_BYTES): (readonly string[])[][] {
+  const chunks: (readonly string[])[][] = [];
+  let current: (readonly string[])[] = [];
+  let size = 0;
+  for (const command of commands) {
+    const bytes = commandBytes(command);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(command);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createFleet, eventually, roster, statusOf, type TestFleet } from './harness.js';
+
+const FAST_RESTART = 'heartbeat:\n  interval_seconds: 1\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
+
+function twoAgents(fleet: TestFleet): void {
+  fleet.writeRoster(
+    roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - name: agent\n    runtime: stub\n  - name: agent0\n    runtime: stub\n', FAST_RESTART),
+  );
+}
+
+const sessions = (fleet: TestFleet): string[] => {
+  const result = fleet.tmux(['list-sessions', '-F', '#{session_name}']);
+  return result.status === 0 ? result.stdout.trim().split('\n').sort() : [];
+};
+
+const paneEnv = (pid: number): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+
+describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
+  it('"agent" and "agent0" coexist and every verb hits only the one named', async () => {
+    const fleet = createFleet();
+    twoAgents(fleet);
+
+    const started = await fleet.mosaic(['fleet', 'start', 'agent0']);
+    expect(started.status, started.stderr).toBe(0);
+    expect(sessions(fleet)).toEqual(['_holder', 'agent0']);
+    let rows = await statusOf(fleet);
+    expect(rows.agent!.state).toBe('stopped');
+    expect(rows.agent0!.state).toBe('running');
+    expect(rows.agent0!.tenant_id).toBeTruthy();
+    expect(rows.agent0!.host).toBeTruthy();
+
+    expect((await fleet.mosaic(['fleet', 'start', 'agent'])).status).toBe(0);
+    const again = await fleet.mosaic(['fleet', 'start']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/agent: already running/);
+    expect(again.stdout).toMatch(/agent0: already running/);
+    expect(sessions(fleet)).toEqual(['_holder', 'agent', 'agent0']);
+
+    rows = await eventually(async () => {
+      const r = await statusOf(fleet);
+      return r.agent!.pane_pid && r.agent0!.pane_pid ? r : undefined;
+    });
+    const pid0 = rows.agent0!.pane_pid!;
+    const pidAgent = rows.agent!.pane_pid!;
+
+    // The pane runs the runtime exec'ed, with our variables in its environment.
+    const env = paneEnv(pidAgent);
+    expect(env.MOSAIC_AGENT_NAME).toBe('agent');
+    expect(env.MOSAIC_AGENT_RUNTIME).toBe('stub');
+    expect(env.MOSAIC_AGENT_WORKDIR).toBe(`${fleet.home}/work`);
+    expect(env.MOSAIC_TMUX_SOCKET).toBe(fleet.socket);
+    expect(env.MOSAIC_HEARTBEAT_FILE).toBe(`${fleet.home}/run/agent.hb`);
+    expect(readFileSync(`/proc/${pidAgent}/cmdline`, 'utf8')).toContain('mosaic-stub-agent');
+
+    // reset types into "agent" only: the stub acknowledges the reset command there and nowhere else.
+    expect((await fleet.mosaic(['agent', 'reset', 'agent', '--clear'])).status).toBe(0);
+    await eventually(async () => (await fleet.mosaic(['agent', 'tail', 'agent'])).stdout.includes('ack seq=1 bytes=6'), 10_000, 'ack of /clear');
+    expect((await fleet.mosaic(['agent', 'tail', 'agent0'])).stdout).not.toContain('ack seq=');
+
+    // restart "agent": agent0 keeps its pane PID.
+    expect((await fleet.mosaic(['fleet', 'restart', 'agent'])).status).toBe(0);
+    rows = await eventually(async () => {
+      const r = await statusOf(fleet);
+      return r.agent!.state === 'running' && r.agent!.pane_pid !== pidAgent && r.agent!.pane_pid ? r : undefined;
+    });
+    expect(rows.agent0!.pane_pid).toBe(pid0);
+
+    // stop "agent": agent0 survives untouched.
+    expect((await fleet.mosaic(['fleet', 'stop', 'agent'])).status).toBe(0);
+    expect(sessions(fleet)).toEqual(['_holder', 'agent0']);
+    rows = await statusOf(fleet);
+    expect(rows.agent!.state).toBe('stopped');
+    expect(rows.agent0!.pane_pid).toBe(pid0);
+
+    // agent status of one agent, and of an unknown one.
+    const one = await fleet.json<{ agent: string; state: string }>(['agent', 'status', 'agent0']);
+    expect(one).toMatchObject({ agent: 'agent0', state: 'running' });
+    const unknown = await fleet.mosaic(['agent', 'status', 'agent00']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/"agent00" not in roster .*known: agent, agent0/);
+
+    // stop everything: no session, no server left behind.
+    expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+    expect(sessions(fleet)).toEqual([]);
+  });
+
+  it('restarts one of three agents without touching the others (pane PIDs)', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n  - {name: c, runtime: stub}\n'),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const before = await statusOf(fleet);
+    expect((await fleet.mosaic(['fleet', 'restart', 'b'])).status).toBe(0);
+    const after = await eventually(async () => {
+      const r = await statusOf(fleet);
+      return r.b!.pane_pid !== before.b!.pane_pid && r.b!.state === 'running' ? r : undefined;
+    });
+    expect(after.a!.pane_pid).toBe(before.a!.pane_pid);
+    expect(after.c!.pane_pid).toBe(before.c!.pane_pid);
+    const verify = await fleet.mosaic(['fleet', 'verify']);
+    expect(verify.status, verify.stderr).toBe(0);
+    // The holder session runs the fleet watchdog; stopping the last agent removes it too.
+    expect(sessions(fleet)).toEqual(['_holder', 'a', 'b', 'c']);
+  });
+
+  it('brings a killed agent back with a new PID, and marks a crash loop failed', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n  - {name: crashy, runtime: stub, args: ["--crash-after", "0"]}\n',
+        FAST_RESTART,
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const first = await eventually(async () => (await statusOf(fleet)).steady!.pane_pid ?? undefined);
+    process.kill(first, 'SIGKILL');
+    // Watch tmux itself, not `mosaic fleet status` (which can also repair): recovery must happen unattended.
+    await eventually(() => {
+      const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
+      return dead === '0' && Number(pid) !== first ? true : undefined;
+    }, 15_000, 'steady to come back by itself');
+    const back = await eventually(async () => {
+      const row = (await statusOf(fleet)).steady!;
+      return row.state === 'running' ? row : undefined;
+    });
+    expect(back.restarts).toBe(1);
+    // 137 = SIGKILL; null when tmux closed the pane before collecting the status (then nobody knows it).
+    expect([137, null]).toContain(back.last_exit_status);
+
+    // max_crashes 3: the 4th crash inside the window gives up.
+    const failed = await eventually(async () => {
+      const row = (await statusOf(fleet)).crashy!;
+      return row.state === 'failed' ? row : undefined;
+    }, 20_000, 'crashy to be marked failed');
+    expect(failed.restarts).toBe(3);
+    expect([3, null]).toContain(failed.last_exit_status);
+    const verify = await fleet.mosaic(['fleet', 'verify']);
+    expect(verify.status).toBe(1);
+    expect(verify.stderr).toMatch(/agent "crashy" failed/);
+
+    // failed stays failed (no more restarts) until an explicit restart clears it.
+    const text = (await fleet.mosaic(['fleet', 'status'])).stdout;
+    expect(text).toMatch(/crashy\s+stub\s+failed/);
+    expect((await fleet.mosaic(['fleet', 'restart', 'crashy'])).status).toBe(0);
+    const row = (await statusOf(fleet)).crashy!;
+    expect(row.state).not.toBe('failed');
+  });
+
+  it('a runtime whose executable is missing fails only that agent', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nruntimes:\n  ghost:\n    command: ["definitely-not-installed-xyz", "--flag"]\nagents:\n  - {name: ok1, runtime: stub}\n  - {name: gone, runtime: ghost}\n',
+      ),
+    );
+    const result = await fleet.mosaic(['fleet', 'start']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/ok1: started/);
+    expect(result.stderr).toMatch(/gone: error: agent "gone": runtime "ghost" executable "definitely-not-installed-xyz" was not found on PATH/);
+    expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
+  });
+
+  it('stops leave no session behind and tail shows the screen', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: w.x, runtime: stub}\n'));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    // "." is not allowed in tmux session names: the agent lives in session w_x.
+    expect(sessions(fleet)).toEqual(['_holder', 'w_x']);
+    const tail = await eventually(async () => {
+      const out = (await fleet.mosaic(['agent', 'tail', 'w.x', '-n', '5'])).stdout;
+      return out.includes('stub>') ? out : undefined;
+    });
+    expect(tail).toContain('mosaic stub agent w.x');
+    expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+  });
+});

@@ -1,0 +1,118 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestFleet {
+  dir: string;
+  home: string;
+  socket: string;
+  tmuxTmpdir: string;
+  rosterPath: string;
+  env: NodeJS.ProcessEnv;
+  writeRoster(yaml: string): void;
+  mosaic(args: string[], options?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  json<T = unknown>(args: string[]): Promise<T>;
+  tmux(args: string[]): CliResult;
+}
+
+/** A roster body (without version/transport/tmux) on this fleet's private socket. */
+export function roster(socket: string, body: string, extra = ''): string {
+  return `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\n${extra}${body}`;
+}
+
+/**
+ * A private world per test: its own config root, its own TMUX_TMPDIR and a unique socket.
+ * The finaliser kills the server by its socket and checks that no default server appeared.
+ */
+export function createFleet(): TestFleet {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-e2e-'));
+  const home = path.join(dir, 'home');
+  const tmuxTmpdir = path.join(dir, 'tmux');
+  spawnSync('mkdir', ['-p', home, tmuxTmpdir]);
+  const socket = `mt-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
+  delete env.TMUX;
+  delete env.TMUX_PANE;
+  delete env.MOSAIC_TMUX_SOCKET;
+  const rosterPath = path.join(home, 'roster.yaml');
+  const fleet: TestFleet = {
+    dir,
+    home,
+    socket,
+    tmuxTmpdir,
+    rosterPath,
+    env,
+    writeRoster(yaml) {
+      writeFileSync(rosterPath, yaml);
+    },
+    mosaic(args, options = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+        child.stdin.end(options.input ?? '');
+      });
+    },
+    async json<T>(args: string[]) {
+      const result = await fleet.mosaic([...args, '--json']);
+      if (result.status !== 0) throw new Error(`mosaic ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    },
+    tmux(args) {
+      const result = spawnSync('tmux', ['-L', socket, ...args], { env, encoding: 'utf8' });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    },
+  };
+  onTestFinished(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
+    const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
+      ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
+      : [];
+    rmSync(dir, { recursive: true, force: true });
+    if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
+  });
+  return fleet;
+}
+
+/** Poll until the probe returns a value; fail with the last seen value after the deadline. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface StatusRow {
+  tenant_id: string;
+  host: string;
+  agent: string;
+  state: string;
+  pane_pid: number | null;
+  restarts: number;
+  last_exit_status: number | null;
+  current_command: string | null;
+  heartbeat: { health: string; age_seconds: number | null; status: string | null };
+}
+
+export const statusOf = async (fleet: TestFleet): Promise<Record<string, StatusRow>> =>
+  Object.fromEntries((await fleet.json<StatusRow[]>(['fleet', 'status'])).map((row) => [row.agent, row]));
