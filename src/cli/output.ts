@@ -10,8 +10,10 @@ export const err = (text: string): void => {
 export const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
 
 const useColour = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR;
-const paint = (code: string) => (text: string, stream: NodeJS.WriteStream = process.stdout): string =>
-  useColour(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
+const paint =
+  (code: string) =>
+  (text: string, stream: NodeJS.WriteStream = process.stdout): string =>
+    useColour(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
 export const colour = { red: paint('31'), green: paint('32'), yellow: paint('33'), dim: paint('2'), bold: paint('1') };
 
 export function stateColour(state: string): string {
@@ -41,7 +43,10 @@ export function table(header: string[], rows: string[][]): string {
   const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
   const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
+      .join('  ')
+      .trimEnd();
   return [colour.bold(line(header)), ...rows.map(line)].join('\n');
 }
 

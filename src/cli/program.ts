@@ -71,12 +71,7 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
-  agentCmd
-    .command('status')
-    .description("one agent's state")
-    .argument('<agent>', 'agent name')
-    .addOption(json())
-    .action(agent('status'));
+  agentCmd.command('status').description("one agent's state").argument('<agent>', 'agent name').addOption(json()).action(agent('status'));
   agentCmd
     .command('tail')
     .description('print the last lines of what the agent shows (the visible screen for full-screen TUIs)')

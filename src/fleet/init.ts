@@ -30,7 +30,9 @@ export async function initRoster(options: {
     await writeFileAtomic(options.rosterPath, text, { noClobber: !options.force });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UserError(`roster ${options.rosterPath} appeared while writing; not overwriting it`, { hint: 'pass --force to replace it' });
+      throw new UserError(`roster ${options.rosterPath} appeared while writing; not overwriting it`, {
+        hint: 'pass --force to replace it',
+      });
     }
     throw error;
   }

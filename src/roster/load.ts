@@ -119,10 +119,7 @@ function pointerToPath(pointer: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function schemaIssue(
-  error: ErrorObject,
-  locate: (p: (string | number)[]) => { line: number; column: number },
-): RosterIssue {
+function schemaIssue(error: ErrorObject, locate: (p: (string | number)[]) => { line: number; column: number }): RosterIssue {
   const instancePath = pointerToPath(error.instancePath);
   const where = describePath(instancePath);
   let message: string;
@@ -269,10 +266,14 @@ function normalise(
 
   const holderSession = pick<string>(tmux, 'holder_session', 'holderSession', ['tmux']) ?? DEFAULT_HOLDER_SESSION;
   if (bySession.has(holderSession)) {
-    issues.push({ ...locate(['tmux']), message: `agent "${bySession.get(holderSession)}" uses the holder session name "${holderSession}"` });
+    issues.push({
+      ...locate(['tmux']),
+      message: `agent "${bySession.get(holderSession)}" uses the holder session name "${holderSession}"`,
+    });
   }
   const policy = {
-    backoffInitialMs: pick<number>(restart, 'backoff_initial_ms', 'backoffInitialMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffInitialMs,
+    backoffInitialMs:
+      pick<number>(restart, 'backoff_initial_ms', 'backoffInitialMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffInitialMs,
     backoffMaxMs: pick<number>(restart, 'backoff_max_ms', 'backoffMaxMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffMaxMs,
     maxCrashes: pick<number>(restart, 'max_crashes', 'maxCrashes', ['restart']) ?? DEFAULT_RESTART_POLICY.maxCrashes,
     windowSeconds: pick<number>(restart, 'window_seconds', 'windowSeconds', ['restart']) ?? DEFAULT_RESTART_POLICY.windowSeconds,
@@ -282,11 +283,9 @@ function normalise(
     version: 1,
     tenantId: pick<string>(raw, 'tenant_id', 'tenantId', []) ?? options.defaultTenant,
     supervisor: (raw.supervisor as Roster['supervisor'] | undefined) ?? 'builtin',
-    socketName:
-      options.env.MOSAIC_TMUX_SOCKET || (pick<string>(tmux, 'socket_name', 'socketName', ['tmux']) ?? DEFAULT_SOCKET),
+    socketName: options.env.MOSAIC_TMUX_SOCKET || (pick<string>(tmux, 'socket_name', 'socketName', ['tmux']) ?? DEFAULT_SOCKET),
     holderSession,
-    heartbeatIntervalSeconds:
-      pick<number>(heartbeat, 'interval_seconds', 'intervalSeconds', ['heartbeat']) ?? DEFAULT_HEARTBEAT_SECONDS,
+    heartbeatIntervalSeconds: pick<number>(heartbeat, 'interval_seconds', 'intervalSeconds', ['heartbeat']) ?? DEFAULT_HEARTBEAT_SECONDS,
     restart: policy,
     defaultWorkingDirectory,
     runtimes,

@@ -1,8 +1,6 @@
 import type { RestartPolicy } from '../roster/model.js';
 
-export type CrashDecision =
-  | { action: 'respawn'; delayMs: number; crashesInWindow: number }
-  | { action: 'fail'; crashesInWindow: number };
+export type CrashDecision = { action: 'respawn'; delayMs: number; crashesInWindow: number } | { action: 'fail'; crashesInWindow: number };
 
 /**
  * Exponential backoff (initial, doubling, capped) counted over the crashes inside the

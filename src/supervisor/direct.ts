@@ -5,7 +5,14 @@ import type { AgentSpec } from '../roster/model.js';
 import { ensurePrivateDir } from '../system/fs.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
 import { freshRunState, launchSpecFile, readRunState, removeRunState, writeRunState, type AgentRunState } from './state.js';
-import { assertExecutableExists, buildHolderSpec, buildLaunchSpec, findRuntimeBinDirs, writeLaunchSpec, type LaunchSpec } from './launch.js';
+import {
+  assertExecutableExists,
+  buildHolderSpec,
+  buildLaunchSpec,
+  findRuntimeBinDirs,
+  writeLaunchSpec,
+  type LaunchSpec,
+} from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
@@ -113,7 +120,10 @@ export class DirectSupervisor implements Supervisor {
           await writeRunState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart, this.deps.now()));
           prepared.set(agent.name, spec);
         } catch (error) {
-          prepared.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
+          prepared.set(
+            agent.name,
+            error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`),
+          );
         }
       }),
     );
@@ -142,7 +152,7 @@ export class DirectSupervisor implements Supervisor {
         let done = 0;
         // The chunks run in order; report progress by sessions created so far.
         for (const result of await this.deps.tmux.batch(commands)) {
-          done += (result.argv.filter((arg) => arg === 'new-session').length);
+          done += result.argv.filter((arg) => arg === 'new-session').length;
           onProgress?.(Math.min(done, toCreate.length), toCreate.length);
         }
         for (const agent of toCreate) outcomes.set(agent.name, { agent: agent.name, result: 'started' });
@@ -324,7 +334,8 @@ export function observeAgent(
     paneDead: pane?.dead ?? false,
     currentCommand: pane && !pane.dead ? pane.currentCommand : null,
     restarts: state?.restarts ?? 0,
-    lastExitStatus: state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
+    lastExitStatus:
+      state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
     activity: pane?.activity ?? null,
   };
   if (!pane) return { ...base, state: 'stopped' };

@@ -20,11 +20,7 @@ export interface AtomicWriteOptions {
  * Write through a temp file in the same directory and rename it into place,
  * so readers see the old content or the new one, never half a file.
  */
-export async function writeFileAtomic(
-  file: string,
-  content: string | Buffer,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Buffer, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
   await ensurePrivateDir(dir);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

@@ -2,11 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, roster, statusOf, type TestFleet } from './harness.js';
 
-const FAST_RESTART = 'heartbeat:\n  interval_seconds: 1\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
+const FAST_RESTART =
+  'heartbeat:\n  interval_seconds: 1\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
 
 function twoAgents(fleet: TestFleet): void {
   fleet.writeRoster(
-    roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - name: agent\n    runtime: stub\n  - name: agent0\n    runtime: stub\n', FAST_RESTART),
+    roster(
+      fleet.socket,
+      'defaults:\n  working_directory: work\nagents:\n  - name: agent\n    runtime: stub\n  - name: agent0\n    runtime: stub\n',
+      FAST_RESTART,
+    ),
   );
 }
 
@@ -62,7 +67,11 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
 
     // reset types into "agent" only: the stub acknowledges the reset command there and nowhere else.
     expect((await fleet.mosaic(['agent', 'reset', 'agent', '--clear'])).status).toBe(0);
-    await eventually(async () => (await fleet.mosaic(['agent', 'tail', 'agent'])).stdout.includes('ack seq=1 bytes=6'), 10_000, 'ack of /clear');
+    await eventually(
+      async () => (await fleet.mosaic(['agent', 'tail', 'agent'])).stdout.includes('ack seq=1 bytes=6'),
+      10_000,
+      'ack of /clear',
+    );
     expect((await fleet.mosaic(['agent', 'tail', 'agent0'])).stdout).not.toContain('ack seq=');
 
     // restart "agent": agent0 keeps its pane PID.
@@ -95,7 +104,10 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
   it('restarts one of three agents without touching the others (pane PIDs)', async () => {
     const fleet = createFleet();
     fleet.writeRoster(
-      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n  - {name: c, runtime: stub}\n'),
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n  - {name: c, runtime: stub}\n',
+      ),
     );
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
     const before = await statusOf(fleet);
@@ -125,10 +137,14 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const first = await eventually(async () => (await statusOf(fleet)).steady!.pane_pid ?? undefined);
     process.kill(first, 'SIGKILL');
     // Watch tmux itself, not `mosaic fleet status` (which can also repair): recovery must happen unattended.
-    await eventually(() => {
-      const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
-      return dead === '0' && Number(pid) !== first ? true : undefined;
-    }, 15_000, 'steady to come back by itself');
+    await eventually(
+      () => {
+        const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
+        return dead === '0' && Number(pid) !== first ? true : undefined;
+      },
+      15_000,
+      'steady to come back by itself',
+    );
     const back = await eventually(async () => {
       const row = (await statusOf(fleet)).steady!;
       return row.state === 'running' ? row : undefined;
@@ -138,10 +154,14 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect([137, null]).toContain(back.last_exit_status);
 
     // max_crashes 3: the 4th crash inside the window gives up.
-    const failed = await eventually(async () => {
-      const row = (await statusOf(fleet)).crashy!;
-      return row.state === 'failed' ? row : undefined;
-    }, 20_000, 'crashy to be marked failed');
+    const failed = await eventually(
+      async () => {
+        const row = (await statusOf(fleet)).crashy!;
+        return row.state === 'failed' ? row : undefined;
+      },
+      20_000,
+      'crashy to be marked failed',
+    );
     expect(failed.restarts).toBe(3);
     expect([3, null]).toContain(failed.last_exit_status);
     const verify = await fleet.mosaic(['fleet', 'verify']);
@@ -167,7 +187,9 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const result = await fleet.mosaic(['fleet', 'start']);
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/ok1: started/);
-    expect(result.stderr).toMatch(/gone: error: agent "gone": runtime "ghost" executable "definitely-not-installed-xyz" was not found on PATH/);
+    expect(result.stderr).toMatch(
+      /gone: error: agent "gone": runtime "ghost" executable "definitely-not-installed-xyz" was not found on PATH/,
+    );
     expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
   });
 

@@ -24,7 +24,13 @@ export async function roster(command: Command): Promise<number> {
     kickstart_template: a.kickstartTemplate ?? null,
   }));
   if (options(command).json) printJson(rows);
-  else out(table(['AGENT', 'RUNTIME', 'CLASS', 'WORKING DIRECTORY'], rows.map((r) => [r.agent, r.runtime, r.class ?? '-', r.working_directory])));
+  else
+    out(
+      table(
+        ['AGENT', 'RUNTIME', 'CLASS', 'WORKING DIRECTORY'],
+        rows.map((r) => [r.agent, r.runtime, r.class ?? '-', r.working_directory]),
+      ),
+    );
   return 0;
 }
 
@@ -40,7 +46,8 @@ export async function status(command: Command): Promise<number> {
 export async function tail(command: Command): Promise<number> {
   const opts = options<{ lines: string }>(command);
   const lines = Number(opts.lines);
-  if (!Number.isInteger(lines) || lines < 1 || lines > 100_000) throw new UsageError(`-n must be a whole number from 1 to 100000, got "${opts.lines}"`);
+  if (!Number.isInteger(lines) || lines < 1 || lines > 100_000)
+    throw new UsageError(`-n must be a whole number from 1 to 100000, got "${opts.lines}"`);
   const ctx = await open(command);
   const agent = findAgent(ctx.roster, command.args[0]!);
   const text = await tailAgent(ctx.tmux, agent, lines);

@@ -36,7 +36,8 @@ export async function demo(command: Command): Promise<number> {
 
   await ctx.tmux.assertSupportedVersion();
   out(colour.bold(`1. start ${ctx.roster.agents.length} stub agents on private socket "${ctx.tmux.socket}" (built-in supervisor)`));
-  for (const o of await ctx.supervisor.start(ctx.roster.agents)) out(`   ${o.agent}: ${o.result === 'error' ? `error: ${o.error}` : o.result}`);
+  for (const o of await ctx.supervisor.start(ctx.roster.agents))
+    out(`   ${o.agent}: ${o.result === 'error' ? `error: ${o.error}` : o.result}`);
   await waitUntilHealthy(ctx);
   out(statusTable(await fleetStatus(ctx, ctx.roster.agents)));
 

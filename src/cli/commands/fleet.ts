@@ -67,7 +67,10 @@ export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
   const rows = await fleetStatus(ctx, ctx.roster.agents);
   if (options(command).json) printJson(rows);
-  else out(`fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)\n${statusTable(rows)}`);
+  else
+    out(
+      `fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)\n${statusTable(rows)}`,
+    );
   return 0;
 }
 

@@ -35,6 +35,8 @@ export async function supervise(command: Command): Promise<number> {
   const result = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: Date.now });
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   if (result === 'deferred') return 0;
-  err(`${new Date().toISOString()} ${opts.watchdog ? 'watchdog' : 'hook'}: ${opts.agent} (${opts.pane}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${result}`);
+  err(
+    `${new Date().toISOString()} ${opts.watchdog ? 'watchdog' : 'hook'}: ${opts.agent} (${opts.pane}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${result}`,
+  );
   return 0;
 }
