@@ -172,8 +172,8 @@ export class DirectSupervisor implements Supervisor {
     return agents.map((agent) => outcomes.get(agent.name)!);
   }
 
-  /** The holder session runs the fleet watchdog; it is supervised like an agent. */
-  private async holderCommands(): Promise<string[][]> {
+  /** The holder session runs the fleet watchdog; it is supervised like an agent. (Also used by the systemd holder unit.) */
+  async holderCommands(): Promise<string[][]> {
     const { roster, paths, env } = this.deps;
     const spec = buildHolderSpec(roster, {
       env,
@@ -190,26 +190,7 @@ export class DirectSupervisor implements Supervisor {
   }
 
   private createCommands(agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
-    const spec = launchSpecFile(this.deps.paths.runDir, agent.name);
-    return [
-      [
-        'new-session',
-        '-d',
-        '-s',
-        agent.session,
-        '-x',
-        String(PANE_COLUMNS),
-        '-y',
-        String(PANE_ROWS),
-        '-c',
-        agent.workingDirectory,
-        '--',
-        'sh',
-        launcherScript(),
-        spec,
-      ],
-      ['set-option', '-t', exactSessionWindow(agent.session), '@mosaic_agent', agent.name],
-    ];
+    return sessionCreateCommands(this.deps.paths.runDir, agent);
   }
 
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
@@ -312,6 +293,30 @@ export class DirectSupervisor implements Supervisor {
       { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, now: this.deps.now },
     );
   }
+}
+
+/** Create one agent's session running the launcher on its spec, and mark it ours (also used by systemd agent units). */
+export function sessionCreateCommands(runDir: string, agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
+  const spec = launchSpecFile(runDir, agent.name);
+  return [
+    [
+      'new-session',
+      '-d',
+      '-s',
+      agent.session,
+      '-x',
+      String(PANE_COLUMNS),
+      '-y',
+      String(PANE_ROWS),
+      '-c',
+      agent.workingDirectory,
+      '--',
+      'sh',
+      launcherScript(),
+      spec,
+    ],
+    ['set-option', '-t', exactSessionWindow(agent.session), '@mosaic_agent', agent.name],
+  ];
 }
 
 export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: number): boolean {
