@@ -87,6 +87,39 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
     .addOption(new Option('--new', 'start a new conversation (e.g. /new)'))
     .addOption(json())
     .action(agent('reset'));
+  const messageOptions = (command: Command): Command =>
+    command
+      .option('-m, --message <text>', 'the message (else --file, else stdin)')
+      .option('-f, --file <path>', 'read the message from a file (UTF-8)')
+      .option('--source-label <label>', 'who the preamble names as sender (default: <hostname>:operator)')
+      .option('--no-preamble', 'send the body alone, without "[<source> -> <agent>] "')
+      .option('--verify', 'wait for evidence that the agent took it: exit 1 on draft or unverifiable')
+      .option('--verify-timeout <ms>', 'how long to wait for evidence (default 6000)')
+      .addOption(json());
+  messageOptions(
+    agentCmd
+      .command('send')
+      .description('deliver a message to an agent: one bracketed paste, then Enter (retried while it stays a draft)')
+      .argument('<agent>', 'agent name'),
+  )
+    .addHelpText(
+      'after',
+      `
+--verify results: accepted (exit 0), queued (exit 0: the agent reads it after its current turn),
+draft (exit 1: the text sits unsubmitted in the input), unverifiable (exit 1: no evidence).
+Example:
+  mosaic agent send coder0 --verify -m 'run the tests in pkg/api'
+  git diff | mosaic agent send reviewer0 --verify --source-label ci`,
+    )
+    .action(lazy(() => import('./commands/send.js'), 'send'));
+  messageOptions(
+    agentCmd
+      .command('broadcast')
+      .description('send the same message to many agents in parallel; one result line per agent, exit 1 if any failed')
+      .argument('[agents...]', 'agent names (or use --all / --class)')
+      .option('--all', 'every agent in the roster')
+      .option('--class <class>', 'the agents of this class'),
+  ).action(lazy(() => import('./commands/send.js'), 'broadcast'));
 
   program
     .command('stub-agent')

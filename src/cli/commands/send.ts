@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { UsageError, UserError } from '../../core/errors.js';
+import { selectAgents } from '../../fleet/context.js';
+import { decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
+import { broadcast as broadcastMessage, delivered, DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendOptions, type SendResult } from '../../messaging/send.js';
+import { hostName } from '../../system/identity.js';
+import { colour, err, out, printJson } from '../output.js';
+import { open, options } from './shared.js';
+
+interface MessageFlags {
+  message?: string;
+  file?: string;
+  sourceLabel?: string;
+  preamble: boolean;
+  verify?: boolean;
+  verifyTimeout?: string;
+  json?: boolean;
+}
+
+interface BroadcastFlags extends MessageFlags {
+  all?: boolean;
+  class?: string;
+}
+
+export async function send(command: Command): Promise<number> {
+  const flags = options<MessageFlags>(command);
+  const sendOptions = await messageOptions(flags);
+  const ctx = await open(command);
+  const agent = selectAgents(ctx.roster, [command.args[0]!])[0]!;
+  const result = await sendToAgent({ ...ctx, runDir: ctx.paths.runDir }, agent, sendOptions);
+  if (flags.json) printJson(result);
+  else render(result);
+  return delivered(result) ? 0 : 1;
+}
+
+export async function broadcast(command: Command): Promise<number> {
+  const flags = options<BroadcastFlags>(command);
+  const names = command.args;
+  const ways = [flags.all, flags.class !== undefined, names.length > 0].filter(Boolean).length;
+  if (ways !== 1) throw new UsageError('say who gets the message: --all, --class <class>, or agent names (exactly one of these)');
+  const sendOptions = await messageOptions(flags);
+  const ctx = await open(command);
+  let agents = selectAgents(ctx.roster, names);
+  if (flags.class !== undefined) {
+    agents = agents.filter((agent) => agent.class === flags.class);
+    if (agents.length === 0) {
+      const classes = [...new Set(ctx.roster.agents.map((a) => a.class).filter(Boolean))];
+      throw new UserError(`no agent of class "${flags.class}" in roster ${ctx.roster.file}`, {
+        hint: classes.length > 0 ? `known classes: ${classes.join(', ')}` : 'set `class:` on agents in the roster',
+      });
+    }
+  }
+  if (agents.length === 0) throw new UserError(`roster ${ctx.roster.file} has no agents`);
+  const results = await broadcastMessage({ ...ctx, runDir: ctx.paths.runDir }, agents, sendOptions);
+  if (flags.json) printJson(results);
+  else results.forEach(render);
+  return results.every(delivered) ? 0 : 1;
+}
+
+async function messageOptions(flags: MessageFlags): Promise<SendOptions> {
+  const timeoutMs = flags.verifyTimeout === undefined ? DEFAULT_VERIFY_TIMEOUT_MS : Number(flags.verifyTimeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000) {
+    throw new UsageError(`--verify-timeout must be a whole number of milliseconds from 100 to 600000, got "${flags.verifyTimeout}"`);
+  }
+  return {
+    body: validateBody(await readMessage(flags)),
+    source: flags.sourceLabel === undefined ? `${hostName()}:operator` : validateSourceLabel(flags.sourceLabel),
+    preamble: flags.preamble,
+    verify: Boolean(flags.verify),
+    timeoutMs,
+  };
+}
+
+async function readMessage(flags: MessageFlags): Promise<string> {
+  if (flags.message !== undefined && flags.file !== undefined) throw new UsageError('give the message with --message or --file, not both');
+  if (flags.message !== undefined) return flags.message;
+  if (flags.file !== undefined) {
+    const bytes = await readFile(flags.file).catch((error: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot read message file ${flags.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    });
+    return decodeMessage(bytes, flags.file);
+  }
+  if (process.stdin.isTTY) throw new UsageError('no message: give it with --message <text>, --file <path>, or on stdin');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return decodeMessage(Buffer.concat(chunks), 'stdin');
+}
+
+const EXPLAIN: Record<string, string> = {
+  queued: 'the agent is busy; it will read the message after its current turn',
+  draft: 'the text sits in the input, not submitted',
+  unverifiable: 'no evidence that the agent took it',
+};
+
+function render(result: SendResult): void {
+  const line = `${result.agent}: ${paint(result.status)} in ${result.duration_ms} ms (${result.detail})`;
+  if (result.status === 'error') {
+    err(`${result.agent}: ${colour.red('error', process.stderr)}: ${result.detail}`);
+    if (result.hint) err(`  hint: ${result.hint}`);
+    return;
+  }
+  out(line);
+  if (EXPLAIN[result.status]) out(`  ${EXPLAIN[result.status]}`);
+  if (result.status === 'draft') err(`  hint: look with \`mosaic agent tail ${result.agent}\`; sending again would paste the text a second time`);
+  if (result.status === 'unverifiable') err(`  hint: check the agent with \`mosaic agent tail ${result.agent}\` before resending`);
+}
+
+function paint(status: string): string {
+  if (status === 'accepted' || status === 'queued') return colour.green(status);
+  if (status === 'sent') return colour.yellow(status);
+  return colour.red(status);
+}

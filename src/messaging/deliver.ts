@@ -1,0 +1,126 @@
+import type { AcceptanceDetector, AckSource, MessageProbe, Observation, Screen } from '../runtimes/detectors/types.js';
+import { posixCksum } from '../runtimes/detectors/cksum.js';
+import { needleOf } from '../runtimes/detectors/text.js';
+
+/** What `--verify` reports. `sent`: submitted without --verify and no evidence awaited past a short window. */
+export type SendStatus = 'accepted' | 'queued' | 'draft' | 'unverifiable' | 'sent';
+
+export interface DeliveryOutcome {
+  status: SendStatus;
+  detail: string;
+  enterPresses: number;
+}
+
+/** The tmux side of a delivery, injectable so the loop can be tested without tmux. */
+export interface PaneIo {
+  /** Capture the screen, then paste `text` (one call). Returns the screen before the paste. */
+  snapshotAndPaste(text: string): Promise<Screen>;
+  capture(): Promise<Screen>;
+  pressEnter(): Promise<void>;
+}
+
+export interface DeliveryRequest {
+  sendId: string;
+  agent: string;
+  text: string;
+  detector: AcceptanceDetector;
+  /** Give up waiting for evidence after this long (from the start of the delivery). */
+  timeoutMs: number;
+  /** Without --verify: stop at the first evidence or after a short window, and never fail on it. */
+  verify: boolean;
+  ackSources?: readonly AckSource[];
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Without --verify we still retry a lost Enter, but do not wait long for evidence. */
+export const UNVERIFIED_WINDOW_MS = 2000;
+
+/** Poll quickly at first (most runtimes react within milliseconds), then back off. */
+const POLL_MS = [2, 5, 10, 15, 25, 35, 50];
+const pollPause = (i: number): number => POLL_MS[Math.min(i, POLL_MS.length - 1)]!;
+
+export function probeFor(text: string, before: Screen): MessageProbe {
+  return { text, bytes: Buffer.byteLength(text), cksum: posixCksum(text), needle: needleOf(text), before, draft: undefined };
+}
+
+/**
+ * Paste, see the draft, press Enter, then watch for evidence until the deadline: retry
+ * Enter (never the body) while the draft stays in the input, a bounded number of times.
+ * Returns as soon as the evidence is in; fails closed when there is none.
+ */
+export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock = realClock): Promise<DeliveryOutcome> {
+  const { detector } = request;
+  const timing = detector.timing;
+  const started = clock.now();
+  const deadline = started + (request.verify ? request.timeoutMs : Math.min(request.timeoutMs, UNVERIFIED_WINDOW_MS));
+  const before = await io.snapshotAndPaste(request.text);
+  const pastedAt = clock.now();
+  const probe = probeFor(request.text, before);
+  const pending = { sendId: request.sendId, agent: request.agent, text: request.text, pastedAt: Date.now() };
+
+  // 1. Wait until the draft shows (bounded: half the time left at most), then let it settle.
+  const draftDeadline = Math.min(pastedAt + timing.draftWaitMs, pastedAt + (deadline - pastedAt) / 2);
+  for (let i = 0; ; i++) {
+    const screen = await io.capture();
+    if (detector.draftVisible(screen, probe)) {
+      probe.draft = screen;
+      break;
+    }
+    if (clock.now() >= draftDeadline) break;
+    await clock.sleep(pollPause(i));
+  }
+  const settle = pastedAt + timing.settleMs - clock.now();
+  if (settle > 0) await clock.sleep(settle);
+
+  // 2. Enter, then watch.
+  await io.pressEnter();
+  let presses = 1;
+  let lastEnter = clock.now();
+  let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
+  const finish = (status: SendStatus, detail: string): DeliveryOutcome => ({
+    status: !request.verify && status !== 'accepted' && status !== 'queued' ? 'sent' : status,
+    detail: !request.verify && status !== 'accepted' && status !== 'queued' ? `submitted, not verified: ${detail}` : detail,
+    enterPresses: presses,
+  });
+  for (let i = 0; ; i++) {
+    await clock.sleep(pollPause(i));
+    for (const source of request.ackSources ?? []) {
+      const reported = await source.check(pending);
+      if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
+    }
+    const screen = await io.capture();
+    last = detector.classify(screen, probe);
+    if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
+    const now = clock.now();
+    if (last.kind === 'draft') {
+      probe.draft = screen;
+      const retry = timing.enterRetryMs[presses - 1];
+      if (retry !== undefined && now - lastEnter >= retry && now < deadline) {
+        await io.pressEnter();
+        presses++;
+        lastEnter = clock.now();
+        continue;
+      }
+      if (retry === undefined && now - lastEnter >= timing.draftConfirmMs) {
+        return finish('draft', `${last.detail} after ${presses} Enter presses`);
+      }
+    }
+    if (now >= deadline) break;
+  }
+  const waited = Math.round(clock.now() - started);
+  if (last.kind === 'draft') return finish('draft', `${last.detail} after ${presses} Enter presses (${waited} ms)`);
+  return finish('unverifiable', `no evidence of acceptance within ${waited} ms: ${last.detail}`);
+}
+
+function withRetries(detail: string, presses: number): string {
+  return presses > 1 ? `${detail} (Enter pressed ${presses} times)` : detail;
+}

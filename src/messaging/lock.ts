@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import { ensurePrivateDir } from '../system/fs.js';
+
+/**
+ * A per-agent send lock: an O_EXCL lock file naming its holder (pid and process start
+ * time). Sends to one agent never interleave; a lock whose holder is gone (crashed, killed,
+ * or its pid reused) is broken, so a dead sender cannot block an agent forever.
+ */
+export interface AgentLock {
+  readonly file: string;
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** Give up after this long (a live sender holds the lock). */
+  timeoutMs: number;
+  /** For tests: who we are. */
+  owner?: LockOwner;
+}
+
+export interface LockOwner {
+  pid: number;
+  /** Process start time in clock ticks since boot (from /proc), "" where unknown. */
+  start: string;
+}
+
+const EMPTY_LOCK_GRACE_MS = 2000;
+
+export const lockFile = (runDir: string, agent: string): string => path.join(runDir, `send-${agent}.lock`);
+
+export async function acquireAgentLock(runDir: string, agent: string, options: LockOptions): Promise<AgentLock> {
+  const file = lockFile(runDir, agent);
+  const owner = options.owner ?? { pid: process.pid, start: processStart(process.pid) };
+  const content = `${owner.pid} ${owner.start}\n`;
+  const deadline = Date.now() + options.timeoutMs;
+  let pause = 2;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        await handle.writeFile(content);
+      } finally {
+        await handle.close();
+      }
+      return { file, release: () => releaseIfMine(file, content) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && attempt === 0) {
+        await ensurePrivateDir(runDir);
+        continue;
+      }
+      if (code !== 'EEXIST') throw error;
+    }
+    const holder = await readHolder(file);
+    if (holder !== undefined && !isAlive(holder)) {
+      await breakStaleLock(file, holder.raw);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        `agent "${agent}" is busy: another send (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
+        { hint: `wait and try again; if no mosaic process is running, remove ${file}` },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, 25);
+  }
+}
+
+interface Holder extends LockOwner {
+  raw: string;
+}
+
+async function readHolder(file: string): Promise<Holder | undefined> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch {
+    return undefined; // released meanwhile: try again
+  }
+  const [pid, start = ''] = raw.trim().split(' ');
+  if (!pid) {
+    // Created but not yet written: alive for a moment; a holder that died right there leaves it empty for good.
+    const age = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
+    return age > EMPTY_LOCK_GRACE_MS ? { pid: 0, start: '', raw } : undefined;
+  }
+  return { pid: Number(pid), start, raw };
+}
+
+function isAlive(holder: LockOwner): boolean {
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0) return false;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // Same pid, different start time: the pid was reused by an unrelated process.
+  const start = processStart(holder.pid);
+  return holder.start === '' || start === '' || start === holder.start;
+}
+
+/**
+ * Remove a stale lock, but only if it is still the one we judged stale: breakers
+ * serialise on a second O_EXCL file, so two waiters cannot delete a fresh lock
+ * that a third has just taken.
+ */
+async function breakStaleLock(file: string, staleContent: string): Promise<void> {
+  const breaker = `${file}.break`;
+  let handle;
+  try {
+    handle = await open(breaker, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another waiter is breaking it; if that waiter died mid-way, its file is stale too.
+    const other = await readHolder(breaker);
+    if (other !== undefined && !isAlive(other)) await unlink(breaker).catch(() => undefined);
+    return;
+  }
+  try {
+    await handle.writeFile(`${process.pid} ${processStart(process.pid)}\n`);
+    await handle.close();
+    handle = undefined;
+    const now = await readFile(file, 'utf8').catch(() => undefined);
+    if (now === staleContent) await unlink(file).catch(() => undefined);
+  } finally {
+    await handle?.close();
+    await unlink(breaker).catch(() => undefined);
+  }
+}
+
+async function releaseIfMine(file: string, content: string): Promise<void> {
+  const now = await readFile(file, 'utf8').catch(() => undefined);
+  if (now === content) await unlink(file).catch(() => undefined);
+}
+
+/** Field 22 of /proc/<pid>/stat; "" off Linux or when the process is gone. */
+export function processStart(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count from the last ")".
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}

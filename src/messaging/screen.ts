@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../core/errors.js';
+import type { Screen } from '../runtimes/detectors/types.js';
+import { exactPane, joinCommands, type TmuxClient } from '../tmux/client.js';
+
+const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height}';
+
+/** A header line no screen content can forge: it carries a fresh random nonce. */
+export function newMarker(): string {
+  return `@@mosaic-screen-${randomBytes(6).toString('hex')}@@`;
+}
+
+/** tmux commands that print `<marker> <session> <pane facts>` and then the visible screen. */
+export function screenCommands(session: string, marker: string): string[][] {
+  const target = exactPane(session);
+  return [
+    ['display-message', '-p', '-t', target, `${marker} ${PANE_FORMAT}`],
+    // No -S/-E: the visible screen, which is the alternate screen while a full-screen TUI is up.
+    ['capture-pane', '-p', '-t', target],
+  ];
+}
+
+/** Split the output of several screenCommands() blocks, in order. */
+export function parseScreens(stdout: string, marker: string): Screen[] {
+  const screens: Screen[] = [];
+  let current: Screen | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(`${marker} `)) {
+      const [dead, alternate, cursorY, width, height] = line.slice(marker.length + 1).split(' ').map(Number);
+      current = { lines: [], dead: dead === 1, alternate: alternate === 1, cursorY: cursorY ?? 0, width: width ?? 0, height: height ?? 0 };
+      screens.push(current);
+    } else if (current && current.lines.length < current.height) {
+      current.lines.push(line.trimEnd());
+    }
+  }
+  return screens;
+}
+
+export class PaneGoneError extends UserError {}
+
+export const paneGone = (agent: string, socket: string, cause?: unknown): PaneGoneError =>
+  new PaneGoneError(`agent "${agent}" is not running (no session on socket "${socket}")`, {
+    hint: `start it with \`mosaic fleet start ${agent}\``,
+    cause,
+  });
+
+/** One batched call for all sessions; if one is gone, the others are captured one by one. */
+export async function captureMany(tmux: TmuxClient, sessions: readonly string[]): Promise<(Screen | Error)[]> {
+  const marker = newMarker();
+  try {
+    const results = await tmux.batch(sessions.flatMap((session) => screenCommands(session, marker)));
+    const screens = parseScreens(results.map((r) => r.stdout).join(''), marker);
+    if (screens.length === sessions.length) return screens;
+  } catch {
+    // fall through: find out which session failed
+  }
+  return Promise.all(
+    sessions.map(async (session) => {
+      const result = await tmux.run(joinCommands(screenCommands(session, marker)), { allowFailure: true });
+      const [screen] = parseScreens(result.stdout, marker);
+      return result.status === 0 && screen ? screen : new Error(result.stderr.trim() || 'capture failed');
+    }),
+  );
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../core/errors.js';
+import type { AgentSpec, Roster } from '../roster/model.js';
+import { detectorFor } from '../runtimes/detectors/index.js';
+import type { AckSource, Screen } from '../runtimes/detectors/types.js';
+import type { TmuxClient } from '../tmux/client.js';
+import { composeMessage } from './body.js';
+import { Coalescer } from './coalescer.js';
+import { deliver, realClock, type Clock, type PaneIo, type SendStatus } from './deliver.js';
+import { acquireAgentLock } from './lock.js';
+import { pressEnterMany, snapshotAndPaste } from './paste.js';
+import { captureMany, paneGone } from './screen.js';
+
+export interface SendContext {
+  roster: Roster;
+  runDir: string;
+  tmux: TmuxClient;
+  host: string;
+}
+
+export interface SendOptions {
+  /** Already validated (validateBody). */
+  body: string;
+  source: string;
+  preamble: boolean;
+  verify: boolean;
+  timeoutMs: number;
+  /** How long to wait for another send to the same agent to finish. */
+  lockTimeoutMs?: number;
+  ackSources?: readonly AckSource[];
+  clock?: Clock;
+}
+
+export interface SendResult {
+  tenant_id: string;
+  host: string;
+  agent: string;
+  status: SendStatus | 'error';
+  detail: string;
+  bytes: number;
+  duration_ms: number;
+  /** Matches a runtime-reported acknowledgement to this send (see AckSource). */
+  send_id: string;
+  hint?: string;
+}
+
+export const DEFAULT_VERIFY_TIMEOUT_MS = 6000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+/** Deliveries in flight at once in a broadcast; screens and Enters are batched across them anyway. */
+const BROADCAST_CONCURRENCY = 64;
+
+/** Shared tmux plumbing for the sends of one command: batched captures and Enters. */
+class Panes {
+  readonly screens: Coalescer<Screen>;
+  readonly enters: Coalescer<true>;
+  constructor(readonly tmux: TmuxClient) {
+    this.screens = new Coalescer((sessions) => captureMany(tmux, sessions));
+    this.enters = new Coalescer((sessions) => pressEnterMany(tmux, sessions));
+  }
+
+  io(agent: AgentSpec): PaneIo {
+    const { tmux } = this;
+    return {
+      snapshotAndPaste: async (text) => {
+        const result = await snapshotAndPaste(tmux, agent.session, text);
+        if ('error' in result) throw paneGone(agent.name, tmux.socket, new Error(result.error));
+        if (result.dead) {
+          throw new UserError(`agent "${agent.name}" is not running (its process has exited); nothing was delivered`, {
+            hint: `see \`mosaic agent status ${agent.name}\`; the supervisor restarts it, or run \`mosaic fleet restart ${agent.name}\``,
+          });
+        }
+        return result;
+      },
+      capture: () => this.screens.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error))),
+      pressEnter: async () => {
+        await this.enters.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
+      },
+    };
+  }
+}
+
+const newSendId = (): string => randomBytes(4).toString('hex');
+
+/** Deliver one message to one agent; throws a UserError when it cannot even be pasted. */
+export async function sendToAgent(ctx: SendContext, agent: AgentSpec, options: SendOptions, panes = new Panes(ctx.tmux)): Promise<SendResult> {
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
+  const sendId = newSendId();
+  const text = composeMessage(options.body, { source: options.source, agent: agent.name, preamble: options.preamble });
+  const lock = await acquireAgentLock(ctx.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
+  try {
+    const outcome = await deliver(
+      panes.io(agent),
+      {
+        sendId,
+        agent: agent.name,
+        text,
+        detector: detectorFor(agent.runtime),
+        timeoutMs: options.timeoutMs,
+        verify: options.verify,
+        ackSources: options.ackSources,
+      },
+      clock,
+    );
+    return {
+      tenant_id: ctx.roster.tenantId,
+      host: ctx.host,
+      agent: agent.name,
+      status: outcome.status,
+      detail: outcome.detail,
+      bytes: Buffer.byteLength(text),
+      duration_ms: Math.round(clock.now() - started),
+      send_id: sendId,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The same message to many agents in parallel; a failure is that agent's result, not the whole command's. */
+export async function broadcast(ctx: SendContext, agents: readonly AgentSpec[], options: SendOptions): Promise<SendResult[]> {
+  const panes = new Panes(ctx.tmux);
+  const clock = options.clock ?? realClock;
+  const results: SendResult[] = new Array(agents.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < agents.length) {
+      const index = next++;
+      const agent = agents[index]!;
+      const started = clock.now();
+      try {
+        results[index] = await sendToAgent(ctx, agent, options, panes);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        results[index] = {
+          tenant_id: ctx.roster.tenantId,
+          host: ctx.host,
+          agent: agent.name,
+          status: 'error',
+          detail: error.message,
+          bytes: 0,
+          duration_ms: Math.round(clock.now() - started),
+          send_id: '',
+          hint: error.hint,
+        };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BROADCAST_CONCURRENCY, agents.length) }, worker));
+  return results;
+}
+
+/** Whether a result counts as delivered for the exit code. */
+export const delivered = (result: SendResult): boolean => ['accepted', 'queued', 'sent'].includes(result.status);

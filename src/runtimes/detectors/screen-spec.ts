@@ -1,0 +1,86 @@
+import { locateInput, outsideInput, type InputLocator, type InputRegion } from './input-box.js';
+import { containsNeedle, countMatches, isBlank, sameText, squeeze } from './text.js';
+import type { AcceptanceDetector, MessageProbe, Observation, Screen, SubmitTiming } from './types.js';
+
+/**
+ * Everything a detector needs to know about one runtime's screen, as data. Adding a
+ * runtime (or following a new version) means adding or editing one of these, plus a
+ * captured screen fixture under test/fixtures/screens/.
+ */
+export interface ScreenSpec {
+  runtime: string;
+  input: InputLocator;
+  /** Prompt glyphs and borders around the input text (removed before reading it). */
+  decoration: RegExp;
+  /** What an empty input shows. */
+  placeholders: readonly RegExp[];
+  /** What the input shows instead of a long paste (e.g. `[paste #1 +101 lines]`). */
+  pastePlaceholder: RegExp;
+  /** The runtime is working on a prompt. */
+  busy: readonly RegExp[];
+  /** The runtime took the message but will read it after the current turn. */
+  queued: readonly RegExp[];
+  /** Lines the runtime prints when it has taken a prompt (an answer, an error about the model). */
+  responses: readonly RegExp[];
+  /** Dialogs that take the keyboard: named in the detail when nothing else is conclusive. */
+  blockers: readonly RegExp[];
+  timing: SubmitTiming;
+}
+
+export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
+  const inputText = (input: InputRegion): string =>
+    squeeze(input.lines.map((line) => line.replace(spec.decoration, ' '))).replace(/[\u2500-\u257f]/gu, '');
+  const isEmpty = (input: InputRegion): boolean => {
+    const text = inputText(input);
+    return text === '' || spec.placeholders.some((p) => p.test(input.lines.join('\n')));
+  };
+  const holdsDraft = (input: InputRegion, probe: MessageProbe): boolean => {
+    if (containsNeedle(input.lines, probe.needle)) return true;
+    if (input.lines.some((line) => spec.pastePlaceholder.test(line))) return true;
+    if (probe.needle === undefined) {
+      // Nothing we can recognise in the text: a non-empty input that was not there before.
+      const before = locateInput(probe.before, spec.input);
+      return !isEmpty(input) && (!before || inputText(before) !== inputText(input));
+    }
+    return false;
+  };
+  const grew = (screen: Screen, reference: Screen, patterns: readonly RegExp[]): boolean =>
+    countMatches(screen.lines, patterns) > countMatches(reference.lines, patterns);
+
+  return {
+    runtime: spec.runtime,
+    timing: spec.timing,
+    draftVisible(screen, probe) {
+      const input = locateInput(screen, spec.input);
+      return input !== undefined && holdsDraft(input, probe);
+    },
+    classify(screen, probe): Observation {
+      if (isBlank(screen)) return { kind: 'blank', detail: 'the pane shows nothing' };
+      const reference = probe.draft ?? probe.before;
+      const input = locateInput(screen, spec.input);
+      if (grew(screen, reference, spec.queued)) return { kind: 'queued', detail: `${spec.runtime} queued it behind the current turn` };
+      if (!input) {
+        const blocker = screen.lines.find((line) => spec.blockers.some((p) => p.test(line)));
+        return blocker
+          ? { kind: 'waiting', detail: `a dialog holds the keyboard: "${blocker.trim()}"` }
+          : { kind: 'waiting', detail: `no ${spec.runtime} input box on screen` };
+      }
+      if (holdsDraft(input, probe)) return { kind: 'draft', detail: 'the text is still in the input' };
+      const busyNow = grew(screen, probe.before, spec.busy);
+      const answered = grew(screen, reference, spec.responses);
+      if (!probe.draft) {
+        // We never saw the draft, so an empty input proves nothing: only the runtime's reaction counts.
+        const echoed = containsNeedle(outsideInput(screen, input), probe.needle) && !containsNeedle(probe.before.lines, probe.needle);
+        if (busyNow || answered || echoed) return { kind: 'accepted', detail: `${spec.runtime} reacted to the message` };
+        return { kind: 'waiting', detail: 'the text never showed in the input' };
+      }
+      if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };
+      if (answered) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} answered` };
+      if (isEmpty(input)) return { kind: 'accepted', detail: 'input cleared on submit' };
+      if (!sameText(outsideInput(screen, input), outsideInput(reference, locateInput(reference, spec.input)))) {
+        return { kind: 'accepted', detail: 'the draft left the input and the screen moved on' };
+      }
+      return { kind: 'waiting', detail: 'the draft left the input; waiting for the runtime to react' };
+    },
+  };
+}

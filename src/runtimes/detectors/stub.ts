@@ -1,0 +1,59 @@
+import { containsNeedle, isBlank } from './text.js';
+import type { AcceptanceDetector, MessageProbe, Observation, Screen } from './types.js';
+import { DEFAULT_TIMING } from './types.js';
+
+/** `[stub] ack seq=3 bytes=42 cksum=123` (done) and `[stub] working seq=3 …` (busy, --slow-ms). */
+const LINE = /^\[stub\] (ack|working) seq=(\d+) bytes=(\d+) cksum=(\d+)/u;
+
+interface StubLine {
+  row: number;
+  kind: 'ack' | 'working';
+  seq: number;
+  bytes: number;
+  cksum: number;
+}
+
+function stubLines(screen: Screen): StubLine[] {
+  return screen.lines.flatMap((line, row) => {
+    const m = LINE.exec(line);
+    return m ? [{ row, kind: m[1] as 'ack' | 'working', seq: Number(m[2]), bytes: Number(m[3]), cksum: Number(m[4]) }] : [];
+  });
+}
+
+/**
+ * The stub agent acknowledges each message with its byte length and POSIX checksum, so
+ * acceptance is exact: an ack newer than anything on the screen before, with our numbers.
+ */
+export const STUB_DETECTOR: AcceptanceDetector = {
+  runtime: 'stub',
+  timing: { ...DEFAULT_TIMING, enterRetryMs: [200, 400, 800] },
+  draftVisible: (screen, probe) => holdsDraft(screen, probe),
+  classify(screen, probe): Observation {
+    if (isBlank(screen)) return { kind: 'blank', detail: 'the pane shows nothing' };
+    const baseline = Math.max(0, ...stubLines(probe.before).map((line) => line.seq));
+    const fresh = stubLines(screen).filter((line) => line.seq > baseline);
+    const mine = (line: StubLine): boolean => line.bytes === probe.bytes && line.cksum === probe.cksum;
+    const ack = fresh.find((line) => line.kind === 'ack' && mine(line));
+    if (ack) return { kind: 'accepted', detail: `stub ack seq=${ack.seq}, bytes and checksum match` };
+    const working = fresh.find((line) => line.kind === 'working' && mine(line));
+    if (working) return { kind: 'waiting', detail: `stub is working on it (seq=${working.seq})` };
+    if (holdsDraft(screen, probe)) return { kind: 'draft', detail: 'no acknowledgement; the text is still in the input' };
+    const other = fresh.find((line) => line.kind === 'ack');
+    if (other) {
+      return {
+        kind: 'waiting',
+        detail: `stub acknowledged a different body (seq=${other.seq} bytes=${other.bytes}, expected bytes=${probe.bytes})`,
+      };
+    }
+    return { kind: 'waiting', detail: 'no acknowledgement yet' };
+  },
+};
+
+/** Our text is echoed after the last acknowledgement: it has not been taken yet. */
+function holdsDraft(screen: Screen, probe: MessageProbe): boolean {
+  const lines = stubLines(screen);
+  const from = lines.length > 0 ? lines[lines.length - 1]!.row + 1 : 0;
+  const tail = screen.lines.slice(from);
+  if (probe.needle !== undefined) return containsNeedle(tail, probe.needle);
+  return tail.some((line) => line.replace(/^stub> ?/u, '').trim() !== '');
+}
