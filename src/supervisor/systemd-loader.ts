@@ -1,11 +1,11 @@
-import { UserError } from '../core/errors.js';
+import { systemdSetup } from '../systemd/setup.js';
+import { SystemdSupervisor } from './systemd.js';
 import type { Supervisor, SupervisorDeps } from './types.js';
 
-/** Placeholder until systemd supervision lands: say so plainly instead of pretending. */
+/**
+ * Loaded only for `supervisor: systemd`. Nothing is probed here: `fleet status` keeps working
+ * from tmux alone; start/stop/restart/verify report a missing or unreachable user manager.
+ */
 export function loadSystemdSupervisor(deps: SupervisorDeps): Promise<Supervisor> {
-  return Promise.reject(
-    new UserError(`roster ${deps.roster.file} asks for "supervisor: systemd", which this version of mosaic does not support yet`, {
-      hint: 'use "supervisor: builtin" (the default) for now',
-    }),
-  );
+  return Promise.resolve(new SystemdSupervisor(deps, systemdSetup(deps)));
 }

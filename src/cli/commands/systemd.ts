@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { openFleet, selectAgents } from '../../fleet/context.js';
+import { holderCheck, holderReady, startAgent } from '../../supervisor/systemd-exec.js';
+import { disableAgents, enableAgents, type BootOutcome } from '../../systemd/boot.js';
+import { installSystemd, uninstallSystemd } from '../../systemd/install.js';
+import { systemdSetup } from '../../systemd/setup.js';
+import { runCommand } from '../../system/runner.js';
+import { colour, err, out, printJson, stateColour, table } from '../output.js';
+import { open, options } from './shared.js';
+
+export async function installUnits(command: Command): Promise<number> {
+  const opts = options<{ enable?: boolean; force?: boolean }>(command);
+  const ctx = await open(command);
+  const report = await installSystemd(ctx, systemdSetup(ctx), { enable: opts.enable, force: opts.force });
+  const kept = report.files.filter((f) => f.action === 'kept' && f.unit);
+  if (opts.json) {
+    printJson(report);
+  } else {
+    out(
+      table(
+        ['FILE', 'STATE', 'ACTION'],
+        report.files.map((f) => [f.file, f.state, f.action === 'kept' ? colour.red('kept', process.stdout) : f.action]),
+      ),
+    );
+    out(
+      `units in ${report.unit_dir}${report.linked ? ' (linked into the user manager)' : ''}: ${report.holder_unit}, ${report.agent_template}`,
+    );
+    if (report.enabled.length > 0) out(`enabled for boot: ${report.enabled.join(' ')}`);
+    for (const warning of report.warnings) err(`warning: ${warning}`);
+    for (const e of report.agent_errors) {
+      err(`${e.agent}: ${colour.red('error', process.stderr)}: ${e.error}`);
+      if (e.hint) err(`  hint: ${e.hint}`);
+    }
+    if (kept.length > 0) {
+      err(`not overwritten (changed by hand or not written by mosaic): ${kept.map((f) => f.file).join(', ')}`);
+      err('  hint: `mosaic fleet install-systemd --force` replaces them');
+    }
+  }
+  return kept.length > 0 || report.agent_errors.length > 0 ? 1 : 0;
+}
+
+export async function uninstallUnits(command: Command): Promise<number> {
+  const opts = options<{ force?: boolean }>(command);
+  const ctx = await open(command);
+  const report = await uninstallSystemd(ctx, systemdSetup(ctx), { force: opts.force });
+  const kept = report.files.filter((f) => f.action === 'kept' && f.state === 'modified');
+  if (opts.json) {
+    printJson(report);
+  } else {
+    if (report.stopped.length > 0) out(`stopped: ${report.stopped.join(' ')}`);
+    for (const file of report.files.filter((f) => f.action === 'removed')) out(`removed ${file.file}`);
+    for (const file of kept) err(`kept ${file.file}: changed by hand since install (remove it yourself, or use --force)`);
+    if (report.left_behind.length > 0) err(`still known to the user manager: ${report.left_behind.join(' ')}`);
+    else out('no unit of this fleet is left in the user manager');
+  }
+  return kept.length > 0 || report.left_behind.length > 0 ? 1 : 0;
+}
+
+function renderBoot(ctx: Awaited<ReturnType<typeof open>>, outcomes: BootOutcome[], json: boolean | undefined): number {
+  if (json) {
+    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host, ...o })));
+  } else {
+    for (const o of outcomes) {
+      if (o.result === 'error') {
+        err(`${o.agent}: ${colour.red('error', process.stderr)}: ${o.error}`);
+        if (o.hint) err(`  hint: ${o.hint}`);
+      } else {
+        out(`${o.agent}: ${stateColour(o.result)} (${o.unit})`);
+      }
+    }
+  }
+  return outcomes.some((o) => o.result === 'error') ? 1 : 0;
+}
+
+export async function enable(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const agents = selectAgents(ctx.roster, command.args);
+  return renderBoot(ctx, await enableAgents(ctx, systemdSetup(ctx), agents), options(command).json);
+}
+
+export async function disable(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const agents = selectAgents(ctx.roster, command.args);
+  return renderBoot(ctx, await disableAgents(ctx, systemdSetup(ctx), agents, command.args.length === 0), options(command).json);
+}
+
+/** `mosaic _systemd <step>`: what the generated units run. Messages go to the journal via stderr. */
+export async function internal(command: Command): Promise<number> {
+  const [step] = command.args;
+  switch (step) {
+    case 'holder-check':
+      await holderCheck(process.env, runCommand);
+      return 0;
+    case 'holder-ready': {
+      const ctx = await openFleet({ env: process.env, globals: { roster: options(command).roster } });
+      const pid = await holderReady(ctx);
+      err(`mosaic: tmux server pid ${pid} on socket ${ctx.tmux.socket} is set up (hook, watchdog session ${ctx.roster.holderSession})`);
+      return 0;
+    }
+    case 'start-agent': {
+      const result = await startAgent(process.env, runCommand, Date.now);
+      err(`mosaic: agent ${process.env.MOSAIC_AGENT_NAME} session ${result}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown systemd step "${step}"`);
+  }
+}

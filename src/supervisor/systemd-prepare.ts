@@ -1,0 +1,52 @@
+import { mkdir } from 'node:fs/promises';
+import { UserError } from '../core/errors.js';
+import type { AgentSpec } from '../roster/model.js';
+import { classifyGenerated } from '../systemd/fingerprint.js';
+import { agentEnvFile, renderAgentEnvFile } from '../systemd/units.js';
+import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
+import { packageVersion } from '../system/package.js';
+import { assertExecutableExists, buildLaunchSpec, findRuntimeBinDirs, writeLaunchSpec } from './launch.js';
+import type { SupervisorDeps } from './types.js';
+
+/**
+ * Before systemd starts an agent, the CLI writes what the unit replays: the launch spec
+ * (argv and PATH from the operator's environment, so a runtime in ~/.npm-global/bin is found
+ * even though the user manager's PATH is minimal) and the agent's EnvironmentFile. Both stay
+ * on disk, which is what lets an enabled unit start the agent at boot with nobody logged in.
+ * Returns the per-agent error for agents that could not be prepared.
+ */
+export async function prepareAgents(
+  deps: SupervisorDeps,
+  agents: readonly AgentSpec[],
+  options: { force?: boolean } = {},
+): Promise<Map<string, UserError>> {
+  const { roster, paths, env, runner } = deps;
+  const errors = new Map<string, UserError>();
+  if (agents.length === 0) return errors;
+  await Promise.all([ensurePrivateDir(paths.runDir), ensurePrivateDir(paths.logsDir), ensurePrivateDir(paths.agentsDir)]);
+  const runtimeBinDirs = await findRuntimeBinDirs(env, runner);
+  const meta = { version: packageVersion(), rosterFile: roster.file };
+  await Promise.all(
+    agents.map(async (agent) => {
+      try {
+        const spec = buildLaunchSpec(roster, agent, { env, runDir: paths.runDir, runtimeBinDirs });
+        await assertExecutableExists(roster, agent, spec);
+        await mkdir(agent.workingDirectory, { recursive: true });
+        await writeLaunchSpec(spec);
+        const file = agentEnvFile(paths.agentsDir, agent.name);
+        const rendered = renderAgentEnvFile(meta, roster, agent);
+        const state = classifyGenerated(await readFileOrUndefined(file), rendered);
+        if ((state === 'modified' || state === 'foreign') && !options.force) {
+          throw new UserError(
+            `agent "${agent.name}": ${file} was ${state === 'modified' ? 'changed by hand' : 'not written by mosaic'}; left as it is`,
+            { hint: 'put the change into the roster, then `mosaic fleet install-systemd --force` rewrites the file' },
+          );
+        }
+        if (state !== 'current') await writeFileAtomic(file, rendered);
+      } catch (error) {
+        errors.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
+      }
+    }),
+  );
+  return errors;
+}

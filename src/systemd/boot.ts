@@ -1,0 +1,75 @@
+import { UserError } from '../core/errors.js';
+import type { FleetContext } from '../fleet/context.js';
+import type { AgentSpec } from '../roster/model.js';
+import { prepareAgents } from '../supervisor/systemd-prepare.js';
+import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
+import { unitContext, type SystemdSetup } from './setup.js';
+
+export type BootOutcome =
+  | { agent: string; unit: string; result: 'enabled' | 'disabled' }
+  | { agent: string; unit: string; result: 'error'; error: string; hint?: string };
+
+/**
+ * Boot persistence: enabled instances are wanted by default.target, so the user manager starts
+ * them (and, through Requires=, the holder) when it starts: at login, or at boot with lingering.
+ * Enabling prepares the agent too, since nobody runs `fleet start` at boot.
+ */
+export async function enableAgents(ctx: FleetContext, setup: SystemdSetup, agents: readonly AgentSpec[]): Promise<BootOutcome[]> {
+  if (ctx.roster.supervisor !== 'systemd') {
+    throw new UserError(
+      `roster ${ctx.roster.file} uses "supervisor: ${ctx.roster.supervisor}": enabling systemd units would start a second fleet at boot`,
+      {
+        hint: 'set "supervisor: systemd" in the roster and run `mosaic fleet install-systemd` first',
+      },
+    );
+  }
+  await setup.systemctl.manager();
+  const files = await checkUnitFiles(setup, await unitContext(setup, ctx.roster, ctx.paths));
+  const probe = agents.length > 0 ? agents : ctx.roster.agents.slice(0, 1);
+  const states = await setup.systemctl.show([setup.names.holder, ...probe.map((a) => setup.names.agent(a.name))]);
+  assertInstalled(files, await managerViewProblems(setup, states));
+  const errors = await prepareAgents(ctx, agents);
+  const ok = agents.filter((a) => !errors.has(a.name));
+  if (ok.length > 0) await setup.systemctl.enable([setup.names.holder, ...ok.map((a) => setup.names.agent(a.name))]);
+  return settle(setup, agents, 'enabled', errors);
+}
+
+/** Disabling every agent (none named) also disables the holder: nothing is left to bring back at boot. */
+export async function disableAgents(
+  ctx: FleetContext,
+  setup: SystemdSetup,
+  agents: readonly AgentSpec[],
+  all: boolean,
+): Promise<BootOutcome[]> {
+  await setup.systemctl.manager();
+  const units = agents.map((a) => setup.names.agent(a.name));
+  const result = await setup.systemctl.disable(all ? [setup.names.holder, ...units] : units);
+  if (result.status !== 0 && !/does not exist/.test(result.stderr)) {
+    return agents.map((a) => ({ agent: a.name, unit: setup.names.agent(a.name), result: 'error', error: result.stderr.trim() }));
+  }
+  return settle(setup, agents, 'disabled', new Map());
+}
+
+async function settle(
+  setup: SystemdSetup,
+  agents: readonly AgentSpec[],
+  wanted: 'enabled' | 'disabled',
+  errors: Map<string, { message: string; hint?: string }>,
+): Promise<BootOutcome[]> {
+  const states = await setup.systemctl.show(agents.map((a) => setup.names.agent(a.name)));
+  return agents.map((agent): BootOutcome => {
+    const unit = setup.names.agent(agent.name);
+    const error = errors.get(agent.name);
+    if (error) return { agent: agent.name, unit, result: 'error', error: error.message, hint: error.hint };
+    const fileState = states.get(unit)?.unitFileState ?? '';
+    const isEnabled = fileState === 'enabled';
+    if (isEnabled === (wanted === 'enabled')) return { agent: agent.name, unit, result: wanted };
+    return {
+      agent: agent.name,
+      unit,
+      result: 'error',
+      error: `${unit} is "${fileState || 'unknown'}" after systemctl --user ${wanted === 'enabled' ? 'enable' : 'disable'}`,
+      hint: `see \`systemctl --user status ${unit}\``,
+    };
+  });
+}

@@ -1,0 +1,81 @@
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { FleetPaths } from '../roster/paths.js';
+import type { Roster } from '../roster/model.js';
+import { mainScript } from '../supervisor/hook.js';
+import { isExecutable } from '../system/fs.js';
+import { packageVersion } from '../system/package.js';
+import type { CommandRunner } from '../system/runner.js';
+import { unitNames, userUnitDir, type UnitNames } from './names.js';
+import { Systemctl } from './systemctl.js';
+import type { UnitContext } from './units.js';
+
+/** What every systemd operation of one fleet needs: names, where the files go, a systemctl client. */
+export interface SystemdSetup {
+  names: UnitNames;
+  unitDir: string;
+  holderFile: string;
+  templateFile: string;
+  systemctl: Systemctl;
+  env: NodeJS.ProcessEnv;
+}
+
+export function systemdSetup(deps: { env: NodeJS.ProcessEnv; runner: CommandRunner }): SystemdSetup {
+  const names = unitNames(deps.env);
+  const unitDir = userUnitDir(deps.env);
+  return {
+    names,
+    unitDir,
+    holderFile: path.join(unitDir, names.holder),
+    templateFile: path.join(unitDir, names.template),
+    systemctl: new Systemctl(deps.runner, deps.env),
+    env: deps.env,
+  };
+}
+
+/** Absolute path of an executable on PATH (units must not depend on the manager's PATH). */
+export async function findOnPath(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean)) {
+    const candidate = path.join(dir, program);
+    if (path.isAbsolute(candidate) && (await isExecutable(candidate))) return candidate;
+  }
+  return undefined;
+}
+
+export async function unitContext(setup: SystemdSetup, roster: Roster, paths: FleetPaths): Promise<UnitContext> {
+  const tmuxBinary = await findOnPath('tmux', setup.env);
+  if (!tmuxBinary) {
+    throw new UserError('tmux is not installed (not found on PATH)', { hint: 'install it: sudo apt-get install -y tmux' });
+  }
+  return {
+    names: setup.names,
+    version: packageVersion(),
+    rosterFile: roster.file,
+    root: paths.root,
+    agentsDir: paths.agentsDir,
+    socket: roster.socketName,
+    tmuxTmpdir: setup.env.TMUX_TMPDIR || undefined,
+    nodeBinary: process.execPath,
+    mainScript: mainScript(),
+    tmuxBinary,
+  };
+}
+
+/** realpath when the file exists, else the path as given (for comparing what the manager loaded). */
+export async function resolved(file: string): Promise<string> {
+  try {
+    return await realpath(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+/** Does the user manager load units from this directory itself (else install links them in)? */
+export async function managerSearches(unitPath: readonly string[], dir: string): Promise<boolean> {
+  const wanted = await resolved(dir);
+  for (const entry of unitPath) {
+    if ((await resolved(entry)) === wanted) return true;
+  }
+  return false;
+}
