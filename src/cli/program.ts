@@ -66,8 +66,42 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
   fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
+    .option(
+      '--restart-check <agent>',
+      'also restart this agent and prove isolation: its pane PID changes, the holder and siblings keep theirs',
+    )
     .addOption(json())
     .action(fleet('verify'));
+  const systemd = (name: string) => lazy(() => import('./commands/systemd.js'), name);
+  fleetCmd
+    .command('install-systemd')
+    .description('write the holder unit and agent template for systemd --user (plus per-agent env files), daemon-reload')
+    .option('--enable', 'also enable the holder and every roster agent for boot')
+    .option('--force', 'overwrite unit and env files that were changed by hand or not written by mosaic')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      '\nUnits go to $XDG_CONFIG_HOME/systemd/user (default ~/.config/systemd/user).\nExample:\n  mosaic fleet install-systemd --enable',
+    )
+    .action(systemd('installUnits'));
+  fleetCmd
+    .command('uninstall-systemd')
+    .description('stop the fleet units and remove exactly what install-systemd wrote')
+    .option('--force', 'also remove files changed by hand since install')
+    .addOption(json())
+    .action(systemd('uninstallUnits'));
+  fleetCmd
+    .command('enable')
+    .description('systemd mode: start agents at boot / login (all when none are named)')
+    .argument('[agents...]', 'agent names from the roster')
+    .addOption(json())
+    .action(systemd('enable'));
+  fleetCmd
+    .command('disable')
+    .description('systemd mode: do not start agents at boot (all, and the holder, when none are named)')
+    .argument('[agents...]', 'agent names from the roster')
+    .addOption(json())
+    .action(systemd('disable'));
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
@@ -136,6 +170,12 @@ Example:
     .description('start a 3-agent stub fleet on a private socket, show it, restart one agent, show it again')
     .option('--stop', 'stop the demo fleet instead')
     .action(lazy(() => import('./commands/demo.js'), 'demo'));
+
+  program
+    .command('_systemd', { hidden: true })
+    .description('internal: the steps the generated systemd units run')
+    .argument('<step>', 'holder-check | holder-ready | start-agent')
+    .action(lazy(() => import('./commands/systemd.js'), 'internal'));
 
   program
     .command('_supervise', { hidden: true })

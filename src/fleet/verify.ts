@@ -1,6 +1,7 @@
 import { listPanes } from '../supervisor/direct.js';
 import type { FleetContext } from './context.js';
 import { fleetStatus } from './status.js';
+import type { RestartCheckReport, SystemdVerifySection } from './systemd-verify.js';
 
 export interface VerifyReport {
   tenant_id: string;
@@ -9,14 +10,29 @@ export interface VerifyReport {
   ok: boolean;
   agents: number;
   problems: string[];
+  /** Not failures, but worth acting on (e.g. systemd units running but not enabled for boot). */
+  warnings: string[];
+  /** systemd mode: what the systemd checks saw. */
+  systemd?: SystemdVerifySection;
+  /** With --restart-check <agent>: the PIDs before and after restarting that agent. */
+  restart_check?: RestartCheckReport;
+}
+
+export interface VerifyOptions {
+  /** Restart this agent first and prove isolation by PIDs. */
+  restartCheck?: string;
 }
 
 /**
  * Every roster agent has exactly its session (and it is ours and alive), no session on
  * our socket is unaccounted for, and the server carries our ownership mark.
  */
-export async function verifyFleet(ctx: FleetContext): Promise<VerifyReport> {
-  const problems: string[] = [];
+export async function verifyFleet(ctx: FleetContext, options: VerifyOptions = {}): Promise<VerifyReport> {
+  // systemd checks and --restart-check live in their own module, loaded only when asked for.
+  const { problems, warnings, ...extra } =
+    ctx.roster.supervisor === 'systemd' || options.restartCheck !== undefined
+      ? await (await import('./systemd-verify.js')).verifyExtras(ctx, options)
+      : { problems: [] as string[], warnings: [] as string[] };
   const socket = ctx.tmux.socket;
   const panes = await listPanes(ctx);
   if (panes.length === 0) {
@@ -56,5 +72,7 @@ export async function verifyFleet(ctx: FleetContext): Promise<VerifyReport> {
     ok: problems.length === 0,
     agents: ctx.roster.agents.length,
     problems,
+    warnings,
+    ...extra,
   };
 }

@@ -76,10 +76,22 @@ export async function status(command: Command): Promise<number> {
 
 export async function verify(command: Command): Promise<number> {
   const ctx = await open(command);
-  const report = await verifyFleet(ctx);
+  const report = await verifyFleet(ctx, { restartCheck: options<{ restartCheck?: string }>(command).restartCheck });
   if (options(command).json) {
     printJson(report);
     return report.ok ? 0 : 1;
+  }
+  for (const warning of report.warnings) err(`warning: ${warning}`);
+  const check = report.restart_check;
+  if (check?.ok) {
+    out(
+      `restart check: ${check.agent} pane PID ${check.agent_pid_before} -> ${check.agent_pid_after}; holder PID ${check.holder_pid_after} and ${check.siblings_checked} sibling pane(s) unchanged`,
+    );
+  }
+  if (report.systemd) {
+    out(
+      `systemd: ${report.systemd.holder_unit} ${report.systemd.holder_state}, tmux server pid ${report.systemd.tmux_server_pid ?? '-'} in ${report.systemd.server_cgroup ?? '-'}`,
+    );
   }
   if (!report.ok) {
     throw new CheckFailedError(`fleet verify found ${report.problems.length} problem(s) on socket ${report.socket}:`, report.problems);
