@@ -61,9 +61,23 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   const { detector } = request;
   const timing = detector.timing;
   const started = clock.now();
-  const deadline = started + (request.verify ? request.timeoutMs : Math.min(request.timeoutMs, UNVERIFIED_WINDOW_MS));
+  // 0. Paste only into an input that is there and free: text typed into a dialog or a
+  //    half-started TUI is lost, and the Enter after it could answer the dialog.
+  for (let i = 0; ; i++) {
+    const readiness = detector.ready(await io.capture());
+    if (readiness.ready) break;
+    if (clock.now() >= started + request.timeoutMs / 2) {
+      return {
+        status: 'unverifiable',
+        detail: `nothing was sent: the agent is not ready for input (${readiness.detail})`,
+        enterPresses: 0,
+      };
+    }
+    await clock.sleep(pollPause(i + 3));
+  }
   const before = await io.snapshotAndPaste(request.text);
   const pastedAt = clock.now();
+  const deadline = request.verify ? started + request.timeoutMs : pastedAt + Math.min(request.timeoutMs, UNVERIFIED_WINDOW_MS);
   const probe = probeFor(request.text, before);
   const pending = { sendId: request.sendId, agent: request.agent, text: request.text, pastedAt: Date.now() };
 

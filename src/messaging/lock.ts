@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -5,8 +6,8 @@ import { UserError } from '../core/errors.js';
 import { ensurePrivateDir } from '../system/fs.js';
 
 /**
- * A per-agent send lock: an O_EXCL lock file naming its holder (pid and process start
- * time). Sends to one agent never interleave; a lock whose holder is gone (crashed, killed,
+ * A per-agent send lock: an O_EXCL lock file naming its holder (pid, process start
+ * time, random token). Sends to one agent never interleave; a lock whose holder is gone (crashed, killed,
  * or its pid reused) is broken, so a dead sender cannot block an agent forever.
  */
 export interface AgentLock {
@@ -17,8 +18,6 @@ export interface AgentLock {
 export interface LockOptions {
   /** Give up after this long (a live sender holds the lock). */
   timeoutMs: number;
-  /** For tests: who we are. */
-  owner?: LockOwner;
 }
 
 export interface LockOwner {
@@ -33,8 +32,8 @@ export const lockFile = (runDir: string, agent: string): string => path.join(run
 
 export async function acquireAgentLock(runDir: string, agent: string, options: LockOptions): Promise<AgentLock> {
   const file = lockFile(runDir, agent);
-  const owner = options.owner ?? { pid: process.pid, start: processStart(process.pid) };
-  const content = `${owner.pid} ${owner.start}\n`;
+  // The token tells this holder from another send in the same process (broadcast).
+  const content = `${process.pid} ${processStart(process.pid) || '-'} ${randomBytes(6).toString('hex')}\n`;
   const deadline = Date.now() + options.timeoutMs;
   let pause = 2;
   for (let attempt = 0; ; attempt++) {
@@ -81,10 +80,14 @@ async function readHolder(file: string): Promise<Holder | undefined> {
   } catch {
     return undefined; // released meanwhile: try again
   }
-  const [pid, start = ''] = raw.trim().split(' ');
+  const [pid, startField = ''] = raw.trim().split(' ');
+  const start = startField === '-' ? '' : startField;
   if (!pid) {
     // Created but not yet written: alive for a moment; a holder that died right there leaves it empty for good.
-    const age = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(file).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     return age > EMPTY_LOCK_GRACE_MS ? { pid: 0, start: '', raw } : undefined;
   }
   return { pid: Number(pid), start, raw };
@@ -120,7 +123,7 @@ async function breakStaleLock(file: string, staleContent: string): Promise<void>
     return;
   }
   try {
-    await handle.writeFile(`${process.pid} ${processStart(process.pid)}\n`);
+    await handle.writeFile(`${process.pid} ${processStart(process.pid) || '-'}\n`);
     await handle.close();
     handle = undefined;
     const now = await readFile(file, 'utf8').catch(() => undefined);

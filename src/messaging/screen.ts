@@ -26,7 +26,10 @@ export function parseScreens(stdout: string, marker: string): Screen[] {
   let current: Screen | undefined;
   for (const line of stdout.split('\n')) {
     if (line.startsWith(`${marker} `)) {
-      const [dead, alternate, cursorY, width, height] = line.slice(marker.length + 1).split(' ').map(Number);
+      const [dead, alternate, cursorY, width, height] = line
+        .slice(marker.length + 1)
+        .split(' ')
+        .map(Number);
       current = { lines: [], dead: dead === 1, alternate: alternate === 1, cursorY: cursorY ?? 0, width: width ?? 0, height: height ?? 0 };
       screens.push(current);
     } else if (current && current.lines.length < current.height) {

@@ -71,7 +71,8 @@ class Panes {
         }
         return result;
       },
-      capture: () => this.screens.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error))),
+      capture: () =>
+        this.screens.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error))),
       pressEnter: async () => {
         await this.enters.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
       },
@@ -82,7 +83,12 @@ class Panes {
 const newSendId = (): string => randomBytes(4).toString('hex');
 
 /** Deliver one message to one agent; throws a UserError when it cannot even be pasted. */
-export async function sendToAgent(ctx: SendContext, agent: AgentSpec, options: SendOptions, panes = new Panes(ctx.tmux)): Promise<SendResult> {
+export async function sendToAgent(
+  ctx: SendContext,
+  agent: AgentSpec,
+  options: SendOptions,
+  panes = new Panes(ctx.tmux),
+): Promise<SendResult> {
   const clock = options.clock ?? realClock;
   const started = clock.now();
   const sendId = newSendId();

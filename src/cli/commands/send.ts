@@ -3,7 +3,14 @@ import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
 import { selectAgents } from '../../fleet/context.js';
 import { decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
-import { broadcast as broadcastMessage, delivered, DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendOptions, type SendResult } from '../../messaging/send.js';
+import {
+  broadcast as broadcastMessage,
+  delivered,
+  DEFAULT_VERIFY_TIMEOUT_MS,
+  sendToAgent,
+  type SendOptions,
+  type SendResult,
+} from '../../messaging/send.js';
 import { hostName } from '../../system/identity.js';
 import { colour, err, out, printJson } from '../output.js';
 import { open, options } from './shared.js';
@@ -102,7 +109,8 @@ function render(result: SendResult): void {
   }
   out(line);
   if (EXPLAIN[result.status]) out(`  ${EXPLAIN[result.status]}`);
-  if (result.status === 'draft') err(`  hint: look with \`mosaic agent tail ${result.agent}\`; sending again would paste the text a second time`);
+  if (result.status === 'draft')
+    err(`  hint: look with \`mosaic agent tail ${result.agent}\`; sending again would paste the text a second time`);
   if (result.status === 'unverifiable') err(`  hint: check the agent with \`mosaic agent tail ${result.agent}\` before resending`);
 }
 

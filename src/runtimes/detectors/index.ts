@@ -13,4 +13,4 @@ export function detectorFor(runtime: string): AcceptanceDetector {
   return SCREEN_DETECTORS[runtime] ?? SCREEN_DETECTORS.generic!;
 }
 
-export type { AcceptanceDetector, AckSource, MessageProbe, Observation, PendingSend, Screen, SubmitTiming } from './types.js';
+export type { AcceptanceDetector, AckSource, MessageProbe, Observation, PendingSend, Readiness, Screen, SubmitTiming } from './types.js';

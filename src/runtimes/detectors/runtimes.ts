@@ -32,7 +32,12 @@ export const CLAUDE: ScreenSpec = {
   busy: [/esc to interrupt/u],
   queued: [/Press up to edit queued messages/u],
   responses: [/^\s*● /u, /^\s*⎿ /u],
-  blockers: [/trust this folder|one you trust/iu, /Do you want to use this API key/u, /Do you want to proceed\?/u, /Press Enter to continue/u],
+  blockers: [
+    /trust this folder|one you trust/iu,
+    /Do you want to use this API key/u,
+    /Do you want to proceed\?/u,
+    /Press Enter to continue/u,
+  ],
   // Some versions ignore Enter on a fresh pane for seconds: keep retrying a while.
   timing: { ...DEFAULT_TIMING, enterRetryMs: [400, 800, 1500, 2500], draftConfirmMs: 1500 },
 };

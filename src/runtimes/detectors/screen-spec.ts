@@ -50,6 +50,13 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
   return {
     runtime: spec.runtime,
     timing: spec.timing,
+    ready(screen) {
+      if (isBlank(screen)) return { ready: false, detail: 'the pane shows nothing' };
+      const blocker = screen.lines.find((line) => spec.blockers.some((p) => p.test(line)));
+      if (blocker) return { ready: false, detail: `a dialog holds the keyboard: "${blocker.trim()}"` };
+      if (!locateInput(screen, spec.input)) return { ready: false, detail: `no ${spec.runtime} input box on screen` };
+      return { ready: true };
+    },
     draftVisible(screen, probe) {
       const input = locateInput(screen, spec.input);
       return input !== undefined && holdsDraft(input, probe);

@@ -27,6 +27,10 @@ function stubLines(screen: Screen): StubLine[] {
 export const STUB_DETECTOR: AcceptanceDetector = {
   runtime: 'stub',
   timing: { ...DEFAULT_TIMING, enterRetryMs: [200, 400, 800] },
+  ready: (screen) =>
+    screen.lines.some((line) => line.startsWith('stub> ') || line === 'stub>')
+      ? { ready: true }
+      : { ready: false, detail: isBlank(screen) ? 'the pane shows nothing' : 'no stub prompt on screen' },
   draftVisible: (screen, probe) => holdsDraft(screen, probe),
   classify(screen, probe): Observation {
     if (isBlank(screen)) return { kind: 'blank', detail: 'the pane shows nothing' };

@@ -46,6 +46,8 @@ export type Observation =
   /** Nothing conclusive yet. */
   | { kind: 'waiting'; detail: string };
 
+export type Readiness = { ready: true } | { ready: false; detail: string };
+
 /** When to press Enter, and how often to retry it. */
 export interface SubmitTiming {
   /** Earliest Enter after the paste (codex reads an Enter right after a paste burst as a newline). */
@@ -61,6 +63,8 @@ export interface SubmitTiming {
 export interface AcceptanceDetector {
   readonly runtime: string;
   readonly timing: SubmitTiming;
+  /** Before the paste: is the input there and free (no dialog holding the keyboard)? */
+  ready(screen: Screen): Readiness;
   /** Before Enter: is the pasted text visible in the input yet? */
   draftVisible(screen: Screen, probe: MessageProbe): boolean;
   /** After Enter: what the screen says about the message. */

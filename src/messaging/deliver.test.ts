@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { posixCksum } from '../runtimes/detectors/cksum.js';
+import { detectorFor } from '../runtimes/detectors/index.js';
+import type { AckSource, Screen } from '../runtimes/detectors/types.js';
+import { deliver, type Clock, type PaneIo } from './deliver.js';
+
+/** Virtual time: sleeping advances the clock at once, so timing logic is tested without waiting. */
+function virtualClock(): Clock & { t: number } {
+  const clock = {
+    t: 0,
+    now: () => clock.t,
+    sleep: async (ms: number) => {
+      clock.t += ms;
+      await Promise.resolve();
+    },
+  };
+  return clock;
+}
+
+/** A model of the stub agent behind a pane: what it shows, how it treats Enter. */
+function fakeStub(options: { dropEnters?: number; blank?: boolean; acceptsNothing?: boolean } = {}) {
+  const state = {
+    input: '',
+    acks: [] as string[],
+    pastes: [] as string[],
+    enters: 0,
+    dropEnters: options.dropEnters ?? 0,
+    blank: Boolean(options.blank),
+  };
+  const render = (): Screen => {
+    const lines = state.blank
+      ? []
+      : ['mosaic stub agent a ready', ...state.acks.flatMap((ack) => ['stub> …', ack]), `stub> ${state.input}`];
+    while (lines.length < 24) lines.push('');
+    return { lines, width: 80, height: 24, cursorY: 0, alternate: false, dead: false };
+  };
+  const io: PaneIo = {
+    snapshotAndPaste: async (text) => {
+      const before = render();
+      state.pastes.push(text);
+      state.input += text;
+      return before;
+    },
+    capture: async () => render(),
+    pressEnter: async () => {
+      state.enters++;
+      if (options.acceptsNothing || state.dropEnters-- > 0 || state.input === '') return;
+      const body = state.input;
+      state.input = '';
+      state.acks.push(`[stub] ack seq=${state.acks.length + 1} bytes=${Buffer.byteLength(body)} cksum=${posixCksum(body)}`);
+    },
+  };
+  return { io, state };
+}
+
+const request = (overrides: Partial<Parameters<typeof deliver>[1]> = {}): Parameters<typeof deliver>[1] => ({
+  sendId: 'abcd1234',
+  agent: 'a',
+  text: '[h:operator -> a] hello',
+  detector: detectorFor('stub'),
+  timeoutMs: 6000,
+  verify: true,
+  ...overrides,
+});
+
+describe('deliver', () => {
+  it('accepted with one paste and one Enter', async () => {
+    const { io, state } = fakeStub();
+    const outcome = await deliver(io, request(), virtualClock());
+    expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 1 });
+    expect(state.pastes).toEqual(['[h:operator -> a] hello']);
+  });
+
+  it('retries Enter, never the body, while the draft stays', async () => {
+    const { io, state } = fakeStub({ dropEnters: 2 });
+    const outcome = await deliver(io, request(), virtualClock());
+    expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 3 });
+    expect(outcome.detail).toMatch(/Enter pressed 3 times/);
+    expect(state.pastes).toHaveLength(1);
+    expect(state.acks).toHaveLength(1);
+  });
+
+  it('a pane that never submits: draft after the bounded retries, before the deadline', async () => {
+    const { io, state } = fakeStub({ acceptsNothing: true });
+    const clock = virtualClock();
+    const outcome = await deliver(io, request(), clock);
+    const retries = detectorFor('stub').timing.enterRetryMs.length;
+    expect(outcome).toMatchObject({ status: 'draft', enterPresses: 1 + retries });
+    expect(state.pastes).toHaveLength(1);
+    expect(clock.t).toBeLessThan(6000);
+  });
+
+  it('a blank pane: unverifiable, and nothing is pasted into it', async () => {
+    const { io, state } = fakeStub({ blank: true });
+    const clock = virtualClock();
+    const outcome = await deliver(io, request({ timeoutMs: 2000 }), clock);
+    expect(outcome.status).toBe('unverifiable');
+    expect(outcome.detail).toMatch(/nothing was sent.*shows nothing/);
+    expect(state.pastes).toHaveLength(0);
+    expect(state.enters).toBe(0);
+    expect(clock.t).toBeLessThanOrEqual(2000);
+  });
+
+  it('without --verify a stuck draft is reported as sent, not as a failure', async () => {
+    const { io } = fakeStub({ acceptsNothing: true });
+    const outcome = await deliver(io, request({ verify: false }), virtualClock());
+    expect(outcome.status).toBe('sent');
+    expect(outcome.detail).toMatch(/not verified/);
+  });
+
+  it('a runtime-reported acknowledgement (AckSource) counts as evidence', async () => {
+    const { io } = fakeStub({ acceptsNothing: true });
+    const seen: string[] = [];
+    const hook: AckSource = {
+      name: 'hook',
+      check: async (send) => {
+        seen.push(send.sendId);
+        return { kind: 'queued', detail: `UserPromptSubmit for ${send.agent}` };
+      },
+    };
+    const outcome = await deliver(io, request({ ackSources: [hook] }), virtualClock());
+    expect(outcome).toMatchObject({ status: 'queued', detail: 'hook: UserPromptSubmit for a' });
+    expect(seen[0]).toBe('abcd1234');
+  });
+
+  it('waits for a starting agent to show its input before pasting', async () => {
+    const stub = fakeStub({ blank: true });
+    let captures = 0;
+    const capture = stub.io.capture;
+    stub.io.capture = async () => {
+      if (++captures === 4) stub.state.blank = false;
+      return capture();
+    };
+    const outcome = await deliver(stub.io, request(), virtualClock());
+    expect(outcome.status).toBe('accepted');
+    expect(stub.state.pastes).toHaveLength(1);
+    expect(captures).toBeGreaterThan(4);
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { detectorFor } from './index.js';
+import { blankScreen, MESSAGE, probe, screen } from '../../../test/unit/screen-fixtures.js';
+
+/** Every real runtime: ready on its idle screen, sees the draft, and tells the outcomes apart. */
+const CASES = [
+  {
+    runtime: 'claude',
+    busy: 'busy',
+    answered: 'answered',
+    queued: 'queued',
+    placeholder: 'draft-paste-placeholder',
+    dialog: 'trust-dialog',
+  },
+  { runtime: 'codex', busy: 'busy', answered: 'answered', queued: 'queued', placeholder: undefined, dialog: 'hooks-trust-dialog' },
+  { runtime: 'opencode', busy: 'busy', answered: 'answered', queued: 'queued', placeholder: undefined, dialog: undefined },
+  {
+    runtime: 'pi',
+    busy: undefined,
+    answered: 'after-submit',
+    queued: undefined,
+    placeholder: 'draft-paste-placeholder',
+    dialog: undefined,
+  },
+] as const;
+
+describe.each(CASES)('$runtime detector on captured screens', (c) => {
+  const detector = detectorFor(c.runtime);
+  const idle = screen(`${c.runtime}/idle`);
+  const draft = c.runtime === 'pi' ? screen('pi/draft') : screen(`${c.runtime}/draft`);
+  const text = c.runtime === 'pi' ? '[vm:operator -> pi0] please run the tests' : MESSAGE;
+
+  it('is ready on the idle screen, not on a blank one', () => {
+    expect(detector.ready(idle)).toEqual({ ready: true });
+    expect(detector.ready(blankScreen()).ready).toBe(false);
+  });
+
+  it('sees the draft in the input, and not on the idle screen', () => {
+    expect(detector.draftVisible(draft, probe(text, idle))).toBe(true);
+    expect(detector.draftVisible(idle, probe(text, idle))).toBe(false);
+    expect(detector.classify(draft, probe(text, idle, draft)).kind).toBe('draft');
+  });
+
+  it('reads a text it does not know (another message) as no draft of ours', () => {
+    expect(detector.draftVisible(draft, probe('something else entirely', idle))).toBe(false);
+  });
+
+  it('accepts when the input is cleared and the runtime answers', () => {
+    const seen = detector.classify(screen(`${c.runtime}/${c.answered}`), probe(text, idle, draft));
+    expect(seen.kind, seen.detail).toBe('accepted');
+  });
+
+  it('without a seen draft, an idle screen is no evidence', () => {
+    expect(detector.classify(idle, probe(text, idle)).kind).toBe('waiting');
+  });
+
+  it('a blank screen is blank', () => {
+    expect(detector.classify(blankScreen(), probe(text, idle, draft)).kind).toBe('blank');
+  });
+
+  if (c.busy) {
+    it('accepts when the runtime turns busy', () => {
+      const seen = detector.classify(screen(`${c.runtime}/${c.busy}`), probe(text, idle, draft));
+      expect(seen.kind).toBe('accepted');
+      expect(seen.detail).toMatch(/working|busy|answered|reacted/);
+    });
+  }
+
+  if (c.queued) {
+    it('reports queued behind the current turn', () => {
+      const busyBefore = screen(`${c.runtime}/${c.busy}`);
+      const seen = detector.classify(screen(`${c.runtime}/${c.queued}`), probe(text, busyBefore, draft));
+      expect(seen.kind).toBe('queued');
+    });
+  }
+
+  if (c.placeholder) {
+    it('takes the paste placeholder of a long text for the draft', () => {
+      const long = Array.from({ length: 101 }, (_, i) => `line ${i}`).join('\n');
+      expect(detector.draftVisible(screen(`${c.runtime}/${c.placeholder}`), probe(long, idle))).toBe(true);
+    });
+  }
+
+  if (c.dialog) {
+    it('is not ready while a dialog holds the keyboard', () => {
+      const readiness = detector.ready(screen(`${c.runtime}/${c.dialog}`));
+      expect(readiness.ready).toBe(false);
+      expect(readiness.ready === false && readiness.detail).toMatch(/dialog/);
+    });
+  }
+});
+
+describe('pi multi-line draft', () => {
+  it('finds the last line of a multi-line text in the editor', () => {
+    const pi = detectorFor('pi');
+    const before = screen('pi/after-submit');
+    expect(pi.draftVisible(screen('pi/draft-multiline'), probe('line one\nline two\nthe end', before))).toBe(true);
+  });
+});
+
+describe('generic detector (custom runtimes)', () => {
+  const generic = detectorFor('my-own-tool');
+  const text = '[vm:operator -> a] the whole message';
+  const before = screen('generic/ready');
+
+  it('is used for unknown runtimes', () => {
+    expect(generic.runtime).toBe('generic');
+    expect(generic.ready(before)).toEqual({ ready: true });
+  });
+
+  it('sees a draft on the cursor line and accepts when it leaves', () => {
+    const draft = screen('generic/draft');
+    expect(generic.draftVisible(before, probe(text, before))).toBe(false);
+    expect(generic.draftVisible(draft, probe(text, before))).toBe(true);
+    expect(generic.classify(screen('generic/submitted'), probe(text, before, draft)).kind).toBe('accepted');
+  });
+
+  it('a program that ignores Enter leaves the draft: draft', () => {
+    const stuck = screen('generic/never-submits');
+    expect(generic.classify(stuck, probe(text, before, screen('generic/draft'))).kind).toBe('draft');
+  });
+});

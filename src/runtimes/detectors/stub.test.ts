@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { posixCksum } from './cksum.js';
+import { detectorFor } from './index.js';
+import { blankScreen, probe, screen } from '../../../test/unit/screen-fixtures.js';
+
+const TEXT = '[vm:operator -> a] first line\nthe end';
+
+describe('stub detector', () => {
+  const stub = detectorFor('stub');
+  const ready = screen('stub/ready');
+
+  it('is ready once the prompt shows', () => {
+    expect(stub.ready(ready)).toEqual({ ready: true });
+    expect(stub.ready(blankScreen()).ready).toBe(false);
+  });
+
+  it('accepts only an ack with our byte length and checksum', () => {
+    const draft = screen('stub/draft');
+    expect(stub.draftVisible(draft, probe(TEXT, ready))).toBe(true);
+    const acked = screen('stub/acked');
+    expect(stub.classify(acked, probe(TEXT, ready, draft))).toMatchObject({ kind: 'accepted' });
+    // Same screen, different message: that ack is not ours.
+    expect(stub.classify(acked, probe(`${TEXT}!`, ready, draft)).kind).not.toBe('accepted');
+  });
+
+  it('does not count an ack that was already on the screen before', () => {
+    const acked = screen('stub/acked');
+    expect(stub.classify(acked, probe(TEXT, acked)).kind).not.toBe('accepted');
+  });
+
+  it('a stub that ignores Enter leaves a draft', () => {
+    const stuck = screen('stub/never-submits');
+    expect(stub.classify(stuck, probe(TEXT, ready, stuck)).kind).toBe('draft');
+  });
+
+  it('a busy stub has taken the message: waiting, not draft (no Enter retry)', () => {
+    const seen = stub.classify(screen('stub/working'), probe(TEXT, ready));
+    expect(seen).toMatchObject({ kind: 'waiting' });
+    expect(seen.detail).toMatch(/working/);
+  });
+});
+
+describe('posixCksum', () => {
+  it('matches cksum(1) on known inputs', () => {
+    // printf '' | cksum → 4294967295; printf 'a' | cksum → 1220704766; the stub fixture's ack.
+    expect(posixCksum('')).toBe(4294967295);
+    expect(posixCksum('a')).toBe(1220704766);
+    expect(posixCksum(TEXT)).toBe(3838014668);
+  });
+});
