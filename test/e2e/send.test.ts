@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFleet, roster, type TestFleet } from './harness.js';
+
+interface SendResult {
+  tenant_id: string;
+  host: string;
+  agent: string;
+  status: string;
+  detail: string;
+  bytes: number;
+  duration_ms: number;
+  send_id: string;
+}
+
+interface AgentDef {
+  name: string;
+  runtime?: string;
+  class?: string;
+  args?: string[];
+}
+
+/** Stub agents a, b (class crew) and c (class solo), plus `extra`; every stub records its messages under <dir>/rec-<agent>/. */
+function stubFleet(
+  extra: AgentDef[] = [],
+  runtimes = '',
+): { fleet: TestFleet; recorded: (agent: string) => string[]; record: (agent: string, seq: number) => Buffer } {
+  const fleet = createFleet();
+  const rec = (agent: string): string => path.join(fleet.dir, `rec-${agent}`);
+  const defs: AgentDef[] = [{ name: 'a', class: 'crew' }, { name: 'b', class: 'crew' }, { name: 'c', class: 'solo' }, ...extra];
+  const entries = defs.map((def) => {
+    const runtime = def.runtime ?? 'stub';
+    let args = def.args ?? [];
+    if (runtime === 'stub') {
+      mkdirSync(rec(def.name));
+      args = [...args, '--record-dir', rec(def.name)];
+    }
+    return `  - name: ${def.name}\n    runtime: ${runtime}\n${def.class ? `    class: ${def.class}\n` : ''}    args: ${JSON.stringify(args)}\n`;
+  });
+  fleet.writeRoster(roster(fleet.socket, `defaults:\n  working_directory: work\nagents:\n${entries.join('')}${runtimes}`));
+  return {
+    fleet,
+    recorded: (agent) => (existsSync(rec(agent)) ? readdirSync(rec(agent)).sort((x, y) => parseInt(x) - parseInt(y)) : []),
+    record: (agent, seq) => readFileSync(path.join(rec(agent), `${seq}.msg`)),
+  };
+}
+
+const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+const seqOf = (result: SendResult): number => Number(/seq=(\d+)/.exec(result.detail)?.[1]);
+
+async function sendJson(
+  fleet: TestFleet,
+  args: string[],
+  input?: string,
+): Promise<{ status: number | null; result: SendResult; stderr: string }> {
+  const run = await fleet.mosaic(['agent', 'send', ...args, '--json'], { input });
+  expect(run.stdout, run.stderr).not.toBe('');
+  return { status: run.status, result: JSON.parse(run.stdout) as SendResult, stderr: run.stderr };
+}
+
+const HOSTILE: { name: string; body: string; via: 'message' | 'file' | 'stdin'; preamble?: boolean }[] = [
+  { name: 'command substitution', body: '$(touch /tmp/mosaic-pwned) and ${HOME}', via: 'message' },
+  { name: 'backticks and quotes', body: '`id` \'single\' "double" \\"escaped\\"', via: 'message' },
+  { name: 'shell operators', body: 'a; rm -rf ~ && echo done || true | cat > /dev/null &', via: 'stdin' },
+  { name: 'leading dashes', body: '-n --help -- -x', via: 'message', preamble: false },
+  { name: 'tabs', body: 'col1\tcol2\t\tcol4\t', via: 'file' },
+  { name: 'unicode', body: 'ünïcödé — 日本語 — עברית — 🎉👩‍💻 — e\u0301', via: 'stdin' },
+  { name: 'tmux syntax', body: '#{pane_id} #(echo hi) ; \\; {braces} ~ !! %s %n', via: 'message' },
+  { name: 'multi-line with blank lines and trailing newline', body: 'line one\n\n  indented line three\nlast line\n', via: 'file' },
+  { name: 'backslash at the end', body: 'ends with a backslash \\', via: 'stdin', preamble: false },
+  {
+    name: '100 KB',
+    body: Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(4, '0')} ${'x'.repeat(94)}`).join('\n'),
+    via: 'file',
+  },
+  { name: '100 KB on one line', body: 'y'.repeat(100 * 1024), via: 'stdin' },
+];
+
+describe('agent send on real tmux with the stub agent', () => {
+  it('delivers a hostile corpus byte-for-byte, one submission each', async () => {
+    const { fleet, record, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    let expectedSeq = 0;
+    for (const item of HOSTILE) {
+      const text = item.preamble === false ? item.body : `[test-src -> a] ${item.body}`;
+      const args = ['a', '--verify', '--source-label', 'test-src', ...(item.preamble === false ? ['--no-preamble'] : [])];
+      let input: string | undefined;
+      if (item.via === 'message') args.push(`--message=${item.body}`);
+      if (item.via === 'file') {
+        const file = path.join(fleet.dir, 'body.txt');
+        writeFileSync(file, item.body);
+        args.push('--file', file);
+      }
+      if (item.via === 'stdin') input = item.body;
+      const { status, result, stderr } = await sendJson(fleet, args, input);
+      expect(status, `${item.name}: ${stderr}`).toBe(0);
+      expect(result.status, `${item.name}: ${result.detail}`).toBe('accepted');
+      expect(result.bytes, item.name).toBe(Buffer.byteLength(text));
+      expectedSeq++;
+      expect(seqOf(result), item.name).toBe(expectedSeq);
+      const got = record('a', expectedSeq);
+      expect(sha(got), item.name).toBe(sha(text));
+      expect(got.toString('utf8'), item.name).toBe(text);
+    }
+    // One submission per message: no extra pieces from multi-line bodies.
+    expect(recorded('a')).toHaveLength(HOSTILE.length);
+    expect(existsSync('/tmp/mosaic-pwned')).toBe(false);
+  });
+
+  it('a lost first Enter is retried (Enter only): accepted, one message', async () => {
+    const { fleet, recorded } = stubFleet([{ name: 'dropper', args: ['--drop-first-enter'] }]);
+    expect((await fleet.mosaic(['fleet', 'start', 'dropper'])).status).toBe(0);
+    const { status, result } = await sendJson(fleet, ['dropper', '--verify', '-m', 'please do not lose me']);
+    expect(status).toBe(0);
+    expect(result.status).toBe('accepted');
+    expect(result.detail).toMatch(/Enter pressed [2-4] times/);
+    expect(recorded('dropper')).toEqual(['1.msg']);
+    expect(readFileSync(path.join(fleet.dir, 'rec-dropper', '1.msg'), 'utf8')).toMatch(/\] please do not lose me$/);
+    expect(recorded('a')).toEqual([]);
+  });
+
+  it('a pane that never submits is a draft; a blank pane is unverifiable (exit 1, JSON says why)', async () => {
+    const { fleet } = stubFleet(
+      [
+        { name: 'catdraft', runtime: 'catdraft' },
+        { name: 'blank', runtime: 'blank' },
+        { name: 'ignorer', args: ['--ignore-enter'] },
+      ],
+      // cat with CR not mapped to newline: Enter never ends the line. The blank pane shows and echoes nothing.
+      'runtimes:\n  catdraft:\n    command: ["sh", "-c", "stty -icrnl; echo cat is ready; exec cat"]\n  blank:\n    command: ["sh", "-c", "stty -echo; exec cat >/dev/null"]\n',
+    );
+    expect((await fleet.mosaic(['fleet', 'start', 'catdraft', 'blank', 'ignorer'])).status).toBe(0);
+    const [cat, ignorer, blank] = await Promise.all([
+      sendJson(fleet, ['catdraft', '--verify', '--verify-timeout', '5000', '-m', 'stuck in the input']),
+      sendJson(fleet, ['ignorer', '--verify', '--verify-timeout', '5000', '-m', 'stuck in the stub']),
+      sendJson(fleet, ['blank', '--verify', '--verify-timeout', '1000', '-m', 'into the void']),
+    ]);
+    for (const { status, result } of [cat, ignorer]) {
+      expect(status).toBe(1);
+      expect(result.status, result.detail).toBe('draft');
+      expect(result.detail).toMatch(/still in the input/);
+    }
+    expect(blank.status).toBe(1);
+    expect(blank.result.status).toBe('unverifiable');
+    expect(blank.result.detail).toMatch(/shows nothing/);
+    // The draft is still there: the body was pasted once, never resent.
+    const screen = (await fleet.mosaic(['agent', 'tail', 'catdraft'])).stdout;
+    expect(screen.match(/stuck in the input/g)).toHaveLength(1);
+    // Text output says the same, on exit 1.
+    const human = await fleet.mosaic(['agent', 'send', 'blank', '--verify', '--verify-timeout', '500', '-m', 'x']);
+    expect(human.status).toBe(1);
+    expect(human.stdout).toMatch(/^blank: unverifiable/);
+  });
+
+  it('refuses unknown agents and bad bodies with a clear error, sending nothing', async () => {
+    const { fleet, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    const unknown = await fleet.mosaic(['agent', 'send', 'nobody', '--verify', '-m', 'hi']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/agent "nobody" not in roster/);
+
+    const nulFile = path.join(fleet.dir, 'nul.txt');
+    writeFileSync(nulFile, 'before\u0000after');
+    const latin1 = path.join(fleet.dir, 'latin1.txt');
+    writeFileSync(latin1, Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    const refused: [string[], string | undefined, RegExp][] = [
+      [['--file', nulFile], undefined, /NUL/],
+      [['-m', 'colour \u001b[31mred'], undefined, /ESC/],
+      [[], 'windows\r\nline endings', /CR/],
+      [['-m', ''], undefined, /empty/],
+      [[], '  \n\t\n', /empty/],
+      [['--file', latin1], undefined, /not valid UTF-8/],
+    ];
+    for (const [args, input, message] of refused) {
+      const run = await fleet.mosaic(['agent', 'send', 'a', '--verify', ...args], { input });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).toMatch(/nothing was sent/);
+    }
+    expect((await fleet.mosaic(['agent', 'send', 'a', '-m', 'x', '--file', nulFile])).status).toBe(2);
+    expect((await fleet.mosaic(['agent', 'send', 'a', '--verify-timeout', 'soon', '-m', 'x'])).status).toBe(2);
+
+    // Not running: a clear error too.
+    const stopped = await fleet.mosaic(['agent', 'send', 'b', '-m', 'hello']);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toMatch(/agent "b" is not running/);
+
+    // Nothing reached the agent: no record, and the input line is empty.
+    expect(recorded('a')).toEqual([]);
+    const screen = (await fleet.mosaic(['agent', 'tail', 'a'])).stdout.trimEnd().split('\n');
+    expect(screen[screen.length - 1]).toBe('stub>');
+  });
+
+  it('broadcast: parallel, one line per agent, exit 1 if any failed; --class selects', async () => {
+    const { fleet, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a', 'c'])).status).toBe(0);
+    const all = await fleet.mosaic(['agent', 'broadcast', '--all', '--verify', '--json', '-m', 'all hands']);
+    expect(all.status).toBe(1); // b is not running
+    const rows = JSON.parse(all.stdout) as (SendResult & { hint?: string })[];
+    expect(rows.map((r) => [r.agent, r.status])).toEqual([
+      ['a', 'accepted'],
+      ['b', 'error'],
+      ['c', 'accepted'],
+    ]);
+    for (const row of rows) {
+      expect(row.tenant_id).toBeTruthy();
+      expect(row.host).toBeTruthy();
+      expect(Object.keys(row)).toEqual(expect.arrayContaining(['tenant_id', 'host', 'agent', 'status', 'detail', 'bytes', 'duration_ms']));
+    }
+    expect(rows[1]!.detail).toMatch(/not running/);
+    expect(readFileSync(path.join(fleet.dir, 'rec-a', '1.msg'), 'utf8')).toMatch(/-> a\] all hands$/);
+    expect(readFileSync(path.join(fleet.dir, 'rec-c', '1.msg'), 'utf8')).toMatch(/-> c\] all hands$/);
+
+    expect((await fleet.mosaic(['fleet', 'start', 'b'])).status).toBe(0);
+    const crew = await fleet.mosaic(['agent', 'broadcast', '--class', 'crew', '--verify', '-m', 'crew only']);
+    expect(crew.status, crew.stderr).toBe(0);
+    expect(crew.stdout).toMatch(/^a: accepted/m);
+    expect(crew.stdout).toMatch(/^b: accepted/m);
+    expect(crew.stdout).not.toMatch(/^c:/m);
+    expect(recorded('c')).toEqual(['1.msg']);
+
+    const named = await fleet.mosaic(['agent', 'broadcast', 'b', 'c', '--verify', '--json', '-m', 'named']);
+    expect(named.status).toBe(0);
+    expect((JSON.parse(named.stdout) as SendResult[]).map((r) => r.agent)).toEqual(['b', 'c']);
+    expect((await fleet.mosaic(['agent', 'broadcast', '-m', 'who?'])).status).toBe(2);
+    expect((await fleet.mosaic(['agent', 'broadcast', '--all', 'a', '-m', 'both?'])).status).toBe(2);
+  });
+
+  it('without --verify it still submits (and says whether it saw acceptance)', async () => {
+    const { fleet, record } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    const run = await fleet.mosaic(['agent', 'send', 'a', '-m', 'fire and forget']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^a: (accepted|sent)/);
+    expect(record('a', 1).toString()).toMatch(/\] fire and forget$/);
+  });
+});
