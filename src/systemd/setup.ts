@@ -4,11 +4,11 @@ import { UserError } from '../core/errors.js';
 import type { FleetPaths } from '../roster/paths.js';
 import type { Roster } from '../roster/model.js';
 import { mainScript } from '../supervisor/hook.js';
-import { isExecutable } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
 import type { CommandRunner } from '../system/runner.js';
 import { unitNames, userUnitDir, type UnitNames } from './names.js';
 import { Systemctl } from './systemctl.js';
+import { findOnPath } from './which.js';
 import type { UnitContext } from './units.js';
 
 /** What every systemd operation of one fleet needs: names, where the files go, a systemctl client. */
@@ -32,15 +32,6 @@ export function systemdSetup(deps: { env: NodeJS.ProcessEnv; runner: CommandRunn
     systemctl: new Systemctl(deps.runner, deps.env),
     env: deps.env,
   };
-}
-
-/** Absolute path of an executable on PATH (units must not depend on the manager's PATH). */
-export async function findOnPath(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean)) {
-    const candidate = path.join(dir, program);
-    if (path.isAbsolute(candidate) && (await isExecutable(candidate))) return candidate;
-  }
-  return undefined;
 }
 
 export async function unitContext(setup: SystemdSetup, roster: Roster, paths: FleetPaths): Promise<UnitContext> {

@@ -1,5 +1,6 @@
 import { CommandError, UserError } from '../core/errors.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
+import { findOnPath } from './which.js';
 
 /** The properties we read from `systemctl --user show`, parsed. */
 export interface UnitState {
@@ -66,12 +67,7 @@ export class Systemctl {
       });
     } catch (error) {
       if (error instanceof CommandError) {
-        if (error.stderr.includes('command not found')) {
-          throw new UserError('systemctl is not installed, so the systemd supervisor cannot run', {
-            hint: `install systemd (sudo apt-get install -y systemd), or set \`supervisor: builtin\` in the roster`,
-            cause: error,
-          });
-        }
+        if (error.stderr.includes('command not found')) throw systemctlMissing(error);
         if (UNREACHABLE.test(error.stderr)) throw unreachable(error.stderr, error);
       }
       throw error;
@@ -83,6 +79,8 @@ export class Systemctl {
   /** Proves the user manager answers; returns its version and unit search path (cached). */
   async manager(): Promise<ManagerInfo> {
     if (this.managerInfo) return this.managerInfo;
+    // Looked up first: a spawn that fails with ENOENT leaves the runner's timeout timer holding the process.
+    if (!(await findOnPath('systemctl', this.env))) throw systemctlMissing();
     const result = await this.run(['show', '--property=Version', '--property=UnitPath']);
     const props = parseProperties(result.stdout);
     this.managerInfo = { version: props.Version ?? '', unitPath: (props.UnitPath ?? '').split(/\s+/).filter(Boolean) };
@@ -158,6 +156,13 @@ export class Systemctl {
   async resetFailed(units: readonly string[]): Promise<void> {
     if (units.length > 0) await this.run(['reset-failed', '--', ...units], { allowFailure: true });
   }
+}
+
+function systemctlMissing(cause?: unknown): UserError {
+  return new UserError('systemctl is not installed (not on PATH), so the systemd supervisor cannot run', {
+    hint: 'install systemd (sudo apt-get install -y systemd), or set `supervisor: builtin` in the roster',
+    cause,
+  });
 }
 
 function unreachable(stderr: string, cause?: unknown): UserError {

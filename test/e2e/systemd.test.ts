@@ -1,0 +1,373 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import {
+  IN_CI,
+  leftoverUnits,
+  MANAGER,
+  panePids,
+  RUN_SYSTEMD_TESTS,
+  systemdWorld,
+  tmuxServerPid,
+  type SystemdWorld,
+} from './systemd-env.js';
+
+interface VerifyJson {
+  ok: boolean;
+  problems: string[];
+  warnings: string[];
+  systemd?: { holder_main_pid: number; tmux_server_pid: number; units: { agent: string; active_state: string; session: boolean }[] };
+  restart_check?: {
+    ok: boolean;
+    agent_pid_before: number;
+    agent_pid_after: number;
+    holder_pid_before: number;
+    holder_pid_after: number;
+    siblings_checked: number;
+  };
+}
+
+interface InstallJson {
+  linked: boolean;
+  files: { file: string; unit?: string; agent?: string; state: string; action: string }[];
+  enabled: string[];
+}
+
+/** A working directory no shell or unit file could carry unescaped. */
+const ODD_DIR = `work/it's "odd" $HOME 100% back\\slash`;
+
+function threeAgents(fleet: TestFleet, extra = ''): void {
+  fleet.writeRoster(
+    roster(
+      fleet.socket,
+      `defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b-1, runtime: stub}\n  - name: w.x\n    runtime: stub\n    working_directory: '${ODD_DIR.replace(/'/g, "''")}'\n`,
+      `supervisor: systemd\n${extra}`,
+    ),
+  );
+}
+
+const sessions = (fleet: TestFleet): string[] => Object.keys(panePids(fleet)).sort();
+
+async function mustSucceed(world: SystemdWorld, args: string[]): Promise<string> {
+  const result = await world.mosaic(args);
+  expect(result.status, `mosaic ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+describe('systemd user manager for the systemd tests', () => {
+  it.runIf(IN_CI)('is reachable in CI (the systemd tests must not pass without one)', () => {
+    expect(MANAGER.available, MANAGER.reason).toBe(true);
+  });
+});
+
+describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', () => {
+  it('install → start 3 → restart one in isolation → holder stop stops all → uninstall leaves nothing', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+
+    // install: units in the test's XDG_CONFIG_HOME, which the manager does not search, so linked in.
+    const install = await world.json<InstallJson>(['fleet', 'install-systemd']);
+    expect(install.linked).toBe(true);
+    expect(install.files.map((f) => [path.basename(f.file), f.action])).toEqual([
+      [world.holder, 'written'],
+      [world.template, 'written'],
+      ['a.env', 'written'],
+      ['b-1.env', 'written'],
+      ['w.x.env', 'written'],
+    ]);
+    const unitDir = path.join(world.env.XDG_CONFIG_HOME!, 'systemd', 'user');
+    const holderFile = path.join(unitDir, world.holder);
+    const templateFile = path.join(unitDir, world.template);
+    const template = readFileSync(templateFile, 'utf8');
+    expect(template).toMatch(new RegExp(`^Requires=${world.holder}$`, 'm'));
+    expect(template).toMatch(new RegExp(`^After=${world.holder}$`, 'm'));
+    expect(template).toMatch(new RegExp(`^PartOf=${world.holder}$`, 'm'));
+    expect(template).toMatch(/^ExecStop=-.* "kill-session" "-t" "=\$\{MOSAIC_AGENT_SESSION\}"$/m);
+    expect(template).toContain(`"${process.execPath}" "${path.resolve('dist/cli/main.js')}"`);
+    const envFile = path.join(fleet.home, 'agents', 'w.x.env');
+    expect(lstatSync(envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(envFile, 'utf8')).toContain(`MOSAIC_AGENT_SESSION="w_x"`);
+
+    // Re-running changes nothing.
+    const again = await world.json<InstallJson>(['fleet', 'install-systemd']);
+    expect(again.files.map((f) => f.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+
+    // The manager loads exactly our files.
+    expect(
+      readlinkSync(
+        path.join(
+          MANAGER.unitPath.find((d) => existsSync(path.join(d, world.holder)))!,
+          world.holder,
+        ),
+      ),
+    ).toBe(holderFile);
+    expect(world.show(world.agentUnit('a'), 'LoadState')).toBe('loaded');
+
+    // start: one systemctl call; sessions on the roster's socket.
+    expect(await mustSucceed(world, ['fleet', 'start'])).toMatch(/a: started\nb-1: started\nw\.x: started/);
+    expect(sessions(fleet)).toEqual(['_holder', 'a', 'b-1', 'w_x']);
+    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('active');
+
+    // The tmux server is the holder unit's main process, inside its cgroup.
+    const server = tmuxServerPid(fleet)!;
+    expect(Number(world.show(world.holder, 'MainPID'))).toBe(server);
+    const cgroup = world.show(world.holder, 'ControlGroup');
+    expect(cgroup).toMatch(new RegExp(`/${world.holder}$`));
+    expect(readFileSync(`/proc/${server}/cgroup`, 'utf8')).toContain(cgroup);
+
+    // The odd working directory reached the pane intact through the EnvironmentFile.
+    const pids = await eventually(() => {
+      const p = panePids(fleet);
+      return p.a && p['b-1'] && p.w_x ? p : undefined;
+    });
+    expect(readlinkSync(`/proc/${pids.w_x}/cwd`)).toBe(path.join(fleet.home, ODD_DIR));
+
+    const verify = await world.json<VerifyJson>(['fleet', 'verify']);
+    expect(verify.problems).toEqual([]);
+    expect(verify.ok).toBe(true);
+    expect(verify.systemd!.units.every((u) => u.active_state === 'active' && u.session)).toBe(true);
+    expect(verify.warnings.join('\n')).toMatch(/agents a, b-1, w\.x run but are not enabled.*mosaic fleet enable a b-1 w\.x/);
+
+    // restart one agent: only its pane PID changes; the holder (server) and siblings keep theirs.
+    const check = await world.json<VerifyJson>(['fleet', 'verify', '--restart-check', 'b-1']);
+    expect(check.problems).toEqual([]);
+    expect(check.restart_check).toMatchObject({
+      ok: true,
+      agent_pid_before: pids['b-1'],
+      holder_pid_before: server,
+      holder_pid_after: server,
+    });
+    expect(check.restart_check!.siblings_checked).toBe(3);
+    const afterCheck = panePids(fleet);
+    expect(afterCheck['b-1']).not.toBe(pids['b-1']);
+    expect(afterCheck['b-1']).toBe(check.restart_check!.agent_pid_after);
+    expect([afterCheck.a, afterCheck.w_x, afterCheck._holder]).toEqual([pids.a, pids.w_x, pids._holder]);
+
+    // The same isolation through systemctl itself, bypassing mosaic.
+    expect(world.systemctl(['restart', world.agentUnit('a')]).status).toBe(0);
+    const afterUnit = await eventually(() => {
+      const p = panePids(fleet);
+      return p.a && p.a !== pids.a ? p : undefined;
+    });
+    expect([afterUnit['b-1'], afterUnit.w_x, afterUnit._holder]).toEqual([afterCheck['b-1'], pids.w_x, pids._holder]);
+    expect(tmuxServerPid(fleet)).toBe(server);
+
+    // Stopping the holder stops every agent unit and the server.
+    expect(world.systemctl(['stop', world.holder]).status).toBe(0);
+    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('inactive');
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+    expect(existsSync(`/proc/${server}`)).toBe(false);
+
+    // uninstall: no unit, link or file of ours is left.
+    const uninstall = await world.mosaic(['fleet', 'uninstall-systemd']);
+    expect(uninstall.status, uninstall.stderr).toBe(0);
+    expect(leftoverUnits(world)).toEqual([]);
+    expect(existsSync(holderFile) || existsSync(templateFile) || existsSync(envFile)).toBe(false);
+    for (const dir of MANAGER.unitPath) expect(existsSync(path.join(dir, world.holder))).toBe(false);
+  });
+
+  it('generated units pass systemd-analyze --user verify without a single warning', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    const dir = path.join(world.env.XDG_CONFIG_HOME!, 'systemd', 'user');
+    const analyze = spawnSync(
+      'systemd-analyze',
+      ['--user', 'verify', path.join(dir, world.holder), path.join(dir, world.template), path.join(dir, world.agentUnit('w.x'))],
+      { env: world.env, encoding: 'utf8' },
+    );
+    expect(`${analyze.stdout}${analyze.stderr}`).toBe('');
+    expect(analyze.status).toBe(0);
+    // The check is real: the same units with an executable that does not exist do not pass.
+    const broken = path.join(fleet.dir, 'broken');
+    spawnSync('mkdir', ['-p', broken]);
+    for (const unit of [world.holder, world.template]) {
+      writeFileSync(
+        path.join(broken, unit),
+        readFileSync(path.join(dir, unit), 'utf8').replaceAll(`"${process.execPath}"`, '"/nonexistent/node"'),
+      );
+    }
+    const bad = spawnSync(
+      'systemd-analyze',
+      ['--user', 'verify', path.join(broken, world.holder), path.join(broken, world.template), path.join(broken, world.agentUnit('w.x'))],
+      { env: world.env, encoding: 'utf8' },
+    );
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/\/nonexistent\/node is not executable/);
+  });
+
+  it('keeps hand-changed units until --force, and start refuses stale units', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    const holderFile = path.join(world.env.XDG_CONFIG_HOME!, 'systemd', 'user', world.holder);
+    const original = readFileSync(holderFile, 'utf8');
+    writeFileSync(holderFile, original.replace('TimeoutStopSec=20', 'TimeoutStopSec=99'));
+
+    const refused = await world.mosaic(['fleet', 'start', 'a']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`${holderFile} was changed by hand`);
+    expect(refused.stderr).toContain('install-systemd --force');
+
+    const kept = await world.mosaic(['fleet', 'install-systemd', '--json']);
+    expect(kept.status).toBe(1);
+    expect((JSON.parse(kept.stdout) as InstallJson).files.find((f) => f.unit === world.holder)).toMatchObject({
+      state: 'modified',
+      action: 'kept',
+    });
+    expect(readFileSync(holderFile, 'utf8')).toContain('TimeoutStopSec=99');
+
+    const forced = await world.json<InstallJson>(['fleet', 'install-systemd', '--force']);
+    expect(forced.files.find((f) => f.unit === world.holder)).toMatchObject({ state: 'modified', action: 'written' });
+    expect(readFileSync(holderFile, 'utf8')).toBe(original);
+
+    // A roster change makes the units outdated (not hand-changed): install rewrites them without --force.
+    fleet.writeRoster(readFileSync(fleet.rosterPath, 'utf8').replace(`socket_name: ${fleet.socket}`, `socket_name: ${fleet.socket}x`));
+    const stale = await world.mosaic(['fleet', 'start', 'a']);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/out of date/);
+    const updated = await world.json<InstallJson>(['fleet', 'install-systemd']);
+    expect(updated.files.slice(0, 2).map((f) => [f.state, f.action])).toEqual([
+      ['outdated', 'written'],
+      ['outdated', 'written'],
+    ]);
+  });
+
+  it('crash recovery under systemd: backoff restarts, a crash loop is marked failed, restart clears it', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n  - {name: crashy, runtime: stub, args: ["--crash-after", "0"]}\n',
+        'supervisor: systemd\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n',
+      ),
+    );
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    await mustSucceed(world, ['fleet', 'start']);
+    const first = await eventually(() => panePids(fleet).steady);
+    process.kill(first, 'SIGKILL');
+    await eventually(
+      () => {
+        const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
+        return dead === '0' && Number(pid) !== first ? true : undefined;
+      },
+      15_000,
+      'steady to come back by itself',
+    );
+    const status = async (): Promise<Record<string, { state: string; restarts: number }>> =>
+      Object.fromEntries(
+        (await world.json<{ agent: string; state: string; restarts: number }[]>(['fleet', 'status'])).map((r) => [r.agent, r]),
+      );
+    expect((await status()).steady!.restarts).toBe(1);
+    const failed = await eventually(
+      async () => {
+        const row = (await status()).crashy!;
+        return row.state === 'failed' ? row : undefined;
+      },
+      20_000,
+      'crashy to be marked failed',
+    );
+    expect(failed.restarts).toBe(3);
+    // The unit stays active (its session exists, holding the dead pane); verify names the crash loop.
+    expect(world.show(world.agentUnit('crashy'), 'ActiveState')).toBe('active');
+    const verify = await world.json<VerifyJson>(['fleet', 'verify']);
+    expect(verify.problems.join('\n')).toMatch(/agent "crashy" failed/);
+    await mustSucceed(world, ['fleet', 'restart', 'crashy']);
+    expect((await status()).crashy!.state).not.toBe('failed');
+    await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+    expect(leftoverUnits(world)).toEqual([]);
+  });
+
+  it('stop of some agents keeps the rest; stopping the last one takes the holder down', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    await mustSucceed(world, ['fleet', 'start', 'a', 'b-1']);
+    const before = await eventually(() => {
+      const p = panePids(fleet);
+      return p.a && p['b-1'] ? p : undefined;
+    });
+    expect(await mustSucceed(world, ['fleet', 'stop', 'a'])).toMatch(/a: stopped/);
+    expect(sessions(fleet)).toEqual(['_holder', 'b-1']);
+    expect(panePids(fleet)['b-1']).toBe(before['b-1']);
+    expect(world.show(world.holder, 'ActiveState')).toBe('active');
+    expect(await mustSucceed(world, ['fleet', 'stop'])).toMatch(/a: not running\nb-1: stopped\nw\.x: not running/);
+    expect(world.show(world.holder, 'ActiveState')).toBe('inactive');
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+  });
+
+  it('enable/disable in the manager’s own unit directory (no links), and uninstall removes exactly our files', async () => {
+    const home = process.env.HOME ?? '/root';
+    const ownDir = path.join(home, '.config', 'systemd', 'user');
+    expect(MANAGER.unitPath, 'the user manager searches ~/.config/systemd/user').toContain(ownDir);
+    const fleet = createFleet();
+    const world = systemdWorld(fleet, { configHome: path.join(home, '.config') });
+    threeAgents(fleet);
+    const install = await world.json<InstallJson>(['fleet', 'install-systemd', '--enable']);
+    expect(install.linked).toBe(false);
+    expect(install.enabled).toEqual([world.holder, world.agentUnit('a'), world.agentUnit('b-1'), world.agentUnit('w.x')]);
+    expect(lstatSync(path.join(ownDir, world.template)).isFile()).toBe(true);
+    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'UnitFileState')).toBe('enabled');
+
+    await mustSucceed(world, ['fleet', 'start']);
+    const verify = await world.json<VerifyJson>(['fleet', 'verify']);
+    expect(verify.ok).toBe(true);
+    expect(verify.warnings.join('\n')).not.toMatch(/not enabled/);
+
+    expect(await mustSucceed(world, ['fleet', 'disable', 'b-1'])).toMatch(/b-1: disabled/);
+    expect(world.show(world.agentUnit('b-1'), 'UnitFileState')).toBe('disabled');
+    expect(world.show(world.agentUnit('a'), 'UnitFileState')).toBe('enabled');
+    const warned = await world.json<VerifyJson>(['fleet', 'verify']);
+    expect(warned.warnings.join('\n')).toMatch(/agent b-1 runs but is not enabled.*mosaic fleet enable b-1/);
+    expect(await mustSucceed(world, ['fleet', 'enable', 'b-1'])).toMatch(/b-1: enabled/);
+
+    // A unit file of the same prefix that mosaic did not write survives uninstall.
+    const foreign = path.join(ownDir, `${world.prefix}-notes.service`);
+    writeFileSync(foreign, '[Unit]\nDescription=not ours\n[Service]\nExecStart=/bin/true\n');
+    try {
+      await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+      expect(existsSync(foreign)).toBe(true);
+      expect(existsSync(path.join(ownDir, world.holder)) || existsSync(path.join(ownDir, world.template))).toBe(false);
+      expect(leftoverUnits(world)).toEqual([`${world.prefix}-notes.service`]);
+      expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+    } finally {
+      spawnSync('rm', ['-f', foreign]);
+    }
+  });
+});
+
+describe('systemd supervisor without systemd', () => {
+  it('says clearly that no user manager is reachable, and status still works from tmux', async () => {
+    const fleet = createFleet();
+    threeAgents(fleet);
+    const env = { ...fleet.env, XDG_RUNTIME_DIR: path.join(fleet.dir, 'no-runtime'), MOSAIC_SYSTEMD_UNIT_PREFIX: 'mtnone' };
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    const start = await fleet.mosaic(['fleet', 'start'], { env });
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/no systemd user manager is reachable/);
+    expect(start.stderr).toMatch(/hint: .*loginctl enable-linger.*supervisor: builtin/);
+    const status = await fleet.mosaic(['fleet', 'status', '--json'], { env });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toHaveLength(3);
+  });
+
+  it('says clearly that systemctl is missing', async () => {
+    const fleet = createFleet();
+    threeAgents(fleet);
+    const bin = path.join(fleet.dir, 'bin');
+    const tmux = spawnSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).stdout.trim();
+    spawnSync('mkdir', ['-p', bin]);
+    spawnSync('ln', ['-s', tmux, path.join(bin, 'tmux')]);
+    const result = await fleet.mosaic(['fleet', 'install-systemd'], { env: { ...fleet.env, PATH: bin } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/systemctl is not installed/);
+    expect(result.stderr).toMatch(/supervisor: builtin/);
+  });
+});
