@@ -1,0 +1,151 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRoster } from '../roster/load.js';
+import { resolveFleetPaths } from '../roster/paths.js';
+import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
+import { checkUnitFiles } from '../systemd/inspect.js';
+import { systemdSetup, unitContext } from '../systemd/setup.js';
+import type { CommandRunner, RunResult } from '../system/runner.js';
+import { TmuxClient } from '../tmux/client.js';
+import { SystemdSupervisor } from './systemd.js';
+
+/**
+ * The supervisor against a scripted systemctl and tmux: what matters here is how many
+ * external calls it makes and with which units (the real manager is exercised in
+ * test/e2e/systemd.test.ts).
+ */
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function world(agentCount: number) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-sd-unit-'));
+  dirs.push(dir);
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin);
+  for (const tool of ['systemctl', 'tmux', 'sh']) {
+    writeFileSync(path.join(bin, tool), '#!/bin/false\n');
+    chmodSync(path.join(bin, tool), 0o755);
+  }
+  const env = { HOME: dir, PATH: bin, XDG_CONFIG_HOME: path.join(dir, 'config'), MOSAIC_FLEET_HOME: path.join(dir, 'home') };
+  const agents = Array.from({ length: agentCount }, (_, i) => `  - {name: a${i}, runtime: stub}\n`).join('');
+  const roster = parseRoster(
+    `version: 1\ntransport: tmux\nsupervisor: systemd\ntmux:\n  socket_name: unit\ndefaults:\n  working_directory: ${dir}/work\nagents:\n${agents}`,
+    path.join(dir, 'home', 'roster.yaml'),
+    { env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 't' },
+  );
+  const paths = resolveFleetPaths(env);
+  const calls: string[][] = [];
+  const active = new Set<string>();
+  const sessions = new Set<string>();
+  const setupForPaths = systemdSetup({ env, runner: async () => ok('') });
+  const ok = (stdout: string, status = 0): RunResult => ({ argv: [], status, signal: null, stdout, stderr: '', durationMs: 1 });
+  const runner: CommandRunner = async (argv) => {
+    calls.push([...argv]);
+    const [tool, ...rest] = argv;
+    if (tool === 'npm') return ok('', 1);
+    if (tool === 'tmux') {
+      if (rest.includes('list-panes')) return ok([...sessions].map((s) => `${s}\t${s}\t%1\t100\t0\t\t\t\t0\tsh`).join('\n'));
+      if (rest.includes('kill-session')) sessions.delete(rest.at(-1)!.slice(1));
+      return ok('');
+    }
+    const args = rest.slice(2); // --user --no-pager
+    const units = args.slice(args.indexOf('--') + 1);
+    switch (args[0]) {
+      case 'show':
+        if (args[1] === '--property=Version') return ok(`Version=252\nUnitPath=/nowhere\n`);
+        return ok(
+          units
+            .map((unit) => {
+              const file = unit === setupForPaths.names.holder ? setupForPaths.holderFile : setupForPaths.templateFile;
+              return `Id=${unit}\nLoadState=loaded\nActiveState=${active.has(unit) ? 'active' : 'inactive'}\nSubState=x\nFragmentPath=${file}\nNeedDaemonReload=no\nUnitFileState=disabled\nMainPID=0\nControlGroup=\n`;
+            })
+            .join('\n'),
+        );
+      case 'start':
+      case 'restart':
+        for (const unit of units) {
+          active.add(unit);
+          const agent = /@(.*)\.service$/.exec(unit)?.[1];
+          if (agent) sessions.add(agent);
+        }
+        return ok('');
+      case 'stop':
+        for (const unit of units) {
+          active.delete(unit);
+          sessions.delete(/@(.*)\.service$/.exec(unit)?.[1] ?? '');
+        }
+        return ok('');
+      case 'list-units':
+        return ok(
+          JSON.stringify(
+            [...active].filter((u) => u.includes('-agent@')).map((unit) => ({ unit, load: 'loaded', active: 'active', sub: 'exited' })),
+          ),
+        );
+      default:
+        return ok('');
+    }
+  };
+  const tmux = new TmuxClient({ socket: 'unit', runner, env });
+  const deps = { roster, paths, tmux, runner, env, now: () => 1_000 };
+  const setup = systemdSetup(deps);
+  // Install the unit files the way install-systemd renders them.
+  for (const check of await checkUnitFiles(setup, await unitContext(setup, roster, paths))) {
+    mkdirSync(path.dirname(check.file), { recursive: true });
+    writeFileSync(check.file, check.rendered);
+  }
+  const supervisor = new SystemdSupervisor(deps, setup);
+  const systemctlCalls = (verb: string) => calls.filter((c) => c[0] === 'systemctl' && c[3] === verb);
+  return { supervisor, roster, setup, calls, systemctlCalls, sessions, active };
+}
+
+describe('SystemdSupervisor', () => {
+  it('starts 50 agents with one systemctl start naming the holder and every unit', async () => {
+    const w = await world(50);
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.every((o) => o.result === 'started')).toBe(true);
+    const starts = w.systemctlCalls('start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.slice(5)).toEqual([w.setup.names.holder, ...w.roster.agents.map((a) => w.setup.names.agent(a.name))]);
+    // Every agent got its EnvironmentFile and launch spec before systemd was asked.
+    expect(w.calls.filter((c) => c[0] === 'systemctl').length).toBeLessThanOrEqual(5);
+  });
+
+  it('leaves running agents alone and restarts an active unit whose session vanished', async () => {
+    const w = await world(3);
+    await w.supervisor.start(w.roster.agents);
+    w.sessions.delete('a1');
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['already-running', 'started', 'already-running']);
+    expect(w.systemctlCalls('start')).toHaveLength(1);
+    expect(w.systemctlCalls('restart').map((c) => c.slice(5))).toEqual([[w.setup.names.agent('a1')]]);
+  });
+
+  it('stops some agents in one call and takes the holder down with the last one', async () => {
+    const w = await world(3);
+    await w.supervisor.start(w.roster.agents);
+    await w.supervisor.stop(w.roster.agents.slice(0, 2));
+    expect(w.systemctlCalls('stop').map((c) => c.slice(5))).toEqual([[w.setup.names.agent('a0'), w.setup.names.agent('a1')]]);
+    const last = await w.supervisor.stop(w.roster.agents.slice(2));
+    expect(last).toEqual([{ agent: 'a2', result: 'stopped' }]);
+    expect(w.systemctlCalls('stop')[1]!.slice(5)).toEqual([w.setup.names.agent('a2'), w.setup.names.holder]);
+  });
+
+  it('restarts many agents with one systemctl restart', async () => {
+    const w = await world(4);
+    await w.supervisor.start(w.roster.agents);
+    const outcomes = await w.supervisor.restart(w.roster.agents);
+    expect(outcomes.every((o) => o.result === 'restarted')).toBe(true);
+    expect(w.systemctlCalls('restart')).toHaveLength(1);
+  });
+
+  it('refuses to start when the unit files are not installed', async () => {
+    const w = await world(1);
+    rmSync(w.setup.holderFile);
+    await expect(w.supervisor.start(w.roster.agents)).rejects.toThrow(/not ready: .*is not installed/);
+    expect(w.systemctlCalls('start')).toHaveLength(0);
+  });
+});
