@@ -8,6 +8,10 @@ export const err = (text: string): void => {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 export const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
+/** Exactly these characters, no newline added: for redraws in place and raw transcripts. */
+export const write = (text: string): void => {
+  if (text.length > 0) process.stdout.write(text);
+};
 
 const useColour = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR;
 const paint =

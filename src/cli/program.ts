@@ -15,6 +15,7 @@ const lazy =
 
 const fleet = (name: string) => lazy(() => import('./commands/fleet.js'), name);
 const agent = (name: string) => lazy(() => import('./commands/agent.js'), name);
+const observe = (name: string) => lazy(() => import('./commands/observe.js'), name);
 const json = (): Option => new Option('--json', 'print machine-readable JSON (always includes tenant_id and host)');
 
 export function buildProgram(): Command {
@@ -63,6 +64,19 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
     .description('state of every roster agent: running/restarting/failed/stopped, pane pid, restarts, heartbeat')
     .addOption(json())
     .action(fleet('status'));
+  fleetCmd
+    .command('ps')
+    .description(
+      'the whole fleet in one table, every plane joined: supervisor/unit state, pane, processes, idle, heartbeat, flags (drift, boot, orphan, missing)',
+    )
+    .addOption(json())
+    .option('--watch', 'redraw in place every --interval seconds until Ctrl-C (with --json: one JSON array per line)')
+    .option('--interval <seconds>', 'seconds between redraws with --watch', '2')
+    .addHelpText(
+      'after',
+      "\nExample:\n  mosaic fleet ps\n  mosaic fleet ps --watch --interval 1\n  mosaic fleet ps --json | jq '.[] | select(.flags | length > 0)'",
+    )
+    .action(observe('ps'));
   fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
@@ -121,6 +135,25 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
     .addOption(new Option('--new', 'start a new conversation (e.g. /new)'))
     .addOption(json())
     .action(agent('reset'));
+  agentCmd
+    .command('watch')
+    .description("live read-only view of the agent's pane: cannot type into it, never resizes it (detach: C-b d)")
+    .argument('<agent>', 'agent name')
+    .action(observe('watch'));
+  agentCmd
+    .command('attach')
+    .description('interactive takeover: attach to the agent in this terminal, everything you type goes to it (detach: C-b d)')
+    .argument('<agent>', 'agent name')
+    .action(observe('attach'));
+  agentCmd
+    .command('logs')
+    .description("the agent's transcript: everything its pane printed (<config root>/logs/<agent>.log, size-capped)")
+    .argument('<agent>', 'agent name')
+    .option('-n, --lines <n>', 'number of lines', '100')
+    .option('-f, --follow', 'keep printing new output until Ctrl-C')
+    .option('--strip-ansi', 'remove terminal escape sequences: plain text')
+    .addOption(json())
+    .action(observe('logs'));
   const messageOptions = (command: Command): Command =>
     command
       .option('-m, --message <text>', 'the message (else --file, else stdin)')

@@ -15,6 +15,8 @@ import {
 } from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
+import { batchGroups } from './group-batch.js';
+import { rotateTranscripts, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
@@ -107,8 +109,8 @@ export class DirectSupervisor implements Supervisor {
   }
 
   private async prepareLaunch(agents: readonly AgentSpec[]): Promise<Map<string, LaunchSpec | UserError>> {
-    const { roster, paths, env, runner } = this.deps;
-    const runtimeBinDirs = await findRuntimeBinDirs(env, runner);
+    const { roster, paths, env } = this.deps;
+    const runtimeBinDirs = await findRuntimeBinDirs(env);
     const prepared = new Map<string, LaunchSpec | UserError>();
     await Promise.all(
       agents.map(async (agent) => {
@@ -145,13 +147,22 @@ export class DirectSupervisor implements Supervisor {
       if (spec instanceof UserError) outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
       else toCreate.push(agent);
     }
-    if (toCreate.length > 0) {
-      const holder = running.has(this.deps.roster.holderSession) ? [] : await this.holderCommands();
-      const commands = [...this.serverSetupCommands(), ...holder, ...toCreate.flatMap((agent) => this.createCommands(agent))];
+    // The holder (fleet watchdog) comes back with any start while agents are running without it.
+    const holderMissing =
+      !running.has(this.deps.roster.holderSession) && (toCreate.length > 0 || agents.some((agent) => running.has(agent.session)));
+    if (toCreate.length > 0 || holderMissing) {
+      await rotateTranscripts(this.deps.paths.logsDir, toCreate, transcriptMaxBytes(this.deps.env)); // no pipe is open yet
+      const holder = holderMissing ? await this.holderCommands() : [];
+      // One group per session: a session and its transcript pipe always go in the same tmux call.
+      const groups = [
+        ...this.serverSetupCommands().map((command) => [command]),
+        holder,
+        ...toCreate.map((agent) => this.createCommands(agent)),
+      ];
       try {
         let done = 0;
         // The chunks run in order; report progress by sessions created so far.
-        for (const result of await this.deps.tmux.batch(commands)) {
+        for (const result of await batchGroups(this.deps.tmux, groups)) {
           done += result.argv.filter((arg) => arg === 'new-session').length;
           onProgress?.(Math.min(done, toCreate.length), toCreate.length);
         }
@@ -190,7 +201,8 @@ export class DirectSupervisor implements Supervisor {
   }
 
   private createCommands(agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
-    return sessionCreateCommands(this.deps.paths.runDir, agent);
+    const transcript = agent.name === this.deps.roster.holderSession ? undefined : this.deps.paths.logsDir;
+    return sessionCreateCommands(this.deps.paths.runDir, agent, transcript);
   }
 
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
@@ -237,6 +249,9 @@ export class DirectSupervisor implements Supervisor {
     const present = agents.filter((agent) => panes.has(agent.session));
     const absent = agents.filter((agent) => !panes.has(agent.session));
     const prepared = await this.prepareLaunch(present);
+    const rotated = new Set(
+      (await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.env))).map((a) => a.name),
+    );
     const outcomes = new Map<string, AgentOutcome>();
     const respawns: string[][] = [];
     for (const agent of present) {
@@ -247,6 +262,10 @@ export class DirectSupervisor implements Supervisor {
       }
       // -k kills the old process; the pane (and its siblings) stay where they are.
       respawns.push(['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), spec!.file]);
+      // The pane keeps its transcript pipe across respawns; reopen it after rotation, open it if it never had one.
+      respawns.push(
+        transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: rotated.has(agent.name) }),
+      );
       outcomes.set(agent.name, { agent: agent.name, result: 'restarted' });
     }
     if (respawns.length > 0) {
@@ -296,7 +315,12 @@ export class DirectSupervisor implements Supervisor {
 }
 
 /** Create one agent's session running the launcher on its spec, and mark it ours (also used by systemd agent units). */
-export function sessionCreateCommands(runDir: string, agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
+export function sessionCreateCommands(
+  runDir: string,
+  agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>,
+  /** With a logs directory, the pane's output is also appended to <logsDir>/<agent>.log. */
+  logsDir?: string,
+): string[][] {
   const spec = launchSpecFile(runDir, agent.name);
   return [
     [
@@ -316,6 +340,7 @@ export function sessionCreateCommands(runDir: string, agent: Pick<AgentSpec, 'na
       spec,
     ],
     ['set-option', '-t', exactSessionWindow(agent.session), '@mosaic_agent', agent.name],
+    ...(logsDir ? [transcriptPipeCommand(agent.session, transcriptFile(logsDir, agent.name))] : []),
   ];
 }
 

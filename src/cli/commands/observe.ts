@@ -1,0 +1,233 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { findAgent } from '../../fleet/context.js';
+import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
+import { openFleetView, type FleetView } from '../../fleet/view.js';
+import { AnsiStripper, stripAnsi } from '../../observe/ansi.js';
+import { attachAgent } from '../../observe/attach.js';
+import { agentTranscript, followTranscript, readTranscriptTail } from '../../observe/logs.js';
+import { watchAgent } from '../../observe/watch.js';
+import { colour, out, printJson, stateColour, table, write } from '../output.js';
+import { options } from './shared.js';
+
+const openView = (command: Command): Promise<FleetView> => openFleetView({ env: process.env, roster: options(command).roster });
+
+/* ---------- fleet ps ---------- */
+
+const dash = (value: string | number | null | undefined): string =>
+  value === null || value === undefined || value === '' ? '-' : String(value);
+
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+function unitCell(record: PsRecord): string {
+  if (!record.unit) return '-';
+  const active = record.unit.active_state ?? '?';
+  const file = record.unit.unit_file_state ?? '?';
+  const text = `${active}/${file}`;
+  return active === 'active' && file === 'enabled' ? colour.green(text) : active === 'failed' ? colour.red(text) : colour.yellow(text);
+}
+
+function paneCell(record: PsRecord): string {
+  if (record.pane === 'alive') return colour.green('alive');
+  if (record.pane === 'dead') return colour.red(record.exit_status === null ? 'dead' : `dead(${record.exit_status})`);
+  return '-';
+}
+
+function flagsCell(record: PsRecord): string {
+  if (record.flags.length === 0) return '';
+  return record.flags.map((flag) => (flag === 'boot' || flag === 'missing' ? colour.yellow(flag) : colour.red(flag))).join(',');
+}
+
+export function psTable(report: PsReport): string {
+  const rows = report.records.map((r) => [
+    r.agent,
+    r.tenant_id,
+    r.host,
+    dash(r.runtime),
+    dash(r.class),
+    stateColour(r.state),
+    unitCell(r),
+    paneCell(r),
+    dash(r.pane_pid),
+    dash(r.agent_pid),
+    dash(r.current_command),
+    formatSeconds(r.idle_seconds),
+    r.heartbeat.age_seconds === null
+      ? stateColour(r.heartbeat.health)
+      : `${stateColour(r.heartbeat.health)} ${formatSeconds(r.heartbeat.age_seconds)}`,
+    dash(r.restarts),
+    flagsCell(r),
+  ]);
+  return table(
+    [
+      'AGENT',
+      'TENANT',
+      'HOST',
+      'RUNTIME',
+      'CLASS',
+      'STATE',
+      'UNIT',
+      'PANE',
+      'PANE PID',
+      'AGENT PID',
+      'COMMAND',
+      'IDLE',
+      'HEARTBEAT',
+      'RESTARTS',
+      'FLAGS',
+    ],
+    rows,
+  );
+}
+
+export function psText(report: PsReport): string {
+  const header = `fleet of ${report.tenant_id}@${report.host} on socket ${report.socket} (${report.supervisor} supervisor, holder ${report.holder})`;
+  const lines = [header];
+  if (report.systemd_error) lines.push(colour.yellow(`systemd: ${report.systemd_error}; unit states unknown`));
+  lines.push(report.records.length > 0 ? psTable(report) : 'no agents in the roster and no sessions on the socket');
+  const notes = report.records.flatMap((r) => r.flags.map((flag) => `  ${r.agent}: ${flag}: ${r.reasons[flag] ?? ''}`));
+  if (notes.length > 0) lines.push('', ...notes);
+  return lines.join('\n');
+}
+
+function parseInterval(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0.2 || seconds > 3600) {
+    throw new UsageError(`--interval must be a number of seconds from 0.2 to 3600, got "${value}"`);
+  }
+  return seconds;
+}
+
+/** Resolves when the user interrupts (Ctrl-C) or the process is asked to stop. */
+function untilInterrupted(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+export async function ps(command: Command): Promise<number> {
+  const opts = options<{ watch?: boolean; interval: string }>(command);
+  const intervalMs = parseInterval(opts.interval) * 1000;
+  const view = await openView(command);
+  if (!opts.watch) {
+    const report = await fleetPs(view);
+    if (opts.json) printJson(report.records);
+    else out(psText(report));
+    return 0;
+  }
+  const tty = Boolean(process.stdout.isTTY) && !opts.json;
+  const { signal, dispose } = untilInterrupted();
+  if (tty) write('\u001b[?25l'); // hide the cursor while redrawing
+  try {
+    while (!signal.aborted) {
+      const report = await fleetPs(view);
+      if (opts.json) {
+        out(JSON.stringify(report.records)); // one array per line
+      } else if (tty) {
+        const rows = process.stdout.rows ?? 50;
+        const stamp = colour.dim(`every ${opts.interval}s, ${new Date(view.now()).toLocaleTimeString()}; Ctrl-C to stop`);
+        let lines = `${stamp}\n${psText(report)}`.split('\n');
+        if (lines.length > rows - 1)
+          lines = [...lines.slice(0, rows - 2), colour.dim(`… ${lines.length - rows + 2} more lines (a taller terminal, or --json)`)];
+        // Home, each line cleared to its end, then clear below: a redraw in place without flicker.
+        write(`\u001b[H${lines.map((line) => `${line}\u001b[K`).join('\n')}\n\u001b[J`);
+      } else {
+        out(`${psText(report)}\n`);
+      }
+      await sleep(intervalMs, signal);
+    }
+  } finally {
+    dispose();
+    if (tty) write('\u001b[?25h');
+  }
+  return 0;
+}
+
+/* ---------- agent watch / attach ---------- */
+
+export async function watch(command: Command): Promise<number> {
+  const view = await openView(command);
+  return watchAgent(view, findAgent(view.roster, command.args[0]!), { stdinIsTTY: Boolean(process.stdin.isTTY) });
+}
+
+export async function attach(command: Command): Promise<number> {
+  const view = await openView(command);
+  return attachAgent(view, findAgent(view.roster, command.args[0]!), { stdinIsTTY: Boolean(process.stdin.isTTY) });
+}
+
+/* ---------- agent logs ---------- */
+
+export async function logs(command: Command): Promise<number> {
+  const opts = options<{ lines: string; follow?: boolean; stripAnsi?: boolean }>(command);
+  const lines = Number(opts.lines);
+  if (!Number.isInteger(lines) || lines < 0 || lines > 1_000_000) {
+    throw new UsageError(`-n must be a whole number from 0 to 1000000, got "${opts.lines}"`);
+  }
+  const view = await openView(command);
+  const agent = findAgent(view.roster, command.args[0]!);
+  const deps = { tmux: view.tmux, logsDir: view.paths.logsDir, env: view.env };
+  const file = await agentTranscript(deps, agent, { mustExist: !opts.follow });
+  const tail = readTranscriptTail(file, lines);
+  const head = tail?.text.toString('utf8') ?? '';
+  const record = { tenant_id: view.roster.tenantId, host: view.host, agent: agent.name, file };
+  if (!opts.follow) {
+    const text = opts.stripAnsi ? stripAnsi(head) : head;
+    if (opts.json) printJson({ ...record, lines: text === '' ? [] : text.replace(/\n$/, '').split('\n') });
+    else if (text !== '') out(text); // ends with a newline, so a shell prompt never glues onto the last line
+    return 0;
+  }
+  // Follow: raw bytes go straight through (a terminal renders the agent's screen);
+  // --strip-ansi gives plain text; --json gives one record per complete line.
+  const stripper = opts.stripAnsi ? new AnsiStripper() : undefined;
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  const emit = (text: string, final = false): void => {
+    const plain = stripper ? stripper.push(text) + (final ? stripper.flush() : '') : text;
+    if (!opts.json) {
+      write(plain);
+      return;
+    }
+    partial += plain;
+    const complete = partial.split('\n');
+    partial = complete.pop()!;
+    if (final && partial !== '') complete.push(partial);
+    for (const line of complete) out(JSON.stringify({ ...record, line }));
+  };
+  emit(head);
+  const { signal, dispose } = untilInterrupted();
+  try {
+    for await (const chunk of followTranscript(file, { offset: tail?.end ?? 0, signal })) emit(decoder.write(chunk));
+  } finally {
+    dispose();
+  }
+  emit(decoder.end(), true);
+  return 0;
+}

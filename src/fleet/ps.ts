@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { heartbeatFile, parseHeartbeat, ageSeconds, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import type { AgentSpec, Roster } from '../roster/model.js';
+import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
+import { stateFile, type AgentRunState } from '../supervisor/state.js';
+import type { SupervisorState } from '../supervisor/types.js';
+import { ProcessTable } from '../system/proc.js';
+import { enforceTranscriptCap } from '../supervisor/transcript.js';
+import { expectedDescription, findAgentProcess, runtimeMatcher, type RuntimeMatcher } from './drift.js';
+import { unitNames, type UnitNames } from '../systemd/names.js';
+import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-units.js';
+import type { FleetView } from './view.js';
+
+export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
+
+/** One row of `fleet ps`: every plane joined for one agent (or one stray session). Stable JSON. */
+export interface PsRecord {
+  tenant_id: string;
+  host: string;
+  /** Roster name; for an orphan, its session name. */
+  agent: string;
+  session: string;
+  runtime: string | null;
+  class: string | null;
+  supervisor: 'builtin' | 'systemd';
+  /** mosaic's view: running, restarting, failed, dead, stopped; `orphan` for a stray session. */
+  state: SupervisorState | 'orphan';
+  /** systemd mode only: the agent's user unit. */
+  unit: {
+    name: string;
+    load_state: string | null;
+    active_state: string | null;
+    sub_state: string | null;
+    unit_file_state: Enablement | null;
+  } | null;
+  pane: 'alive' | 'dead' | 'missing';
+  pane_id: string | null;
+  pane_pid: number | null;
+  /** Exit status of a dead pane (128 + signal when killed by a signal). */
+  exit_status: number | null;
+  /** The runtime's process in the pane's process tree. */
+  agent_pid: number | null;
+  /** tmux's pane_current_command: the pane's foreground program. */
+  current_command: string | null;
+  /** The pane's own process as started, for drift messages. */
+  pane_command: string | null;
+  /** Seconds since the pane last produced output. */
+  idle_seconds: number | null;
+  heartbeat: { health: HeartbeatHealth; age_seconds: number | null; status: string | null; pid: number | null };
+  restarts: number | null;
+  flags: PsFlag[];
+  /** Why each flag is set, in words. */
+  reasons: Partial<Record<PsFlag, string>>;
+}
+
+export interface PsReport {
+  tenant_id: string;
+  host: string;
+  socket: string;
+  supervisor: 'builtin' | 'systemd';
+  /** Set when systemd mode could not list units: the unit columns are unknown. */
+  systemd_error: string | null;
+  holder: 'alive' | 'dead' | 'missing';
+  records: PsRecord[];
+}
+
+export interface PsInputs {
+  roster: Roster;
+  host: string;
+  socket: string;
+  nowMs: number;
+  panes: readonly PaneRow[];
+  runState: (agent: string) => AgentRunState | undefined;
+  heartbeat: (agent: string) => Heartbeat | undefined;
+  table: ProcessTable;
+  /** systemd mode: the unit listing and the fleet's unit names. */
+  systemd: (SystemdView & { names: UnitNames }) | null;
+}
+
+const ACTIVE = new Set(['active', 'activating', 'reloading']);
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined; // missing, torn or foreign: no state
+  }
+}
+
+function readBeat(file: string): Heartbeat | undefined {
+  try {
+    return parseHeartbeat(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Healthy: a beat no older than 3 intervals, from a writer that still exists, in a live pane. */
+export function beatHealth(
+  beat: Heartbeat | undefined,
+  paneAlive: boolean,
+  writerAlive: boolean,
+  now: Date,
+  intervalSeconds: number,
+): { health: HeartbeatHealth; age: number | null } {
+  if (!beat) return { health: 'unknown', age: null };
+  const age = Math.round(ageSeconds(beat, now) * 10) / 10;
+  const fresh = age <= 3 * intervalSeconds;
+  return { health: fresh && paneAlive && writerAlive ? 'healthy' : 'stale', age };
+}
+
+const exitStatus = (pane: PaneRow): number | null => pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal);
+
+const idleSeconds = (pane: PaneRow, nowMs: number): number | null =>
+  pane.activity === null ? null : Math.max(0, Math.round(nowMs / 1000 - pane.activity));
+
+/** The pure join: every plane for every roster agent, then one row per stray session. */
+export function joinFleet(inputs: PsInputs): PsReport {
+  const { roster, nowMs, table } = inputs;
+  const now = new Date(nowMs);
+  const bySession = new Map<string, PaneRow>();
+  for (const pane of inputs.panes) if (!bySession.has(pane.session)) bySession.set(pane.session, pane);
+  const matchers = new Map<string, RuntimeMatcher | undefined>();
+  const matcherFor = (runtime: string): RuntimeMatcher | undefined => {
+    if (!matchers.has(runtime)) {
+      try {
+        matchers.set(runtime, runtimeMatcher(roster, runtime));
+      } catch {
+        matchers.set(runtime, undefined); // unknown runtime: the roster loader already refuses these
+      }
+    }
+    return matchers.get(runtime);
+  };
+
+  const base = { tenant_id: roster.tenantId, host: inputs.host, supervisor: roster.supervisor };
+  const records: PsRecord[] = roster.agents.map((agent) => agentRecord(agent));
+  function agentRecord(agent: AgentSpec): PsRecord {
+    const pane = bySession.get(agent.session);
+    const runState = inputs.runState(agent.name);
+    const observed = observeAgent(agent, pane, runState, nowMs);
+    const alive = pane !== undefined && !pane.dead && pane.panePid !== null;
+    const matcher = matcherFor(agent.runtime);
+    const proc = alive ? findAgentProcess(table, pane.panePid!, matcher) : undefined;
+    const beat = inputs.heartbeat(agent.name);
+    const health = beatHealth(beat, alive, beat ? table.alive(beat.pid) : false, now, roster.heartbeatIntervalSeconds);
+    const flags: PsFlag[] = [];
+    const reasons: Partial<Record<PsFlag, string>> = {};
+    const flag = (name: PsFlag, reason: string): void => {
+      flags.push(name);
+      reasons[name] = reason;
+    };
+    if (!pane) flag('missing', `no session "${agent.session}" on socket ${inputs.socket}`);
+    else if (pane.agent !== agent.name) {
+      flag('foreign', `session "${agent.session}" was not created by mosaic for this agent (it is marked "${pane.agent}")`);
+    }
+    if (proc && matcher && !proc.launching && proc.agentPid === null) {
+      flag(
+        'drift',
+        `roster runtime "${agent.runtime}" expects ${expectedDescription(matcher)}, but the pane runs "${proc.paneCommand ?? '?'}" (pid ${pane!.panePid})`,
+      );
+    }
+    let unit: PsRecord['unit'] = null;
+    if (inputs.systemd) {
+      const names = inputs.systemd.names;
+      let name: string;
+      try {
+        name = names.agent(agent.name);
+      } catch {
+        name = `${names.prefix}-agent@${agent.name}.service`; // too long for systemd: it will show as not loaded
+      }
+      const state = inputs.systemd.units.get(name);
+      const enablement = inputs.systemd.enablement.get(name) ?? 'disabled';
+      unit = {
+        name,
+        load_state: inputs.systemd.available ? (state?.load ?? 'not-loaded') : null,
+        active_state: inputs.systemd.available ? (state?.active ?? 'inactive') : null,
+        sub_state: inputs.systemd.available ? (state?.sub ?? 'dead') : null,
+        unit_file_state: enablement,
+      };
+      if (unit.active_state && ACTIVE.has(unit.active_state) && enablement !== 'enabled') {
+        const how = enablement === 'enabled-runtime' ? 'enabled only until the next reboot (--runtime)' : 'not enabled';
+        flag(
+          'boot',
+          `${name} is ${unit.active_state} but ${how}: it will not come back after a reboot (run: mosaic fleet enable ${agent.name})`,
+        );
+      }
+    }
+    return {
+      ...base,
+      agent: agent.name,
+      session: agent.session,
+      runtime: agent.runtime,
+      class: agent.class ?? null,
+      state: observed.state,
+      unit,
+      pane: !pane ? 'missing' : pane.dead ? 'dead' : 'alive',
+      pane_id: pane?.paneId ?? null,
+      pane_pid: alive ? pane.panePid : null,
+      exit_status: pane?.dead ? exitStatus(pane) : null,
+      agent_pid: proc?.agentPid ?? null,
+      current_command: alive ? pane.currentCommand || null : null,
+      pane_command: proc?.paneCommand ?? null,
+      idle_seconds: pane ? idleSeconds(pane, nowMs) : null,
+      heartbeat: { health: health.health, age_seconds: health.age, status: beat?.status ?? null, pid: beat?.pid ?? null },
+      restarts: runState?.restarts ?? null,
+      flags,
+      reasons,
+    };
+  }
+
+  const known = new Set([...roster.agents.map((agent) => agent.session), roster.holderSession]);
+  const orphans = [...bySession.values()]
+    .filter((pane) => !known.has(pane.session))
+    .sort((a, b) => a.session.localeCompare(b.session))
+    .map((pane): PsRecord => {
+      const alive = !pane.dead && pane.panePid !== null;
+      const proc = alive ? findAgentProcess(table, pane.panePid!, undefined) : undefined;
+      return {
+        ...base,
+        agent: pane.session,
+        session: pane.session,
+        runtime: null,
+        class: null,
+        state: 'orphan',
+        unit: null,
+        pane: pane.dead ? 'dead' : 'alive',
+        pane_id: pane.paneId,
+        pane_pid: alive ? pane.panePid : null,
+        exit_status: pane.dead ? exitStatus(pane) : null,
+        agent_pid: null,
+        current_command: alive ? pane.currentCommand || null : null,
+        pane_command: proc?.paneCommand ?? null,
+        idle_seconds: idleSeconds(pane, nowMs),
+        heartbeat: { health: 'unknown', age_seconds: null, status: null, pid: null },
+        restarts: null,
+        flags: ['orphan'],
+        reasons: { orphan: `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file}` },
+      };
+    });
+
+  const holder = bySession.get(roster.holderSession);
+  return {
+    ...base,
+    socket: inputs.socket,
+    systemd_error: inputs.systemd?.error ?? null,
+    holder: !holder ? 'missing' : holder.dead ? 'dead' : 'alive',
+    records: [...records, ...orphans],
+  };
+}
+
+async function systemdView(view: FleetView): Promise<PsInputs['systemd']> {
+  let names: UnitNames;
+  try {
+    names = unitNames(view.env);
+  } catch (error) {
+    const empty = { available: false, units: new Map(), enablement: new Map() };
+    return { ...empty, error: (error as Error).message, names: unitNames({}) };
+  }
+  return { ...(await querySystemdUnits(view.runner, view.env, view.uid, names)), names };
+}
+
+/**
+ * `fleet ps`: one tmux listing, at most one systemctl listing, /proc and file reads,
+ * whatever the fleet size. Also keeps the transcript size cap (a stat per running agent;
+ * a tmux call only when a log has to be rotated).
+ */
+export async function fleetPs(view: FleetView, options: { procRoot?: string } = {}): Promise<PsReport> {
+  const { roster, paths } = view;
+  const [panes, systemd] = await Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
+  const report = joinFleet({
+    roster,
+    host: view.host,
+    socket: view.tmux.socket,
+    nowMs: view.now(),
+    panes,
+    runState: (agent) => readJson<AgentRunState>(stateFile(paths.runDir, agent)),
+    heartbeat: (agent) => readBeat(heartbeatFile(paths.runDir, agent)),
+    table: new ProcessTable(options.procRoot),
+    systemd,
+  });
+  const running = report.records.filter((record) => record.pane === 'alive' && record.state !== 'orphan');
+  await enforceTranscriptCap(
+    { tmux: view.tmux, logsDir: paths.logsDir, env: view.env },
+    running.map((r) => ({ name: r.agent, session: r.session })),
+  );
+  return report;
+}

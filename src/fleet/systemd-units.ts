@@ -1,0 +1,148 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { CommandRunner } from '../system/runner.js';
+import type { UnitNames } from '../systemd/names.js';
+
+export interface UnitState {
+  unit: string;
+  load: string;
+  active: string;
+  sub: string;
+}
+
+/**
+ * Whether a unit comes back after a reboot. `enabled`: a .wants/.requires link in a
+ * persistent unit directory. `enabled-runtime`: only under /run, gone at reboot.
+ */
+export type Enablement = 'enabled' | 'enabled-runtime' | 'disabled';
+
+export interface SystemdView {
+  /** The listing ran; when false, `error` says why and states are unknown. */
+  available: boolean;
+  error: string | null;
+  units: Map<string, UnitState>;
+  enablement: Map<string, Enablement>;
+}
+
+/** `systemctl --user list-units --output=json` → unit name → state. Throws on malformed output. */
+export function parseListUnits(json: string): Map<string, UnitState> {
+  const data: unknown = JSON.parse(json.trim() || '[]');
+  if (!Array.isArray(data)) throw new Error('systemctl list-units --output=json did not return an array');
+  const units = new Map<string, UnitState>();
+  for (const item of data as Record<string, unknown>[]) {
+    if (typeof item?.unit !== 'string') continue;
+    units.set(item.unit, {
+      unit: item.unit,
+      load: String(item.load ?? ''),
+      active: String(item.active ?? ''),
+      sub: String(item.sub ?? ''),
+    });
+  }
+  return units;
+}
+
+export interface UnitDirectories {
+  /** Survive a reboot: the user config dir (where `systemctl --user enable` links), /etc, vendor dirs. */
+  persistent: string[];
+  /** Under /run: `enable --runtime` links live here and vanish at reboot. */
+  runtime: string[];
+}
+
+/** Fallback when the manager cannot be asked: the usual user unit directories. */
+export function userUnitDirectories(env: NodeJS.ProcessEnv, uid: number): UnitDirectories {
+  const home = env.HOME ?? '/';
+  const config = env.XDG_CONFIG_HOME || path.join(home, '.config');
+  const data = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
+  const runtimeDir = env.XDG_RUNTIME_DIR || `/run/user/${uid}`;
+  return {
+    persistent: [
+      path.join(config, 'systemd', 'user'),
+      '/etc/xdg/systemd/user',
+      '/etc/systemd/user',
+      path.join(data, 'systemd', 'user'),
+      '/usr/local/lib/systemd/user',
+      '/usr/lib/systemd/user',
+    ],
+    runtime: [path.join(runtimeDir, 'systemd', 'user'), '/run/systemd/user'],
+  };
+}
+
+/**
+ * The manager's own unit search path (`systemctl --user show -p UnitPath`), split into
+ * directories that survive a reboot and those under /run that do not. Generator output
+ * lives under /run but is generated again at every boot, so it counts as persistent.
+ */
+export function classifyUnitPath(unitPath: readonly string[]): UnitDirectories {
+  const dirs: UnitDirectories = { persistent: [], runtime: [] };
+  for (const dir of unitPath) {
+    const volatile = dir.startsWith('/run/') && !/\/generator(\.early|\.late)?$/.test(dir);
+    (volatile ? dirs.runtime : dirs.persistent).push(dir);
+  }
+  return dirs;
+}
+
+const listDir = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * Enablement of every unit whose name starts with `prefix`, found the way systemd finds
+ * it at boot: a link named after the unit inside some `<target>.wants/` or `.requires/`
+ * directory. A handful of directory reads, whatever the fleet size. (Per-instance state
+ * of a template is not in `list-unit-files`, which only reports the template as
+ * "indirect", and asking the manager per unit costs ~1 ms each.)
+ */
+export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<string, Enablement> {
+  const result = new Map<string, Enablement>();
+  const visit = (dir: string, state: Enablement): void => {
+    for (const entry of listDir(dir)) {
+      if (!/\.(wants|requires|upholds)$/.test(entry)) continue;
+      for (const link of listDir(path.join(dir, entry))) {
+        if (!link.startsWith(prefix)) continue;
+        if (state === 'enabled' || !result.has(link)) result.set(link, state);
+      }
+    }
+  };
+  for (const dir of dirs.runtime) visit(dir, 'enabled-runtime');
+  for (const dir of dirs.persistent) visit(dir, 'enabled');
+  return result;
+}
+
+/**
+ * Two `systemctl --user` calls whatever the fleet size: `list-units` for every agent unit
+ * and the manager's unit path, then the enablement scan. A missing user manager is
+ * reported, not thrown: `fleet ps` still shows the other planes.
+ */
+export async function querySystemdUnits(
+  runner: CommandRunner,
+  env: NodeJS.ProcessEnv,
+  uid: number,
+  names: UnitNames,
+): Promise<SystemdView> {
+  const systemctl = (args: string[]) =>
+    runner(['systemctl', '--user', '--no-pager', ...args], { env, allowFailure: true, timeoutMs: 10_000 }).catch((error: Error) => ({
+      status: null,
+      stdout: '',
+      stderr: error.message,
+    }));
+  const [units, manager] = await Promise.all([
+    systemctl(['list-units', '--all', '--output=json', '--', names.agentPattern]),
+    systemctl(['show', '--property=UnitPath', '--value']),
+  ]);
+  const unitPath = manager.status === 0 ? manager.stdout.trim().split(/\s+/).filter(Boolean) : [];
+  const dirs = unitPath.length > 0 ? classifyUnitPath(unitPath) : userUnitDirectories(env, uid);
+  const enablement = scanEnablement(dirs, `${names.prefix}-agent@`);
+  if (units.status !== 0) {
+    const reason = units.stderr.trim().split('\n')[0] || `exit ${String(units.status)}`;
+    return { available: false, error: `systemctl --user list-units failed: ${reason}`, units: new Map(), enablement };
+  }
+  try {
+    return { available: true, error: null, units: parseListUnits(units.stdout), enablement };
+  } catch (error) {
+    return { available: false, error: (error as Error).message, units: new Map(), enablement };
+  }
+}
