@@ -27,7 +27,7 @@ export async function initRoster(options: {
     });
   }
   try {
-    await writeFileAtomic(options.rosterPath, text, { noClobber: !options.force });
+    await writeFileAtomic(options.rosterPath, text, { noClobber: !options.force, durable: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new UserError(`roster ${options.rosterPath} appeared while writing; not overwriting it`, {

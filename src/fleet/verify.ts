@@ -57,6 +57,16 @@ export async function verifyFleet(ctx: FleetContext, options: VerifyOptions = {}
       problems.push(`session "${pane.session}" is not marked as mosaic agent "${agent.name}" (found "${pane.agent}")`);
     }
   }
+  if (ctx.supervisor.kind === 'builtin' && panes.some((pane) => pane.session !== ctx.roster.holderSession)) {
+    const holder = panes.find((pane) => pane.session === ctx.roster.holderSession);
+    if (!holder) {
+      problems.push(
+        `holder session "${ctx.roster.holderSession}" (the fleet watchdog) is missing: run \`mosaic fleet start\` to bring it back`,
+      );
+    } else if (holder.dead) {
+      problems.push(`holder session "${ctx.roster.holderSession}" (the fleet watchdog) is dead`);
+    }
+  }
   for (const status of await fleetStatus(ctx, ctx.roster.agents)) {
     if (status.state === 'stopped') problems.push(`agent "${status.agent}" has no session`);
     else if (status.state === 'failed')

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { UserError } from '../core/errors.js';
 import { packageRoot } from '../system/package.js';
@@ -75,7 +75,14 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
     );
   }
   const data: unknown = doc.toJS();
-  const locate = (instancePath: (string | number)[]): { line: number; column: number } => {
+  const locate = (instancePath: (string | number)[], atKey = false): { line: number; column: number } => {
+    if (atKey && instancePath.length > 0) {
+      // Point at the key itself (for unknown fields), not at its value.
+      const parent = doc.getIn(instancePath.slice(0, -1), true);
+      const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === instancePath.at(-1)) : undefined;
+      const key = pair?.key as { range?: [number, number, number] } | undefined;
+      if (key?.range) return at(key.range[0]);
+    }
     for (let depth = instancePath.length; depth >= 0; depth -= 1) {
       const node = doc.getIn(instancePath.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return at(node.range[0]);
@@ -119,7 +126,10 @@ function pointerToPath(pointer: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function schemaIssue(error: ErrorObject, locate: (p: (string | number)[]) => { line: number; column: number }): RosterIssue {
+function schemaIssue(
+  error: ErrorObject,
+  locate: (p: (string | number)[], atKey?: boolean) => { line: number; column: number },
+): RosterIssue {
   const instancePath = pointerToPath(error.instancePath);
   const where = describePath(instancePath);
   let message: string;
@@ -145,7 +155,7 @@ function schemaIssue(error: ErrorObject, locate: (p: (string | number)[]) => { l
     default:
       message = `${where || 'roster'} ${error.message ?? 'is invalid'}`;
   }
-  return { ...locate(instancePath), message };
+  return { ...locate(instancePath, error.keyword === 'additionalProperties'), message };
 }
 
 function describePath(parts: (string | number)[]): string {
@@ -291,8 +301,8 @@ function normalise(
     runtimes,
     agents,
   };
-  if (!/^[A-Za-z0-9_.-]+$/.test(roster.socketName)) {
-    issues.push({ line: 1, column: 1, message: `MOSAIC_TMUX_SOCKET "${roster.socketName}" must match ^[A-Za-z0-9_.-]+$` });
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(roster.socketName)) {
+    issues.push({ line: 1, column: 1, message: `MOSAIC_TMUX_SOCKET "${roster.socketName}" must match ^[A-Za-z0-9_][A-Za-z0-9_.-]*$` });
   }
   if (issues.length > 0) throw new RosterError(file, issues);
   return roster;

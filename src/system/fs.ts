@@ -14,6 +14,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Fail with EEXIST instead of replacing an existing file. */
   noClobber?: boolean;
+  /** fsync before the rename: for user config (rosters, units), not for run-time state rewritten every second. */
+  durable?: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function writeFileAtomic(file: string, content: string | Buffer, op
   const handle = await fsp.open(tmp, 'wx', options.mode ?? PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(content);
-    await handle.sync();
+    if (options.durable) await handle.sync();
   } finally {
     await handle.close();
   }

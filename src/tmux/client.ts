@@ -32,7 +32,7 @@ export class TmuxClient {
   private readonly binary: string;
 
   constructor(options: TmuxClientOptions) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(options.socket)) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(options.socket)) {
       throw new UserError(`invalid tmux socket name "${options.socket}"`, { hint: 'use letters, digits, "_", "." or "-"' });
     }
     this.socket = options.socket;

@@ -120,8 +120,17 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(after.c!.pane_pid).toBe(before.c!.pane_pid);
     const verify = await fleet.mosaic(['fleet', 'verify']);
     expect(verify.status, verify.stderr).toBe(0);
-    // The holder session runs the fleet watchdog; stopping the last agent removes it too.
+    // The holder session runs the fleet watchdog; verify misses it and start brings it back.
     expect(sessions(fleet)).toEqual(['_holder', 'a', 'b', 'c']);
+    fleet.tmux(['kill-session', '-t', '=_holder']);
+    const missing = await fleet.mosaic(['fleet', 'verify']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/holder session "_holder" \(the fleet watchdog\) is missing/);
+    const restarted = await fleet.mosaic(['fleet', 'start']);
+    expect(restarted.stdout).toMatch(/a: already running/);
+    expect(sessions(fleet)).toEqual(['_holder', 'a', 'b', 'c']);
+    expect((await fleet.mosaic(['fleet', 'verify'])).status).toBe(0);
+    expect((await statusOf(fleet)).a!.pane_pid).toBe(before.a!.pane_pid);
   });
 
   it('brings a killed agent back with a new PID, and marks a crash loop failed', async () => {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
+import { parseRoster, RosterError } from './load.js';
+
+const options = (env: NodeJS.ProcessEnv = {}) => ({
+  env: { HOME: '/home/u', ...env },
+  knownRuntimes: BUILTIN_RUNTIMES,
+  defaultTenant: 'u',
+});
+
+describe('roster parsing', () => {
+  it('accepts camelCase, fills defaults and expands ~ and relative paths', () => {
+    const roster = parseRoster(
+      `version: 1
+transport: tmux
+tenantId: acme
+tmux: { socketName: sock, holderSession: keep }
+heartbeat: { intervalSeconds: 2 }
+defaults: { workingDirectory: "~/code" }
+runtimes: { pi: { resetCommand: /new } }
+agents:
+  - { name: a, runtime: pi, modelHint: fast, resetBetweenTasks: true, kickstartTemplate: go }
+  - { name: b.c, runtime: stub, working_directory: rel/dir }
+`,
+      '/etc/fleet/roster.yaml',
+      options(),
+    );
+    expect(roster).toMatchObject({
+      tenantId: 'acme',
+      socketName: 'sock',
+      holderSession: 'keep',
+      heartbeatIntervalSeconds: 2,
+      supervisor: 'builtin',
+    });
+    expect(roster.agents[0]).toMatchObject({
+      name: 'a',
+      workingDirectory: '/home/u/code',
+      modelHint: 'fast',
+      resetBetweenTasks: true,
+      kickstartTemplate: 'go',
+    });
+    expect(roster.agents[1]).toMatchObject({ name: 'b.c', session: 'b_c', workingDirectory: '/etc/fleet/rel/dir' });
+    expect(roster.runtimes.pi?.resetCommand).toBe('/new');
+  });
+
+  it('takes the socket from MOSAIC_TMUX_SOCKET and the tenant from the login name', () => {
+    const roster = parseRoster(
+      'version: 1\ntransport: tmux\nagents: [{name: a, runtime: stub}]\n',
+      'r.yaml',
+      options({ MOSAIC_TMUX_SOCKET: 'override' }),
+    );
+    expect(roster.socketName).toBe('override');
+    expect(roster.tenantId).toBe('u');
+    expect(roster.restart).toEqual({ backoffInitialMs: 1000, backoffMaxMs: 60000, maxCrashes: 5, windowSeconds: 120 });
+  });
+
+  it('a custom runtime needs a command and gets one', () => {
+    const roster = parseRoster(
+      'version: 1\ntransport: tmux\nruntimes: {mine: {command: ["~/bin/agent", "--x"]}}\nagents: [{name: a, runtime: mine}]\n',
+      'r.yaml',
+      options(),
+    );
+    expect(roster.runtimes.mine?.command).toEqual(['/home/u/bin/agent', '--x']);
+  });
+
+  it('reports every problem at once with positions', () => {
+    try {
+      parseRoster(
+        'version: 1\ntransport: tmux\nagents:\n  - {name: "x y", runtime: stub}\n  - {name: ok, runtime: nope}\n',
+        'r.yaml',
+        options(),
+      );
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(RosterError);
+      // Schema errors come first; rule errors only once the schema passes.
+      expect((error as RosterError).issues).toEqual([{ line: 4, column: 12, message: 'agents[0].name must match ^[A-Za-z0-9_.-]+$' }]);
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFleet } from './harness.js';
+
+const head = (socket: string): string => `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\n`;
+
+const CASES: { name: string; body: (socket: string) => string; error: RegExp }[] = [
+  {
+    name: 'YAML syntax',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n   bad: [\n`,
+    error: /roster\.yaml:\d+:\d+: YAML syntax/,
+  },
+  {
+    name: 'name outside the pattern',
+    body: (s) => `${head(s)}agents:\n  - name: "a b"\n    runtime: stub\n`,
+    error: /roster\.yaml:6:11: agents\[0\]\.name must match \^\[A-Za-z0-9_.-\]\+\$/,
+  },
+  {
+    name: 'duplicate names',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n  - name: a\n    runtime: stub\n`,
+    error: /roster\.yaml:8:11: duplicate agent name "a" \(first defined on line 6\)/,
+  },
+  {
+    name: 'unknown runtime without a command',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: gpt-shell\n`,
+    error: /roster\.yaml:7:14: unknown runtime "gpt-shell" .*define runtimes\.gpt-shell\.command/,
+  },
+  {
+    name: 'wrong version',
+    body: (s) => head(s).replace('version: 1', 'version: 2') + 'agents:\n  - {name: a, runtime: stub}\n',
+    error: /roster\.yaml:1:10: version must be 1/,
+  },
+  {
+    name: 'unknown field',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    colour: blue\n`,
+    error: /roster\.yaml:8:5: agents\[0\]: unknown field "colour"/,
+  },
+  {
+    name: 'snake and camel disagree',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    working_directory: /tmp/x\n    workingDirectory: /tmp/y\n`,
+    error: /both working_directory and workingDirectory are set, with different values/,
+  },
+  {
+    name: 'names that collide as tmux sessions',
+    body: (s) => `${head(s)}agents:\n  - {name: a.b, runtime: stub}\n  - {name: a_b, runtime: stub}\n`,
+    error: /agent "a_b" maps to tmux session "a_b", which agent "a.b" already uses/,
+  },
+  { name: 'no agents', body: (s) => `${head(s)}agents: []\n`, error: /agents must NOT have fewer than 1 items/ },
+  {
+    name: 'supervisor value',
+    body: (s) => `${head(s)}supervisor: cron\nagents:\n  - {name: a, runtime: stub}\n`,
+    error: /roster\.yaml:5:13: supervisor must be one of "builtin", "systemd"/,
+  },
+];
+
+describe('invalid rosters: a clear error with file:line:column, and nothing changes', () => {
+  for (const testCase of CASES) {
+    it(testCase.name, async () => {
+      const fleet = createFleet();
+      fleet.writeRoster(testCase.body(fleet.socket));
+      const before = readFileSync(fleet.rosterPath, 'utf8');
+      for (const verb of [
+        ['fleet', 'start'],
+        ['fleet', 'status'],
+      ]) {
+        const result = await fleet.mosaic(verb);
+        expect(result.status, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(testCase.error);
+        expect(result.stderr).toContain(fleet.rosterPath);
+      }
+      expect(readFileSync(fleet.rosterPath, 'utf8')).toBe(before);
+      expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+      expect(existsSync(path.join(fleet.home, 'run'))).toBe(false);
+    });
+  }
+
+  it('a missing roster says how to create one', async () => {
+    const fleet = createFleet();
+    const result = await fleet.mosaic(['fleet', 'status']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/no roster at .*roster\.yaml/);
+    expect(result.stderr).toMatch(/mosaic fleet init --profile minimal --write/);
+  });
+
+  it('an unknown agent name changes nothing', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
+    const result = await fleet.mosaic(['fleet', 'start', 'nope']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/agent "nope" not in roster .*\(known: a\)/);
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+  });
+});
+
+describe('fleet init', () => {
+  it('prints to stdout, writes atomically with private modes, and never clobbers without --force', async () => {
+    const fleet = createFleet();
+    // A config root that does not exist yet: init creates it (0700) and the roster (0600).
+    const fresh = path.join(fleet.dir, 'fresh-root');
+    const env = { ...fleet.env, MOSAIC_FLEET_HOME: fresh };
+    const rosterPath = path.join(fresh, 'roster.yaml');
+    const init = (args: string[]) => fleet.mosaic(['fleet', 'init', ...args], { env });
+    const printed = await init(['--profile', 'local-canary']);
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).toMatch(/name: coder0\n\s+runtime: codex/);
+    expect(existsSync(fresh)).toBe(false);
+
+    const written = await init(['--profile', 'stub', '--write']);
+    expect(written.status, written.stderr).toBe(0);
+    expect(statSync(rosterPath).mode & 0o777).toBe(0o600);
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+    const roster = await fleet.mosaic(['agent', 'roster', '--json'], { env });
+    expect((JSON.parse(roster.stdout) as { agent: string; runtime: string }[]).map((r) => `${r.agent}:${r.runtime}`)).toEqual([
+      'alpha:stub',
+      'beta:stub',
+      'gamma:stub',
+    ]);
+
+    writeFileSync(rosterPath, '# mine\n' + readFileSync(rosterPath, 'utf8'));
+    const mine = readFileSync(rosterPath, 'utf8');
+    const refused = await init(['--profile', 'minimal', '--write']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/already exists; not overwriting it/);
+    expect(refused.stderr).toMatch(/--force/);
+    expect(readFileSync(rosterPath, 'utf8')).toBe(mine);
+
+    const forced = await init(['--profile', 'minimal', '--write', '--force']);
+    expect(forced.status).toBe(0);
+    expect(readFileSync(rosterPath, 'utf8')).toMatch(/canary-pi/);
+  });
+
+  it('rejects an unknown profile as a usage error', async () => {
+    const fleet = createFleet();
+    const result = await fleet.mosaic(['fleet', 'init', '--profile', 'huge']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/Allowed choices are minimal, local-canary, stub/);
+  });
+});
