@@ -4,8 +4,7 @@ import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { expandHome } from '../roster/paths.js';
 import { resolveRuntime } from '../runtimes/registry.js';
-import { fileExists, isExecutable, writeFileAtomic } from '../system/fs.js';
-import type { CommandRunner } from '../system/runner.js';
+import { fileExists, isExecutable, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
 import { launchSpecFile } from './state.js';
 
 export interface LaunchEnvironment {
@@ -20,11 +19,11 @@ export interface LaunchEnvironment {
  * ~/.npm-global/bin, ~/.local/bin. Always prefixed, even when already on PATH, so the
  * pane finds the runtime the operator installed rather than an older one.
  */
-export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv, runner: CommandRunner): Promise<string[]> {
+export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv, _unusedRunner?: unknown): Promise<string[]> {
   const home = env.HOME ?? '';
   const candidates: string[] = [];
   if (env.MOSAIC_RUNTIME_BIN) candidates.push(...env.MOSAIC_RUNTIME_BIN.split(':').filter(Boolean));
-  const prefix = env.npm_config_prefix ?? (await npmGlobalPrefix(env, runner));
+  const prefix = await npmGlobalPrefix(env, home);
   if (prefix) candidates.push(path.join(prefix, 'bin'));
   if (home) candidates.push(path.join(home, '.npm-global', 'bin'), path.join(home, '.local', 'bin'));
   const result: string[] = [];
@@ -34,13 +33,20 @@ export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv, runner: Command
   return result;
 }
 
-async function npmGlobalPrefix(env: NodeJS.ProcessEnv, runner: CommandRunner): Promise<string | undefined> {
-  try {
-    const result = await runner(['npm', 'prefix', '-g'], { env, timeoutMs: 10_000 });
-    return result.stdout.trim() || undefined;
-  } catch {
-    return undefined; // no npm: the other directories still apply
+/**
+ * What `npm prefix -g` prints, without starting npm (about 100 ms and a Node process per
+ * start): npm takes `prefix` from $npm_config_prefix, then ~/.npmrc, then the global npmrc
+ * under Node's own prefix, and defaults to Node's prefix (the directory above node's bin/).
+ */
+export async function npmGlobalPrefix(env: NodeJS.ProcessEnv, home: string, execPath = process.execPath): Promise<string> {
+  if (env.npm_config_prefix) return env.npm_config_prefix;
+  const nodePrefix = path.dirname(path.dirname(execPath));
+  for (const rc of [env.npm_config_userconfig ?? path.join(home, '.npmrc'), path.join(nodePrefix, 'etc', 'npmrc')]) {
+    const text = await readFileOrUndefined(rc).catch(() => undefined);
+    const match = text === undefined ? null : /^\s*prefix\s*=\s*(.+?)\s*$/m.exec(text);
+    if (match) return path.resolve(expandHome(match[1]!.replace(/^["']|["']$/g, ''), home));
   }
+  return nodePrefix;
 }
 
 export function prefixedPath(binDirs: readonly string[], currentPath: string | undefined): string {
