@@ -5,7 +5,7 @@ import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
 import { stateFile, type AgentRunState } from '../supervisor/state.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { ProcessTable } from '../system/proc.js';
-import { enforceTranscriptCap } from '../supervisor/transcript.js';
+import { maintainTranscripts } from '../supervisor/transcript.js';
 import { expectedDescription, findAgentProcess, runtimeMatcher, type RuntimeMatcher } from './drift.js';
 import { unitNames, type UnitNames } from '../systemd/names.js';
 import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-units.js';
@@ -261,8 +261,8 @@ async function systemdView(view: FleetView): Promise<PsInputs['systemd']> {
 
 /**
  * `fleet ps`: one tmux listing, at most one systemctl listing, /proc and file reads,
- * whatever the fleet size. Also keeps the transcript size cap (a stat per running agent;
- * a tmux call only when a log has to be rotated).
+ * whatever the fleet size. Also keeps transcripts true (a stat per running agent; one
+ * tmux call only when a log has to be rotated or a pane lacks its pipe).
  */
 export async function fleetPs(view: FleetView, options: { procRoot?: string } = {}): Promise<PsReport> {
   const { roster, paths } = view;
@@ -278,10 +278,10 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
     table: new ProcessTable(options.procRoot),
     systemd,
   });
-  const running = report.records.filter((record) => record.pane === 'alive' && record.state !== 'orphan');
-  await enforceTranscriptCap(
-    { tmux: view.tmux, logsDir: paths.logsDir, env: view.env },
-    running.map((r) => ({ name: r.agent, session: r.session })),
-  );
+  const live = new Map(panes.filter((pane) => !pane.dead).map((pane) => [pane.session, pane]));
+  const running = roster.agents
+    .filter((agent) => live.get(agent.session)?.agent === agent.name)
+    .map((agent) => ({ name: agent.name, session: agent.session, piped: live.get(agent.session)!.pipe === true }));
+  await maintainTranscripts({ tmux: view.tmux, logsDir: paths.logsDir, env: view.env }, running);
   return report;
 }

@@ -2,8 +2,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import type { TmuxClient } from '../tmux/client.js';
-import { enforceTranscriptCap, rotatedTranscriptFile, transcriptFile } from '../supervisor/transcript.js';
+import { exactPane, type TmuxClient } from '../tmux/client.js';
+import { maintainTranscripts, rotatedTranscriptFile, transcriptFile } from '../supervisor/transcript.js';
 
 const BLOCK = 64 * 1024;
 
@@ -74,9 +74,18 @@ export interface LogsDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** Keep the cap, then return the agent's transcript file; a clear error if there is none. */
+/**
+ * Keep the cap (and make sure a running agent's pane is piped at all), then return the
+ * agent's transcript file; a clear error if there is none.
+ */
 export async function agentTranscript(deps: LogsDeps, agent: AgentSpec, options: { mustExist: boolean }): Promise<string> {
-  await enforceTranscriptCap(deps, [{ name: agent.name, session: agent.session }]);
+  const pane = await deps.tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_dead} #{pane_pipe}'], {
+    allowFailure: true,
+  });
+  const [dead, piped] = pane.stdout.trim().split(' ');
+  if (pane.status === 0 && dead === '0') {
+    await maintainTranscripts(deps, [{ name: agent.name, session: agent.session, piped: piped === '1' }]);
+  }
   const file = transcriptFile(deps.logsDir, agent.name);
   if (
     options.mustExist &&

@@ -7,7 +7,8 @@ import { exactPane, type TmuxClient } from '../tmux/client.js';
  * Transcripts: tmux copies every agent pane's output to `<logs>/<agent>.log` through
  * `pipe-pane` into one `cat` per agent (no shell stays behind). The size cap is kept by
  * mosaic itself whenever it starts, restarts, lists (`fleet ps`) or reads (`agent logs`)
- * agents: an over-cap log becomes `<agent>.log.1` and the pane's pipe is reopened.
+ * agents: an over-cap log becomes `<agent>.log.1` and the pane's pipe is reopened. The
+ * same points open a pipe on any running agent pane that lacks one.
  * See docs/decisions/001-transcripts.md.
  */
 export const DEFAULT_TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024;
@@ -31,8 +32,9 @@ export function transcriptShellCommand(file: string): string {
 }
 
 /**
- * `pipe-pane -o` opens the pipe only if the pane has none (idempotent, safe after a
- * respawn, which keeps the pipe); without -o an existing pipe is replaced (after rotation).
+ * For a new pane: `pipe-pane -o` opens the pipe. Beware, -o TOGGLES: on a pane that has a
+ * pipe it closes it. So everywhere else use `reopen`, which replaces any pipe with a new
+ * one (the old cat drains what it has and exits, nothing is lost); a respawn keeps the pipe.
  */
 export function transcriptPipeCommand(session: string, file: string, options: { reopen?: boolean } = {}): string[] {
   return ['pipe-pane', ...(options.reopen ? [] : ['-o']), '-t', exactPane(session), transcriptShellCommand(file)];
@@ -67,7 +69,7 @@ function tryLock(lock: string): boolean {
 /**
  * Rename every over-cap log to `.log.1` (replacing the previous one). Returns the agents
  * whose log was rotated: a live pane's pipe still writes to the renamed file until it is
- * reopened (see reopenTranscripts), so nothing written in between is lost.
+ * reopened (see maintainTranscripts), so nothing written in between is lost.
  */
 export async function rotateTranscripts(logsDir: string, agents: readonly TranscriptAgent[], maxBytes: number): Promise<TranscriptAgent[]> {
   const rotated: TranscriptAgent[] = [];
@@ -94,24 +96,29 @@ export async function rotateTranscripts(logsDir: string, agents: readonly Transc
   return rotated;
 }
 
-/** Point the pipes of rotated, live panes at a fresh log: one tmux call for all of them. */
-export async function reopenTranscripts(tmux: TmuxClient, logsDir: string, rotated: readonly TranscriptAgent[]): Promise<void> {
-  if (rotated.length === 0) return;
-  const commands = rotated.map((agent) => transcriptPipeCommand(agent.session, transcriptFile(logsDir, agent.name), { reopen: true }));
-  try {
-    await tmux.batch(commands);
-  } catch {
-    // A pane went away meanwhile, which stops the rest of a tmux command list: go one by one.
-    for (const command of commands) await tmux.run(command, { allowFailure: true });
-  }
+/** A running agent's pane, and whether tmux reports a pipe on it. */
+export interface RunningTranscript extends TranscriptAgent {
+  piped: boolean;
 }
 
-/** Rotate over-cap logs of running panes and reopen their pipes. */
-export async function enforceTranscriptCap(
+/**
+ * Keep transcripts true for running panes: rotate over-cap logs and reopen their pipes,
+ * and open a pipe where a pane has none (a session made by an older mosaic or by hand).
+ * One tmux call for all of them, none when nothing needs doing.
+ */
+export async function maintainTranscripts(
   deps: { tmux: TmuxClient; logsDir: string; env: NodeJS.ProcessEnv },
-  running: readonly TranscriptAgent[],
-): Promise<TranscriptAgent[]> {
-  const rotated = await rotateTranscripts(deps.logsDir, running, transcriptMaxBytes(deps.env));
-  await reopenTranscripts(deps.tmux, deps.logsDir, rotated);
-  return rotated;
+  running: readonly RunningTranscript[],
+): Promise<{ rotated: string[]; opened: string[] }> {
+  const rotated = new Set((await rotateTranscripts(deps.logsDir, running, transcriptMaxBytes(deps.env))).map((agent) => agent.name));
+  const todo = running.filter((agent) => rotated.has(agent.name) || !agent.piped);
+  if (todo.length === 0) return { rotated: [], opened: [] };
+  const commands = todo.map((agent) => transcriptPipeCommand(agent.session, transcriptFile(deps.logsDir, agent.name), { reopen: true }));
+  try {
+    await deps.tmux.batch(commands);
+  } catch {
+    // A pane went away meanwhile, which stops the rest of a tmux command list: go one by one.
+    for (const command of commands) await deps.tmux.run(command, { allowFailure: true });
+  }
+  return { rotated: [...rotated], opened: todo.filter((agent) => !rotated.has(agent.name)).map((agent) => agent.name) };
 }
