@@ -34,6 +34,7 @@ export const PANE_FIELDS = [
   'pane_dead_time',
   'window_activity',
   'pane_current_command',
+  'pane_pipe',
 ] as const;
 
 export interface PaneRow {
@@ -48,13 +49,15 @@ export interface PaneRow {
   deadTime: number | null;
   activity: number | null;
   currentCommand: string;
+  /** The pane's output is piped (to its transcript). */
+  pipe?: boolean;
 }
 
 /** One batched listing of every pane on our server. */
 export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
   const rows = await deps.tmux.list('list-panes', PANE_FIELDS);
   const num = (value: string | undefined): number | null => (value ? Number(value) : null);
-  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command]) => ({
+  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe]) => ({
     session: session!,
     agent: agent || session!,
     paneId: paneId!,
@@ -65,6 +68,7 @@ export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<Pan
     deadTime: num(deadTime),
     activity: num(activity),
     currentCommand: command ?? '',
+    pipe: pipe === '1',
   }));
 }
 
@@ -249,9 +253,7 @@ export class DirectSupervisor implements Supervisor {
     const present = agents.filter((agent) => panes.has(agent.session));
     const absent = agents.filter((agent) => !panes.has(agent.session));
     const prepared = await this.prepareLaunch(present);
-    const rotated = new Set(
-      (await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.env))).map((a) => a.name),
-    );
+    await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.env)); // pipes are replaced below
     const outcomes = new Map<string, AgentOutcome>();
     const respawns: string[][] = [];
     for (const agent of present) {
@@ -262,10 +264,8 @@ export class DirectSupervisor implements Supervisor {
       }
       // -k kills the old process; the pane (and its siblings) stay where they are.
       respawns.push(['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), spec!.file]);
-      // The pane keeps its transcript pipe across respawns; reopen it after rotation, open it if it never had one.
-      respawns.push(
-        transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: rotated.has(agent.name) }),
-      );
+      // A respawn keeps the pane's transcript pipe; replacing it also covers rotation and panes that never had one.
+      respawns.push(transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: true }));
       outcomes.set(agent.name, { agent: agent.name, result: 'restarted' });
     }
     if (respawns.length > 0) {
