@@ -1,21 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
-import { selectAgents } from '../../fleet/context.js';
 import { decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
+import { loadRosterCached } from '../../messaging/roster-cache.js';
 import {
   broadcast as broadcastMessage,
   delivered,
   DEFAULT_VERIFY_TIMEOUT_MS,
   sendToAgent,
+  type SendContext,
   type SendOptions,
   type SendResult,
 } from '../../messaging/send.js';
-import { hostName } from '../../system/identity.js';
+import type { AgentSpec, Roster } from '../../roster/model.js';
+import { resolveFleetPaths } from '../../roster/paths.js';
+import { BUILTIN_RUNTIMES } from '../../runtimes/registry.js';
+import { hostName, loginName } from '../../system/identity.js';
+import { runCommand } from '../../system/runner.js';
+import { TmuxClient } from '../../tmux/client.js';
 import { colour, err, out, printJson } from '../output.js';
-import { open, options } from './shared.js';
 
 interface MessageFlags {
+  roster?: string;
   message?: string;
   file?: string;
   sourceLabel?: string;
@@ -30,25 +36,48 @@ interface BroadcastFlags extends MessageFlags {
   class?: string;
 }
 
+/**
+ * The send path stays lean (it is run per message, often by scripts): no supervisor, and the
+ * validated roster comes from a cache unless the roster or its inputs changed.
+ */
+async function openForSend(flags: MessageFlags): Promise<SendContext> {
+  const env = process.env;
+  const paths = resolveFleetPaths(env, flags.roster);
+  const roster = await loadRosterCached(paths.roster, paths.runDir, {
+    env,
+    knownRuntimes: BUILTIN_RUNTIMES,
+    defaultTenant: loginName(env),
+  });
+  return { roster, runDir: paths.runDir, tmux: new TmuxClient({ socket: roster.socketName, runner: runCommand, env }), host: hostName() };
+}
+
+/** The named agents; an unknown name gets the same error as every other verb. */
+async function pick(roster: Roster, names: readonly string[]): Promise<AgentSpec[]> {
+  const agents = names.map((name) => roster.agents.find((agent) => agent.name === name));
+  if (agents.every((agent) => agent !== undefined)) return agents;
+  const { selectAgents } = await import('../../fleet/context.js');
+  return selectAgents(roster, names);
+}
+
 export async function send(command: Command): Promise<number> {
-  const flags = options<MessageFlags>(command);
+  const flags = command.optsWithGlobals<MessageFlags>();
   const sendOptions = await messageOptions(flags);
-  const ctx = await open(command);
-  const agent = selectAgents(ctx.roster, [command.args[0]!])[0]!;
-  const result = await sendToAgent({ ...ctx, runDir: ctx.paths.runDir }, agent, sendOptions);
+  const ctx = await openForSend(flags);
+  const [agent] = await pick(ctx.roster, [command.args[0]!]);
+  const result = await sendToAgent(ctx, agent!, sendOptions);
   if (flags.json) printJson(result);
   else render(result);
   return delivered(result) ? 0 : 1;
 }
 
 export async function broadcast(command: Command): Promise<number> {
-  const flags = options<BroadcastFlags>(command);
+  const flags = command.optsWithGlobals<BroadcastFlags>();
   const names = command.args;
   const ways = [flags.all, flags.class !== undefined, names.length > 0].filter(Boolean).length;
   if (ways !== 1) throw new UsageError('say who gets the message: --all, --class <class>, or agent names (exactly one of these)');
   const sendOptions = await messageOptions(flags);
-  const ctx = await open(command);
-  let agents = selectAgents(ctx.roster, names);
+  const ctx = await openForSend(flags);
+  let agents = names.length > 0 ? await pick(ctx.roster, names) : ctx.roster.agents;
   if (flags.class !== undefined) {
     agents = agents.filter((agent) => agent.class === flags.class);
     if (agents.length === 0) {
@@ -59,7 +88,7 @@ export async function broadcast(command: Command): Promise<number> {
     }
   }
   if (agents.length === 0) throw new UserError(`roster ${ctx.roster.file} has no agents`);
-  const results = await broadcastMessage({ ...ctx, runDir: ctx.paths.runDir }, agents, sendOptions);
+  const results = await broadcastMessage(ctx, agents, sendOptions);
   if (flags.json) printJson(results);
   else results.forEach(render);
   return results.every(delivered) ? 0 : 1;

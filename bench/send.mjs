@@ -1,0 +1,194 @@
+// bench/send: whole-process `mosaic agent send --verify` to an accepting stub agent vs an
+// upstream-style send (a shell script: tmux load-buffer + paste-buffer, fixed 0.5 s sleep,
+// Enter, fixed 1.2 s sleep, capture-pane), in the same run, printed as medians and a ratio;
+// then 50 parallel sends to 50 agents (time until all are accepted).
+// Run: npm run build && node bench/send.mjs   (BENCH_ROUNDS=n, BENCH_AGENTS=n to change sizes)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
+
+const worlds = [];
+function world(name, agents) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `mosaic-bench-send-${name}-`));
+  const home = path.join(dir, 'home');
+  const tmuxTmpdir = path.join(dir, 'tmux');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(tmuxTmpdir, { recursive: true });
+  const socket = `mbs-${name}-${randomBytes(3).toString('hex')}`;
+  const env = { ...process.env, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
+  delete env.TMUX;
+  delete env.TMUX_PANE;
+  const list = Array.from({ length: agents }, (_, i) => `  - {name: s${i}, runtime: stub}\n`).join('');
+  writeFileSync(
+    path.join(home, 'roster.yaml'),
+    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\ndefaults:\n  working_directory: work\nagents:\n${list}`,
+  );
+  const w = { dir, env, socket };
+  worlds.push(w);
+  return w;
+}
+
+function closeAll() {
+  for (const w of worlds.splice(0)) {
+    spawnSync('tmux', ['-L', w.socket, 'kill-server'], { env: w.env, stdio: 'ignore' });
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+}
+process.on('exit', closeAll);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+/** Run a process to completion; resolve with its wall time (ms), status and output. */
+function timed(argv, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ ms: performance.now() - t0, status, stdout, stderr }));
+  });
+}
+
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ms = (value) => `${value.toFixed(0)} ms`;
+
+// The upstream shape, done the way its shell tool does it: separate tmux processes, a shared
+// fixed buffer name, fixed sleeps, one capture at the end. (Written for this benchmark.)
+const UPSTREAM = `
+set -u
+S=$1; T=$2; MSG=$3
+printf '%s' "$MSG" | tmux -L "$S" load-buffer -b __upstream_send -
+tmux -L "$S" paste-buffer -d -p -b __upstream_send -t "$T"
+sleep 0.5
+tmux -L "$S" send-keys -t "$T" Enter
+sleep 1.2
+tmux -L "$S" capture-pane -p -t "$T" | grep -q 'ack seq='
+`;
+
+async function waitReady(w, agents) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = spawnSync('tmux', ['-L', w.socket, 'list-panes', '-a', '-F', '#{session_name}'], { env: w.env, encoding: 'utf8' }).stdout;
+    const ready = agents.every((name) => {
+      if (!out.split('\n').includes(name)) return false;
+      const screen = spawnSync('tmux', ['-L', w.socket, 'capture-pane', '-p', '-t', `=${name}:0.0`], {
+        env: w.env,
+        encoding: 'utf8',
+      }).stdout;
+      return screen.includes('stub>');
+    });
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error('agents did not come up');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function single() {
+  const w = world('one', 1);
+  const start = spawnSync(process.execPath, [CLI, 'fleet', 'start'], { env: w.env, encoding: 'utf8' });
+  if (start.status !== 0) throw new Error(`fleet start failed: ${start.stderr}`);
+  await waitReady(w, ['s0']);
+  const script = path.join(w.dir, 'upstream-send.sh');
+  writeFileSync(script, UPSTREAM);
+
+  const baseline = { node: [], version: [], refused: [], mosaic: [], delivery: [], upstream: [] };
+  const check = (what, r) => {
+    if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stdout}${r.stderr}`);
+  };
+  for (let i = 0; i < 2; i++)
+    check('warm-up', await timed([process.execPath, CLI, 'agent', 'send', 's0', '--verify', '-m', `warm ${i}`], w.env));
+  for (let i = 0; i < ROUNDS; i++) {
+    const m = await timed(
+      [process.execPath, CLI, 'agent', 'send', 's0', '--verify', '--json', '-m', `bench message ${i}: $(x) "q"`],
+      w.env,
+    );
+    check('mosaic send', m);
+    const result = JSON.parse(m.stdout);
+    if (result.status !== 'accepted') throw new Error(`not accepted: ${m.stdout}`);
+    baseline.mosaic.push(m.ms);
+    baseline.delivery.push(result.duration_ms);
+    const u = await timed(['sh', script, w.socket, '=s0:0.0', `upstream message ${i}`], w.env);
+    check('upstream send', u);
+    baseline.upstream.push(u.ms);
+    baseline.node.push((await timed([process.execPath, '-e', '0'], w.env)).ms);
+    baseline.version.push((await timed([process.execPath, CLI, '--version'], w.env)).ms);
+    // Refused before the roster is read: node + CLI + the send modules, no tmux.
+    baseline.refused.push((await timed([process.execPath, CLI, 'agent', 'send', 's0', '--message', ''], w.env)).ms);
+  }
+  return Object.fromEntries(Object.entries(baseline).map(([k, v]) => [k, median(v)]));
+}
+
+async function parallel() {
+  const w = world('fifty', AGENTS);
+  const names = Array.from({ length: AGENTS }, (_, i) => `s${i}`);
+  const start = spawnSync(process.execPath, [CLI, 'fleet', 'start'], { env: w.env, encoding: 'utf8' });
+  if (start.status !== 0) throw new Error(`fleet start failed: ${start.stderr}`);
+  await waitReady(w, names);
+  const script = path.join(w.dir, 'upstream-send.sh');
+  writeFileSync(script, UPSTREAM.replaceAll('__upstream_send', '__upstream_send_$T'));
+
+  // Steady state: the validated roster is cached after the first send.
+  const warm = await timed([process.execPath, CLI, 'agent', 'send', 's0', '--verify', '-m', 'warm-up'], w.env);
+  if (warm.status !== 0) throw new Error(`warm-up failed: ${warm.stdout}${warm.stderr}`);
+  const t0 = performance.now();
+  const runs = await Promise.all(
+    names.map((n) => timed([process.execPath, CLI, 'agent', 'send', n, '--verify', '--json', '-m', `parallel to ${n}`], w.env)),
+  );
+  const processes = performance.now() - t0;
+  const failed = runs.filter((r) => r.status !== 0 || !/"status": "accepted"/.test(r.stdout));
+  if (failed.length) throw new Error(`${failed.length} parallel sends not accepted: ${failed[0].stdout}${failed[0].stderr}`);
+
+  const b = await timed([process.execPath, CLI, 'agent', 'broadcast', '--all', '--verify', '-m', 'broadcast to all'], w.env);
+  if (b.status !== 0) throw new Error(`broadcast failed: ${b.stdout}${b.stderr}`);
+  const accepted = b.stdout.split('\n').filter((line) => /: accepted/.test(line)).length;
+  if (accepted !== AGENTS) throw new Error(`broadcast: ${accepted}/${AGENTS} accepted`);
+
+  const u0 = performance.now();
+  const upstream = await Promise.all(names.map((n) => timed(['sh', script, w.socket, `=${n}:0.0`, `upstream parallel ${n}`], w.env)));
+  const upstreamMs = performance.now() - u0;
+  if (upstream.some((r) => r.status !== 0)) throw new Error('upstream-style parallel send failed');
+  const delivery = median(runs.map((r) => JSON.parse(r.stdout).duration_ms));
+  return { processes, broadcast: b.ms, upstream: upstreamMs, maxSingle: Math.max(...runs.map((r) => r.ms)), delivery };
+}
+
+try {
+  console.log(`bench/send: ${ROUNDS} rounds, node ${process.version}, ${os.cpus().length} CPUs (${os.loadavg()[0].toFixed(1)} load)`);
+  const s = await single();
+  console.log('\none message to one accepting stub agent (whole process, median):');
+  console.log(`  mosaic agent send --verify    ${ms(s.mosaic).padStart(8)}   (target <= 150 ms)`);
+  console.log(`  upstream-style send           ${ms(s.upstream).padStart(8)}   (paste, sleep 0.5, Enter, sleep 1.2)`);
+  console.log(`  ratio                         ${(s.upstream / s.mosaic).toFixed(1).padStart(6)}x   faster (target >= 10x)`);
+  console.log('  where the time goes (medians):');
+  console.log(`    node -e 0                   ${ms(s.node).padStart(8)}   bare node startup`);
+  console.log(`    mosaic --version            ${ms(s.version).padStart(8)}   CLI entry, no program loaded`);
+  console.log(`    send refused (empty body)   ${ms(s.refused).padStart(8)}   + commander program and the send modules`);
+  console.log(`    delivery (duration_ms)      ${ms(s.delivery).padStart(8)}   lock, ~5 tmux calls, waiting for the stub's ack`);
+  console.log(
+    `    rest                        ${ms(s.mosaic - s.refused - s.delivery).padStart(8)}   cached roster, context, output, exit`,
+  );
+  const p = await parallel();
+  console.log(`\n${AGENTS} sends to ${AGENTS} agents at once (time until all accepted):`);
+  console.log(
+    `  ${AGENTS} mosaic send processes     ${ms(p.processes).padStart(8)}   (target <= 2000 ms; median delivery inside a process ${ms(p.delivery)})`,
+  );
+  console.log(`  one mosaic broadcast --all    ${ms(p.broadcast).padStart(8)}`);
+  console.log(
+    `  ${AGENTS} upstream-style scripts    ${ms(p.upstream).padStart(8)}   ratio ${(p.upstream / p.processes).toFixed(1)}x (processes), ${(p.upstream / p.broadcast).toFixed(1)}x (broadcast)`,
+  );
+} finally {
+  closeAll();
+}
