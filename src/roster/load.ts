@@ -214,6 +214,9 @@ function normalise(
     const reset = pick<string>(value, 'reset_command', 'resetCommand', ['runtimes', name]);
     if (reset !== undefined) override.resetCommand = reset;
     if (Array.isArray(value.command)) override.command = (value.command as string[]).map((arg) => expandHome(arg, home));
+    if (value.env) override.env = value.env as Record<string, string>;
+    const seed = pick<string>(value, 'seed_dir', 'seedDir', ['runtimes', name]);
+    if (seed !== undefined) override.seedDir = path.resolve(path.dirname(path.resolve(file)), expandHome(seed, home));
     runtimes[name] = override;
   }
 
@@ -259,6 +262,7 @@ function normalise(
       runtime,
       workingDirectory: workdir === undefined ? defaultWorkingDirectory : directory(workdir),
       args: Array.isArray(entry.args) ? (entry.args as string[]) : [],
+      env: (entry.env as Record<string, string> | undefined) ?? {},
       line,
     };
     const optional = {

@@ -13,6 +13,10 @@ export interface RestartPolicy {
 export interface RuntimeOverride {
   resetCommand?: string;
   command?: string[];
+  /** Extra environment for every agent of this runtime. */
+  env?: Record<string, string>;
+  /** Copied into each agent's private config directory before mosaic writes its hooks. */
+  seedDir?: string;
 }
 
 export interface AgentSpec {
@@ -27,6 +31,8 @@ export interface AgentSpec {
   resetBetweenTasks?: boolean;
   kickstartTemplate?: string;
   args: string[];
+  /** Extra environment for this agent (wins over the runtime's). */
+  env: Record<string, string>;
   /** 1-based line of the agent entry in the roster file, for messages. */
   line: number;
 }

@@ -20,11 +20,13 @@ export interface RuntimeDefinition {
   /** Typed into the agent by `agent reset --clear` / `--new`. */
   reset: { clear: string; new: string };
   installHint: string;
+  /** Writes heartbeat v1 itself (the stub); others get the launcher's heartbeat loop. */
+  writesHeartbeat: boolean;
 }
 
 const STUB_SCRIPT = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-stub-agent');
 
-const BUILTIN: Record<string, Omit<RuntimeDefinition, 'name' | 'builtin'>> = {
+const BUILTIN: Record<string, Omit<RuntimeDefinition, 'name' | 'builtin' | 'writesHeartbeat'>> = {
   claude: {
     command: ['claude'],
     signature: { comm: ['claude'], scriptNames: ['claude', 'cli.js'] },
@@ -82,6 +84,7 @@ export function resolveRuntime(roster: Roster, runtimeName: string): RuntimeDefi
         : { comm: [path.basename(command[0]!).slice(0, 15)], scriptNames: command.slice(0, 3).map((a) => path.basename(a)) },
     reset: resetOverride ? { clear: resetOverride, new: resetOverride } : reset,
     installHint: base?.installHint ?? `check runtimes.${runtimeName}.command in the roster`,
+    writesHeartbeat: runtimeName === 'stub' && !override?.command,
   };
 }
 

@@ -1,18 +1,11 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { ensurePrivateDir } from '../system/fs.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
 import { freshRunState, launchSpecFile, readRunState, removeRunState, writeRunState, type AgentRunState } from './state.js';
-import {
-  assertExecutableExists,
-  buildHolderSpec,
-  buildLaunchSpec,
-  findRuntimeBinDirs,
-  writeLaunchSpec,
-  type LaunchSpec,
-} from './launch.js';
+import { buildHolderSpec, findRuntimeBinDirs, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
 import { batchGroups } from './group-batch.js';
@@ -119,10 +112,7 @@ export class DirectSupervisor implements Supervisor {
     await Promise.all(
       agents.map(async (agent) => {
         try {
-          const spec = buildLaunchSpec(roster, agent, { env, runDir: paths.runDir, runtimeBinDirs });
-          await assertExecutableExists(roster, agent, spec);
-          await mkdir(agent.workingDirectory, { recursive: true });
-          await writeLaunchSpec(spec);
+          const spec = await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
           await writeRunState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart, this.deps.now()));
           prepared.set(agent.name, spec);
         } catch (error) {

@@ -1,15 +1,20 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { expandHome } from '../roster/paths.js';
+import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
+import { packageRoot } from '../system/package.js';
 import { fileExists, isExecutable, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
 import { launchSpecFile } from './state.js';
 
 export interface LaunchEnvironment {
   env: NodeJS.ProcessEnv;
   runDir: string;
+  /** <config root>/agents: per-agent private runtime config lives in <agentsDir>/<agent>/<runtime>. */
+  agentsDir?: string;
   /** Directories that exist and go in front of PATH, in order, deduplicated. */
   runtimeBinDirs: string[];
 }
@@ -61,10 +66,25 @@ export interface LaunchSpec {
   file: string;
 }
 
-export function buildLaunchSpec(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): LaunchSpec {
-  const argv = [...resolveRuntime(roster, agent.runtime).command, ...agent.args];
+/** What a runtime integration adds to a launch (its own config dir, hook flags). */
+export interface LaunchAdditions {
+  env: Record<string, string>;
+  args: string[];
+}
+
+export function buildLaunchSpec(
+  roster: Roster,
+  agent: AgentSpec,
+  launch: LaunchEnvironment,
+  additions: LaunchAdditions = { env: {}, args: [] },
+): LaunchSpec {
+  const runtime = resolveRuntime(roster, agent.runtime);
+  const argv = [...runtime.command, ...additions.args, ...agent.args];
+  // Roster env, then the integration's, then ours: the MOSAIC_* contract cannot be overridden.
+  const userEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env, ...additions.env };
   const env: Record<string, string> = {
-    PATH: prefixedPath(launch.runtimeBinDirs, launch.env.PATH),
+    ...userEnv,
+    PATH: prefixedPath(launch.runtimeBinDirs, userEnv.PATH ?? launch.env.PATH),
     MOSAIC_AGENT_NAME: agent.name,
     MOSAIC_AGENT_RUNTIME: agent.runtime,
     MOSAIC_AGENT_WORKDIR: agent.workingDirectory,
@@ -72,8 +92,30 @@ export function buildLaunchSpec(roster: Roster, agent: AgentSpec, launch: Launch
     MOSAIC_TENANT_ID: roster.tenantId,
     MOSAIC_HEARTBEAT_FILE: heartbeatFile(launch.runDir, agent.name),
     MOSAIC_HEARTBEAT_INTERVAL: String(roster.heartbeatIntervalSeconds),
+    MOSAIC_REPORTER: reporterScript(),
+    // Runtimes that do not write heartbeat v1 themselves get the launcher's small loop.
+    MOSAIC_HEARTBEAT_LOOP: runtime.writesHeartbeat ? '0' : '1',
   };
   return { agent: agent.name, env, argv, file: launchSpecFile(launch.runDir, agent.name) };
+}
+
+/**
+ * Everything before a session is created for an agent: the runtime integration's private
+ * config and hooks, the launch spec, the executable check and the working directory.
+ */
+export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): Promise<LaunchSpec> {
+  const integration = await integrationFor(agent.runtime);
+  let additions: LaunchAdditions = { env: {}, args: [] };
+  if (integration && launch.agentsDir) {
+    const configDir = path.join(launch.agentsDir, agent.name, agent.runtime);
+    const agentEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env };
+    additions = await integration.prepare({ roster, agent, configDir, reporter: reporterScript(), env: launch.env, agentEnv });
+  }
+  const spec = buildLaunchSpec(roster, agent, launch, additions);
+  await assertExecutableExists(roster, agent, spec);
+  await mkdir(agent.workingDirectory, { recursive: true });
+  await writeLaunchSpec(spec);
+  return spec;
 }
 
 /** The runtime's executable must exist on the pane's PATH before we create the session. */
@@ -107,6 +149,8 @@ export function renderLaunchSpec(spec: LaunchSpec): string {
 export async function writeLaunchSpec(spec: LaunchSpec): Promise<void> {
   await writeFileAtomic(spec.file, renderLaunchSpec(spec));
 }
+
+export const reporterScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-report');
 
 /** Seconds between the watchdog's checks for dead panes the hook missed. */
 export const WATCHDOG_INTERVAL_SECONDS = 1;

@@ -1,0 +1,67 @@
+import { copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ensurePrivateDir, fileExists, readFileOrUndefined } from '../../system/fs.js';
+import { packageRoot } from '../../system/package.js';
+import { applySeed, fileContains, linkCredential } from './files.js';
+import type { HookCheck, IntegrationContext, PreparedLaunch, RuntimeIntegration } from './types.js';
+
+const PLUGIN = 'mosaic-events.js';
+const pluginSource = (): string => path.join(packageRoot(), 'framework', 'integrations', 'opencode', PLUGIN);
+const dirs = (configDir: string) => ({
+  config: path.join(configDir, 'config'),
+  data: path.join(configDir, 'data'),
+  state: path.join(configDir, 'state'),
+  cache: path.join(configDir, 'cache'),
+});
+
+/**
+ * opencode: its four XDG directories point into the agent's own directory; the plugin in
+ * config/opencode/plugin reports session.status busy/idle, permission requests and each chat
+ * message. The seed directory is copied to config/opencode (opencode.json, and a pre-installed
+ * node_modules so opencode does not npm-install its plugin package at every first start).
+ */
+export const opencodeIntegration: RuntimeIntegration = {
+  runtime: 'opencode',
+
+  async prepare(context: IntegrationContext): Promise<PreparedLaunch> {
+    const { configDir, env } = context;
+    const d = dirs(configDir);
+    const opencodeConfig = path.join(d.config, 'opencode');
+    await applySeed(context.roster.runtimes.opencode?.seedDir, opencodeConfig);
+    for (const dir of Object.values(d)) await ensurePrivateDir(dir);
+    await ensurePrivateDir(path.join(opencodeConfig, 'plugin'));
+    await copyFile(pluginSource(), path.join(opencodeConfig, 'plugin', PLUGIN));
+    await ensurePrivateDir(path.join(d.data, 'opencode'));
+    await linkCredential(
+      path.join(env.HOME ?? os.homedir(), '.local', 'share', 'opencode', 'auth.json'),
+      path.join(d.data, 'opencode', 'auth.json'),
+    );
+    return {
+      env: {
+        XDG_CONFIG_HOME: d.config,
+        XDG_DATA_HOME: d.data,
+        XDG_STATE_HOME: d.state,
+        XDG_CACHE_HOME: d.cache,
+        OPENCODE_DISABLE_AUTOUPDATE: '1',
+      },
+      args: [],
+    };
+  },
+
+  async checkHook(configDir: string): Promise<HookCheck> {
+    const file = path.join(dirs(configDir).config, 'opencode', 'plugin', PLUGIN);
+    const ok = await fileContains(file, 'mosaic-events 1');
+    return { installed: ok, detail: ok ? `plugin ${file}` : `no mosaic plugin at ${file}: run \`mosaic fleet restart <agent>\`` };
+  },
+
+  async credentials({ configDir, env, agentEnv }): Promise<HookCheck> {
+    if (await fileExists(path.join(dirs(configDir).data, 'opencode', 'auth.json'))) return { installed: true, detail: 'auth.json present' };
+    const config = (await readFileOrUndefined(path.join(dirs(configDir).config, 'opencode', 'opencode.json'))) ?? '';
+    if (/"apiKey"/.test(config)) return { installed: true, detail: 'a provider with an apiKey in opencode.json' };
+    for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENROUTER_API_KEY']) {
+      if (agentEnv[name] ?? env[name]) return { installed: true, detail: `${name} is set` };
+    }
+    return { installed: false, detail: 'no auth.json, no provider key: run `opencode auth login`, or export a provider API key' };
+  },
+};
