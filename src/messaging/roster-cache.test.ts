@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadRoster } from '../roster/load.js';
+import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
+import { loadRosterCached, rosterCacheFile } from './roster-cache.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function setup(): { file: string; runDir: string; options: Parameters<typeof loadRosterCached>[2] } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-rc-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'roster.yaml');
+  writeFileSync(
+    file,
+    'version: 1\ntransport: tmux\ntmux:\n  socket_name: s\nagents:\n  - name: a\n    runtime: stub\n    working_directory: ~/w\n',
+  );
+  return {
+    file,
+    runDir: path.join(dir, 'run'),
+    options: { env: { HOME: '/home/one' }, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 'me' },
+  };
+}
+
+describe('cached roster for the send path', () => {
+  it('returns exactly what the full loader returns, from the cache the second time', async () => {
+    const { file, runDir, options } = setup();
+    const full = await loadRoster(file, options);
+    expect(await loadRosterCached(file, runDir, options)).toEqual(full);
+    const cache = JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')) as { roster: { tenantId: string } };
+    // Prove the second answer comes from the cache: doctor it and see the doctored value.
+    cache.roster.tenantId = 'from-cache';
+    writeFileSync(
+      rosterCacheFile(runDir),
+      JSON.stringify({ ...JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')), roster: cache.roster }),
+    );
+    expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('from-cache');
+  });
+
+  it('reloads when the roster or an input of the loader changes', async () => {
+    const { file, runDir, options } = setup();
+    await loadRosterCached(file, runDir, options);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: a', 'name: b'));
+    expect((await loadRosterCached(file, runDir, options)).agents[0]!.name).toBe('b');
+    const moved = await loadRosterCached(file, runDir, { ...options, env: { HOME: '/home/two' } });
+    expect(moved.agents[0]!.workingDirectory).toBe('/home/two/w');
+    expect((await loadRosterCached(file, runDir, { ...options, defaultTenant: 'other' })).tenantId).toBe('other');
+  });
+
+  it('reports a broken roster the way the loader does, and a missing one too', async () => {
+    const { file, runDir, options } = setup();
+    writeFileSync(file, 'version: 1\nagents: [oops\n');
+    await expect(loadRosterCached(file, runDir, options)).rejects.toThrow(/roster .* is invalid/);
+    await expect(loadRosterCached(`${file}.missing`, runDir, options)).rejects.toThrow(/no roster at/);
+  });
+});
