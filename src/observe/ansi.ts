@@ -2,9 +2,10 @@
 
 /**
  * Terminal escape sequences: CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), DCS/SOS/PM/APC
- * (ESC P|X|^|_ … ESC \) and the short ESC forms (ESC ( B, ESC 7, ESC =, …).
+ * (ESC P|X|^|_ … ESC \) and the short ESC forms (ESC ( B, ESC 7, ESC =, …; never ESC [ and
+ * the other introducers alone, which are the start of a longer sequence still arriving).
  */
-const SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[ -/]*[0-~])/g;
+const SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[ -/]*(?![[\]PX^_])[0-~])/g;
 const SEQUENCE_AT = new RegExp(SEQUENCE.source, 'y');
 /** Controls other than TAB and LF (CR is handled before this). */
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f]/g;
