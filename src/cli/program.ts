@@ -199,6 +199,12 @@ Example:
     .action(lazy(() => import('./commands/stub-agent.js'), 'stubAgent'));
 
   program
+    .command('doctor')
+    .description('check tmux, each runtime (installed, version), and each agent (hook installed, credentials); exit 1 with what to fix')
+    .addOption(json())
+    .action(lazy(() => import('./commands/doctor.js'), 'doctor'));
+
+  program
     .command('demo')
     .description('start a 3-agent stub fleet on a private socket, show it, restart one agent, show it again')
     .option('--stop', 'stop the demo fleet instead')
@@ -208,7 +214,7 @@ Example:
     .command('_systemd', { hidden: true })
     .description('internal: the steps the generated systemd units run')
     .argument('<step>', 'holder-check | holder-ready | start-agent')
-    .action(lazy(() => import('./commands/systemd.js'), 'internal'));
+    .action(lazy(() => import('./commands/systemd-steps.js'), 'step'));
 
   program
     .command('_supervise', { hidden: true })

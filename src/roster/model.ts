@@ -32,7 +32,7 @@ export interface AgentSpec {
   kickstartTemplate?: string;
   args: string[];
   /** Extra environment for this agent (wins over the runtime's). */
-  env: Record<string, string>;
+  env?: Record<string, string>;
   /** 1-based line of the agent entry in the roster file, for messages. */
   line: number;
 }

@@ -86,6 +86,8 @@ export class DirectSupervisor implements Supervisor {
       ['set-option', '-g', 'focus-events', 'on'],
       ['set-option', '-g', 'history-limit', '20000'],
       ['set-option', '-s', 'escape-time', '10'],
+      // claude and pi warn (and lose modified Enter keys) without these.
+      ['set-option', '-s', 'extended-keys', 'on'],
       ['set-option', '-wg', 'remain-on-exit', 'on'],
       [
         'set-hook',

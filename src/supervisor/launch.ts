@@ -122,13 +122,19 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
 export async function assertExecutableExists(roster: Roster, agent: AgentSpec, spec: LaunchSpec): Promise<void> {
   const program = spec.argv[0]!;
   const runtime = resolveRuntime(roster, agent.runtime);
-  const searched = program.includes('/') ? [program] : (spec.env.PATH ?? '').split(':').map((dir) => path.join(dir, program));
-  for (const candidate of searched) {
-    if (await isExecutable(candidate)) return;
-  }
+  if (await findExecutable(program, spec.env.PATH)) return;
   throw new UserError(`agent "${agent.name}": runtime "${agent.runtime}" executable "${program}" was not found on PATH`, {
     hint: `install it (${runtime.installHint}) or set runtimes.${agent.runtime}.command in the roster`,
   });
+}
+
+/** Where `program` resolves on `PATH` (as execvp would), or undefined. */
+export async function findExecutable(program: string, searchPath: string | undefined): Promise<string | undefined> {
+  const candidates = program.includes('/') ? [program] : (searchPath ?? '').split(':').map((dir) => path.join(dir || '.', program));
+  for (const candidate of candidates) {
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /** Spec file format read by framework/bin/mosaic-launch: NAME=value lines, "--", one argument per line. */
