@@ -347,7 +347,11 @@ describe('systemd supervisor without systemd', () => {
   it('says clearly that no user manager is reachable, and status still works from tmux', async () => {
     const fleet = createFleet();
     threeAgents(fleet);
-    const env = { ...fleet.env, XDG_RUNTIME_DIR: path.join(fleet.dir, 'no-runtime'), MOSAIC_SYSTEMD_UNIT_PREFIX: 'mtnone' };
+    const env: NodeJS.ProcessEnv = {
+      ...fleet.env,
+      XDG_RUNTIME_DIR: path.join(fleet.dir, 'no-runtime'),
+      MOSAIC_SYSTEMD_UNIT_PREFIX: 'mtnone',
+    };
     delete env.DBUS_SESSION_BUS_ADDRESS;
     const start = await fleet.mosaic(['fleet', 'start'], { env });
     expect(start.status).toBe(1);

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
-import { openFleet, selectAgents } from '../../fleet/context.js';
-import { holderCheck, holderReady, startAgent } from '../../supervisor/systemd-exec.js';
+import { selectAgents } from '../../fleet/context.js';
 import { disableAgents, enableAgents, type BootOutcome } from '../../systemd/boot.js';
 import { installSystemd, uninstallSystemd } from '../../systemd/install.js';
 import { systemdSetup } from '../../systemd/setup.js';
-import { runCommand } from '../../system/runner.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
 
@@ -83,27 +80,4 @@ export async function disable(command: Command): Promise<number> {
   const ctx = await open(command);
   const agents = selectAgents(ctx.roster, command.args);
   return renderBoot(ctx, await disableAgents(ctx, systemdSetup(ctx), agents, command.args.length === 0), options(command).json);
-}
-
-/** `mosaic _systemd <step>`: what the generated units run. Messages go to the journal via stderr. */
-export async function internal(command: Command): Promise<number> {
-  const [step] = command.args;
-  switch (step) {
-    case 'holder-check':
-      await holderCheck(process.env, runCommand);
-      return 0;
-    case 'holder-ready': {
-      const ctx = await openFleet({ env: process.env, globals: { roster: options(command).roster } });
-      const pid = await holderReady(ctx);
-      err(`mosaic: tmux server pid ${pid} on socket ${ctx.tmux.socket} is set up (hook, watchdog session ${ctx.roster.holderSession})`);
-      return 0;
-    }
-    case 'start-agent': {
-      const result = await startAgent(process.env, runCommand, Date.now);
-      err(`mosaic: agent ${process.env.MOSAIC_AGENT_NAME} session ${result}`);
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown systemd step "${step}"`);
-  }
 }
