@@ -4,7 +4,10 @@ import type { Screen } from './types.js';
 export type InputLocator =
   /** An editor between the last two horizontal rules (claude, pi). */
   | { kind: 'between-rules' }
-  /** From the last line that starts with the prompt glyph to the bottom (codex: `› `). */
+  /**
+   * From the last line that starts with the prompt glyph down to the footer (codex: `› `).
+   * The footer is the last block of non-blank lines at the bottom; the input may hold blank lines.
+   */
   | { kind: 'prompt-line'; prompt: string }
   /** A box drawn with a left border, just above its bottom edge (opencode: `┃` … `╹▀▀▀`). */
   | { kind: 'left-border'; border: string; bottomEdge: RegExp }
@@ -35,6 +38,11 @@ export function locateInput(screen: Screen, locator: InputLocator): InputRegion 
       const start = lastIndex(lines, (line) => line.trimStart().startsWith(locator.prompt));
       if (start < 0) return undefined;
       let end = lines.length - 1;
+      while (end > start && lines[end]!.trim() === '') end--;
+      // Drop the footer block (the last non-blank lines), unless it is the prompt's own block.
+      let footer = end;
+      while (footer > start && lines[footer]!.trim() !== '') footer--;
+      if (footer > start) end = footer;
       while (end > start && lines[end]!.trim() === '') end--;
       return region(start, end);
     }

@@ -2,10 +2,10 @@ import type { ScreenSpec } from './screen-spec.js';
 import { DEFAULT_TIMING } from './types.js';
 
 /*
- * Screen specs for the real runtimes. pi is checked against the real TUI in the e2e
- * tests; claude, codex and opencode follow the screens captured offline in
- * RUNTIMES-OFFLINE.md (claude 2.1.197, codex 0.171.0, opencode 1.18.33) and the
- * fixtures under test/fixtures/screens/. Versions move: re-capture and edit here.
+ * Screen specs for the real runtimes, checked against the screens under
+ * test/fixtures/screens/: pi 0.73.1, claude 2.1.197 and codex 0.171.0 captured from the
+ * real TUIs in tmux (pi also in the e2e tests); opencode 1.18.33 transcribed from the
+ * offline notes. Versions move: re-capture and edit here.
  */
 
 const NEVER = /(?!)/u;
@@ -27,16 +27,18 @@ export const CLAUDE: ScreenSpec = {
   runtime: 'claude',
   input: { kind: 'between-rules' },
   decoration: /[❯>│]/gu,
-  placeholders: [/^\s*[❯>]\s*Try "/u],
+  // While a turn runs, queued messages turn the empty input into this hint.
+  placeholders: [/^\s*[❯>]\s*Try "/u, /Press up to edit queued messages/u],
   pastePlaceholder: /\[Pasted text #\d+[^\]]*\]/u,
   busy: [/esc to interrupt/u],
   queued: [/Press up to edit queued messages/u],
-  responses: [/^\s*● /u, /^\s*⎿ /u],
+  responses: [/^● /u, /^\s*⎿ /u],
   blockers: [
     /trust this folder|one you trust/iu,
     /Do you want to use this API key/u,
     /Do you want to proceed\?/u,
     /Press Enter to continue/u,
+    /Select login method|Choose the text style/u,
   ],
   // Some versions ignore Enter on a fresh pane for seconds: keep retrying a while.
   timing: { ...DEFAULT_TIMING, enterRetryMs: [400, 800, 1500, 2500], draftConfirmMs: 1500 },
@@ -48,10 +50,17 @@ export const CODEX: ScreenSpec = {
   decoration: /[›]/gu,
   placeholders: [/Ask Codex to do anything/u],
   pastePlaceholder: /\[Pasted Content \d+ chars\]/u,
-  busy: [/esc to interrupt/u, /^\s*• Working/u],
-  queued: [/(?:⌥|alt)\s*\+\s*↑\s*edit/iu],
-  responses: [/^\s*• /u],
-  blockers: [/Trust all and continue/u, /Continue without trusting/u, /Do you trust the contents/u],
+  busy: [/esc to interrupt/u, /^\s*[•◦] Working/u],
+  // Messages sent during a turn wait above the composer, each on a `↳` line.
+  queued: [/Messages to be submitted after next tool call/u, /^\s*↳ /u],
+  responses: [/^• (?!Working|Messages to be submitted)/u, /^■ /u],
+  blockers: [
+    /Trust all and continue/u,
+    /Continue without trusting/u,
+    /Do you trust the contents/u,
+    /Sign in with ChatGPT/u,
+    /Press enter to continue/iu,
+  ],
   // codex reads an Enter that follows a paste burst within ~120 ms as a newline.
   timing: { ...DEFAULT_TIMING, settleMs: 150, enterRetryMs: [400, 800, 1500] },
 };

@@ -12,7 +12,14 @@ const CASES = [
     placeholder: 'draft-paste-placeholder',
     dialog: 'trust-dialog',
   },
-  { runtime: 'codex', busy: 'busy', answered: 'answered', queued: 'queued', placeholder: undefined, dialog: 'hooks-trust-dialog' },
+  {
+    runtime: 'codex',
+    busy: 'busy',
+    answered: 'answered',
+    queued: 'queued',
+    placeholder: 'draft-paste-placeholder',
+    dialog: 'hooks-trust-dialog',
+  },
   { runtime: 'opencode', busy: 'busy', answered: 'answered', queued: 'queued', placeholder: undefined, dialog: undefined },
   {
     runtime: 'pi',
@@ -76,7 +83,7 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
 
   if (c.placeholder) {
     it('takes the paste placeholder of a long text for the draft', () => {
-      const long = Array.from({ length: 101 }, (_, i) => `line ${i}`).join('\n');
+      const long = Array.from({ length: 101 }, (_, i) => `line ${i}`.repeat(40)).join('\n');
       expect(detector.draftVisible(screen(`${c.runtime}/${c.placeholder}`), probe(long, idle))).toBe(true);
     });
   }
@@ -90,11 +97,33 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
   }
 });
 
-describe('pi multi-line draft', () => {
-  it('finds the last line of a multi-line text in the editor', () => {
-    const pi = detectorFor('pi');
-    const before = screen('pi/after-submit');
-    expect(pi.draftVisible(screen('pi/draft-multiline'), probe('line one\nline two\nthe end', before))).toBe(true);
+describe.each(['pi', 'claude', 'codex'])('%s multi-line draft', (runtime) => {
+  it('finds the last line of a multi-line text in the input (blank lines inside included)', () => {
+    const detector = detectorFor(runtime);
+    const text = runtime === 'codex' ? 'line one\n\nline three\nthe end' : 'line one\nline two\nthe end';
+    expect(detector.draftVisible(screen(`${runtime}/draft-multiline`), probe(text, screen(`${runtime}/idle`)))).toBe(true);
+  });
+});
+
+describe('codex footer', () => {
+  it('the thread title in the footer (our first message) is not a draft', () => {
+    const codex = detectorFor('codex');
+    const busy = screen('codex/busy');
+    expect(busy.lines.some((line) => line.includes('fake-model default') && line.includes(MESSAGE))).toBe(true);
+    expect(codex.draftVisible(busy, probe(MESSAGE, screen('codex/idle')))).toBe(false);
+  });
+});
+
+describe('claude queue', () => {
+  it('a message sent while claude is busy is queued, also when others already wait', () => {
+    const claude = detectorFor('claude');
+    const queued = screen('claude/queued');
+    const second = '[vm:operator -> coder0] second message while busy';
+    const busy = screen('claude/busy');
+    // The draft screen of the next message: its text in the input, the queue hint gone.
+    const draft = { ...queued, lines: queued.lines.map((l) => l.replace('Press up to edit queued messages', 'third message')) };
+    expect(claude.classify(queued, probe(second, busy, busy)).kind).toBe('queued');
+    expect(claude.classify(queued, probe('third message', queued, draft)).kind).toBe('queued');
   });
 });
 
