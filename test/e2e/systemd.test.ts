@@ -344,6 +344,28 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
 });
 
 describe('systemd supervisor without systemd', () => {
+  it('verify --restart-check also proves isolation under the built-in supervisor, and fails for a stopped agent', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n'),
+    );
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    const before = await eventually(() => {
+      const p = panePids(fleet);
+      return p.a ? p : undefined;
+    });
+    const check = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'a', '--json']);
+    const report = JSON.parse(check.stdout) as VerifyJson;
+    expect(report.restart_check).toMatchObject({ ok: true, agent_pid_before: before.a, holder_pid_before: tmuxServerPid(fleet) });
+    expect(report.restart_check!.agent_pid_after).toBe(panePids(fleet).a);
+    expect(report.restart_check!.agent_pid_after).not.toBe(before.a);
+    // b is in the roster but not running: the fleet check fails, and so does a restart check of b.
+    expect(check.status).toBe(1);
+    const stopped = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'b']);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stderr).toMatch(/restart check: agent "b" is not running/);
+  });
+
   it('says clearly that no user manager is reachable, and status still works from tmux', async () => {
     const fleet = createFleet();
     threeAgents(fleet);
