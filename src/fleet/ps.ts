@@ -266,15 +266,19 @@ async function systemdView(view: FleetView): Promise<PsInputs['systemd']> {
  */
 export async function fleetPs(view: FleetView, options: { procRoot?: string } = {}): Promise<PsReport> {
   const { roster, paths } = view;
-  const [panes, systemd] = await Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
+  const listing = Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
+  // While tmux and systemctl answer, read what every row needs from files.
+  const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
+  const beats = new Map(roster.agents.map((agent) => [agent.name, readBeat(heartbeatFile(paths.runDir, agent.name))]));
+  const [panes, systemd] = await listing;
   const report = joinFleet({
     roster,
     host: view.host,
     socket: view.tmux.socket,
     nowMs: view.now(),
     panes,
-    runState: (agent) => readJson<AgentRunState>(stateFile(paths.runDir, agent)),
-    heartbeat: (agent) => readBeat(heartbeatFile(paths.runDir, agent)),
+    runState: (agent) => runStates.get(agent),
+    heartbeat: (agent) => beats.get(agent),
     table: new ProcessTable(options.procRoot),
     systemd,
   });

@@ -1,4 +1,4 @@
-import { loadRoster } from '../roster/load.js';
+import { loadRosterCached } from '../messaging/roster-cache.js';
 import type { Roster } from '../roster/model.js';
 import { resolveFleetPaths, type FleetPaths } from '../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
@@ -25,7 +25,9 @@ export interface FleetView {
 export async function openFleetView(options: { env: NodeJS.ProcessEnv; roster?: string; runner?: CommandRunner }): Promise<FleetView> {
   const runner = options.runner ?? runCommand;
   const paths = resolveFleetPaths(options.env, options.roster);
-  const roster = await loadRoster(paths.roster, {
+  // The validated roster comes from the cache `agent send` keeps (YAML parsing and schema
+  // compilation cost more than the whole join), unless the roster or its inputs changed.
+  const roster = await loadRosterCached(paths.roster, paths.runDir, {
     env: options.env,
     knownRuntimes: BUILTIN_RUNTIMES,
     defaultTenant: loginName(options.env),

@@ -13,7 +13,8 @@ import { exactPane, type TmuxClient } from '../tmux/client.js';
  */
 export const DEFAULT_TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024;
 
-export const transcriptFile = (logsDir: string, agent: string): string => path.join(logsDir, `${agent}.log`);
+/** (Concatenation, not path.join: it runs per agent per `fleet ps`; agent names hold no "/".) */
+export const transcriptFile = (logsDir: string, agent: string): string => `${logsDir}/${agent}.log`;
 export const rotatedTranscriptFile = (file: string): string => `${file}.1`;
 
 /** The cap per file (one rotated generation is kept, so at most twice this per agent). */
