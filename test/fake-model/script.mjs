@@ -53,6 +53,12 @@ export function shellArguments(tool, command) {
   const key =
     ['command', 'cmd'].find((name) => name in properties) ?? required.find((name) => properties[name]?.type === 'string') ?? 'command';
   const args = { [key]: properties[key]?.type === 'array' ? ['bash', '-lc', command] : command };
+  // codex runs workspace writes without asking; asking for escalation is what makes it prompt (on-request).
+  if (properties.sandbox_permissions?.enum?.includes('require_escalated')) args.sandbox_permissions = 'require_escalated';
+  else if (properties.with_escalated_permissions?.type === 'boolean') args.with_escalated_permissions = true;
+  if ((args.sandbox_permissions || args.with_escalated_permissions) && 'justification' in properties) {
+    args.justification = 'Mosaic permission probe: may I create a file?';
+  }
   for (const name of required) {
     if (name in args) continue;
     const type = properties[name]?.type;

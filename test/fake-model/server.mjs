@@ -73,6 +73,14 @@ function readBody(req, max) {
   });
 }
 
+function drain(req) {
+  return new Promise((resolve) => {
+    req.on('end', resolve);
+    req.on('close', resolve);
+    req.resume();
+  });
+}
+
 /** A cancellable wait: a reply's timers end at once when its client goes away or the server closes. */
 function sleep(ms, flow) {
   if (!ms || flow.aborted) return Promise.resolve();
@@ -134,6 +142,7 @@ async function streamFrames(res, frames, plan, flow) {
 export async function startFakeModel(options = {}) {
   if ('host' in options && options.host !== HOST) throw new Error(`the fake model binds ${HOST} only`);
   const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  if (opts.logFile) appendFileSync(opts.logFile, ''); // a bad path fails here, not on the first request
   const requests = [];
   const rules = [...opts.rules];
   const watchers = new Set();
@@ -166,6 +175,16 @@ export async function startFakeModel(options = {}) {
   }
 
   async function handleModel(req, res, url, api, flow) {
+    // Counted from the first byte, so bodies being uploaded are bounded too.
+    if (active >= opts.maxConcurrent) {
+      await drain(req);
+      record(entryFor(req, url, 429));
+      return sendJson(res, 429, errorBody('rate_limit_error', `more than ${opts.maxConcurrent} concurrent replies`), {
+        'retry-after': '1',
+      });
+    }
+    active += 1;
+    res.on('close', () => (active -= 1));
     const read = await readBody(req, opts.maxBodyBytes);
     if (read.aborted) return;
     if (read.tooLarge) {
@@ -181,15 +200,6 @@ export async function startFakeModel(options = {}) {
       return sendJson(res, 400, errorBody('invalid_request_error', 'body must be a JSON object'));
     }
     const request = parseRequest(api, body);
-    if (active >= opts.maxConcurrent) {
-      record(entryFor(req, url, 429, { model: request.model, stream: request.stream }));
-      return sendJson(res, 429, errorBody('rate_limit_error', `more than ${opts.maxConcurrent} concurrent replies`), {
-        'retry-after': '1',
-      });
-    }
-    active += 1;
-    res.on('close', () => (active -= 1));
-
     seq += 1;
     const plan = planReply(request, opts, rules);
     record(

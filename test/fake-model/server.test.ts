@@ -89,10 +89,19 @@ const codexShell = {
   name: 'shell',
   parameters: { type: 'object', properties: { command: { type: 'array', items: stringProp }, workdir: stringProp }, required: ['command'] },
 };
+// codex 0.171 declares exec_command (no `shell`); escalation fields make it ask for approval under on-request.
 const codexExec = {
   type: 'function',
   name: 'exec_command',
-  parameters: { type: 'object', properties: { cmd: stringProp }, required: ['cmd'] },
+  parameters: {
+    type: 'object',
+    properties: {
+      cmd: stringProp,
+      justification: stringProp,
+      sandbox_permissions: { type: 'string', enum: ['use_default', 'require_escalated'] },
+    },
+    required: ['cmd'],
+  },
 };
 const codexPlan = { type: 'function', name: 'update_plan', parameters: { type: 'object', properties: {} } };
 
@@ -235,7 +244,7 @@ describe('fake model: OpenAI Responses API', () => {
     const model = await start();
     for (const [tool, expected] of [
       [codexShell, { command: ['bash', '-lc', 'touch mosaic-permission-probe'] }],
-      [codexExec, { cmd: 'touch mosaic-permission-probe' }],
+      [codexExec, { cmd: 'touch mosaic-permission-probe', sandbox_permissions: 'require_escalated', justification: expect.any(String) }],
     ] as const) {
       const input = [userMessage('needs permission')];
       const frames = await stream(model, '/v1/responses', { model: 'fake-model', tools: [codexPlan, tool], input });
@@ -361,15 +370,32 @@ describe('fake model: Anthropic Messages API', () => {
 });
 
 describe('fake model: titles', () => {
+  // The request shapes below are the ones Claude Code 2.1.197, codex 0.171.0 and opencode 1.18.33 sent (trimmed).
   it('answers title side requests with a title and never applies rules to them', async () => {
     const model = await start();
-    // Claude Code: a haiku call whose system prompt asks for a JSON title; the user text would trigger "permission".
+    // Claude Code: a haiku call, no tools, a system prompt asking for a JSON title, output_config with a schema.
+    const titleSchema = { type: 'object', properties: { title: stringProp }, required: ['title'], additionalProperties: false };
     const claude = await stream(model, '/v1/messages?beta=true', {
       model: 'claude-haiku-4-5-20251001',
       system: [
-        { type: 'text', text: 'Generate a concise, sentence-case title for this coding session. Return JSON with a single "title" field.' },
+        { type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude." },
+        {
+          type: 'text',
+          text: 'Generate a concise, sentence-case title (3-7 words) that captures the main topic. Return JSON with a single "title" field.',
+        },
       ],
-      messages: [{ role: 'user', content: 'please ask for permission' }],
+      output_config: { format: { type: 'json_schema', schema: titleSchema } },
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'text',
+              text: '<session>\nplease ask for permission\n</session>\n\nWrite the title in the language the user wrote in.',
+            },
+          ],
+        },
+      ],
     });
     const claudeText = claude
       .filter((f) => f.event === 'content_block_delta')
@@ -377,30 +403,34 @@ describe('fake model: titles', () => {
       .join('');
     expect(JSON.parse(claudeText)).toEqual({ title: 'Fake title' });
 
-    // Claude Code with structured output: the title follows the schema.
-    const structured = (await (
+    // Older Claude Code: JSON asked for in words only, with extra fields named in the prompt.
+    const worded = (await (
       await post(model, '/v1/messages', {
-        system: 'Write a title and branch for this session',
-        output_format: { type: 'json_schema', schema: { type: 'object', properties: { title: stringProp, branch: stringProp } } },
+        system: 'Come up with a succinct title and git branch name. Return a JSON object with "title" and "branch" fields.',
         messages: [{ role: 'user', content: 'slow permission' }],
       })
     ).json()) as Json;
-    expect(JSON.parse(structured.content[0].text as string)).toEqual({ title: 'Fake title', branch: 'fake/title' });
+    expect(JSON.parse(worded.content[0].text as string)).toEqual({ title: 'Fake title', branch: 'fake/title' });
 
-    // codex: the title turn's user text asks for it (tools may be declared).
+    // codex: the title turn's user text asks for it, with a json_schema text format.
     const codex = (await (
       await post(model, '/v1/responses', {
-        tools: [codexShell],
-        input: [userMessage('Generate a concise UI title (18-36 characters) for this task title: permission slow')],
+        tools: [],
+        text: { format: { type: 'json_schema', strict: true, name: 'codex_output_schema', schema: titleSchema } },
+        input: [
+          userMessage('You are a coding agent running in the Codex CLI.'),
+          userMessage('Generate a concise, single-line task title of at most 36 characters: permission slow'),
+        ],
       })
     ).json()) as Json;
-    expect(codex.output_text).toBe('Fake title');
+    expect(JSON.parse(codex.output_text as string)).toEqual({ title: 'Fake title' });
 
-    // opencode: the title agent's system prompt.
+    // opencode: the title agent's system prompt, then the user text.
     const opencode = (await (
       await post(model, '/v1/chat/completions', {
         messages: [
-          { role: 'system', content: 'You are a title generator. You output ONLY a thread title.' },
+          { role: 'system', content: 'You are a title generator. You output ONLY a thread title. Nothing else.' },
+          { role: 'user', content: 'Generate a title for this conversation:\n' },
           { role: 'user', content: 'fix the permission bug' },
         ],
       })
@@ -597,6 +627,8 @@ describe('fake model: bounds, errors and lifecycle', () => {
     expect(Number.isNaN(Date.parse(entry.ts))).toBe(false);
     const lines = readFileSync(logFile, 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as Json).lastUserText)).toEqual(['one', 'two', 'three', 'four', '']);
+
+    await expect(startFakeModel({ logFile: path.join(dir, 'missing', 'x.jsonl') })).rejects.toThrow(/ENOENT/);
 
     const verbose = await start({ logBodies: true });
     await (await post(verbose, '/v1/chat/completions', { messages: [{ role: 'user', content: 'keep me' }] })).json();
