@@ -99,6 +99,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   await io.pressEnter();
   let presses = 1;
   let lastEnter = clock.now();
+  const firstEnter = lastEnter;
   let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
   const finish = (status: SendStatus, detail: string): DeliveryOutcome => ({
     status: !request.verify && status !== 'accepted' && status !== 'queued' ? 'sent' : status,
@@ -112,7 +113,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
       if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
     }
     const screen = await io.capture();
-    last = detector.classify(screen, probe);
+    last = detector.classify(screen, probe, clock.now() - firstEnter);
     if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
     const now = clock.now();
     if (last.kind === 'draft') {

@@ -71,7 +71,7 @@ describe('agent send to the real pi TUI', () => {
       10_000,
       'draft in the editor',
     );
-    expect(pi.classify(draft, { ...probeFor(text, before), draft }).kind).toBe('draft');
+    expect(pi.classify(draft, { ...probeFor(text, before), draft }, 1000).kind).toBe('draft');
 
     // Clear the editor (Ctrl-C in pi); the next send goes through as usual.
     fleet.tmux(['send-keys', '-t', '=pi0:0.0', 'C-c']);

@@ -3,9 +3,9 @@ import { DEFAULT_TIMING } from './types.js';
 
 /*
  * Screen specs for the real runtimes, checked against the screens under
- * test/fixtures/screens/: pi 0.73.1, claude 2.1.197 and codex 0.171.0 captured from the
- * real TUIs in tmux (pi also in the e2e tests); opencode 1.18.33 transcribed from the
- * offline notes. Versions move: re-capture and edit here.
+ * test/fixtures/screens/, captured from the real TUIs in tmux: pi 0.73.1 (also driven by
+ * the e2e tests), claude 2.1.197, codex 0.171.0 and opencode 1.18.33. Versions move:
+ * re-capture and edit here.
  */
 
 const NEVER = /(?!)/u;
@@ -71,7 +71,8 @@ export const OPENCODE: ScreenSpec = {
   decoration: /[┃]/gu,
   placeholders: [/Ask anything/u],
   pastePlaceholder: /\[Pasted ~?\d+ lines?\]/u,
-  busy: [/esc interrupt/u],
+  // The progress bar stays when a long status line squeezes "esc interrupt" out of the footer.
+  busy: [/esc interrupt/u, /^\s*[■⬝]{8}/u],
   queued: [/\bQUEUED\b/u],
   responses: [/^\s*▣ /u],
   blockers: [],

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
+/** Long enough after Enter that a busy runtime's queue would show. */
+const AFTER_GRACE = 1000;
 import { detectorFor } from './index.js';
 import { blankScreen, MESSAGE, probe, screen } from '../../../test/unit/screen-fixtures.js';
 
@@ -20,7 +23,14 @@ const CASES = [
     placeholder: 'draft-paste-placeholder',
     dialog: 'hooks-trust-dialog',
   },
-  { runtime: 'opencode', busy: 'busy', answered: 'answered', queued: 'queued', placeholder: undefined, dialog: undefined },
+  {
+    runtime: 'opencode',
+    busy: 'busy',
+    answered: 'after-submit',
+    queued: 'queued',
+    placeholder: 'draft-paste-placeholder',
+    dialog: undefined,
+  },
   {
     runtime: 'pi',
     busy: undefined,
@@ -45,7 +55,7 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
   it('sees the draft in the input, and not on the idle screen', () => {
     expect(detector.draftVisible(draft, probe(text, idle))).toBe(true);
     expect(detector.draftVisible(idle, probe(text, idle))).toBe(false);
-    expect(detector.classify(draft, probe(text, idle, draft)).kind).toBe('draft');
+    expect(detector.classify(draft, probe(text, idle, draft), AFTER_GRACE).kind).toBe('draft');
   });
 
   it('reads a text it does not know (another message) as no draft of ours', () => {
@@ -53,21 +63,21 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
   });
 
   it('accepts when the input is cleared and the runtime answers', () => {
-    const seen = detector.classify(screen(`${c.runtime}/${c.answered}`), probe(text, idle, draft));
+    const seen = detector.classify(screen(`${c.runtime}/${c.answered}`), probe(text, idle, draft), AFTER_GRACE);
     expect(seen.kind, seen.detail).toBe('accepted');
   });
 
   it('without a seen draft, an idle screen is no evidence', () => {
-    expect(detector.classify(idle, probe(text, idle)).kind).toBe('waiting');
+    expect(detector.classify(idle, probe(text, idle), AFTER_GRACE).kind).toBe('waiting');
   });
 
   it('a blank screen is blank', () => {
-    expect(detector.classify(blankScreen(), probe(text, idle, draft)).kind).toBe('blank');
+    expect(detector.classify(blankScreen(), probe(text, idle, draft), AFTER_GRACE).kind).toBe('blank');
   });
 
   if (c.busy) {
     it('accepts when the runtime turns busy', () => {
-      const seen = detector.classify(screen(`${c.runtime}/${c.busy}`), probe(text, idle, draft));
+      const seen = detector.classify(screen(`${c.runtime}/${c.busy}`), probe(text, idle, draft), AFTER_GRACE);
       expect(seen.kind).toBe('accepted');
       expect(seen.detail).toMatch(/working|busy|answered|reacted/);
     });
@@ -76,7 +86,7 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
   if (c.queued) {
     it('reports queued behind the current turn', () => {
       const busyBefore = screen(`${c.runtime}/${c.busy}`);
-      const seen = detector.classify(screen(`${c.runtime}/${c.queued}`), probe(text, busyBefore, draft));
+      const seen = detector.classify(screen(`${c.runtime}/${c.queued}`), probe(text, busyBefore, draft), AFTER_GRACE);
       expect(seen.kind).toBe('queued');
     });
   }
@@ -97,7 +107,7 @@ describe.each(CASES)('$runtime detector on captured screens', (c) => {
   }
 });
 
-describe.each(['pi', 'claude', 'codex'])('%s multi-line draft', (runtime) => {
+describe.each(['pi', 'claude', 'codex', 'opencode'])('%s multi-line draft', (runtime) => {
   it('finds the last line of a multi-line text in the input (blank lines inside included)', () => {
     const detector = detectorFor(runtime);
     const text = runtime === 'codex' ? 'line one\n\nline three\nthe end' : 'line one\nline two\nthe end';
@@ -115,6 +125,19 @@ describe('codex footer', () => {
 });
 
 describe('claude queue', () => {
+  it('a runtime busy when we pasted gets a moment to show the message in its queue', () => {
+    const claude = detectorFor('claude');
+    const busy = screen('claude/busy');
+    const text = '[vm:operator -> coder0] second message while busy';
+    const draft = { ...busy, lines: busy.lines.map((l) => (/^❯\s*$/u.test(l) ? `❯ ${text}` : l)) };
+    expect(claude.draftVisible(draft, probe(text, busy))).toBe(true);
+    // Input cleared, queue not drawn yet: not yet "accepted".
+    expect(claude.classify(busy, probe(text, busy, draft), 50).kind).toBe('waiting');
+    expect(claude.classify(screen('claude/queued'), probe(text, busy, draft), 50).kind).toBe('queued');
+    // No queue after the grace period: the turn took it after all.
+    expect(claude.classify(busy, probe(text, busy, draft), AFTER_GRACE).kind).toBe('accepted');
+  });
+
   it('a message sent while claude is busy is queued, also when others already wait', () => {
     const claude = detectorFor('claude');
     const queued = screen('claude/queued');
@@ -122,8 +145,8 @@ describe('claude queue', () => {
     const busy = screen('claude/busy');
     // The draft screen of the next message: its text in the input, the queue hint gone.
     const draft = { ...queued, lines: queued.lines.map((l) => l.replace('Press up to edit queued messages', 'third message')) };
-    expect(claude.classify(queued, probe(second, busy, busy)).kind).toBe('queued');
-    expect(claude.classify(queued, probe('third message', queued, draft)).kind).toBe('queued');
+    expect(claude.classify(queued, probe(second, busy, busy), AFTER_GRACE).kind).toBe('queued');
+    expect(claude.classify(queued, probe('third message', queued, draft), AFTER_GRACE).kind).toBe('queued');
   });
 });
 
@@ -141,11 +164,11 @@ describe('generic detector (custom runtimes)', () => {
     const draft = screen('generic/draft');
     expect(generic.draftVisible(before, probe(text, before))).toBe(false);
     expect(generic.draftVisible(draft, probe(text, before))).toBe(true);
-    expect(generic.classify(screen('generic/submitted'), probe(text, before, draft)).kind).toBe('accepted');
+    expect(generic.classify(screen('generic/submitted'), probe(text, before, draft), AFTER_GRACE).kind).toBe('accepted');
   });
 
   it('a program that ignores Enter leaves the draft: draft', () => {
     const stuck = screen('generic/never-submits');
-    expect(generic.classify(stuck, probe(text, before, screen('generic/draft'))).kind).toBe('draft');
+    expect(generic.classify(stuck, probe(text, before, screen('generic/draft')), AFTER_GRACE).kind).toBe('draft');
   });
 });

@@ -27,6 +27,9 @@ export interface ScreenSpec {
   timing: SubmitTiming;
 }
 
+/** How long a runtime that was busy gets to show a cleared message in its queue. */
+export const QUEUE_GRACE_MS = 600;
+
 export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
   const inputText = (input: InputRegion): string =>
     squeeze(input.lines.map((line) => line.replace(spec.decoration, ' '))).replace(/[\u2500-\u257f]/gu, '');
@@ -61,7 +64,7 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
       const input = locateInput(screen, spec.input);
       return input !== undefined && holdsDraft(input, probe);
     },
-    classify(screen, probe): Observation {
+    classify(screen, probe, sinceEnterMs): Observation {
       if (isBlank(screen)) return { kind: 'blank', detail: 'the pane shows nothing' };
       const reference = probe.draft ?? probe.before;
       const input = locateInput(screen, spec.input);
@@ -80,6 +83,12 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
         const echoed = containsNeedle(outsideInput(screen, input), probe.needle) && !containsNeedle(probe.before.lines, probe.needle);
         if (busyNow || answered || echoed) return { kind: 'accepted', detail: `${spec.runtime} reacted to the message` };
         return { kind: 'waiting', detail: 'the text never showed in the input' };
+      }
+      if (countMatches(probe.before.lines, spec.busy) > 0 && spec.queued.length > 0) {
+        // Busy when we pasted: the runtime queues what is submitted; its queue may show a frame later.
+        if (countMatches(screen.lines, spec.queued) > 0)
+          return { kind: 'queued', detail: `${spec.runtime} is busy; the message waits in its queue` };
+        if (sinceEnterMs < QUEUE_GRACE_MS) return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue' };
       }
       if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };
       if (answered) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} answered` };

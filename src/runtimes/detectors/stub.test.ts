@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
+/** Long enough after Enter that a busy runtime's queue would show. */
+const AFTER_GRACE = 1000;
 import { posixCksum } from './cksum.js';
 import { detectorFor } from './index.js';
 import { blankScreen, probe, screen } from '../../../test/unit/screen-fixtures.js';
@@ -18,23 +21,23 @@ describe('stub detector', () => {
     const draft = screen('stub/draft');
     expect(stub.draftVisible(draft, probe(TEXT, ready))).toBe(true);
     const acked = screen('stub/acked');
-    expect(stub.classify(acked, probe(TEXT, ready, draft))).toMatchObject({ kind: 'accepted' });
+    expect(stub.classify(acked, probe(TEXT, ready, draft), AFTER_GRACE)).toMatchObject({ kind: 'accepted' });
     // Same screen, different message: that ack is not ours.
-    expect(stub.classify(acked, probe(`${TEXT}!`, ready, draft)).kind).not.toBe('accepted');
+    expect(stub.classify(acked, probe(`${TEXT}!`, ready, draft), AFTER_GRACE).kind).not.toBe('accepted');
   });
 
   it('does not count an ack that was already on the screen before', () => {
     const acked = screen('stub/acked');
-    expect(stub.classify(acked, probe(TEXT, acked)).kind).not.toBe('accepted');
+    expect(stub.classify(acked, probe(TEXT, acked), AFTER_GRACE).kind).not.toBe('accepted');
   });
 
   it('a stub that ignores Enter leaves a draft', () => {
     const stuck = screen('stub/never-submits');
-    expect(stub.classify(stuck, probe(TEXT, ready, stuck)).kind).toBe('draft');
+    expect(stub.classify(stuck, probe(TEXT, ready, stuck), AFTER_GRACE).kind).toBe('draft');
   });
 
   it('a busy stub has taken the message: waiting, not draft (no Enter retry)', () => {
-    const seen = stub.classify(screen('stub/working'), probe(TEXT, ready));
+    const seen = stub.classify(screen('stub/working'), probe(TEXT, ready), AFTER_GRACE);
     expect(seen).toMatchObject({ kind: 'waiting' });
     expect(seen.detail).toMatch(/working/);
   });

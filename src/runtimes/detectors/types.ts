@@ -67,8 +67,8 @@ export interface AcceptanceDetector {
   ready(screen: Screen): Readiness;
   /** Before Enter: is the pasted text visible in the input yet? */
   draftVisible(screen: Screen, probe: MessageProbe): boolean;
-  /** After Enter: what the screen says about the message. */
-  classify(screen: Screen, probe: MessageProbe): Observation;
+  /** After Enter (`sinceEnterMs` after the first one): what the screen says about the message. */
+  classify(screen: Screen, probe: MessageProbe, sinceEnterMs: number): Observation;
 }
 
 /**
