@@ -104,6 +104,9 @@ export async function installSystemd(
       `roster ${ctx.roster.file} says "supervisor: ${ctx.roster.supervisor}": fleet start/stop use the units only with "supervisor: systemd"`,
     );
   }
+  if (options.enable && kept.length > 0) {
+    warnings.push('nothing was enabled: resolve the kept unit files first (or use --force), then run install-systemd --enable again');
+  }
   if (linked) {
     warnings.push(
       `the user manager does not search ${setup.unitDir} (its XDG_CONFIG_HOME differs from this shell's), so the units were linked into its own config directory with \`systemctl --user link\``,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, roster, type TestFleet } from './harness.js';
@@ -67,6 +67,8 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     const fleet = createFleet();
     const world = systemdWorld(fleet);
     threeAgents(fleet);
+    const defaultSocket = `/tmp/tmux-${process.getuid?.() ?? 0}/default`;
+    const defaultBefore = existsSync(defaultSocket) ? statSync(defaultSocket).ino : null;
 
     // install: units in the test's XDG_CONFIG_HOME, which the manager does not search, so linked in.
     const install = await world.json<InstallJson>(['fleet', 'install-systemd']);
@@ -167,6 +169,8 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(leftoverUnits(world)).toEqual([]);
     expect(existsSync(holderFile) || existsSync(templateFile) || existsSync(envFile)).toBe(false);
     for (const dir of MANAGER.unitPath) expect(existsSync(path.join(dir, world.holder))).toBe(false);
+    // The user's default tmux server was never created or replaced (the harness also checks its private TMUX_TMPDIR).
+    expect(existsSync(defaultSocket) ? statSync(defaultSocket).ino : null).toBe(defaultBefore);
   });
 
   it('generated units pass systemd-analyze --user verify without a single warning', async () => {
