@@ -68,6 +68,15 @@ describe('per-agent send lock', () => {
     await lock.release();
   });
 
+  it('does not spin while another live waiter is breaking a stale lock: it waits, then times out', async () => {
+    const dir = tempDir();
+    writeFileSync(lockFile(dir, 'a'), `${deadPid()} 1\n`);
+    writeFileSync(`${lockFile(dir, 'a')}.break`, `${process.pid} ${processStart(process.pid)}\n`);
+    const started = Date.now();
+    await expect(acquireAgentLock(dir, 'a', { timeoutMs: 150 })).rejects.toThrow(/busy/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+
   it('many waiters on a stale lock: exactly one holds it at a time', async () => {
     const dir = tempDir();
     writeFileSync(lockFile(dir, 'a'), `${deadPid()} 1\n`);

@@ -6,9 +6,9 @@ import { UserError } from '../core/errors.js';
 import { ensurePrivateDir } from '../system/fs.js';
 
 /**
- * A per-agent send lock: an O_EXCL lock file naming its holder (pid, process start
- * time, random token). Sends to one agent never interleave; a lock whose holder is gone (crashed, killed,
- * or its pid reused) is broken, so a dead sender cannot block an agent forever.
+ * A per-agent send lock: an O_EXCL lock file naming its holder (pid, process start time,
+ * random token). Sends to one agent never interleave; a lock whose holder is gone
+ * (crashed, killed, or its pid reused) is broken, so a dead sender cannot block an agent forever.
  */
 export interface AgentLock {
   readonly file: string;
@@ -54,10 +54,8 @@ export async function acquireAgentLock(runDir: string, agent: string, options: L
       if (code !== 'EEXIST') throw error;
     }
     const holder = await readHolder(file);
-    if (holder !== undefined && !isAlive(holder)) {
-      await breakStaleLock(file, holder.raw);
-      continue;
-    }
+    // Broken: try again at once. Another waiter breaking it: wait like everyone else.
+    if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(file, holder.raw))) continue;
     if (Date.now() >= deadline) {
       throw new UserError(
         `agent "${agent}" is busy: another send (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
@@ -110,7 +108,7 @@ function isAlive(holder: LockOwner): boolean {
  * serialise on a second O_EXCL file, so two waiters cannot delete a fresh lock
  * that a third has just taken.
  */
-async function breakStaleLock(file: string, staleContent: string): Promise<void> {
+async function breakStaleLock(file: string, staleContent: string): Promise<boolean> {
   const breaker = `${file}.break`;
   let handle;
   try {
@@ -120,7 +118,7 @@ async function breakStaleLock(file: string, staleContent: string): Promise<void>
     // Another waiter is breaking it; if that waiter died mid-way, its file is stale too.
     const other = await readHolder(breaker);
     if (other !== undefined && !isAlive(other)) await unlink(breaker).catch(() => undefined);
-    return;
+    return false;
   }
   try {
     await handle.writeFile(`${process.pid} ${processStart(process.pid) || '-'}\n`);
@@ -128,6 +126,7 @@ async function breakStaleLock(file: string, staleContent: string): Promise<void>
     handle = undefined;
     const now = await readFile(file, 'utf8').catch(() => undefined);
     if (now === staleContent) await unlink(file).catch(() => undefined);
+    return true;
   } finally {
     await handle?.close();
     await unlink(breaker).catch(() => undefined);
