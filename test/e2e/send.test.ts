@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -119,6 +120,18 @@ describe('agent send on real tmux with the stub agent', () => {
     expect(recorded('dropper')).toEqual(['1.msg']);
     expect(readFileSync(path.join(fleet.dir, 'rec-dropper', '1.msg'), 'utf8')).toMatch(/\] please do not lose me$/);
     expect(recorded('a')).toEqual([]);
+  });
+
+  it('a lock left by a dead sender does not block the next send', async () => {
+    const { fleet, record } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(path.join(fleet.home, 'run', 'send-a.lock'), `${dead} 1 deadbeef\n`);
+    const { status, result } = await sendJson(fleet, ['a', '--verify', '-m', 'after a crash']);
+    expect(status).toBe(0);
+    expect(result.status).toBe('accepted');
+    expect(record('a', 1).toString()).toMatch(/\] after a crash$/);
+    expect(existsSync(path.join(fleet.home, 'run', 'send-a.lock'))).toBe(false);
   });
 
   it('a pane that never submits is a draft; a blank pane is unverifiable (exit 1, JSON says why)', async () => {
