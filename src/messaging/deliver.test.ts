@@ -123,6 +123,17 @@ describe('deliver', () => {
     expect(seen[0]).toBe('abcd1234');
   });
 
+  it('never types into a pane in copy mode: unverifiable, nothing pasted', async () => {
+    const { io, state } = fakeStub();
+    const capture = io.capture;
+    io.capture = async () => ({ ...(await capture()), inMode: true });
+    const outcome = await deliver(io, request({ timeoutMs: 1000 }), virtualClock());
+    expect(outcome.status).toBe('unverifiable');
+    expect(outcome.detail).toMatch(/copy mode/);
+    expect(state.pastes).toHaveLength(0);
+    expect(state.enters).toBe(0);
+  });
+
   it('waits for a starting agent to show its input before pasting', async () => {
     const stub = fakeStub({ blank: true });
     let captures = 0;

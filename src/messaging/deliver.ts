@@ -1,4 +1,4 @@
-import type { AcceptanceDetector, AckSource, MessageProbe, Observation, Screen } from '../runtimes/detectors/types.js';
+import type { AcceptanceDetector, AckSource, MessageProbe, Observation, Readiness, Screen } from '../runtimes/detectors/types.js';
 import { posixCksum } from '../runtimes/detectors/cksum.js';
 import { needleOf } from '../runtimes/detectors/text.js';
 
@@ -64,7 +64,10 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   // 0. Paste only into an input that is there and free: text typed into a dialog or a
   //    half-started TUI is lost, and the Enter after it could answer the dialog.
   for (let i = 0; ; i++) {
-    const readiness = detector.ready(await io.capture());
+    const screen = await io.capture();
+    const readiness: Readiness = screen.inMode
+      ? { ready: false, detail: 'the pane is in copy mode (someone is scrolling it); keys would go to tmux, not the agent' }
+      : detector.ready(screen);
     if (readiness.ready) break;
     if (clock.now() >= started + request.timeoutMs / 2) {
       return {

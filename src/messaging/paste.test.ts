@@ -66,9 +66,9 @@ describe('snapshotAndPaste', () => {
 
 describe('screens', () => {
   it('ignores forged markers inside the screen content', () => {
-    const out = '@@m@@ 0 1 2 80 3\nline @@m@@ 0 0 0 0 0\n@@other@@ 1 1 1 1 1\nthird\n';
+    const out = '@@m@@ 0 1 2 80 3 1\nline @@m@@ 0 0 0 0 0\n@@other@@ 1 1 1 1 1\nthird\n';
     const [screen] = parseScreens(out, '@@m@@');
-    expect(screen).toMatchObject({ alternate: true, cursorY: 2, width: 80, height: 3 });
+    expect(screen).toMatchObject({ alternate: true, cursorY: 2, width: 80, height: 3, inMode: true, dead: false });
     expect(screen!.lines).toEqual(['line @@m@@ 0 0 0 0 0', '@@other@@ 1 1 1 1 1', 'third']);
   });
 

@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import { exactPane, joinCommands, type TmuxClient } from '../tmux/client.js';
 
-const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height}';
+const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height} #{pane_in_mode}';
 
 /** A header line no screen content can forge: it carries a fresh random nonce. */
 export function newMarker(): string {
@@ -26,11 +26,19 @@ export function parseScreens(stdout: string, marker: string): Screen[] {
   let current: Screen | undefined;
   for (const line of stdout.split('\n')) {
     if (line.startsWith(`${marker} `)) {
-      const [dead, alternate, cursorY, width, height] = line
+      const [dead, alternate, cursorY, width, height, inMode] = line
         .slice(marker.length + 1)
         .split(' ')
         .map(Number);
-      current = { lines: [], dead: dead === 1, alternate: alternate === 1, cursorY: cursorY ?? 0, width: width ?? 0, height: height ?? 0 };
+      current = {
+        lines: [],
+        dead: dead === 1,
+        alternate: alternate === 1,
+        cursorY: cursorY ?? 0,
+        width: width ?? 0,
+        height: height ?? 0,
+        inMode: inMode === 1,
+      };
       screens.push(current);
     } else if (current && current.lines.length < current.height) {
       current.lines.push(line.trimEnd());

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, roster, type TestFleet } from './harness.js';
+import { createFleet, eventually, roster, type TestFleet } from './harness.js';
 
 interface SendResult {
   tenant_id: string;
@@ -132,6 +132,23 @@ describe('agent send on real tmux with the stub agent', () => {
     expect(result.status).toBe('accepted');
     expect(record('a', 1).toString()).toMatch(/\] after a crash$/);
     expect(existsSync(path.join(fleet.home, 'run', 'send-a.lock'))).toBe(false);
+  });
+
+  it('does not type into a pane that someone scrolls (copy mode)', async () => {
+    const { fleet, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    await eventually(() => (fleet.tmux(['capture-pane', '-p', '-t', '=a:0.0']).stdout.includes('stub>') ? true : undefined));
+    expect(fleet.tmux(['copy-mode', '-t', '=a:0.0']).status).toBe(0);
+    const blocked = await sendJson(fleet, ['a', '--verify', '--verify-timeout', '600', '-m', 'not now']);
+    expect(blocked.status).toBe(1);
+    expect(blocked.result.status).toBe('unverifiable');
+    expect(blocked.result.detail).toMatch(/nothing was sent.*copy mode/);
+    expect(recorded('a')).toEqual([]);
+    expect(fleet.tmux(['send-keys', '-t', '=a:0.0', '-X', 'cancel']).status).toBe(0);
+    const { status, result } = await sendJson(fleet, ['a', '--verify', '-m', 'now']);
+    expect(status).toBe(0);
+    expect(result.status).toBe('accepted');
+    expect(recorded('a')).toEqual(['1.msg']);
   });
 
   it('a pane that never submits is a draft; a blank pane is unverifiable (exit 1, JSON says why)', async () => {

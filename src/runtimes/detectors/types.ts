@@ -13,6 +13,8 @@ export interface Screen {
   cursorY: number;
   alternate: boolean;
   dead: boolean;
+  /** The pane shows a tmux mode (copy mode: someone scrolls it); keys go to the mode, not the agent. */
+  inMode?: boolean;
 }
 
 /** What the detector knows about the message being delivered. */
