@@ -126,6 +126,12 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
       return p.a && p['b-1'] && p.w_x ? p : undefined;
     });
     expect(readlinkSync(`/proc/${pids.w_x}/cwd`)).toBe(path.join(fleet.home, ODD_DIR));
+    // The agent's variables reach the pane itself (not just the unit), and it runs the stub.
+    const paneEnv = readFileSync(`/proc/${pids.w_x}/environ`, 'utf8').split('\0');
+    expect(paneEnv).toContain('MOSAIC_AGENT_NAME=w.x');
+    expect(paneEnv).toContain(`MOSAIC_TMUX_SOCKET=${fleet.socket}`);
+    expect(paneEnv).toContain(`MOSAIC_AGENT_WORKDIR=${path.join(fleet.home, ODD_DIR)}`);
+    expect(readFileSync(`/proc/${pids.w_x}/cmdline`, 'utf8')).toContain('mosaic-stub-agent');
 
     const verify = await world.json<VerifyJson>(['fleet', 'verify']);
     expect(verify.problems).toEqual([]);
