@@ -8,6 +8,7 @@ import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic } from '../syste
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';
 import { checkUnitFiles, managerViewProblems } from './inspect.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
+import { agentEnvFile } from './units.js';
 
 /** Unit files are read by the user manager only; like everything else of ours they are private. */
 const UNIT_FILE_MODE = 0o600;
@@ -64,11 +65,11 @@ export async function installSystemd(
     });
   }
 
-  const envBefore = await Promise.all(ctx.roster.agents.map((a) => readFileOrUndefined(path.join(ctx.paths.agentsDir, `${a.name}.env`))));
+  const envBefore = await Promise.all(ctx.roster.agents.map((a) => readFileOrUndefined(agentEnvFile(ctx.paths.agentsDir, a.name))));
   const errors = await prepareAgents(ctx, ctx.roster.agents, { force: options.force });
   const envActions = await Promise.all(
     ctx.roster.agents.map(async (agent, index): Promise<FileAction> => {
-      const file = path.join(ctx.paths.agentsDir, `${agent.name}.env`);
+      const file = agentEnvFile(ctx.paths.agentsDir, agent.name);
       const state = classifyGenerated(envBefore[index], (await readFileOrUndefined(file)) ?? '');
       const action = errors.has(agent.name) ? 'kept' : state === 'current' ? 'unchanged' : 'written';
       return { file, agent: agent.name, state, action };
