@@ -44,9 +44,15 @@ export const realClock: Clock = {
 /** Without --verify we still retry a lost Enter, but do not wait long for evidence. */
 export const UNVERIFIED_WINDOW_MS = 2000;
 
-/** Poll quickly at first (most runtimes react within milliseconds), then back off. */
+/**
+ * Poll quickly at first (most runtimes react within milliseconds), then back off; a wait
+ * that is already long (a loaded machine, a slow runtime) polls at a tenth of its age, so
+ * many concurrent senders do not add a storm of tmux processes to the load.
+ */
 const POLL_MS = [2, 5, 10, 15, 25, 35, 50];
-const pollPause = (i: number): number => POLL_MS[Math.min(i, POLL_MS.length - 1)]!;
+const MAX_POLL_MS = 150;
+const pollPause = (i: number, waitedMs = 0): number =>
+  Math.max(POLL_MS[Math.min(i, POLL_MS.length - 1)]!, Math.min(waitedMs / 10, MAX_POLL_MS));
 
 export function probeFor(text: string, before: Screen): MessageProbe {
   return { text, bytes: Buffer.byteLength(text), cksum: posixCksum(text), needle: needleOf(text), before, draft: undefined };
@@ -76,7 +82,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
         enterPresses: 0,
       };
     }
-    await clock.sleep(pollPause(i + 3));
+    await clock.sleep(pollPause(i + 3, clock.now() - started));
   }
   const before = await io.snapshotAndPaste(request.text);
   const pastedAt = clock.now();
@@ -93,7 +99,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
       break;
     }
     if (clock.now() >= draftDeadline) break;
-    await clock.sleep(pollPause(i));
+    await clock.sleep(pollPause(i, clock.now() - pastedAt));
   }
   const settle = pastedAt + timing.settleMs - clock.now();
   if (settle > 0) await clock.sleep(settle);
@@ -110,7 +116,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     enterPresses: presses,
   });
   for (let i = 0; ; i++) {
-    await clock.sleep(pollPause(i));
+    await clock.sleep(pollPause(i, clock.now() - firstEnter));
     for (const source of request.ackSources ?? []) {
       const reported = await source.check(pending);
       if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
