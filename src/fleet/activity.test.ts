@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseHeartbeat } from '../heartbeat/heartbeat.js';
+import type { Screen } from '../runtimes/detectors/types.js';
+import { combineActivity, needsScreen, reportedActivity, screenActivity } from './activity.js';
+
+const screen = (text: string): Screen => {
+  const lines = text.split('\n');
+  return { lines, width: 200, height: lines.length, cursorY: 0, alternate: false, dead: false };
+};
+const fixture = (runtime: string, name: string): Screen =>
+  screen(readFileSync(path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'screens', runtime, `${name}.txt`), 'utf8'));
+
+describe('activity from the screen', () => {
+  it('reads busy and idle off captured screens of the real TUIs', () => {
+    expect(screenActivity('claude', fixture('claude', 'busy')).activity).toBe('busy');
+    expect(screenActivity('codex', fixture('codex', 'busy')).activity).toBe('busy');
+    expect(screenActivity('opencode', fixture('opencode', 'busy')).activity).toBe('busy');
+    expect(screenActivity('claude', fixture('claude', 'idle')).activity).toBe('idle');
+  });
+
+  it('sees permission prompts as waiting', () => {
+    expect(
+      screenActivity('codex', screen('  Would you like to run the following command?\n  $ touch x\n› 1. Yes, proceed (y)')).activity,
+    ).toBe('waiting');
+    expect(screenActivity('opencode', screen('  ┃  △ Permission required\n  ┃   Allow once   Allow always   Reject')).activity).toBe(
+      'waiting',
+    );
+    expect(screenActivity('claude', screen(' Bash command\n   touch x\n Do you want to proceed?\n ❯ 1. Yes')).activity).toBe('waiting');
+  });
+
+  it('says unknown for a blank or dead pane', () => {
+    expect(screenActivity('claude', screen('\n\n')).activity).toBe('unknown');
+    expect(screenActivity('claude', { ...screen('x'), dead: true }).activity).toBe('unknown');
+  });
+});
+
+describe('combining the runtime report and the screen', () => {
+  const now = new Date('2026-11-27T02:00:10Z');
+  const beat = (status: string) =>
+    parseHeartbeat(`ts=2026-11-27T02:00:09Z pid=1 status=${status} source=runtime status_ts=2026-11-27T02:00:05Z`);
+
+  it('prefers the runtime and says how old its report is', () => {
+    const reading = combineActivity('claude', reportedActivity(beat('busy'), 'claude'), undefined, now);
+    expect(reading).toMatchObject({ activity: 'busy', source: 'runtime', age_seconds: 5 });
+  });
+
+  it('lets the screen say waiting for codex, which has no permission hook', () => {
+    const prompt = screen('Would you like to run the following command?');
+    expect(combineActivity('codex', reportedActivity(beat('busy'), 'codex'), prompt, now)).toMatchObject({
+      activity: 'waiting',
+      source: 'screen',
+    });
+    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), prompt, now)).toMatchObject({
+      activity: 'busy',
+      source: 'runtime',
+    });
+    expect(needsScreen('codex', { activity: 'busy' })).toBe(true);
+    expect(needsScreen('claude', { activity: 'busy' })).toBe(false);
+  });
+
+  it('falls back to the screen without a report, and ignores heartbeats that are not runtime reports', () => {
+    expect(reportedActivity(parseHeartbeat('ts=2026-11-27T02:00:09Z pid=1 status=ok'), 'pi')).toBeUndefined();
+    expect(reportedActivity(parseHeartbeat('ts=2026-11-27T02:00:09Z pid=1 status=busy'), 'stub')).toMatchObject({ activity: 'busy' });
+    expect(combineActivity('pi', undefined, screen(' ⠼ Working...'), now)).toMatchObject({ activity: 'busy', source: 'screen' });
+    expect(combineActivity('pi', undefined, undefined, now)).toMatchObject({ activity: 'unknown', source: 'none' });
+  });
+});

@@ -1,0 +1,94 @@
+import type { Heartbeat } from '../heartbeat/heartbeat.js';
+import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
+import type { ScreenSpec } from '../runtimes/detectors/screen-spec.js';
+import type { Screen } from '../runtimes/detectors/types.js';
+
+/** What an agent is doing, for the operator: working, needs them, or free. */
+export type Activity = 'busy' | 'waiting' | 'idle' | 'unknown';
+export type ActivitySource = 'runtime' | 'screen' | 'none';
+
+export interface ActivityReading {
+  activity: Activity;
+  source: ActivitySource;
+  /** Seconds since the runtime reported this status (runtime source only). */
+  age_seconds: number | null;
+  detail: string;
+}
+
+/** Screens that mean "the agent waits for the operator": permission and approval prompts, questions. */
+const WAITING: Record<string, readonly RegExp[]> = {
+  claude: [/Do you want to proceed\?/u, /Do you want to make this edit/u, /Esc to cancel · Tab to amend/u],
+  codex: [
+    /Would you like to run the following command\?/u,
+    /Would you like to make the following edits\?/u,
+    /Press enter to confirm or esc to cancel/u,
+  ],
+  opencode: [/Permission required/u, /Allow once\s+Allow always\s+Reject/u],
+  pi: [],
+};
+const SPECS: Record<string, ScreenSpec> = { claude: CLAUDE, codex: CODEX, opencode: OPENCODE, pi: PI };
+
+/** Runtimes whose hooks cannot report a permission wait: the screen decides "waiting" for them. */
+const NO_WAITING_HOOK = new Set(['codex']);
+
+/** Only the bottom of the screen speaks about the present (old answers scroll above it). */
+const tail = (screen: Screen, rows = 25): string[] => {
+  const lines = [...screen.lines];
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+  return lines.slice(-rows);
+};
+
+/** Read activity off the visible screen: waiting markers first, then busy markers; else idle. */
+export function screenActivity(runtime: string, screen: Screen): { activity: Activity; detail: string } {
+  if (screen.dead) return { activity: 'unknown', detail: 'pane is dead' };
+  const lines = tail(screen);
+  if (lines.length === 0) return { activity: 'unknown', detail: 'blank screen' };
+  const waiting = (WAITING[runtime] ?? []).find((pattern) => lines.some((line) => pattern.test(line)));
+  if (waiting) return { activity: 'waiting', detail: `screen shows ${waiting.source}` };
+  const spec = SPECS[runtime];
+  if (!spec) return { activity: 'unknown', detail: 'no screen rules for this runtime' };
+  const busy = spec.busy.find((pattern) => lines.some((line) => pattern.test(line)));
+  if (busy) return { activity: 'busy', detail: `screen shows ${busy.source}` };
+  const blocker = spec.blockers.find((pattern) => lines.some((line) => pattern.test(line)));
+  if (blocker) return { activity: 'waiting', detail: `a dialog holds the input (${blocker.source})` };
+  return { activity: 'idle', detail: 'no busy or waiting marker on screen' };
+}
+
+/** The runtime's own report, from heartbeat v1's extended fields (mosaic-report, or the stub's ok/busy). */
+export function reportedActivity(beat: Heartbeat | undefined, runtime: string): { activity: Activity; at: Date } | undefined {
+  if (!beat) return undefined;
+  if (runtime === 'stub') return { activity: beat.status === 'busy' ? 'busy' : 'idle', at: beat.ts };
+  if (beat.fields.source !== 'runtime') return undefined;
+  const status = beat.status;
+  if (status !== 'busy' && status !== 'waiting' && status !== 'idle') return undefined;
+  const at = beat.fields.status_ts ? new Date(beat.fields.status_ts) : beat.ts;
+  return { activity: status, at: Number.isNaN(at.getTime()) ? beat.ts : at };
+}
+
+/**
+ * The runtime's report wins; the screen fills in when there is none, and overrides it only to
+ * say "waiting" for runtimes that have no hook for permission prompts (codex).
+ */
+export function combineActivity(
+  runtime: string,
+  reported: { activity: Activity; at: Date } | undefined,
+  screen: Screen | undefined,
+  now: Date,
+): ActivityReading {
+  const fromScreen = screen ? screenActivity(runtime, screen) : undefined;
+  if (reported) {
+    const age = Math.max(0, Math.round((now.getTime() - reported.at.getTime()) / 100) / 10);
+    if (fromScreen?.activity === 'waiting' && reported.activity === 'busy' && NO_WAITING_HOOK.has(runtime)) {
+      return { activity: 'waiting', source: 'screen', age_seconds: null, detail: fromScreen.detail };
+    }
+    return { activity: reported.activity, source: 'runtime', age_seconds: age, detail: `reported by ${runtime}` };
+  }
+  if (fromScreen) return { activity: fromScreen.activity, source: 'screen', age_seconds: null, detail: fromScreen.detail };
+  return { activity: 'unknown', source: 'none', age_seconds: null, detail: 'no report from the runtime and no screen read' };
+}
+
+/** Which agents need their screen read: no report of their own, or a runtime the screen must back up. */
+export function needsScreen(runtime: string, reported: { activity: Activity } | undefined): boolean {
+  if (!reported) return runtime !== 'stub';
+  return NO_WAITING_HOOK.has(runtime) && reported.activity === 'busy';
+}
