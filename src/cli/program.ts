@@ -159,7 +159,7 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
       .option('-m, --message <text>', 'the message (else --file, else stdin)')
       .option('-f, --file <path>', 'read the message from a file (UTF-8)')
       .option('--source-label <label>', 'who the preamble names as sender (default: <hostname>:operator)')
-      .option('--no-preamble', 'send the body alone, without "[<source> -> <agent>] "')
+      .option('--no-preamble', 'send the body alone, without "[<source> -> <agent> #<send id>] "')
       .option('--verify', 'wait for evidence that the agent took it: exit 1 on draft or unverifiable')
       .option('--verify-timeout <ms>', 'how long to wait for evidence (default 6000)')
       .addOption(json());

@@ -31,8 +31,10 @@ describe('message bodies', () => {
   });
 
   it('composes the preamble, or leaves it out', () => {
-    expect(composeMessage('hi', { source: 'h:operator', agent: 'a', preamble: true })).toBe('[h:operator -> a] hi');
-    expect(composeMessage('hi', { source: 'h:operator', agent: 'a', preamble: false })).toBe('hi');
+    expect(composeMessage('hi', { source: 'h:operator', agent: 'a', preamble: true, sendId: '0a1b2c3d' })).toBe(
+      '[h:operator -> a #0a1b2c3d] hi',
+    );
+    expect(composeMessage('hi', { source: 'h:operator', agent: 'a', preamble: false, sendId: '0a1b2c3d' })).toBe('hi');
     expect(() => validateSourceLabel('two\nlines')).toThrow(/source-label/);
     expect(validateSourceLabel('ci:build-42')).toBe('ci:build-42');
   });

@@ -58,7 +58,10 @@ export function validateSourceLabel(label: string): string {
   return label;
 }
 
-/** `[<source> -> <agent>] <body>`, or the body alone without a preamble. */
-export function composeMessage(body: string, options: { source: string; agent: string; preamble: boolean }): string {
-  return options.preamble ? `[${options.source} -> ${options.agent}] ${body}` : body;
+/**
+ * `[<source> -> <agent> #<send id>] <body>`, or the body alone without a preamble. The send
+ * id lets a runtime's prompt hook (framework/bin/mosaic-report --ack) acknowledge this send.
+ */
+export function composeMessage(body: string, options: { source: string; agent: string; preamble: boolean; sendId: string }): string {
+  return options.preamble ? `[${options.source} -> ${options.agent} #${options.sendId}] ${body}` : body;
 }

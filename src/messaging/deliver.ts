@@ -117,13 +117,14 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   });
   for (let i = 0; ; i++) {
     await clock.sleep(pollPause(i, clock.now() - firstEnter));
+    const screen = await io.capture();
+    last = detector.classify(screen, probe, clock.now() - firstEnter);
+    if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
+    // The screen is not conclusive (yet): the runtime's own report may be.
     for (const source of request.ackSources ?? []) {
       const reported = await source.check(pending);
       if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
     }
-    const screen = await io.capture();
-    last = detector.classify(screen, probe, clock.now() - firstEnter);
-    if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
     const now = clock.now();
     if (last.kind === 'draft') {
       probe.draft = screen;

@@ -7,6 +7,7 @@ import type { TmuxClient } from '../tmux/client.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type PaneIo, type SendStatus } from './deliver.js';
+import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
@@ -92,7 +93,7 @@ export async function sendToAgent(
   const clock = options.clock ?? realClock;
   const started = clock.now();
   const sendId = newSendId();
-  const text = composeMessage(options.body, { source: options.source, agent: agent.name, preamble: options.preamble });
+  const text = composeMessage(options.body, { source: options.source, agent: agent.name, preamble: options.preamble, sendId });
   const lock = await acquireAgentLock(ctx.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
   try {
     const outcome = await deliver(
@@ -104,7 +105,7 @@ export async function sendToAgent(
         detector: detectorFor(agent.runtime),
         timeoutMs: options.timeoutMs,
         verify: options.verify,
-        ackSources: options.ackSources,
+        ackSources: [hookAck(ctx.runDir, agent.name), ...(options.ackSources ?? [])],
       },
       clock,
     );

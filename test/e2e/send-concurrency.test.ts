@@ -26,7 +26,7 @@ describe('agent send: concurrent senders', () => {
 
     const files = readdirSync(rec);
     expect(files).toHaveLength(50);
-    const received = files.map((file) => readFileSync(path.join(rec, file), 'utf8').replace(/^\[[^\]]+ -> a\] /, '')).sort();
+    const received = files.map((file) => readFileSync(path.join(rec, file), 'utf8').replace(/^\[[^\]]+ -> a #[0-9a-f]{8}\] /, '')).sort();
     expect(received).toEqual([...messages].sort());
   }, 180_000);
 });

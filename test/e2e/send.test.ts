@@ -85,7 +85,6 @@ describe('agent send on real tmux with the stub agent', () => {
     expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
     let expectedSeq = 0;
     for (const item of HOSTILE) {
-      const text = item.preamble === false ? item.body : `[test-src -> a] ${item.body}`;
       const args = ['a', '--verify', '--source-label', 'test-src', ...(item.preamble === false ? ['--no-preamble'] : [])];
       let input: string | undefined;
       if (item.via === 'message') args.push(`--message=${item.body}`);
@@ -97,6 +96,8 @@ describe('agent send on real tmux with the stub agent', () => {
       if (item.via === 'stdin') input = item.body;
       const { status, result, stderr } = await sendJson(fleet, args, input);
       expect(status, `${item.name}: ${stderr}`).toBe(0);
+      expect(result.send_id).toMatch(/^[0-9a-f]{8}$/);
+      const text = item.preamble === false ? item.body : `[test-src -> a #${result.send_id}] ${item.body}`;
       expect(result.status, `${item.name}: ${result.detail}`).toBe('accepted');
       expect(result.bytes, item.name).toBe(Buffer.byteLength(text));
       expectedSeq++;
@@ -240,8 +241,8 @@ describe('agent send on real tmux with the stub agent', () => {
       expect(Object.keys(row)).toEqual(expect.arrayContaining(['tenant_id', 'host', 'agent', 'status', 'detail', 'bytes', 'duration_ms']));
     }
     expect(rows[1]!.detail).toMatch(/not running/);
-    expect(readFileSync(path.join(fleet.dir, 'rec-a', '1.msg'), 'utf8')).toMatch(/-> a\] all hands$/);
-    expect(readFileSync(path.join(fleet.dir, 'rec-c', '1.msg'), 'utf8')).toMatch(/-> c\] all hands$/);
+    expect(readFileSync(path.join(fleet.dir, 'rec-a', '1.msg'), 'utf8')).toMatch(/^\[[^\]]+:operator -> a #[0-9a-f]{8}\] all hands$/);
+    expect(readFileSync(path.join(fleet.dir, 'rec-c', '1.msg'), 'utf8')).toMatch(/^\[[^\]]+:operator -> c #[0-9a-f]{8}\] all hands$/);
 
     expect((await fleet.mosaic(['fleet', 'start', 'b'])).status).toBe(0);
     const crew = await fleet.mosaic(['agent', 'broadcast', '--class', 'crew', '--verify', '-m', 'crew only']);
