@@ -35,7 +35,10 @@ export function stateColour(state: string): string {
       return colour.red(state);
     case 'restarting':
     case 'unknown':
+    case 'waiting':
       return colour.yellow(state);
+    case 'busy':
+      return colour.bold(state);
     default:
       return state;
   }

@@ -1,8 +1,15 @@
 import { UserError } from '../core/errors.js';
-import { pasteIntoPane, pressEnter, typeIntoPane } from '../messaging/paste.js';
+import { readHeartbeat } from '../heartbeat/heartbeat.js';
+import { pressEnter, typeIntoPane } from '../messaging/paste.js';
+import { captureMany } from '../messaging/screen.js';
+import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
+import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
+import type { Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/direct.js';
+import { waitFor } from '../system/wait.js';
+import { screenActivity } from './activity.js';
 import type { FleetContext } from './context.js';
 
 export interface ResetResult {
@@ -11,22 +18,93 @@ export interface ResetResult {
   agent: string;
   mode: 'clear' | 'new';
   command: string;
-  kickstart: boolean;
+  verified: boolean;
+  evidence: string;
+  kickstart: SendResult | null;
 }
 
-/** Type the runtime's reset command, submit it, then paste the kickstart template if the agent has one. */
+/** How long a reset gets to show a fresh conversation. */
+export const RESET_VERIFY_TIMEOUT_MS = 10_000;
+
+const ANSWER_LINES: Record<string, readonly RegExp[]> = {
+  claude: CLAUDE.responses,
+  codex: CODEX.responses,
+  pi: PI.responses,
+  opencode: OPENCODE.responses,
+};
+
+const answersOnScreen = (runtime: string, screen: Screen): number =>
+  screen.lines.filter((line) => (ANSWER_LINES[runtime] ?? []).some((pattern) => pattern.test(line))).length;
+
+/**
+ * Type the runtime's reset command (slash commands must be typed, not pasted), submit it, and
+ * wait for proof of a fresh conversation: the runtime's own report of a new session
+ * (`session_ts` from its hook), the stub's acknowledgement, or a screen whose earlier answers
+ * are gone. Then send the kickstart template, verified like any message.
+ */
 export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'clear' | 'new'): Promise<ResetResult> {
   const pane = (await listPanes(ctx)).find((p) => p.session === agent.session);
   if (!pane || pane.dead) {
     throw new UserError(`agent "${agent.name}" is not running`, { hint: `start it with \`mosaic fleet start ${agent.name}\`` });
   }
+  const [before] = await captureMany(ctx.tmux, [agent.session]);
+  if (before instanceof Error || !before) throw new UserError(`cannot read agent "${agent.name}"'s screen: ${String(before)}`);
+  const beforeBeat = await readHeartbeat(ctx.paths.runDir, agent.name);
+  const waiting = beforeBeat?.status === 'waiting' || screenActivity(agent.runtime, before).activity === 'waiting';
+  if (waiting) {
+    throw new UserError(
+      `agent "${agent.name}" is waiting for an answer (a permission prompt or a question); a reset typed now would answer it`,
+      {
+        hint: `answer it first: \`mosaic agent attach ${agent.name}\``,
+      },
+    );
+  }
   const command = resolveRuntime(ctx.roster, agent.runtime).reset[mode];
+  const since = Date.now();
+  const previousSession = beforeBeat?.fields.session_ts;
   await typeIntoPane(ctx.tmux, agent.session, command);
   await pressEnter(ctx.tmux, agent.session);
-  const kickstart = agent.kickstartTemplate?.replace(/\{\{\s*agent\s*\}\}/g, agent.name);
-  if (kickstart) {
-    await pasteIntoPane(ctx.tmux, agent.session, kickstart);
-    await pressEnter(ctx.tmux, agent.session);
+
+  const answersBefore = answersOnScreen(agent.runtime, before);
+  const evidence = await waitFor(
+    async () => {
+      const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
+      const session = beat?.fields.session_ts;
+      if (session && session !== previousSession && new Date(session).getTime() >= since - 1000) {
+        return `the runtime reported a new session (${beat?.fields.event ?? 'session start'})`;
+      }
+      const [screen] = await captureMany(ctx.tmux, [agent.session]);
+      if (!screen || screen instanceof Error) return undefined;
+      if (agent.runtime === 'stub') {
+        return screen.lines.some((line) => line.includes(`bytes=${Buffer.byteLength(command)}`) && line.includes('[stub] ack'))
+          ? `the stub acknowledged ${command}`
+          : undefined;
+      }
+      if (answersBefore > 0 && answersOnScreen(agent.runtime, screen) === 0) return 'the earlier answers are gone from the screen';
+      return undefined;
+    },
+    { timeoutMs: RESET_VERIFY_TIMEOUT_MS, intervalMs: 100 },
+  );
+
+  let kickstart: SendResult | null = null;
+  const template = agent.kickstartTemplate?.replace(/\{\{\s*agent\s*\}\}/g, agent.name);
+  if (template && evidence) {
+    kickstart = await sendToAgent({ roster: ctx.roster, runDir: ctx.paths.runDir, tmux: ctx.tmux, host: ctx.host }, agent, {
+      body: template,
+      source: `${ctx.host}:reset`,
+      preamble: false,
+      verify: true,
+      timeoutMs: DEFAULT_VERIFY_TIMEOUT_MS,
+    });
   }
-  return { tenant_id: ctx.roster.tenantId, host: ctx.host, agent: agent.name, mode, command, kickstart: Boolean(kickstart) };
+  return {
+    tenant_id: ctx.roster.tenantId,
+    host: ctx.host,
+    agent: agent.name,
+    mode,
+    command,
+    verified: evidence !== undefined,
+    evidence: evidence ?? `no sign of a fresh conversation within ${RESET_VERIFY_TIMEOUT_MS / 1000}s`,
+    kickstart,
+  };
 }

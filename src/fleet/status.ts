@@ -1,6 +1,9 @@
 import { ageSeconds, heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
+import { captureMany } from '../messaging/screen.js';
+import type { Screen } from '../runtimes/detectors/types.js';
+import { combineActivity, needsScreen, reportedActivity, type ActivityReading } from './activity.js';
 import type { FleetContext } from './context.js';
 
 export interface AgentStatus {
@@ -18,16 +21,44 @@ export interface AgentStatus {
   restarts: number;
   last_exit_status: number | null;
   heartbeat: { health: HeartbeatHealth; age_seconds: number | null; status: string | null };
+  /** busy / waiting / idle, from the runtime's own reports (status_source runtime) or the screen. */
+  activity: ActivityReading['activity'];
+  status_source: ActivityReading['source'];
+  activity_detail: string;
   working_directory: string;
 }
 
 export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[]): Promise<AgentStatus[]> {
-  const observations = await ctx.supervisor.observe(agents);
+  const [observations, beats] = await Promise.all([
+    ctx.supervisor.observe(agents),
+    Promise.all(agents.map((agent) => readHeartbeat(ctx.paths.runDir, agent.name))),
+  ]);
   const now = new Date(ctx.now());
+  // Screens only where the runtime's own report cannot answer, all in one tmux call.
+  const reports = agents.map((agent, index) =>
+    observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime) : undefined,
+  );
+  const toRead = agents.filter((agent, index) => observations[index]!.state === 'running' && needsScreen(agent.runtime, reports[index]));
+  const captured =
+    toRead.length > 0
+      ? await captureMany(
+          ctx.tmux,
+          toRead.map((agent) => agent.session),
+        )
+      : [];
+  const screens = new Map<string, Screen>();
+  toRead.forEach((agent, index) => {
+    const screen = captured[index];
+    if (screen && !(screen instanceof Error)) screens.set(agent.name, screen);
+  });
   return Promise.all(
     agents.map(async (agent, index) => {
       const seen = observations[index]!;
-      const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
+      const beat = beats[index];
+      const activity =
+        seen.state === 'running'
+          ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now)
+          : ({ activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${seen.state}` } satisfies ActivityReading);
       return {
         tenant_id: ctx.roster.tenantId,
         host: ctx.host,
@@ -47,6 +78,9 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
           age_seconds: beat ? Math.round(ageSeconds(beat, now) * 10) / 10 : null,
           status: beat?.status ?? null,
         },
+        activity: activity.activity,
+        status_source: activity.source,
+        activity_detail: activity.detail,
         working_directory: agent.workingDirectory,
       };
     }),

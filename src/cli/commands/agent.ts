@@ -62,7 +62,11 @@ export async function reset(command: Command): Promise<number> {
   const ctx = await open(command);
   const agent = findAgent(ctx.roster, command.args[0]!);
   const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear');
+  const kickstartOk = !result.kickstart || result.kickstart.status === 'accepted' || result.kickstart.status === 'queued';
   if (opts.json) printJson(result);
-  else out(`${agent.name}: sent ${result.command}${result.kickstart ? ' and the kickstart template' : ''}`);
-  return 0;
+  else {
+    out(`${agent.name}: ${result.command} ${result.verified ? 'verified' : 'NOT verified'}: ${result.evidence}`);
+    if (result.kickstart) out(`${agent.name}: kickstart ${result.kickstart.status}: ${result.kickstart.detail}`);
+  }
+  return result.verified && kickstartOk ? 0 : 1;
 }

@@ -49,11 +49,12 @@ export async function restart(command: Command): Promise<number> {
 
 export function statusTable(rows: AgentStatus[]): string {
   return table(
-    ['AGENT', 'RUNTIME', 'STATE', 'PANE PID', 'RESTARTS', 'LAST EXIT', 'HEARTBEAT', 'COMMAND'],
+    ['AGENT', 'RUNTIME', 'STATE', 'ACTIVITY', 'PANE PID', 'RESTARTS', 'LAST EXIT', 'HEARTBEAT', 'COMMAND'],
     rows.map((r) => [
       r.agent,
       r.runtime,
       stateColour(r.state),
+      r.status_source === 'screen' ? `${stateColour(r.activity)}*` : stateColour(r.activity),
       r.pane_pid === null ? '-' : String(r.pane_pid),
       String(r.restarts),
       r.last_exit_status === null ? '-' : String(r.last_exit_status),
