@@ -1,17 +1,26 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { findAgent } from '../../fleet/context.js';
 import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
 import { openFleetView, type FleetView } from '../../fleet/view.js';
-import { AnsiStripper, stripAnsi } from '../../observe/ansi.js';
-import { attachAgent } from '../../observe/attach.js';
-import { agentTranscript, followTranscript, readTranscriptTail } from '../../observe/logs.js';
-import { watchAgent } from '../../observe/watch.js';
+import type { AgentSpec } from '../../roster/model.js';
 import { colour, out, printJson, stateColour, table, write } from '../output.js';
-import { options } from './shared.js';
+
+/*
+ * `fleet ps` is the hot path here (run in loops, by scripts, at 500 agents): only it is
+ * imported up front; watch, attach and logs load their modules when they run.
+ */
 
 const openView = (command: Command): Promise<FleetView> => openFleetView({ env: process.env, roster: options(command).roster });
+
+/** Options with the global ones (not from ./shared.js: it pulls in the whole fleet context and the YAML parser). */
+const options = <T extends object>(command: Command): T & { roster?: string; json?: boolean } =>
+  command.optsWithGlobals<T & { roster?: string; json?: boolean }>();
+
+async function agentOf(view: FleetView, command: Command): Promise<AgentSpec> {
+  const { findAgent } = await import('../../fleet/context.js');
+  return findAgent(view.roster, command.args[0]!);
+}
 
 /* ---------- fleet ps ---------- */
 
@@ -175,12 +184,14 @@ export async function ps(command: Command): Promise<number> {
 
 export async function watch(command: Command): Promise<number> {
   const view = await openView(command);
-  return watchAgent(view, findAgent(view.roster, command.args[0]!), { stdinIsTTY: Boolean(process.stdin.isTTY) });
+  const { watchAgent } = await import('../../observe/watch.js');
+  return watchAgent(view, await agentOf(view, command), { stdinIsTTY: Boolean(process.stdin.isTTY) });
 }
 
 export async function attach(command: Command): Promise<number> {
   const view = await openView(command);
-  return attachAgent(view, findAgent(view.roster, command.args[0]!), { stdinIsTTY: Boolean(process.stdin.isTTY) });
+  const { attachAgent } = await import('../../observe/attach.js');
+  return attachAgent(view, await agentOf(view, command), { stdinIsTTY: Boolean(process.stdin.isTTY) });
 }
 
 /* ---------- agent logs ---------- */
@@ -192,7 +203,9 @@ export async function logs(command: Command): Promise<number> {
     throw new UsageError(`-n must be a whole number from 0 to 1000000, got "${opts.lines}"`);
   }
   const view = await openView(command);
-  const agent = findAgent(view.roster, command.args[0]!);
+  const agent = await agentOf(view, command);
+  const { agentTranscript, followTranscript, readTranscriptTail } = await import('../../observe/logs.js');
+  const { AnsiStripper, stripAnsi } = await import('../../observe/ansi.js');
   const deps = { tmux: view.tmux, logsDir: view.paths.logsDir, env: view.env };
   const file = await agentTranscript(deps, agent, { mustExist: !opts.follow });
   const tail = readTranscriptTail(file, lines);
