@@ -127,7 +127,7 @@ function calibration() {
 function cleanup() {
   rmSync(noopTemplate, { force: true });
   mosaic(['fleet', 'uninstall-systemd']);
-  systemctl(['stop', '--', `${prefix}-*`]);
+  systemctl(['stop', '--', `${prefix}-*`, `app-${prefix}*`]);
   // Links the uninstall could not remove (it failed half-way): by our unique prefix only.
   const unitPath = systemctl(['show', '--property=UnitPath', '--value']).stdout.trim().split(/\s+/).filter(Boolean);
   for (const d of unitPath) {

@@ -38,6 +38,7 @@ describe('generated units', () => {
     for (const key of ['Requires', 'BindsTo', 'After', 'PartOf']) expect(lines(unit, key)).toEqual([`${key}=mx-tmux-holder.service`]);
     expect(lines(unit, 'Type')).toEqual(['Type=oneshot']);
     expect(lines(unit, 'RemainAfterExit')).toEqual(['RemainAfterExit=yes']);
+    expect(lines(unit, 'Slice')).toEqual(['Slice=app.slice']);
     expect(lines(unit, 'EnvironmentFile')).toEqual(['EnvironmentFile=/home/u/100%% fleet/agents/%i.env']);
     expect(lines(unit, 'Environment')[0]).toContain('"TMUX_TMPDIR=/tmp/t" "MOSAIC_AGENT_NAME=%i"');
     expect(lines(unit, 'ExecStart')).toEqual(['ExecStart="/usr/bin/node" "/opt/mosaic $$dir/dist/cli/main.js" "_systemd" "start-agent"']);

@@ -94,6 +94,9 @@ export function renderAgentTemplate(ctx: UnitContext): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
+    // Without this, the manager creates a slice per template (app-<prefix>\x2dagent.slice) that
+    // outlives every instance; the instances' own cgroups stay empty anyway (panes are the holder's).
+    'Slice=app.slice',
     `${fleetEnvironment(ctx)} "MOSAIC_AGENT_NAME=%i"`,
     'UnsetEnvironment=TMUX TMUX_PANE',
     `EnvironmentFile=${unitPath(`${ctx.agentsDir}/`, 'agents directory')}%i.env`,

@@ -94,7 +94,7 @@ export function systemdWorld(fleet: TestFleet, options: { configHome?: string } 
 /** Stop and forget every unit with the world's prefix, and remove every link or file named after it. */
 export function cleanupUnits(world: SystemdWorld): void {
   const pattern = `${world.prefix}-*`;
-  world.systemctl(['stop', '--', pattern]);
+  world.systemctl(['stop', '--', pattern, `app-${world.prefix}*`]);
   const files = JSON.parse(world.systemctl(['list-unit-files', '--output=json', '--', pattern]).stdout || '[]') as { unit_file: string }[];
   const names = files.map((f) => f.unit_file).filter((name) => !name.includes('@') || name.endsWith('@.service'));
   if (names.length > 0) world.systemctl(['disable', '--', ...names]);
@@ -120,10 +120,12 @@ function listDir(dir: string): string[] {
   }
 }
 
-/** Units of this world the manager still knows (loaded or as files). */
+/** Units of this world the manager still knows (loaded or as files), including any slice named after it. */
 export function leftoverUnits(world: SystemdWorld): string[] {
   const pattern = `${world.prefix}-*`;
-  const loaded = JSON.parse(world.systemctl(['list-units', '--all', '--output=json', '--', pattern]).stdout || '[]') as { unit: string }[];
+  const loaded = JSON.parse(
+    world.systemctl(['list-units', '--all', '--output=json', '--', pattern, `app-${world.prefix}*`]).stdout || '[]',
+  ) as { unit: string }[];
   const files = JSON.parse(world.systemctl(['list-unit-files', '--output=json', '--', pattern]).stdout || '[]') as { unit_file: string }[];
   return [...loaded.map((u) => u.unit), ...files.map((f) => f.unit_file)];
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { selectAgents } from '../../fleet/context.js';
 import { disableAgents, enableAgents, type BootOutcome } from '../../systemd/boot.js';
@@ -46,7 +47,10 @@ export async function uninstallUnits(command: Command): Promise<number> {
     printJson(report);
   } else {
     if (report.stopped.length > 0) out(`stopped: ${report.stopped.join(' ')}`);
-    for (const file of report.files.filter((f) => f.action === 'removed')) out(`removed ${file.file}`);
+    const removed = report.files.filter((f) => f.action === 'removed');
+    for (const file of removed.filter((f) => f.unit)) out(`removed ${file.file}`);
+    const envFiles = removed.filter((f) => !f.unit);
+    if (envFiles.length > 0) out(`removed ${envFiles.length} agent environment file(s) from ${path.dirname(envFiles[0]!.file)}`);
     for (const file of kept) err(`kept ${file.file}: changed by hand since install (remove it yourself, or use --force)`);
     if (report.left_behind.length > 0) err(`still known to the user manager: ${report.left_behind.join(' ')}`);
     else out('no unit of this fleet is left in the user manager');
