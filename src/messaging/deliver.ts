@@ -120,8 +120,9 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     const screen = await io.capture();
     last = detector.classify(screen, probe, clock.now() - firstEnter);
     if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
-    // The screen is not conclusive (yet): the runtime's own report may be.
-    for (const source of request.ackSources ?? []) {
+    // The screen is not conclusive: the runtime's own report may be (unless the screen is
+    // about to say whether a busy runtime queued it: a prompt hook fires for queued ones too).
+    for (const source of last.kind === 'waiting' && last.settling ? [] : (request.ackSources ?? [])) {
       const reported = await source.check(pending);
       if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
     }

@@ -88,7 +88,8 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
         // Busy when we pasted: the runtime queues what is submitted; its queue may show a frame later.
         if (countMatches(screen.lines, spec.queued) > 0)
           return { kind: 'queued', detail: `${spec.runtime} is busy; the message waits in its queue` };
-        if (sinceEnterMs < QUEUE_GRACE_MS) return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue' };
+        if (sinceEnterMs < QUEUE_GRACE_MS)
+          return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue', settling: true };
       }
       if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };
       if (answered) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} answered` };

@@ -45,8 +45,11 @@ export type Observation =
   | { kind: 'draft'; detail: string }
   /** The pane shows nothing at all: no evidence either way. */
   | { kind: 'blank'; detail: string }
-  /** Nothing conclusive yet. */
-  | { kind: 'waiting'; detail: string };
+  /**
+   * Nothing conclusive yet. `settling`: the screen is about to tell (e.g. whether a busy
+   * runtime queued the message), so other evidence should not decide before it does.
+   */
+  | { kind: 'waiting'; detail: string; settling?: boolean };
 
 export type Readiness = { ready: true } | { ready: false; detail: string };
 
