@@ -27,7 +27,10 @@ export function world(name) {
     env,
     rosterPath: path.join(home, 'roster.yaml'),
     writeRoster(agentsYaml, extra = '') {
-      writeFileSync(path.join(home, 'roster.yaml'), `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\n${extra}agents:\n${agentsYaml}`);
+      writeFileSync(
+        path.join(home, 'roster.yaml'),
+        `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\n${extra}agents:\n${agentsYaml}`,
+      );
     },
     mosaic(args) {
       return spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

@@ -57,7 +57,24 @@ describe('combining the runtime report and the screen', () => {
       source: 'runtime',
     });
     expect(needsScreen('codex', { activity: 'busy' })).toBe(true);
-    expect(needsScreen('claude', { activity: 'busy' })).toBe(false);
+    expect(needsScreen('claude', { activity: 'idle' })).toBe(false);
+    expect(needsScreen('stub', undefined)).toBe(false);
+  });
+
+  it('drops a reported wait once its prompt is gone, and an old busy when the screen is idle', () => {
+    const idleScreen = screen('❯ \n  ? for shortcuts');
+    expect(combineActivity('claude', reportedActivity(beat('waiting'), 'claude'), idleScreen, now)).toMatchObject({
+      activity: 'idle',
+      source: 'screen',
+    });
+    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now)).toMatchObject({
+      activity: 'busy',
+      source: 'runtime',
+    });
+    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now, 2)).toMatchObject({
+      activity: 'idle',
+      source: 'screen',
+    });
   });
 
   it('falls back to the screen without a report, and ignores heartbeats that are not runtime reports', () => {

@@ -66,20 +66,36 @@ export function reportedActivity(beat: Heartbeat | undefined, runtime: string): 
 }
 
 /**
- * The runtime's report wins; the screen fills in when there is none, and overrides it only to
- * say "waiting" for runtimes that have no hook for permission prompts (codex).
+ * The runtime's report wins, with three corrections from the screen: "waiting" for runtimes that
+ * have no hook for permission prompts (codex); a reported wait whose prompt is gone from the
+ * screen (answered or interrupted: no hook fires for that); and an old "busy" when the screen
+ * shows no sign of work (a turn interrupted with Esc fires no Stop hook). Without a report, the
+ * screen decides.
  */
 export function combineActivity(
   runtime: string,
   reported: { activity: Activity; at: Date } | undefined,
   screen: Screen | undefined,
   now: Date,
+  staleAfterSeconds = 30,
 ): ActivityReading {
   const fromScreen = screen ? screenActivity(runtime, screen) : undefined;
   if (reported) {
     const age = Math.max(0, Math.round((now.getTime() - reported.at.getTime()) / 100) / 10);
+    const screenSays = (detail: string): ActivityReading => ({
+      activity: fromScreen!.activity,
+      source: 'screen',
+      age_seconds: null,
+      detail: `${fromScreen!.detail} (${detail})`,
+    });
     if (fromScreen?.activity === 'waiting' && reported.activity === 'busy' && NO_WAITING_HOOK.has(runtime)) {
-      return { activity: 'waiting', source: 'screen', age_seconds: null, detail: fromScreen.detail };
+      return screenSays(`${runtime} reports no permission prompts`);
+    }
+    if (reported.activity === 'waiting' && (fromScreen?.activity === 'idle' || fromScreen?.activity === 'busy')) {
+      return screenSays('the reported prompt is no longer shown');
+    }
+    if (reported.activity === 'busy' && fromScreen?.activity === 'idle' && age > staleAfterSeconds) {
+      return screenSays(`the busy report is ${age}s old`);
     }
     return { activity: reported.activity, source: 'runtime', age_seconds: age, detail: `reported by ${runtime}` };
   }
@@ -87,8 +103,8 @@ export function combineActivity(
   return { activity: 'unknown', source: 'none', age_seconds: null, detail: 'no report from the runtime and no screen read' };
 }
 
-/** Which agents need their screen read: no report of their own, or a runtime the screen must back up. */
+/** Which agents need their screen read: no report of their own, or a busy/waiting report to check. */
 export function needsScreen(runtime: string, reported: { activity: Activity } | undefined): boolean {
-  if (!reported) return runtime !== 'stub';
-  return NO_WAITING_HOOK.has(runtime) && reported.activity === 'busy';
+  if (runtime === 'stub') return false;
+  return !reported || reported.activity !== 'idle';
 }

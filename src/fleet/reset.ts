@@ -4,12 +4,13 @@ import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
 import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
+import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/direct.js';
 import { waitFor } from '../system/wait.js';
-import { screenActivity } from './activity.js';
+import { combineActivity, reportedActivity } from './activity.js';
 import type { FleetContext } from './context.js';
 
 export interface ResetResult {
@@ -50,8 +51,8 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
   const [before] = await captureMany(ctx.tmux, [agent.session]);
   if (before instanceof Error || !before) throw new UserError(`cannot read agent "${agent.name}"'s screen: ${String(before)}`);
   const beforeBeat = await readHeartbeat(ctx.paths.runDir, agent.name);
-  const waiting = beforeBeat?.status === 'waiting' || screenActivity(agent.runtime, before).activity === 'waiting';
-  if (waiting) {
+  const activity = combineActivity(agent.runtime, reportedActivity(beforeBeat, agent.runtime), before, new Date());
+  if (activity.activity === 'waiting') {
     throw new UserError(
       `agent "${agent.name}" is waiting for an answer (a permission prompt or a question); a reset typed now would answer it`,
       {
@@ -62,8 +63,7 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
   const command = resolveRuntime(ctx.roster, agent.runtime).reset[mode];
   const since = Date.now();
   const previousSession = beforeBeat?.fields.session_ts;
-  await typeIntoPane(ctx.tmux, agent.session, command);
-  await pressEnter(ctx.tmux, agent.session);
+  await submitCommand(ctx, agent, command);
 
   const answersBefore = answersOnScreen(agent.runtime, before);
   const evidence = await waitFor(
@@ -108,3 +108,43 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
     kickstart,
   };
 }
+
+/** Is the typed command still sitting in the input (a line that is the command and nothing else)? */
+const commandInInput = (screen: Screen, command: string): boolean =>
+  screen.lines.some((line) => line.replace(/[❯›>┃│]/gu, ' ').trim() === command);
+
+/**
+ * Type the command, let the runtime settle (codex takes an Enter right after typed text as a
+ * newline), press Enter, and press it again (never retype) while the command stays in the input.
+ */
+async function submitCommand(ctx: FleetContext, agent: AgentSpec, command: string): Promise<void> {
+  const timing = detectorFor(agent.runtime).timing;
+  const screenNow = async (): Promise<Screen | undefined> => {
+    const [screen] = await captureMany(ctx.tmux, [agent.session]);
+    return screen instanceof Error ? undefined : screen;
+  };
+  await typeIntoPane(ctx.tmux, agent.session, command);
+  await waitFor(
+    async () => {
+      const screen = await screenNow();
+      return screen && commandInInput(screen, command) ? true : undefined;
+    },
+    { timeoutMs: timing.draftWaitMs, intervalMs: 30 },
+  );
+  await sleepFor(timing.settleMs);
+  await pressEnter(ctx.tmux, agent.session);
+  for (const retryMs of timing.enterRetryMs) {
+    const stillThere = await waitFor(
+      async () => {
+        const screen = await screenNow();
+        return screen && !commandInInput(screen, command) ? true : undefined;
+      },
+      { timeoutMs: retryMs, intervalMs: 50 },
+    );
+    if (stillThere) return;
+    await pressEnter(ctx.tmux, agent.session);
+  }
+}
+
+/** The runtime's own minimum gap between typing and Enter (a property of the TUI, not a guess at timing). */
+const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,8 @@
+import { describe, it } from 'vitest';
+import { realRuntimeFlow } from './runtime-flow.js';
+
+describe('real codex, offline against the fake model', () => {
+  it('acknowledges through its own hook, reports busy/idle/waiting, resets verified, shows no drift', async () => {
+    await realRuntimeFlow('codex', { permission: true, reset: 'new' });
+  }, 180_000);
+});

@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { createFleet, eventually, type TestFleet } from './harness.js';
+import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
+
+interface AgentStatusJson {
+  state: string;
+  activity: string;
+  status_source: string;
+  activity_detail: string;
+}
+interface SendJson {
+  status: string;
+  detail: string;
+  send_id: string;
+}
+
+const readIfExists = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+const status = (fleet: TestFleet): Promise<AgentStatusJson> => fleet.json<AgentStatusJson>(['agent', 'status', 'r1']);
+
+async function activityBecomes(fleet: TestFleet, activity: string, timeoutMs = 30_000): Promise<AgentStatusJson> {
+  let last: AgentStatusJson | undefined;
+  try {
+    return await eventually(
+      async () => {
+        last = await status(fleet);
+        return last.activity === activity ? last : undefined;
+      },
+      timeoutMs,
+      `activity ${activity}`,
+    );
+  } catch (error) {
+    const tail = (await fleet.mosaic(['agent', 'tail', 'r1', '-n', '30'])).stdout;
+    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last)}; screen:\n${tail}`);
+  }
+}
+
+/**
+ * One real runtime, offline against the fake model, in a fleet on real tmux: the runtime's own
+ * hook acknowledges the send, reports busy while the model holds the turn and idle after it,
+ * waiting on a permission prompt (where the runtime has one), a verified reset, and no drift.
+ */
+export async function realRuntimeFlow(runtime: RealRuntime, options: { permission: boolean; reset: 'clear' | 'new' }): Promise<void> {
+  const model = await fakeModel();
+  const fleet = createFleet();
+  fleet.writeRoster(
+    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${fleet.socket}\nheartbeat:\n  interval_seconds: 2\n` +
+      `defaults:\n  working_directory: work\nruntimes:\n${runtimeSection(runtime, model, fleet.dir)}agents:\n  - {name: r1, runtime: ${runtime}}\n`,
+  );
+  const started = await fleet.mosaic(['fleet', 'start']);
+  expect(started.status, started.stderr).toBe(0);
+
+  // The model holds this turn until the test lets go: busy is observed without racing a timer.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  model.rules.unshift({ match: 'hold-this-turn', reply: 'held turn done', holdUntil: held });
+
+  const sent = await fleet.mosaic([
+    'agent',
+    'send',
+    'r1',
+    '--verify',
+    '--verify-timeout',
+    '45000',
+    '--json',
+    '-m',
+    'please hold-this-turn',
+  ]);
+  const result = JSON.parse(sent.stdout || '{}') as SendJson;
+  expect(result.status, `${sent.stdout}\n${sent.stderr}`).toBe('accepted');
+  // The runtime acknowledged it through its own hook (possibly after the screen already showed it).
+  await eventually(
+    () => (readIfExists(`${fleet.home}/run/r1.hb.status`).includes(`ack=${result.send_id}`) ? true : undefined),
+    20_000,
+    `the runtime's ack of send ${result.send_id}`,
+  );
+  const busy = await activityBecomes(fleet, 'busy');
+  expect(busy.status_source).toBe('runtime');
+  release();
+  const idle = await activityBecomes(fleet, 'idle');
+  expect(idle.status_source).toBe('runtime');
+  await model.waitForRequest((r) => r.lastUserText?.includes('hold-this-turn') ?? false, 1000);
+
+  if (options.permission) {
+    const asked = await fleet.mosaic([
+      'agent',
+      'send',
+      'r1',
+      '--verify',
+      '--verify-timeout',
+      '20000',
+      '--json',
+      '-m',
+      'please ask permission',
+    ]);
+    expect(JSON.parse(asked.stdout || '{}').status, asked.stderr).toBe('accepted');
+    await activityBecomes(fleet, 'waiting');
+    // Refuse the tool; the turn then ends and the agent is idle again.
+    fleet.tmux(['send-keys', '-t', '=r1:0.0', 'Escape']);
+    await activityBecomes(fleet, 'idle');
+  }
+
+  const reset = await fleet.mosaic(['agent', 'reset', 'r1', `--${options.reset}`, '--json']);
+  const resetResult = JSON.parse(reset.stdout || '{}') as { verified: boolean; evidence: string };
+  expect(resetResult.verified, `${reset.stdout}\n${reset.stderr}`).toBe(true);
+
+  const ps = await fleet.json<{ agent: string; flags: string[]; reasons: Record<string, string>; agent_pid: number | null }[]>([
+    'fleet',
+    'ps',
+  ]);
+  const row = ps.find((r) => r.agent === 'r1')!;
+  expect(row.flags, JSON.stringify(row.reasons)).not.toContain('drift');
+  expect(row.agent_pid).not.toBeNull();
+
+  expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+}
