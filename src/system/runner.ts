@@ -33,13 +33,11 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       return;
     }
     const started = performance.now();
-    const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-      cwd: options.cwd,
-      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-    });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
+    // even start must not keep mosaic alive until the timeout.
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const done = (): void => clearTimeout(timer);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -48,6 +46,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       /* the child may exit before reading stdin; its exit status tells the story */
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
+      done();
       const durationMs = Math.round(performance.now() - started);
       if (error.code === 'ENOENT') {
         reject(
@@ -61,6 +60,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       }
     });
     child.on('close', (status, signal) => {
+      done();
       const result: RunResult = {
         argv,
         status,

@@ -83,6 +83,15 @@ describe('invalid rosters: a clear error with file:line:column, and nothing chan
     expect(result.stderr).toMatch(/mosaic fleet init --profile minimal --write/);
   });
 
+  it('missing tmux: a clear error with the install command, and mosaic exits at once', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
+    const result = await fleet.mosaic(['fleet', 'start'], { env: { ...fleet.env, PATH: '/nonexistent' } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/tmux is not installed/);
+    expect(result.stderr).toMatch(/apt-get install -y tmux/);
+  });
+
   it('an unknown agent name changes nothing', async () => {
     const fleet = createFleet();
     fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
