@@ -85,7 +85,9 @@ export function createFleet(): TestFleet {
     const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       : [];
-    rmSync(dir, { recursive: true, force: true });
+    // A runtime's exit hook (e.g. pi's session_shutdown report) may still write into run/ as
+    // the server goes down: retry instead of failing on ENOTEMPTY.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
   });
   return fleet;
