@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { PsRecord, PsReport } from '../../fleet/ps.js';
+import { formatSeconds, psText } from './observe.js';
+
+const record = (over: Partial<PsRecord>): PsRecord => ({
+  tenant_id: 't',
+  host: 'h',
+  agent: 'a',
+  session: 'a',
+  runtime: 'pi',
+  class: null,
+  supervisor: 'systemd',
+  state: 'running',
+  unit: { name: 'mosaic-agent@a.service', load_state: 'loaded', active_state: 'active', sub_state: 'exited', unit_file_state: 'disabled' },
+  pane: 'dead',
+  pane_id: '%1',
+  pane_pid: null,
+  exit_status: 137,
+  agent_pid: null,
+  current_command: null,
+  pane_command: null,
+  idle_seconds: 125,
+  heartbeat: { health: 'stale', age_seconds: 4000, status: 'ok', pid: 9 },
+  restarts: 2,
+  flags: ['boot'],
+  reasons: { boot: 'mosaic-agent@a.service is active but not enabled' },
+  ...over,
+});
+
+describe('fleet ps text', () => {
+  it('formats durations compactly', () => {
+    expect([formatSeconds(null), formatSeconds(4.4), formatSeconds(125), formatSeconds(4000), formatSeconds(200_000)]).toEqual([
+      '-',
+      '4s',
+      '2m',
+      '1h',
+      '2d',
+    ]);
+  });
+
+  it('prints one row per record and the reasons under the table', () => {
+    const report: PsReport = {
+      tenant_id: 't',
+      host: 'h',
+      socket: 's',
+      supervisor: 'systemd',
+      systemd_error: null,
+      holder: 'alive',
+      records: [record({})],
+    };
+    const text = psText(report);
+    expect(text.split('\n')[0]).toBe('fleet of t@h on socket s (systemd supervisor, holder alive)');
+    expect(text).toMatch(/^a\s+t\s+h\s+pi\s+-\s+running\s+active\/disabled\s+dead\(137\)\s+-\s+-\s+-\s+2m\s+stale 1h\s+2\s+boot$/m);
+    expect(text.endsWith('  a: boot: mosaic-agent@a.service is active but not enabled')).toBe(true);
+    expect(psText({ ...report, records: [], systemd_error: 'no bus' })).toMatch(
+      /systemd: no bus; unit states unknown\nno agents in the roster/,
+    );
+  });
+});
