@@ -67,11 +67,13 @@ export function statusTable(rows: AgentStatus[]): string {
 export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
   const rows = await fleetStatus(ctx, ctx.roster.agents);
-  if (options(command).json) printJson(rows);
-  else
-    out(
-      `fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)\n${statusTable(rows)}`,
-    );
+  if (options(command).json) {
+    printJson(rows);
+    return 0;
+  }
+  out(`fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)`);
+  out(statusTable(rows));
+  if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
   return 0;
 }
 
