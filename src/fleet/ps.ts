@@ -10,6 +10,9 @@ import { expectedDescription, findAgentProcess, runtimeMatcher, type RuntimeMatc
 import { unitNames, type UnitNames } from '../systemd/names.js';
 import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-units.js';
 import type { FleetView } from './view.js';
+import { captureMany } from '../messaging/screen.js';
+import type { Screen } from '../runtimes/detectors/types.js';
+import { combineActivity, needsScreen, reportedActivity, type Activity, type ActivityReading, type ActivitySource } from './activity.js';
 
 export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
 
@@ -48,6 +51,10 @@ export interface PsRecord {
   idle_seconds: number | null;
   heartbeat: { health: HeartbeatHealth; age_seconds: number | null; status: string | null; pid: number | null };
   restarts: number | null;
+  /** busy / waiting / idle: the runtime's own report (status_source runtime) or the screen's. */
+  activity: Activity;
+  status_source: ActivitySource;
+  activity_detail: string;
   flags: PsFlag[];
   /** Why each flag is set, in words. */
   reasons: Partial<Record<PsFlag, string>>;
@@ -75,6 +82,8 @@ export interface PsInputs {
   table: ProcessTable;
   /** systemd mode: the unit listing and the fleet's unit names. */
   systemd: (SystemdView & { names: UnitNames }) | null;
+  /** Screens read for agents whose activity the runtime's report cannot settle (see needsScreen). */
+  screens?: (agent: string) => Screen | undefined;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
@@ -185,6 +194,15 @@ export function joinFleet(inputs: PsInputs): PsReport {
         );
       }
     }
+    const activity: ActivityReading = alive
+      ? combineActivity(
+          agent.runtime,
+          reportedActivity(beat, agent.runtime),
+          inputs.screens?.(agent.name),
+          now,
+          2 * roster.heartbeatIntervalSeconds,
+        )
+      : { activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${observed.state}` };
     return {
       ...base,
       agent: agent.name,
@@ -203,6 +221,9 @@ export function joinFleet(inputs: PsInputs): PsReport {
       idle_seconds: pane ? idleSeconds(pane, nowMs) : null,
       heartbeat: { health: health.health, age_seconds: health.age, status: beat?.status ?? null, pid: beat?.pid ?? null },
       restarts: runState?.restarts ?? null,
+      activity: activity.activity,
+      status_source: activity.source,
+      activity_detail: activity.detail,
       flags,
       reasons,
     };
@@ -233,6 +254,9 @@ export function joinFleet(inputs: PsInputs): PsReport {
         idle_seconds: idleSeconds(pane, nowMs),
         heartbeat: { health: 'unknown', age_seconds: null, status: null, pid: null },
         restarts: null,
+        activity: 'unknown',
+        status_source: 'none',
+        activity_detail: 'not a roster agent',
         flags: ['orphan'],
         reasons: { orphan: `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file}` },
       };
@@ -259,6 +283,29 @@ async function systemdView(view: FleetView): Promise<PsInputs['systemd']> {
   return { ...(await querySystemdUnits(view.runner, view.env, view.uid, names)), names };
 }
 
+/** One batched capture of the agents whose activity needs the screen (none when every runtime reported). */
+async function screensToRead(
+  view: FleetView,
+  panes: readonly PaneRow[],
+  beats: Map<string, Heartbeat | undefined>,
+): Promise<Map<string, Screen>> {
+  const live = new Set(panes.filter((pane) => !pane.dead).map((pane) => pane.session));
+  const agents = view.roster.agents.filter(
+    (agent) => live.has(agent.session) && needsScreen(agent.runtime, reportedActivity(beats.get(agent.name), agent.runtime)),
+  );
+  const screens = new Map<string, Screen>();
+  if (agents.length === 0) return screens;
+  const captured = await captureMany(
+    view.tmux,
+    agents.map((agent) => agent.session),
+  );
+  agents.forEach((agent, index) => {
+    const screen = captured[index];
+    if (screen && !(screen instanceof Error)) screens.set(agent.name, screen);
+  });
+  return screens;
+}
+
 /**
  * `fleet ps`: one tmux listing, at most one systemctl listing, /proc and file reads,
  * whatever the fleet size. Also keeps transcripts true (a stat per running agent; one
@@ -271,6 +318,7 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
   const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
   const beats = new Map(roster.agents.map((agent) => [agent.name, readBeat(heartbeatFile(paths.runDir, agent.name))]));
   const [panes, systemd] = await listing;
+  const screens = await screensToRead(view, panes, beats);
   const report = joinFleet({
     roster,
     host: view.host,
@@ -281,6 +329,7 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
     heartbeat: (agent) => beats.get(agent),
     table: new ProcessTable(options.procRoot),
     systemd,
+    screens: (agent) => screens.get(agent),
   });
   const live = new Map(panes.filter((pane) => !pane.dead).map((pane) => [pane.session, pane]));
   const running = roster.agents

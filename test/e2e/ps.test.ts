@@ -51,6 +51,8 @@ function runtimeBin(fleet: TestFleet, scripts: Record<string, string>): NodeJS.P
 }
 
 const RECORD_KEYS = [
+  'activity',
+  'activity_detail',
   'agent',
   'agent_pid',
   'class',
@@ -69,6 +71,7 @@ const RECORD_KEYS = [
   'runtime',
   'session',
   'state',
+  'status_source',
   'supervisor',
   'tenant_id',
   'unit',
@@ -114,7 +117,7 @@ describe('fleet ps on real tmux', () => {
     expect(after.bystander!.pane_pid).toBe(before.bystander!.pane_pid);
 
     const text = (await fleet.mosaic(['fleet', 'ps'])).stdout;
-    expect(text).toMatch(/victim\s+\S+\s+\S+\s+stub\s+-\s+failed\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
+    expect(text).toMatch(/victim\s+\S+\s+\S+\s+stub\s+-\s+failed\s+-\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
   });
 
   it('flags drift with its reason: roster says pi (or a custom command), the pane runs the stub', async () => {
@@ -239,7 +242,7 @@ process.stdout.write('fake pi ready\\n');
     expect(text.status).toBe(0);
     expect(text.stdout).not.toContain('\u001b[');
     expect(text.stdout).toMatch(
-      /^AGENT\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+STATE\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
+      /^AGENT\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+STATE\s+ACTIVITY\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
     );
     expect(text.stdout).toMatch(/^stray\s.*orphan$/m);
     expect(text.stdout).toMatch(/^down\s.*missing$/m);

@@ -62,6 +62,7 @@ export function psTable(report: PsReport): string {
     dash(r.runtime),
     dash(r.class),
     stateColour(r.state),
+    r.status_source === 'screen' ? `${stateColour(r.activity)}*` : r.status_source === 'none' ? '-' : stateColour(r.activity),
     unitCell(r),
     paneCell(r),
     dash(r.pane_pid),
@@ -82,6 +83,7 @@ export function psTable(report: PsReport): string {
       'RUNTIME',
       'CLASS',
       'STATE',
+      'ACTIVITY',
       'UNIT',
       'PANE',
       'PANE PID',
@@ -101,6 +103,7 @@ export function psText(report: PsReport): string {
   const lines = [header];
   if (report.systemd_error) lines.push(colour.yellow(`systemd: ${report.systemd_error}; unit states unknown`));
   lines.push(report.records.length > 0 ? psTable(report) : 'no agents in the roster and no sessions on the socket');
+  if (report.records.some((r) => r.status_source === 'screen')) lines.push('* activity read off the screen (no report from the runtime)');
   const notes = report.records.flatMap((r) => r.flags.map((flag) => `  ${r.agent}: ${flag}: ${r.reasons[flag] ?? ''}`));
   if (notes.length > 0) lines.push('', ...notes);
   return lines.join('\n');
