@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,17 +80,33 @@ export function createFleet(): TestFleet {
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     },
   };
-  onTestFinished(() => {
+  onTestFinished(async () => {
+    const panePids = (spawnSync('tmux', ['-L', socket, 'list-panes', '-a', '-F', '#{pane_pid}'], { env, encoding: 'utf8' }).stdout ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
     const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       : [];
-    // A runtime's exit hook (e.g. pi's session_shutdown report) may still write into run/ as
-    // the server goes down: retry instead of failing on ENOTEMPTY.
+    // Real runtimes write into the test's directory while they shut down (exit hooks, config):
+    // let the panes' processes exit before removing it, and retry a removal that races anyway.
+    const deadline = Date.now() + 15_000;
+    while (panePids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
   });
   return fleet;
+}
+
+/** Running, that is: not gone and not a zombie waiting to be reaped. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Poll until the probe returns a value; fail with the last seen value after the deadline. */
