@@ -38,8 +38,9 @@ describe('activity from the screen', () => {
 
 describe('combining the runtime report and the screen', () => {
   const now = new Date('2026-11-27T02:00:10Z');
-  const beat = (status: string) =>
-    parseHeartbeat(`ts=2026-11-27T02:00:09Z pid=1 status=${status} source=runtime status_ts=2026-11-27T02:00:05Z`);
+  const beat = (status: string, statusTs = '2026-11-27T02:00:05Z') =>
+    parseHeartbeat(`ts=2026-11-27T02:00:09Z pid=1 status=${status} source=runtime status_ts=${statusTs}`);
+  const fresh = (status: string) => beat(status, '2026-11-27T02:00:09Z');
 
   it('prefers the runtime and says how old its report is', () => {
     const reading = combineActivity('claude', reportedActivity(beat('busy'), 'claude'), undefined, now);
@@ -52,7 +53,7 @@ describe('combining the runtime report and the screen', () => {
       activity: 'waiting',
       source: 'screen',
     });
-    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), prompt, now)).toMatchObject({
+    expect(combineActivity('claude', reportedActivity(fresh('busy'), 'claude'), prompt, now)).toMatchObject({
       activity: 'busy',
       source: 'runtime',
     });
@@ -67,11 +68,12 @@ describe('combining the runtime report and the screen', () => {
       activity: 'idle',
       source: 'screen',
     });
-    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now)).toMatchObject({
+    // A fresh busy report is trusted while the TUI draws its spinner; an older one yields to an idle screen.
+    expect(combineActivity('claude', reportedActivity(fresh('busy'), 'claude'), idleScreen, now)).toMatchObject({
       activity: 'busy',
       source: 'runtime',
     });
-    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now, 2)).toMatchObject({
+    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now)).toMatchObject({
       activity: 'idle',
       source: 'screen',
     });

@@ -28,6 +28,13 @@ const WAITING: Record<string, readonly RegExp[]> = {
 };
 const SPECS: Record<string, ScreenSpec> = { claude: CLAUDE, codex: CODEX, opencode: OPENCODE, pi: PI };
 
+/**
+ * A busy report younger than this is trusted even if the screen shows no work yet (the TUI may not
+ * have drawn its spinner). Older, an idle screen wins: all four TUIs show a busy marker for the
+ * whole turn, and a turn interrupted with Esc fires no hook to say it ended.
+ */
+export const BUSY_REPORT_TRUST_SECONDS = 3;
+
 /** Runtimes whose hooks cannot report a permission wait: the screen decides "waiting" for them. */
 const NO_WAITING_HOOK = new Set(['codex']);
 
@@ -77,7 +84,7 @@ export function combineActivity(
   reported: { activity: Activity; at: Date } | undefined,
   screen: Screen | undefined,
   now: Date,
-  staleAfterSeconds = 30,
+  staleAfterSeconds = BUSY_REPORT_TRUST_SECONDS,
 ): ActivityReading {
   const fromScreen = screen ? screenActivity(runtime, screen) : undefined;
   if (reported) {

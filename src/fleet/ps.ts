@@ -195,13 +195,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
       }
     }
     const activity: ActivityReading = alive
-      ? combineActivity(
-          agent.runtime,
-          reportedActivity(beat, agent.runtime),
-          inputs.screens?.(agent.name),
-          now,
-          2 * roster.heartbeatIntervalSeconds,
-        )
+      ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime), inputs.screens?.(agent.name), now)
       : { activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${observed.state}` };
     return {
       ...base,

@@ -57,7 +57,7 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
       const beat = beats[index];
       const activity =
         seen.state === 'running'
-          ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now, 2 * ctx.roster.heartbeatIntervalSeconds)
+          ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now)
           : ({ activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${seen.state}` } satisfies ActivityReading);
       return {
         tenant_id: ctx.roster.tenantId,

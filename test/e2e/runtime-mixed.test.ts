@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { FakeModel } from '../fake-model/server.mjs';
+import { createFleet, eventually, type TestFleet } from './harness.js';
+import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
+
+const INTERVAL_SECONDS = 5;
+const MIX: [RealRuntime | 'stub', number][] = [
+  ['pi', 6],
+  ['claude', 4],
+  ['codex', 4],
+  ['opencode', 2],
+  ['stub', 4],
+];
+
+interface PsRow {
+  agent: string;
+  runtime: string | null;
+  activity: string;
+  status_source: string;
+  tenant_id: string;
+  host: string;
+}
+
+/**
+ * One `fleet ps --json` at a time, for the whole test: records when each agent's activity was
+ * first seen to change. Lags are measured against when the change really happened (the fake
+ * model's own request log, the runtime's own report), so a slow poll cannot hide a late state.
+ */
+class PsWatcher {
+  readonly seen = new Map<string, { activity: string; at: number }[]>();
+  private running = true;
+  private readonly loop: Promise<void>;
+  constructor(private readonly fleet: TestFleet) {
+    this.loop = this.run();
+  }
+  private async run(): Promise<void> {
+    while (this.running) {
+      const rows = await this.fleet.json<PsRow[]>(['fleet', 'ps']);
+      const at = Date.now();
+      for (const row of rows) {
+        const history = this.seen.get(row.agent) ?? [];
+        if (history.at(-1)?.activity !== row.activity) history.push({ activity: row.activity, at });
+        this.seen.set(row.agent, history);
+      }
+    }
+  }
+  /** When `fleet ps` first showed `activity` for `agent` at or after `since`. */
+  async firstSeen(agent: string, activity: string, since: number, timeoutMs: number): Promise<number> {
+    return eventually(
+      () => this.seen.get(agent)?.find((entry) => entry.activity === activity && entry.at >= since)?.at,
+      timeoutMs,
+      `${agent} to show ${activity} (seen: ${JSON.stringify(this.seen.get(agent)?.slice(-4))})`,
+    );
+  }
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+function holdRule(model: FakeModel, token: string): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  model.rules.unshift({ match: token, reply: `${token} done`, holdUntil: held });
+  return release;
+}
+
+const statusTs = (fleet: TestFleet, agent: string): number => {
+  const text = readFileSync(`${fleet.home}/run/${agent}.hb.status`, 'utf8');
+  return new Date(/status_ts=(\S+)/.exec(text)![1]!).getTime();
+};
+
+describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
+  it('fleet ps --json shows each busy / waiting / idle change within one heartbeat interval', async () => {
+    const model = await fakeModel();
+    const fleet = createFleet();
+    const agents = MIX.flatMap(([runtime, count]) => Array.from({ length: count }, (_, i) => ({ name: `${runtime}${i}`, runtime })));
+    expect(agents).toHaveLength(20);
+    const runtimes = MIX.filter(([r]) => r !== 'stub').map(([r]) => runtimeSection(r as RealRuntime, model, fleet.dir));
+    fleet.writeRoster(
+      `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${fleet.socket}\nheartbeat:\n  interval_seconds: ${INTERVAL_SECONDS}\n` +
+        `defaults:\n  working_directory: work\nruntimes:\n${runtimes.join('')}agents:\n` +
+        agents
+          .map((a) => `  - {name: ${a.name}, runtime: ${a.runtime}${a.runtime === 'stub' ? ', args: ["--slow-ms", "600000"]' : ''}}\n`)
+          .join(''),
+    );
+    const started = await fleet.mosaic(['fleet', 'start']);
+    expect(started.status, started.stderr).toBe(0);
+    // Every agent up and idle before the clock starts (opencode's first start is slow).
+    await eventually(
+      async () => {
+        const rows = new Map((await fleet.json<PsRow[]>(['fleet', 'ps'])).map((row) => [row.agent, row]));
+        return agents.every((a) => rows.get(a.name)?.activity === 'idle') ? true : undefined;
+      },
+      240_000,
+      'all 20 agents idle',
+    );
+    const watcher = new PsWatcher(fleet);
+    const budget = INTERVAL_SECONDS * 1000;
+    const lags: Record<string, Record<string, number>> = { busy: {}, waiting: {}, idle: {} };
+    const check = async (activity: string, agent: string, changedAt: number): Promise<void> => {
+      const seenAt = await watcher.firstSeen(agent, activity, changedAt - 1000, 60_000);
+      lags[activity]![agent] = Math.max(0, seenAt - changedAt);
+    };
+
+    try {
+      // busy: every real agent gets a turn the model holds; a stub is busy for its --slow-ms.
+      const releases = new Map<string, () => void>();
+      for (const agent of agents) if (agent.runtime !== 'stub') releases.set(agent.name, holdRule(model, `hold-${agent.name}-turn`));
+      const sends = agents.map((agent) =>
+        fleet.mosaic([
+          'agent',
+          'send',
+          agent.name,
+          // A stub stays silent while busy, so its send is not verified: its busy heartbeat is the evidence.
+          ...(agent.runtime === 'stub' ? [] : ['--verify', '--verify-timeout', '60000']),
+          '--json',
+          '-m',
+          `please hold-${agent.name}-turn`,
+        ]),
+      );
+      await Promise.all(
+        agents.map(async (agent, index) => {
+          if (agent.runtime === 'stub') {
+            const sent = await sends[index]!;
+            expect(sent.status, sent.stderr).toBe(0);
+            // The change: the stub's own busy heartbeat, stamped when it took the message.
+            const beat = await eventually(() => {
+              const text = readFileSync(`${fleet.home}/run/${agent.name}.hb`, 'utf8');
+              return text.includes('status=busy') ? text : undefined;
+            });
+            await check('busy', agent.name, new Date(/ts=(\S+)/.exec(beat)![1]!).getTime());
+          } else {
+            // The change: the runtime handed the turn to the model (the model's own log says when).
+            const request = await model.waitForRequest((r) => r.lastUserText?.includes(`hold-${agent.name}-turn`) ?? false, 120_000);
+            await check('busy', agent.name, new Date(request.ts).getTime());
+          }
+        }),
+      );
+      for (const [index, sent] of (await Promise.all(sends)).entries()) {
+        if (agents[index]!.runtime !== 'stub') expect(JSON.parse(sent.stdout).status, sent.stderr).toBe('accepted');
+      }
+
+      // waiting: one agent of each runtime that has permission prompts finishes its turn, then asks.
+      const askers = ['claude0', 'codex0', 'opencode0'];
+      for (const name of askers) {
+        releases.get(name)!();
+        await watcher.firstSeen(name, 'idle', Date.now() - 1000, 60_000);
+        const asked = fleet.mosaic([
+          'agent',
+          'send',
+          name,
+          '--verify',
+          '--verify-timeout',
+          '30000',
+          '--json',
+          '-m',
+          'please ask permission',
+        ]);
+        const request = await model.waitForRequest(
+          (r) => r.toolCall !== undefined && (r.lastUserText?.includes(`-> ${name} #`) ?? false),
+          60_000,
+        );
+        await check('waiting', name, new Date(request.ts).getTime());
+        expect(JSON.parse((await asked).stdout).status).toBe('accepted');
+      }
+
+      // idle: release every held turn; refuse the permission prompts (Esc).
+      for (const name of askers) fleet.tmux(['send-keys', '-t', `=${name}:0.0`, 'Escape']);
+      const escAt = Date.now();
+      for (const [name, release] of releases) if (!askers.includes(name)) release();
+      await Promise.all(
+        agents
+          .filter((a) => a.runtime !== 'stub')
+          .map(async (agent) => {
+            const seenAt = await watcher.firstSeen(agent.name, 'idle', Date.now() - 1000, 60_000);
+            // The change: when the runtime itself said it was done (its hook's timestamp), or,
+            // for an interrupted prompt that fires no hook, when we pressed Esc.
+            const changedAt = askers.includes(agent.name) ? Math.max(statusTs(fleet, agent.name), escAt) : statusTs(fleet, agent.name);
+            lags.idle![agent.name] = Math.max(0, seenAt - changedAt);
+          }),
+      );
+    } finally {
+      await watcher.stop();
+    }
+    const rows = await fleet.json<PsRow[]>(['fleet', 'ps']);
+    for (const row of rows) {
+      expect(row.tenant_id).toBeTruthy();
+      expect(row.host).toBeTruthy();
+    }
+    console.log(`fleet ps lag after each change (ms): ${JSON.stringify(lags)}`);
+    for (const [activity, byAgent] of Object.entries(lags)) {
+      for (const [agent, lag] of Object.entries(byAgent)) expect(lag, `${agent} ${activity}`).toBeLessThanOrEqual(budget);
+    }
+    expect(Object.keys(lags.busy!)).toHaveLength(20);
+    expect(Object.keys(lags.waiting!)).toHaveLength(3);
+    expect(Object.keys(lags.idle!)).toHaveLength(16);
+    expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+  }, 600_000);
+});
