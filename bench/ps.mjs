@@ -126,7 +126,7 @@ console.log(
   `bench/ps: ${ROUNDS} runs of \`mosaic fleet ps --json\` and ${NAIVE_ROUNDS} of the naive loop per size, medians, whole processes`,
 );
 console.log(
-  `(naive loop's systemctl --user: ${systemctl.status === 0 ? `reaches a user manager, systemd ${systemctl.stdout.trim()}` : 'no user manager, fails fast'}; process counts by strace -f, successful execve)`,
+  `(naive loop's systemctl --user: ${systemctl.status === 0 ? `reaches a user manager, systemd ${systemctl.stdout.trim()}` : 'no user manager, fails fast'}; programs started = successful execve, by strace --seccomp-bpf -f)`,
 );
 console.log('agents  mosaic ps (median / min)  naive join  ratio    processes: mosaic  naive');
 for (const size of SIZES) {
