@@ -24,7 +24,7 @@ export interface LaunchEnvironment {
  * ~/.npm-global/bin, ~/.local/bin. Always prefixed, even when already on PATH, so the
  * pane finds the runtime the operator installed rather than an older one.
  */
-export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv, _unusedRunner?: unknown): Promise<string[]> {
+export async function findRuntimeBinDirs(env: NodeJS.ProcessEnv): Promise<string[]> {
   const home = env.HOME ?? '';
   const candidates: string[] = [];
   if (env.MOSAIC_RUNTIME_BIN) candidates.push(...env.MOSAIC_RUNTIME_BIN.split(':').filter(Boolean));

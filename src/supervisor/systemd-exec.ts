@@ -70,9 +70,12 @@ export async function startAgent(env: NodeJS.ProcessEnv, runner: CommandRunner, 
   // Every systemd start is an explicit start: crash counters and a failed state start over.
   await writeRunState(paths.runDir, freshRunState(agent, session, policy, now()));
   const tmux = new TmuxClient({ socket, runner, env });
-  const created = await tmux.run(joinCommands(sessionCreateCommands(paths.runDir, { name: agent, session, workingDirectory })), {
-    allowFailure: true,
-  });
+  const created = await tmux.run(
+    joinCommands(sessionCreateCommands(paths.runDir, { name: agent, session, workingDirectory }, paths.logsDir)),
+    {
+      allowFailure: true,
+    },
+  );
   if (created.status === 0) return 'created';
   if (/duplicate session/.test(created.stderr)) {
     // The session outlived its unit (manager restarted, unit reset): keep it if it is this agent's.

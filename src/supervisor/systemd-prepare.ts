@@ -1,11 +1,10 @@
-import { mkdir } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { classifyGenerated } from '../systemd/fingerprint.js';
 import { agentEnvFile, renderAgentEnvFile } from '../systemd/units.js';
 import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
-import { assertExecutableExists, buildLaunchSpec, findRuntimeBinDirs, writeLaunchSpec } from './launch.js';
+import { findRuntimeBinDirs, prepareAgentLaunch } from './launch.js';
 import type { SupervisorDeps } from './types.js';
 
 /**
@@ -20,19 +19,16 @@ export async function prepareAgents(
   agents: readonly AgentSpec[],
   options: { force?: boolean } = {},
 ): Promise<Map<string, UserError>> {
-  const { roster, paths, env, runner } = deps;
+  const { roster, paths, env } = deps;
   const errors = new Map<string, UserError>();
   if (agents.length === 0) return errors;
   await Promise.all([ensurePrivateDir(paths.runDir), ensurePrivateDir(paths.logsDir), ensurePrivateDir(paths.agentsDir)]);
-  const runtimeBinDirs = await findRuntimeBinDirs(env, runner);
+  const runtimeBinDirs = await findRuntimeBinDirs(env);
   const meta = { version: packageVersion(), rosterFile: roster.file };
   await Promise.all(
     agents.map(async (agent) => {
       try {
-        const spec = buildLaunchSpec(roster, agent, { env, runDir: paths.runDir, runtimeBinDirs });
-        await assertExecutableExists(roster, agent, spec);
-        await mkdir(agent.workingDirectory, { recursive: true });
-        await writeLaunchSpec(spec);
+        await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
         const file = agentEnvFile(paths.agentsDir, agent.name);
         const rendered = renderAgentEnvFile(meta, roster, agent);
         const state = classifyGenerated(await readFileOrUndefined(file), rendered);
