@@ -31,4 +31,14 @@ describe('runtime hook acknowledgements', () => {
     expect(await source.check(send)).toMatchObject({ kind: 'accepted', detail: expect.stringMatching(/#0a1b2c3d.*busy/) });
     expect(await hookAck(runDir, 'b').check({ ...send, agent: 'b' })).toBeUndefined();
   });
+
+  it('calls it queued when the runtime was mid-turn before the send (pi reports queued input at once)', async () => {
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-ack-'));
+    dirs.push(runDir);
+    report(runDir, 'a', '[h:operator -> a #11111111] the turn in progress');
+    const source = hookAck(runDir, 'a'); // taken before the paste, while busy
+    const send = { sendId: '22222222', agent: 'a', text: '[h:operator -> a #22222222] next', pastedAt: Date.now() };
+    report(runDir, 'a', send.text);
+    expect(await source.check(send)).toMatchObject({ kind: 'queued', detail: expect.stringMatching(/during its current turn/) });
+  });
 });

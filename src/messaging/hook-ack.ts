@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import type { AckSource } from '../runtimes/detectors/types.js';
@@ -10,19 +11,39 @@ import type { AckSource } from '../runtimes/detectors/types.js';
  */
 export function hookAck(runDir: string, agent: string): AckSource {
   const file = `${heartbeatFile(runDir, agent)}.status`;
+  // Taken before the paste: a runtime that was mid-turn takes the prompt into its queue (pi
+  // reports the input at once), so its acknowledgement then means "queued", not "accepted".
+  const before = parseFields(readIfThere(file));
+  const busyBefore = before.status === 'busy' || before.status === 'waiting';
   return {
     name: 'runtime hook',
     async check(send) {
       const text = await readFile(file, 'utf8').catch(() => undefined);
       if (!text) return undefined;
-      const fields = Object.fromEntries(
-        text
-          .trim()
-          .split(/\s+/)
-          .map((field) => [field.slice(0, field.indexOf('=')), field.slice(field.indexOf('=') + 1)]),
-      );
+      const fields = parseFields(text);
       if (fields.ack !== send.sendId) return undefined;
-      return { kind: 'accepted', detail: `the runtime acknowledged send #${send.sendId}${fields.status ? ` (now ${fields.status})` : ''}` };
+      const now = fields.status ? ` (now ${fields.status})` : '';
+      return busyBefore
+        ? { kind: 'queued', detail: `the runtime acknowledged send #${send.sendId} during its current turn${now}` }
+        : { kind: 'accepted', detail: `the runtime acknowledged send #${send.sendId}${now}` };
     },
   };
+}
+
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function parseFields(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split(/\s+/)
+      .filter((field) => field.includes('='))
+      .map((field) => [field.slice(0, field.indexOf('=')), field.slice(field.indexOf('=') + 1)]),
+  );
 }

@@ -6,7 +6,9 @@ import { ROOT } from './harness.js';
 
 export type RealRuntime = 'claude' | 'codex' | 'pi' | 'opencode';
 
-const bin = (name: string): string => path.join(ROOT, 'node_modules', '.bin', name);
+/** Pinned runtimes: devDependencies, and opencode in test/.runtimes (scripts/install-test-runtimes.mjs). */
+const bin = (name: string): string =>
+  name === 'opencode' ? path.join(ROOT, 'test', '.runtimes', 'node_modules', '.bin', name) : path.join(ROOT, 'node_modules', '.bin', name);
 
 /** A fake model server for one test, closed in the test's finaliser. */
 export async function fakeModel(): Promise<FakeModel> {
@@ -20,7 +22,8 @@ export async function fakeModel(): Promise<FakeModel> {
  * against the fake model: base URLs, fake keys, seeded config, no update checks, and a private
  * HOME so nothing is written to the real one.
  */
-export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: string): string {
+export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: string, options: { approvals?: boolean } = {}): string {
+  const approvals = options.approvals ?? true;
   const seed = path.join(dir, 'seed', runtime);
   const home = path.join(dir, 'agent-home');
   mkdirSync(seed, { recursive: true });
@@ -45,7 +48,8 @@ export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: stri
         [
           'model = "fake-model"',
           'model_provider = "fake"',
-          'approval_policy = "on-request"',
+          // on-request: shell commands that need escalation ask the operator (the "waiting" tests).
+          `approval_policy = "${approvals ? 'on-request' : 'never'}"`,
           'sandbox_mode = "read-only"',
           '',
           '[model_providers.fake]',
@@ -89,7 +93,7 @@ export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: stri
           small_model: 'fake/fake-model',
           autoupdate: false,
           share: 'disabled',
-          permission: { bash: 'ask', edit: 'ask' },
+          ...(approvals ? { permission: { bash: 'ask', edit: 'ask' } } : {}),
           provider: {
             fake: {
               npm: '@ai-sdk/openai-compatible',

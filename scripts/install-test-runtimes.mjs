@@ -1,0 +1,26 @@
+// Installs the real runtimes the e2e tests drive that cannot be devDependencies, pinned, into
+// test/.runtimes. opencode-ai lists platform packages the npm registry mirror here does not
+// serve, which leaves package-lock.json out of sync for `npm ci`; a separate prefix avoids that.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PINNED = { 'opencode-ai': '1.18.33' };
+const prefix = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', '.runtimes');
+
+for (const [name, version] of Object.entries(PINNED)) {
+  const binary = path.join(prefix, 'node_modules', '.bin', 'opencode');
+  if (existsSync(binary)) {
+    const probe = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    if (probe.stdout.trim() === version) continue;
+  }
+  console.error(`installing ${name}@${version} for the e2e tests into ${prefix}`);
+  const install = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `${name}@${version}`], {
+    stdio: 'inherit',
+  });
+  if (install.status !== 0) {
+    console.error(`could not install ${name}@${version}; the ${name} e2e tests will fail`);
+    process.exit(1);
+  }
+}
