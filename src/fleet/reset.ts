@@ -2,7 +2,8 @@ import { UserError } from '../core/errors.js';
 import { readHeartbeat } from '../heartbeat/heartbeat.js';
 import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
-import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
+import { acquireAgentLock } from '../messaging/lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
@@ -63,28 +64,34 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
   const command = resolveRuntime(ctx.roster, agent.runtime).reset[mode];
   const since = Date.now();
   const previousSession = beforeBeat?.fields.session_ts;
-  await submitCommand(ctx, agent, command);
-
+  // Hold the agent's send lock while typing and verifying, so no message interleaves with the reset.
+  const lock = await acquireAgentLock(ctx.paths.runDir, agent.name, { timeoutMs: DEFAULT_LOCK_TIMEOUT_MS });
   const answersBefore = answersOnScreen(agent.runtime, before);
-  const evidence = await waitFor(
-    async () => {
-      const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
-      const session = beat?.fields.session_ts;
-      if (session && session !== previousSession && new Date(session).getTime() >= since - 1000) {
-        return `the runtime reported a new session (${beat?.fields.event ?? 'session start'})`;
-      }
-      const [screen] = await captureMany(ctx.tmux, [agent.session]);
-      if (!screen || screen instanceof Error) return undefined;
-      if (agent.runtime === 'stub') {
-        return screen.lines.some((line) => line.includes(`bytes=${Buffer.byteLength(command)}`) && line.includes('[stub] ack'))
-          ? `the stub acknowledged ${command}`
-          : undefined;
-      }
-      if (answersBefore > 0 && answersOnScreen(agent.runtime, screen) === 0) return 'the earlier answers are gone from the screen';
-      return undefined;
-    },
-    { timeoutMs: RESET_VERIFY_TIMEOUT_MS, intervalMs: 100 },
-  );
+  let evidence: string | undefined;
+  try {
+    await submitCommand(ctx, agent, command);
+    evidence = await waitFor(
+      async () => {
+        const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
+        const session = beat?.fields.session_ts;
+        if (session && session !== previousSession && new Date(session).getTime() >= since - 1000) {
+          return `the runtime reported a new session (${beat?.fields.event ?? 'session start'})`;
+        }
+        const [screen] = await captureMany(ctx.tmux, [agent.session]);
+        if (!screen || screen instanceof Error) return undefined;
+        if (agent.runtime === 'stub') {
+          return screen.lines.some((line) => line.includes(`bytes=${Buffer.byteLength(command)}`) && line.includes('[stub] ack'))
+            ? `the stub acknowledged ${command}`
+            : undefined;
+        }
+        if (answersBefore > 0 && answersOnScreen(agent.runtime, screen) === 0) return 'the earlier answers are gone from the screen';
+        return undefined;
+      },
+      { timeoutMs: RESET_VERIFY_TIMEOUT_MS, intervalMs: 100 },
+    );
+  } finally {
+    await lock.release();
+  }
 
   let kickstart: SendResult | null = null;
   const template = agent.kickstartTemplate?.replace(/\{\{\s*agent\s*\}\}/g, agent.name);
