@@ -89,11 +89,14 @@ export function createFleet(): TestFleet {
     const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
       : [];
-    // Real runtimes write into the test's directory while they shut down (exit hooks, config):
-    // let the panes' processes exit before removing it, and retry a removal that races anyway.
+    // Real runtimes write into the test's directory while they shut down (exit hooks, config,
+    // heartbeat loops), also after an in-test `fleet stop`: wait until no process of the pane trees
+    // and no process whose environment points into this test's directory is left, then remove it.
     const deadline = Date.now() + 15_000;
-    while (panePids.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    while ((panePids.some(isAlive) || processesUsing(dir).length > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
   });
   return fleet;
@@ -138,3 +141,17 @@ export interface StatusRow {
 
 export const statusOf = async (fleet: TestFleet): Promise<Record<string, StatusRow>> =>
   Object.fromEntries((await fleet.json<StatusRow[]>(['fleet', 'status'])).map((row) => [row.agent, row]));
+
+/** PIDs of processes (other than ours) whose environment mentions `dir`: the agents' hooks and loops. */
+function processesUsing(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(`${dir}/`)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}

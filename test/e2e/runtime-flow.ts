@@ -55,6 +55,9 @@ export async function realRuntimeFlow(runtime: RealRuntime, options: { permissio
   const held = new Promise<void>((resolve) => (release = resolve));
   model.rules.unshift({ match: 'hold-this-turn', reply: 'held turn done', holdUntil: held });
 
+  // A runtime still busy with its own start-up (codex boots its tools) rightly queues a message:
+  // wait for idle, so the first verdict can be "accepted".
+  await activityBecomes(fleet, 'idle', 120_000);
   const sent = await fleet.mosaic([
     'agent',
     'send',
@@ -67,7 +70,8 @@ export async function realRuntimeFlow(runtime: RealRuntime, options: { permissio
     'please hold-this-turn',
   ]);
   const result = JSON.parse(sent.stdout || '{}') as SendJson;
-  expect(result.status, `${sent.stdout}\n${sent.stderr}`).toBe('accepted');
+  const screen = result.status === 'accepted' ? '' : (await fleet.mosaic(['agent', 'tail', 'r1', '-n', '40'])).stdout;
+  expect(result.status, `${sent.stdout}\n${sent.stderr}\n${screen}`).toBe('accepted');
   // The runtime acknowledged it through its own hook (possibly after the screen already showed it).
   await eventually(
     () => (readIfExists(`${fleet.home}/run/r1.hb.status`).includes(`ack=${result.send_id}`) ? true : undefined),

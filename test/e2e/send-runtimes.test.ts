@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeModel } from '../fake-model/server.mjs';
-import { createFleet, roster, type TestFleet } from './harness.js';
+import { createFleet, eventually, roster, type TestFleet } from './harness.js';
 import { runtimeSection, type RealRuntime } from './runtime-fixtures.js';
 
 /**
@@ -40,7 +40,12 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
     const started = await fleet.mosaic(['fleet', 'start']);
     expect(started.status, started.stderr).toBe(0);
 
-    // The first send also waits (readiness gate) for the TUI to come up.
+    // A runtime busy with its own start-up rightly queues a message: wait until it shows idle.
+    await eventually(
+      async () => ((await fleet.json<{ activity: string }>(['agent', 'status', 'r0'])).activity === 'idle' ? true : undefined),
+      120_000,
+      'the runtime to come up idle',
+    );
     const first = await send(fleet, 'please hold the line', 120_000);
     expect(first.status, first.detail).toBe('accepted');
     const turn = await model.waitForRequest((entry) => !entry.isTitle && entry.lastUserText.includes(`#${first.send_id}]`), 30_000);

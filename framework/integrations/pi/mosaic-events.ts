@@ -25,7 +25,8 @@ export default function mosaicEvents(pi: any): void {
   pi.on('session_start', async () => report(['idle', 'session_start']));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   pi.on('input', async (event: any) => {
-    report(['busy', '--ack', 'input'], String(event?.text ?? ''));
+    // Only agent_start says a turn began: input alone may be queued, or refused (no model).
+    report(['same', '--ack', 'input'], String(event?.text ?? ''));
     return { action: 'continue' };
   });
   pi.on('agent_start', async () => report(['busy', 'agent_start']));
