@@ -123,6 +123,22 @@ describe('deliver', () => {
     expect(seen[0]).toBe('abcd1234');
   });
 
+  it('a screen that shows the message queued waits briefly for the runtime to say accepted', async () => {
+    const { io } = fakeStub();
+    const queuedScreen = { ...detectorFor('stub'), classify: () => ({ kind: 'queued' as const, detail: 'screen shows it queued' }) };
+    let checks = 0;
+    const hook: AckSource = {
+      name: 'hook',
+      check: async () => (++checks >= 3 ? { kind: 'accepted', detail: 'UserPromptSubmit' } : undefined),
+    };
+    const accepted = await deliver(io, request({ detector: queuedScreen, ackSources: [hook] }), virtualClock());
+    expect(accepted).toMatchObject({ status: 'accepted', detail: 'hook: UserPromptSubmit' });
+    // Without any word from the runtime, the screen's "queued" stands once the grace is over.
+    const silent: AckSource = { name: 'hook', check: async () => undefined };
+    const queued = await deliver(fakeStub().io, request({ detector: queuedScreen, ackSources: [silent] }), virtualClock());
+    expect(queued).toMatchObject({ status: 'queued', detail: 'screen shows it queued' });
+  });
+
   it('never types into a pane in copy mode: unverifiable, nothing pasted', async () => {
     const { io, state } = fakeStub();
     const capture = io.capture;

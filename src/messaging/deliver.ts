@@ -110,6 +110,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   let lastEnter = clock.now();
   const firstEnter = lastEnter;
   let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
+  let queuedSince: number | undefined;
   const finish = (status: SendStatus, detail: string): DeliveryOutcome => ({
     status: !request.verify && status !== 'accepted' && status !== 'queued' ? 'sent' : status,
     detail: !request.verify && status !== 'accepted' && status !== 'queued' ? `submitted, not verified: ${detail}` : detail,
@@ -119,7 +120,21 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     await clock.sleep(pollPause(i, clock.now() - firstEnter));
     const screen = await io.capture();
     last = detector.classify(screen, probe, clock.now() - firstEnter);
-    if (last.kind === 'accepted' || last.kind === 'queued') return finish(last.kind, withRetries(last.detail, presses));
+    if (last.kind === 'accepted') return finish(last.kind, withRetries(last.detail, presses));
+    if (last.kind === 'queued') {
+      // A runtime may hold a prompt briefly while its own start-up hooks run (codex's first
+      // prompt waits for SessionStart): give its acknowledgement a moment to say "accepted".
+      queuedSince ??= clock.now();
+      for (const source of request.ackSources ?? []) {
+        const reported = await source.check(pending);
+        if (reported?.kind === 'accepted' || reported?.kind === 'queued')
+          return finish(reported.kind, `${source.name}: ${reported.detail}`);
+      }
+      if ((request.ackSources ?? []).length === 0 || clock.now() - queuedSince >= QUEUE_CONFIRM_MS || clock.now() >= deadline) {
+        return finish('queued', withRetries(last.detail, presses));
+      }
+      continue;
+    }
     // The screen is not conclusive: the runtime's own report may be (unless the screen is
     // about to say whether a busy runtime queued it: a prompt hook fires for queued ones too).
     for (const source of last.kind === 'waiting' && last.settling ? [] : (request.ackSources ?? [])) {
@@ -146,6 +161,9 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   if (last.kind === 'draft') return finish('draft', `${last.detail} after ${presses} Enter presses (${waited} ms)`);
   return finish('unverifiable', `no evidence of acceptance within ${waited} ms: ${last.detail}`);
 }
+
+/** How long a screen that shows the message queued waits for the runtime's own word before saying "queued". */
+export const QUEUE_CONFIRM_MS = 1500;
 
 function withRetries(detail: string, presses: number): string {
   return presses > 1 ? `${detail} (Enter pressed ${presses} times)` : detail;
