@@ -96,8 +96,18 @@ export function createFleet(): TestFleet {
     while ((panePids.some(isAlive) || processesUsing(dir).length > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // Anything still running now outlived its fleet: a leak. Stop it by PID (it is ours), then fail.
+    const leaked = processesUsing(dir);
+    for (const pid of leaked) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
+    if (leaked.length > 0) throw new Error(`processes outlived the test's fleet (pids ${leaked.join(', ')}): something leaks`);
   });
   return fleet;
 }
