@@ -1,5 +1,5 @@
 // Shared helpers for whole-process benchmarks: private worlds, timing, cleanup.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -102,3 +102,17 @@ export function treeMemory(rootPids) {
 }
 
 export const fmt = (ms) => `${ms.toFixed(0)} ms`;
+
+/** Run a process to completion; resolve with its wall time (ms), status and output. */
+export function timed(argv, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ ms: performance.now() - t0, status, stdout, stderr }));
+  });
+}

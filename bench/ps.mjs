@@ -4,10 +4,10 @@
 // plus the number of processes each one starts (counted with `strace --seccomp-bpf -f -e trace=execve`:
 // every successful execve, the measured program itself included).
 // Run: npm run build && node bench/ps.mjs   (BENCH_SIZES=10,100,500  BENCH_ROUNDS=n)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, median, world } from './lib.mjs';
+import { CLI, median, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -18,20 +18,6 @@ process.on('exit', () => {
   for (const w of worlds.splice(0)) w.close();
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-
-/** Run to completion; wall time in ms (process start to exit), status, output. */
-function timed(argv, env) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ ms: performance.now() - t0, status, stdout, stderr }));
-  });
-}
 
 /** The naive join, as the upstream prototype's shell tools did it: several processes per agent. */
 const NAIVE = `#!/bin/sh

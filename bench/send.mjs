@@ -3,12 +3,13 @@
 // Enter, fixed 1.2 s sleep, capture-pane), in the same run, printed as medians and a ratio;
 // then 50 parallel sends to 50 agents (time until all are accepted).
 // Run: npm run build && node bench/send.mjs   (BENCH_ROUNDS=n, BENCH_AGENTS=n to change sizes)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timed } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -44,20 +45,6 @@ function closeAll() {
 }
 process.on('exit', closeAll);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-
-/** Run a process to completion; resolve with its wall time (ms), status and output. */
-function timed(argv, env) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ ms: performance.now() - t0, status, stdout, stderr }));
-  });
-}
 
 const median = (values) => {
   const s = [...values].sort((a, b) => a - b);
