@@ -10,7 +10,7 @@ import { expectedDescription, findAgentProcess, runtimeMatcher, type RuntimeMatc
 import { unitNames, type UnitNames } from '../systemd/names.js';
 import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-units.js';
 import type { FleetView } from './view.js';
-import { captureMany } from '../messaging/screen.js';
+import { captureByAgent } from '../messaging/screen.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import { combineActivity, needsScreen, reportedActivity, type Activity, type ActivityReading, type ActivitySource } from './activity.js';
 
@@ -287,17 +287,7 @@ async function screensToRead(
   const agents = view.roster.agents.filter(
     (agent) => live.has(agent.session) && needsScreen(agent.runtime, reportedActivity(beats.get(agent.name), agent.runtime)),
   );
-  const screens = new Map<string, Screen>();
-  if (agents.length === 0) return screens;
-  const captured = await captureMany(
-    view.tmux,
-    agents.map((agent) => agent.session),
-  );
-  agents.forEach((agent, index) => {
-    const screen = captured[index];
-    if (screen && !(screen instanceof Error)) screens.set(agent.name, screen);
-  });
-  return screens;
+  return captureByAgent(view.tmux, agents);
 }
 
 /**

@@ -1,8 +1,7 @@
 import { ageSeconds, heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
-import { captureMany } from '../messaging/screen.js';
-import type { Screen } from '../runtimes/detectors/types.js';
+import { captureByAgent } from '../messaging/screen.js';
 import { combineActivity, needsScreen, reportedActivity, type ActivityReading } from './activity.js';
 import type { FleetContext } from './context.js';
 
@@ -39,18 +38,7 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
     observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime) : undefined,
   );
   const toRead = agents.filter((agent, index) => observations[index]!.state === 'running' && needsScreen(agent.runtime, reports[index]));
-  const captured =
-    toRead.length > 0
-      ? await captureMany(
-          ctx.tmux,
-          toRead.map((agent) => agent.session),
-        )
-      : [];
-  const screens = new Map<string, Screen>();
-  toRead.forEach((agent, index) => {
-    const screen = captured[index];
-    if (screen && !(screen instanceof Error)) screens.set(agent.name, screen);
-  });
+  const screens = await captureByAgent(ctx.tmux, toRead);
   return Promise.all(
     agents.map(async (agent, index) => {
       const seen = observations[index]!;

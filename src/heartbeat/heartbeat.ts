@@ -16,12 +16,18 @@ export function heartbeatFile(runDir: string, agentName: string): string {
   return path.join(runDir, `${agentName}.hb`);
 }
 
-export function parseHeartbeat(text: string): Heartbeat | undefined {
+/** The space-separated `key=value` pairs of a heartbeat line (or its `.status` companion). */
+export function parseFields(text: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const token of text.trim().split(/\s+/)) {
     const eq = token.indexOf('=');
     if (eq > 0) fields[token.slice(0, eq)] = token.slice(eq + 1);
   }
+  return fields;
+}
+
+export function parseHeartbeat(text: string): Heartbeat | undefined {
+  const fields = parseFields(text);
   const ts = fields.ts ? new Date(fields.ts) : undefined;
   const pid = Number(fields.pid);
   if (!ts || Number.isNaN(ts.getTime()) || !Number.isInteger(pid)) return undefined;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { heartbeatFile } from '../heartbeat/heartbeat.js';
+import { heartbeatFile, parseFields } from '../heartbeat/heartbeat.js';
 import type { AckSource } from '../runtimes/detectors/types.js';
 
 /**
@@ -36,14 +36,4 @@ function readIfThere(file: string): string {
   } catch {
     return '';
   }
-}
-
-function parseFields(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .trim()
-      .split(/\s+/)
-      .filter((field) => field.includes('='))
-      .map((field) => [field.slice(0, field.indexOf('=')), field.slice(field.indexOf('=') + 1)]),
-  );
 }

@@ -73,3 +73,18 @@ export async function captureMany(tmux: TmuxClient, sessions: readonly string[])
     }),
   );
 }
+
+/** The screens of these agents, by agent name, in one batched call; agents whose pane is gone are left out. */
+export async function captureByAgent(tmux: TmuxClient, agents: readonly { name: string; session: string }[]): Promise<Map<string, Screen>> {
+  const screens = new Map<string, Screen>();
+  if (agents.length === 0) return screens;
+  const captured = await captureMany(
+    tmux,
+    agents.map((agent) => agent.session),
+  );
+  agents.forEach((agent, index) => {
+    const screen = captured[index];
+    if (screen && !(screen instanceof Error)) screens.set(agent.name, screen);
+  });
+  return screens;
+}
