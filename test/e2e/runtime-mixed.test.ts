@@ -99,14 +99,17 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
     const watcher = new PsWatcher(fleet);
     const budget = INTERVAL_SECONDS * 1000;
     const lags: Record<string, Record<string, number>> = { busy: {}, waiting: {}, idle: {} };
-    const check = async (activity: string, agent: string, changedAt: number): Promise<void> => {
-      const seenAt = await watcher.firstSeen(agent, activity, changedAt - 1000, 60_000);
+    // `since` is when we caused the change (the agent was in another state before it): a runtime may
+    // report busy before its model request is logged, which counts as no lag, not as never seen.
+    const check = async (activity: string, agent: string, changedAt: number, since: number): Promise<void> => {
+      const seenAt = await watcher.firstSeen(agent, activity, since, 60_000);
       lags[activity]![agent] = Math.max(0, seenAt - changedAt);
     };
 
     try {
       // busy: every real agent gets a turn the model holds; a stub is busy for its --slow-ms.
       const releases = new Map<string, () => void>();
+      const sentAt = Date.now();
       for (const agent of agents) if (agent.runtime !== 'stub') releases.set(agent.name, holdRule(model, `hold-${agent.name}-turn`));
       const sends = agents.map((agent) =>
         fleet.mosaic([
@@ -130,11 +133,11 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
               const text = readFileSync(`${fleet.home}/run/${agent.name}.hb`, 'utf8');
               return text.includes('status=busy') ? text : undefined;
             });
-            await check('busy', agent.name, new Date(/ts=(\S+)/.exec(beat)![1]!).getTime());
+            await check('busy', agent.name, new Date(/ts=(\S+)/.exec(beat)![1]!).getTime(), sentAt);
           } else {
             // The change: the runtime handed the turn to the model (the model's own log says when).
             const request = await model.waitForRequest((r) => r.lastUserText?.includes(`hold-${agent.name}-turn`) ?? false, 120_000);
-            await check('busy', agent.name, new Date(request.ts).getTime());
+            await check('busy', agent.name, new Date(request.ts).getTime(), sentAt);
           }
         }),
       );
@@ -147,6 +150,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
       for (const name of askers) {
         releases.get(name)!();
         await watcher.firstSeen(name, 'idle', Date.now() - 1000, 60_000);
+        const askedAt = Date.now();
         const asked = fleet.mosaic([
           'agent',
           'send',
@@ -162,7 +166,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
           (r) => r.toolCall !== undefined && (r.lastUserText?.includes(`-> ${name} #`) ?? false),
           60_000,
         );
-        await check('waiting', name, new Date(request.ts).getTime());
+        await check('waiting', name, new Date(request.ts).getTime(), askedAt);
         expect(JSON.parse((await asked).stdout).status).toBe('accepted');
       }
 
