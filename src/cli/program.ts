@@ -213,7 +213,7 @@ Example:
   program
     .command('_systemd', { hidden: true })
     .description('internal: the steps the generated systemd units run')
-    .argument('<step>', 'holder-check | holder-ready | start-agent')
+    .argument('<step>', 'holder-check | holder-ready')
     .action(lazy(() => import('./commands/systemd-steps.js'), 'step'));
 
   program

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { heartbeatFile, parseHeartbeat, ageSeconds, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { readHeartbeatSync, ageSeconds, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
 import { stateFile, type AgentRunState } from '../supervisor/state.js';
@@ -93,14 +93,6 @@ function readJson<T>(file: string): T | undefined {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
     return undefined; // missing, torn or foreign: no state
-  }
-}
-
-function readBeat(file: string): Heartbeat | undefined {
-  try {
-    return parseHeartbeat(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
   }
 }
 
@@ -300,7 +292,7 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
   const listing = Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
   // While tmux and systemctl answer, read what every row needs from files.
   const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
-  const beats = new Map(roster.agents.map((agent) => [agent.name, readBeat(heartbeatFile(paths.runDir, agent.name))]));
+  const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name)]));
   const [panes, systemd] = await listing;
   const screens = await screensToRead(view, panes, beats);
   const report = joinFleet({

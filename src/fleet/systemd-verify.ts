@@ -95,7 +95,7 @@ export async function verifySystemd(ctx: FleetContext): Promise<SystemdVerifyRes
   const meta = { version: packageVersion(), rosterFile: ctx.roster.file };
   for (const { agent } of agentUnits) {
     const file = agentEnvFile(ctx.paths.agentsDir, agent.name);
-    const state = classifyGenerated(await readFileOrUndefined(file), renderAgentEnvFile(meta, ctx.roster, agent));
+    const state = classifyGenerated(await readFileOrUndefined(file), renderAgentEnvFile(meta, agent));
     if (state === 'missing') problems.push(`agent "${agent.name}" has no ${file}, so its unit cannot start: mosaic fleet install-systemd`);
     else if (state === 'outdated') warnings.push(`${file} no longer matches the roster: \`mosaic fleet restart ${agent.name}\` applies it`);
     else if (state !== 'current')

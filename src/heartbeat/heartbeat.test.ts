@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHeartbeat, heartbeatHealth, parseHeartbeat } from './heartbeat.js';
+import { formatHeartbeat, heartbeatHealth, parseHeartbeat, withNewerStatus } from './heartbeat.js';
 
 describe('heartbeat v1', () => {
   it('round-trips and keeps unknown fields', () => {
@@ -20,5 +20,18 @@ describe('heartbeat v1', () => {
     expect(heartbeatHealth(beat, new Date('2026-11-27T01:00:45Z'), 15)).toBe('healthy');
     expect(heartbeatHealth(beat, new Date('2026-11-27T01:00:46Z'), 15)).toBe('stale');
     expect(heartbeatHealth(undefined, new Date(), 15)).toBe('unknown');
+  });
+
+  it('takes the status from .hb.status when a heartbeat-loop tick put an older one back into .hb', () => {
+    const stale = parseHeartbeat('ts=2026-11-27T01:00:05Z pid=7 status=busy source=runtime status_ts=2026-11-27T01:00:00Z ack=aaaa1111')!;
+    const report = 'ts=2026-11-27T01:00:04Z status=idle event=agent_end source=runtime status_ts=2026-11-27T01:00:04Z ack=aaaa1111';
+    const merged = withNewerStatus(stale, report)!;
+    expect(merged).toMatchObject({ pid: 7, status: 'idle', fields: { status_ts: '2026-11-27T01:00:04Z', event: 'agent_end' } });
+    expect(merged.ts.toISOString()).toBe('2026-11-27T01:00:05.000Z'); // liveness stays the loop's
+    // An older or equal report changes nothing; nor does a missing one or a missing beat.
+    const fresh = parseHeartbeat('ts=2026-11-27T01:00:05Z pid=7 status=idle source=runtime status_ts=2026-11-27T01:00:04Z')!;
+    expect(withNewerStatus(fresh, report.replace('status=idle', 'status=busy'))).toBe(fresh);
+    expect(withNewerStatus(fresh, undefined)).toBe(fresh);
+    expect(withNewerStatus(undefined, report)).toBeUndefined();
   });
 });

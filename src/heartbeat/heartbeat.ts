@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readFileOrUndefined } from '../system/fs.js';
 
@@ -38,9 +39,40 @@ export function formatHeartbeat(beat: { ts: Date; pid: number; status: string })
   return `ts=${beat.ts.toISOString()} pid=${beat.pid} status=${beat.status}\n`;
 }
 
+/**
+ * A runtime's reporter (framework/bin/mosaic-report) writes `<agent>.hb.status`, then `<agent>.hb`;
+ * the heartbeat loop copies `.hb.status` into `.hb` every interval. A tick that read `.hb.status`
+ * just before a report can put the older status back into `.hb` until its next tick, so the status
+ * fields come from whichever file has the newer `status_ts`; liveness (`ts`, `pid`) from `.hb`.
+ */
+export function withNewerStatus(beat: Heartbeat | undefined, statusText: string | undefined): Heartbeat | undefined {
+  if (!beat || statusText === undefined) return beat;
+  const reported = parseFields(statusText);
+  delete reported.ts; // the report's own time; liveness stays with `.hb`
+  const newer = Date.parse(reported.status_ts ?? '');
+  const current = Date.parse(beat.fields.status_ts ?? '');
+  if (!reported.status || Number.isNaN(newer) || (!Number.isNaN(current) && newer <= current)) return beat;
+  return { ...beat, status: reported.status, fields: { ...beat.fields, ...reported } };
+}
+
 export async function readHeartbeat(runDir: string, agentName: string): Promise<Heartbeat | undefined> {
-  const text = await readFileOrUndefined(heartbeatFile(runDir, agentName));
-  return text === undefined ? undefined : parseHeartbeat(text);
+  const file = heartbeatFile(runDir, agentName);
+  const [text, statusText] = await Promise.all([readFileOrUndefined(file), readFileOrUndefined(`${file}.status`)]);
+  return withNewerStatus(text === undefined ? undefined : parseHeartbeat(text), statusText);
+}
+
+/** readHeartbeat for hot loops over hundreds of agents (fleet ps): no promise per file. */
+export function readHeartbeatSync(runDir: string, agentName: string): Heartbeat | undefined {
+  const file = heartbeatFile(runDir, agentName);
+  const read = (name: string): string | undefined => {
+    try {
+      return readFileSync(name, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const text = read(file);
+  return text === undefined ? undefined : withNewerStatus(parseHeartbeat(text), read(`${file}.status`));
 }
 
 /** Healthy if no older than three intervals; a missing or unreadable beat is unknown. */

@@ -106,10 +106,15 @@ let cachedValidator: ValidateFunction | undefined;
 function rosterValidator(): ValidateFunction {
   if (cachedValidator) return cachedValidator;
   const require = createRequire(import.meta.url);
-  // Ajv is CommonJS; the 2020-12 build matches the schema's $schema.
-  const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv').default;
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
-  cachedValidator = ajv.compile(require(schemaPath()) as object);
+  try {
+    // Compiled from the schema at build time (scripts/postbuild.mjs).
+    cachedValidator = require('./roster-validator.cjs') as ValidateFunction;
+  } catch {
+    // Running from source (unit tests): compile it now. Ajv is CommonJS; the 2020-12 build matches the schema's $schema.
+    const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv').default;
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    cachedValidator = ajv.compile(require(schemaPath()) as object);
+  }
   return cachedValidator;
 }
 

@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { ensurePrivateDir } from '../system/fs.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
-import { freshRunState, launchSpecFile, readRunState, removeRunState, writeRunState, type AgentRunState } from './state.js';
+import { freshRunState, launchSpecFile, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
 import { buildHolderSpec, findRuntimeBinDirs, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
@@ -15,6 +15,8 @@ import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
 export const PANE_ROWS = 50;
+/** Agents prepared (files written) per step of the start pipeline: about one tmux call's worth. */
+const PREPARE_CHUNK = 50;
 
 export const PANE_FIELDS = [
   'session_name',
@@ -115,7 +117,7 @@ export class DirectSupervisor implements Supervisor {
       agents.map(async (agent) => {
         try {
           const spec = await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
-          await writeRunState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart, this.deps.now()));
+          await writeStartState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart));
           prepared.set(agent.name, spec);
         } catch (error) {
           prepared.set(
@@ -132,48 +134,66 @@ export class DirectSupervisor implements Supervisor {
     await this.prepareDirs();
     const running = new Set((await listPanes(this.deps)).map((pane) => pane.session));
     const missing = agents.filter((agent) => !running.has(agent.session));
-    const prepared = await this.prepareLaunch(missing);
     const outcomes = new Map<string, AgentOutcome>();
     for (const agent of agents) {
       if (running.has(agent.session)) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
     }
-    const toCreate: AgentSpec[] = [];
-    for (const agent of missing) {
-      const spec = prepared.get(agent.name);
-      if (spec instanceof UserError) outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
-      else toCreate.push(agent);
-    }
     // The holder (fleet watchdog) comes back with any start while agents are running without it.
-    const holderMissing =
-      !running.has(this.deps.roster.holderSession) && (toCreate.length > 0 || agents.some((agent) => running.has(agent.session)));
-    if (toCreate.length > 0 || holderMissing) {
-      await rotateTranscripts(this.deps.paths.logsDir, toCreate, transcriptMaxBytes(this.deps.env)); // no pipe is open yet
-      const holder = holderMissing ? await this.holderCommands() : [];
-      // One group per session: a session and its transcript pipe always go in the same tmux call.
-      const groups = [
-        ...this.serverSetupCommands().map((command) => [command]),
-        holder,
-        ...toCreate.map((agent) => this.createCommands(agent)),
-      ];
-      try {
-        let done = 0;
-        // The chunks run in order; report progress by sessions created so far.
-        for (const result of await batchGroups(this.deps.tmux, groups)) {
-          done += result.argv.filter((arg) => arg === 'new-session').length;
-          onProgress?.(Math.min(done, toCreate.length), toCreate.length);
+    const holderMissing = !running.has(this.deps.roster.holderSession);
+    let setup: string[][][] | undefined = this.serverSetupCommands().map((command) => [command]);
+    if (holderMissing) setup.push(await this.holderCommands());
+    if (missing.length === 0 && !(holderMissing && agents.some((agent) => running.has(agent.session)))) setup = undefined;
+    else if (missing.length === 0) {
+      await batchGroups(this.deps.tmux, setup);
+      setup = undefined;
+    }
+
+    // A pipeline: while tmux creates one chunk of sessions (CPU in the server), the next chunk's
+    // files are written (disk). One group per session: a session and its transcript pipe always
+    // go in the same tmux call. The server set-up rides with the first chunk that has an agent to
+    // create, so a start in which every agent fails to prepare leaves no server behind.
+    const created: AgentSpec[] = [];
+    let done = 0;
+    let creating: Promise<void> = Promise.resolve();
+    const create = async (chunk: AgentSpec[], groups: string[][][]): Promise<void> => {
+      for (const result of await batchGroups(this.deps.tmux, groups)) {
+        done += result.argv.filter((arg) => arg === 'new-session').length;
+        onProgress?.(Math.min(done, missing.length), missing.length);
+      }
+      created.push(...chunk);
+    };
+    try {
+      for (let index = 0; index < missing.length; index += PREPARE_CHUNK) {
+        const prepared = await this.prepareLaunch(missing.slice(index, index + PREPARE_CHUNK));
+        const chunk: AgentSpec[] = [];
+        for (const agent of missing.slice(index, index + PREPARE_CHUNK)) {
+          const spec = prepared.get(agent.name)!;
+          if (spec instanceof UserError)
+            outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
+          else chunk.push(agent);
         }
-        for (const agent of toCreate) outcomes.set(agent.name, { agent: agent.name, result: 'started' });
-      } catch (error) {
-        // A concurrent start may have created some sessions: report from the truth.
-        const nowRunning = new Set((await listPanes(this.deps)).map((pane) => pane.session));
-        for (const agent of toCreate) {
-          outcomes.set(
-            agent.name,
-            nowRunning.has(agent.session)
-              ? { agent: agent.name, result: 'started' }
-              : { agent: agent.name, result: 'error', error: (error as Error).message },
-          );
-        }
+        if (chunk.length === 0) continue;
+        await rotateTranscripts(this.deps.paths.logsDir, chunk, transcriptMaxBytes(this.deps.env)); // no pipe is open yet
+        const groups = [...(setup ?? []), ...chunk.map((agent) => this.createCommands(agent))];
+        setup = undefined;
+        await creating;
+        creating = create(chunk, groups);
+        creating.catch(() => undefined); // handled at the next await; a rejection must not go unobserved meanwhile
+      }
+      await creating;
+      for (const agent of created) outcomes.set(agent.name, { agent: agent.name, result: 'started' });
+    } catch (error) {
+      await creating.catch(() => undefined);
+      // A concurrent start may have created some sessions: report from the truth.
+      const nowRunning = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+      for (const agent of missing) {
+        if (outcomes.get(agent.name)?.result === 'error') continue;
+        outcomes.set(
+          agent.name,
+          nowRunning.has(agent.session)
+            ? { agent: agent.name, result: 'started' }
+            : { agent: agent.name, result: 'error', error: (error as Error).message },
+        );
       }
     }
     return agents.map((agent) => outcomes.get(agent.name)!);
@@ -192,7 +212,7 @@ export class DirectSupervisor implements Supervisor {
       watchdogScript: watchdogScript(),
     });
     await writeLaunchSpec(spec);
-    await writeRunState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart, this.deps.now()));
+    await writeStartState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart));
     return this.createCommands({ name: roster.holderSession, session: roster.holderSession, workingDirectory: paths.root });
   }
 

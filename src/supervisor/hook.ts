@@ -17,6 +17,7 @@ const literal = (value: string): string => shellQuote(value).replace(/#/g, '##')
 export const launcherScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-launch');
 export const mainScript = (): string => path.join(packageRoot(), 'dist', 'cli', 'main.js');
 export const watchdogScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-watchdog');
+export const agentUnitStartScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-systemd-agent');
 
 export interface HookTarget {
   nodeBinary: string;

@@ -7,7 +7,7 @@ import { expandHome } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
-import { fileExists, isExecutable, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
+import { fileExists, isExecutable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
 import { launchSpecFile } from './state.js';
 
 export interface LaunchEnvironment {
@@ -153,7 +153,7 @@ export function renderLaunchSpec(spec: LaunchSpec): string {
 }
 
 export async function writeLaunchSpec(spec: LaunchSpec): Promise<void> {
-  await writeFileAtomic(spec.file, renderLaunchSpec(spec));
+  await writeRunFile(spec.file, renderLaunchSpec(spec));
 }
 
 export const reporterScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-report');

@@ -22,7 +22,7 @@ const NOW = 1_000_000_000;
 
 describe('what the built-in supervisor reports', () => {
   it('maps panes and state files to running / restarting / failed / stopped / dead', () => {
-    const state = freshRunState('a', 'a', DEFAULT_RESTART_POLICY, NOW);
+    const state = freshRunState('a', 'a', DEFAULT_RESTART_POLICY);
     expect(observeAgent(agent, undefined, state, NOW).state).toBe('stopped');
     expect(observeAgent(agent, pane(), state, NOW).state).toBe('running');
     expect(observeAgent(agent, pane(), { ...state, nextStartAt: NOW + 500 }, NOW).state).toBe('restarting');
@@ -36,7 +36,7 @@ describe('what the built-in supervisor reports', () => {
   });
 
   it('repairs a death only when the hook cannot be coming', () => {
-    const state = freshRunState('a', 'a', DEFAULT_RESTART_POLICY, NOW);
+    const state = freshRunState('a', 'a', DEFAULT_RESTART_POLICY);
     expect(needsReconcile(pane(), state, NOW)).toBe(false);
     // No pane_dead_time: tmux never ran the hook for this death.
     expect(needsReconcile(pane({ dead: true }), state, NOW)).toBe(true);

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { RestartPolicy } from '../roster/model.js';
-import { readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
+import { readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
 
 /** What the built-in supervisor remembers about one agent between crashes. */
 export interface AgentRunState {
@@ -16,7 +16,6 @@ export interface AgentRunState {
   lastExitStatus: number | null;
   /** Epoch ms when a backoff-delayed respawn will exec the runtime. */
   nextStartAt: number | null;
-  startedAt: number;
   /** PID of the last exited process we handled (hook or reconciler). */
   handledPid?: number | null;
 }
@@ -34,14 +33,32 @@ export async function readRunState(runDir: string, agent: string): Promise<Agent
   }
 }
 
+/**
+ * A copy of the fresh state that a systemd agent unit puts in place on every start (see
+ * framework/bin/mosaic-systemd-agent), so a boot-time start resets crash counters too.
+ */
+export const freshStateFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.state.fresh.json`);
+
+const renderRunState = (state: AgentRunState): string => `${JSON.stringify(state, null, 2)}\n`;
+
 export async function writeRunState(runDir: string, state: AgentRunState): Promise<void> {
-  await writeFileAtomic(stateFile(runDir, state.agent), `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(stateFile(runDir, state.agent), renderRunState(state));
+}
+
+/** The state of an agent about to be started (its pane does not exist yet, so nothing reads it meanwhile). */
+export async function writeStartState(runDir: string, state: AgentRunState): Promise<void> {
+  await writeRunFile(stateFile(runDir, state.agent), renderRunState(state));
+}
+
+export async function writeFreshStateCopy(runDir: string, state: AgentRunState): Promise<void> {
+  await writeRunFile(freshStateFile(runDir, state.agent), renderRunState(state));
 }
 
 export async function removeRunState(runDir: string, agent: string): Promise<void> {
   await rm(stateFile(runDir, agent), { force: true });
 }
 
-export function freshRunState(agent: string, session: string, policy: RestartPolicy, nowMs: number): AgentRunState {
-  return { agent, session, policy, crashes: [], restarts: 0, failed: false, lastExitStatus: null, nextStartAt: null, startedAt: nowMs };
+/** The state of an explicit start: crash counters and a failed mark start over. */
+export function freshRunState(agent: string, session: string, policy: RestartPolicy): AgentRunState {
+  return { agent, session, policy, crashes: [], restarts: 0, failed: false, lastExitStatus: null, nextStartAt: null };
 }

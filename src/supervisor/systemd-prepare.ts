@@ -1,17 +1,35 @@
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { classifyGenerated } from '../systemd/fingerprint.js';
 import { agentEnvFile, renderAgentEnvFile } from '../systemd/units.js';
-import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
+import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
+import { joinCommands } from '../tmux/client.js';
+import { sessionCreateCommands } from './direct.js';
 import { findRuntimeBinDirs, prepareAgentLaunch } from './launch.js';
+import { freshRunState, writeFreshStateCopy } from './state.js';
 import type { SupervisorDeps } from './types.js';
+
+/** The tmux arguments that create an agent's session, one per line, for framework/bin/mosaic-systemd-agent. */
+export const unitStartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.unit-start`);
+
+async function writeUnitStart(agent: string, file: string, commands: string[][]): Promise<void> {
+  const args = joinCommands(commands);
+  if (args.some((arg) => arg.includes('\n') || arg.includes('\0'))) {
+    throw new UserError(`agent "${agent}": its session values may not contain newlines or NUL bytes`, {
+      hint: 'check the working directory and the config root path',
+    });
+  }
+  await writeRunFile(file, `${args.join('\n')}\n`);
+}
 
 /**
  * Before systemd starts an agent, the CLI writes what the unit replays: the launch spec
  * (argv and PATH from the operator's environment, so a runtime in ~/.npm-global/bin is found
- * even though the user manager's PATH is minimal) and the agent's EnvironmentFile. Both stay
- * on disk, which is what lets an enabled unit start the agent at boot with nobody logged in.
+ * even though the user manager's PATH is minimal), the tmux arguments that create its session,
+ * its fresh run state and its EnvironmentFile. All stay on disk, which is what lets an enabled
+ * unit start the agent at boot with nobody logged in, and without starting Node.
  * Returns the per-agent error for agents that could not be prepared.
  */
 export async function prepareAgents(
@@ -29,8 +47,12 @@ export async function prepareAgents(
     agents.map(async (agent) => {
       try {
         await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
+        await Promise.all([
+          writeUnitStart(agent.name, unitStartFile(paths.runDir, agent.name), sessionCreateCommands(paths.runDir, agent, paths.logsDir)),
+          writeFreshStateCopy(paths.runDir, freshRunState(agent.name, agent.session, roster.restart)),
+        ]);
         const file = agentEnvFile(paths.agentsDir, agent.name);
-        const rendered = renderAgentEnvFile(meta, roster, agent);
+        const rendered = renderAgentEnvFile(meta, agent);
         const state = classifyGenerated(await readFileOrUndefined(file), rendered);
         if ((state === 'modified' || state === 'foreign') && !options.force) {
           throw new UserError(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { FleetPaths } from '../roster/paths.js';
 import type { Roster } from '../roster/model.js';
-import { mainScript } from '../supervisor/hook.js';
+import { agentUnitStartScript, mainScript } from '../supervisor/hook.js';
 import { packageVersion } from '../system/package.js';
 import type { CommandRunner } from '../system/runner.js';
 import { unitNames, userUnitDir, type UnitNames } from './names.js';
@@ -50,6 +50,7 @@ export async function unitContext(setup: SystemdSetup, roster: Roster, paths: Fl
     nodeBinary: process.execPath,
     mainScript: mainScript(),
     tmuxBinary,
+    agentStartScript: agentUnitStartScript(),
   };
 }
 

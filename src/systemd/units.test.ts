@@ -18,6 +18,7 @@ const ctx: UnitContext = {
   nodeBinary: '/usr/bin/node',
   mainScript: '/opt/mosaic $dir/dist/cli/main.js',
   tmuxBinary: '/usr/bin/tmux',
+  agentStartScript: '/opt/mosaic $dir/framework/bin/mosaic-systemd-agent',
 };
 
 const lines = (text: string, key: string): string[] => text.split('\n').filter((line) => line.startsWith(`${key}=`));
@@ -41,7 +42,9 @@ describe('generated units', () => {
     expect(lines(unit, 'Slice')).toEqual(['Slice=app.slice']);
     expect(lines(unit, 'EnvironmentFile')).toEqual(['EnvironmentFile=/home/u/100%% fleet/agents/%i.env']);
     expect(lines(unit, 'Environment')[0]).toContain('"TMUX_TMPDIR=/tmp/t" "MOSAIC_AGENT_NAME=%i"');
-    expect(lines(unit, 'ExecStart')).toEqual(['ExecStart="/usr/bin/node" "/opt/mosaic $$dir/dist/cli/main.js" "_systemd" "start-agent"']);
+    expect(lines(unit, 'ExecStart')).toEqual([
+      'ExecStart="/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-agent" "/usr/bin/tmux"',
+    ]);
     expect(lines(unit, 'ExecStop')).toEqual([
       'ExecStop=-"/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "kill-session" "-t" "=${MOSAIC_AGENT_SESSION}"',
     ]);
@@ -59,13 +62,12 @@ describe('generated units', () => {
       '/r/roster.yaml',
       { env: { HOME: '/h' }, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 't' },
     );
-    const env = parseEnvFile(renderAgentEnvFile(ctx, roster, roster.agents[0]!));
+    const env = parseEnvFile(renderAgentEnvFile(ctx, roster.agents[0]!));
     expect(env).toEqual({
       MOSAIC_AGENT_NAME: 'w.x',
       MOSAIC_AGENT_SESSION: 'w_x',
       MOSAIC_AGENT_RUNTIME: 'stub',
       MOSAIC_AGENT_WORKDIR: '/w/"q" $HOME \\\\ 100%',
-      MOSAIC_RESTART_POLICY: '1000,60000,5,120',
     });
   });
 

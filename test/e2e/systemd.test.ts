@@ -88,7 +88,9 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(template).toMatch(new RegExp(`^After=${world.holder}$`, 'm'));
     expect(template).toMatch(new RegExp(`^PartOf=${world.holder}$`, 'm'));
     expect(template).toMatch(/^ExecStop=-.* "kill-session" "-t" "=\$\{MOSAIC_AGENT_SESSION\}"$/m);
-    expect(template).toContain(`"${process.execPath}" "${path.resolve('dist/cli/main.js')}"`);
+    // Absolute paths only: the user manager's PATH is minimal. Agents start without Node.
+    expect(template).toContain(`ExecStart="/bin/sh" "${path.resolve('framework/bin/mosaic-systemd-agent')}" "`);
+    expect(readFileSync(path.join(unitDir, world.holder), 'utf8')).toContain(`"${process.execPath}" "${path.resolve('dist/cli/main.js')}"`);
     const envFile = path.join(fleet.home, 'agents', 'w.x.env');
     expect(lstatSync(envFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(envFile, 'utf8')).toContain(`MOSAIC_AGENT_SESSION="w_x"`);

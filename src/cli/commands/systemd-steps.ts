@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { holderCheck, startAgent } from '../../supervisor/systemd-exec.js';
+import { holderCheck } from '../../supervisor/systemd-exec.js';
 import { runCommand } from '../../system/runner.js';
 import { err } from '../output.js';
 
 /**
  * `mosaic _systemd <step>`: what the generated units run. Kept apart from the other commands
- * so an agent start (100 of them at boot) loads no roster parser. Messages go to the journal.
+ * so the holder's pre-check loads no roster parser. Messages go to the journal.
  */
 export async function step(command: Command): Promise<number> {
   const [name] = command.args;
@@ -20,11 +20,6 @@ export async function step(command: Command): Promise<number> {
       const ctx = await openFleet({ env: process.env, globals: { roster: command.optsWithGlobals<{ roster?: string }>().roster } });
       const pid = await holderReady(ctx);
       err(`mosaic: tmux server pid ${pid} on socket ${ctx.tmux.socket} is set up (hook, watchdog session ${ctx.roster.holderSession})`);
-      return 0;
-    }
-    case 'start-agent': {
-      const result = await startAgent(process.env, runCommand, Date.now);
-      err(`mosaic: agent ${process.env.MOSAIC_AGENT_NAME} session ${result}`);
       return 0;
     }
     default:
