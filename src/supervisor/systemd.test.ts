@@ -82,7 +82,9 @@ async function world(agentCount: number) {
       case 'list-units':
         return ok(
           JSON.stringify(
-            [...active].filter((u) => u.includes('-agent@')).map((unit) => ({ unit, load: 'loaded', active: 'active', sub: 'exited' })),
+            [...active]
+              .filter((u) => units.some((glob) => new RegExp(`^${glob.replace(/[.@]/g, '\\$&').replace(/\*/g, '.*')}$`).test(u)))
+              .map((unit) => ({ unit, load: 'loaded', active: 'active', sub: 'exited' })),
           ),
         );
       default:

@@ -34,10 +34,18 @@ export class SystemdSupervisor implements Supervisor {
     await this.setup.systemctl.manager();
     const files = await checkUnitFiles(this.setup, await unitContext(this.setup, this.deps.roster, this.deps.paths));
     // An instance loads the template even when no roster agent is named: probe with the first one.
-    const probe = agents.length > 0 ? agents : this.deps.roster.agents.slice(0, 1);
-    const states = await this.setup.systemctl.show([this.setup.names.holder, ...probe.map((a) => this.unit(a))]);
-    assertInstalled(files, await managerViewProblems(this.setup, states));
-    return states;
+    const probe = agents.length > 0 ? agents : this.deps.roster.agents;
+    const [probed, loaded] = await Promise.all([
+      this.setup.systemctl.show([this.setup.names.holder, ...probe.slice(0, 1).map((a) => this.unit(a))]),
+      this.loadedStates(),
+    ]);
+    assertInstalled(files, await managerViewProblems(this.setup, probed));
+    return loaded;
+  }
+
+  /** Active states of the holder and every agent unit: one list call, not one `show` per unit. */
+  private loadedStates(): Promise<Map<string, UnitState>> {
+    return this.setup.systemctl.loadedStates([this.setup.names.holder, this.setup.names.agentPattern]);
   }
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
@@ -79,7 +87,7 @@ export class SystemdSupervisor implements Supervisor {
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     const { systemctl, names } = this.setup;
     await systemctl.manager();
-    const states = await systemctl.show(agents.map((a) => this.unit(a)));
+    const states = await this.loadedStates();
     const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
     const selected = new Set(agents.map((a) => this.unit(a)));
     const stopping = agents.filter((a) => {
@@ -87,9 +95,7 @@ export class SystemdSupervisor implements Supervisor {
       return isActive(state) || state?.activeState === 'failed';
     });
     // The last agent out takes the holder (and so the tmux server) down too, as in built-in mode.
-    const others = (await systemctl.listUnits(names.agentPattern)).filter(
-      (u) => !selected.has(u.unit) && (u.active === 'active' || u.active === 'activating'),
-    );
+    const others = [...states.values()].filter((u) => u.unit !== names.holder && !selected.has(u.unit) && isActive(u));
     const units = stopping.map((a) => this.unit(a));
     if (others.length === 0) units.push(names.holder);
     await systemctl.jobs('stop', units);
@@ -147,13 +153,14 @@ export class SystemdSupervisor implements Supervisor {
   ): Promise<AgentOutcome[]> {
     const pending = agents.filter((a) => !outcomes.has(a.name));
     if (pending.length > 0) {
-      const { names, systemctl } = this.setup;
-      const states = await systemctl.show([names.holder, ...pending.map((a) => this.unit(a))]);
+      const { names } = this.setup;
+      const states = await this.loadedStates();
       const sessions = new Map<string, PaneRow>((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
-      const holder = states.get(names.holder);
+      // Not listed: not loaded, so inactive.
+      const holderState = states.get(names.holder)?.activeState ?? 'inactive';
       // The holder's own message is in the journal, which may not exist: say the likely cause here.
       const foreign =
-        holder && holder.activeState !== 'active' && sessions.size > 0
+        holderState !== 'active' && sessions.size > 0
           ? `; a tmux server not owned by ${names.holder} runs on socket "${this.deps.tmux.socket}" (a built-in fleet? stop it first)`
           : '';
       for (const agent of pending) {
@@ -169,13 +176,13 @@ export class SystemdSupervisor implements Supervisor {
           .filter((line) => line.includes(unit))
           .join(' ')
           .trim();
-        const holderDown = holder && holder.activeState !== 'active';
+        const holderDown = holderState !== 'active';
         outcomes.set(agent.name, {
           agent: agent.name,
           result: 'error',
           error:
-            `unit ${unit} is ${state?.activeState ?? 'unknown'} (${state?.subState ?? '?'}), session "${agent.session}" ${pane ? 'exists' : 'is missing'}` +
-            (holderDown ? `; holder unit ${names.holder} is ${holder.activeState}${foreign}` : '') +
+            `unit ${unit} is ${state?.activeState ?? 'inactive'} (${state?.subState ?? 'dead'}), session "${agent.session}" ${pane ? 'exists' : 'is missing'}` +
+            (holderDown ? `; holder unit ${names.holder} is ${holderState}${foreign}` : '') +
             (said ? `: ${said}` : ''),
           hint: `see \`systemctl --user status ${holderDown ? names.holder : unit}\``,
         });

@@ -111,10 +111,33 @@ export class Systemctl {
     return states;
   }
 
-  /** Loaded units matching a glob (active or not), one call. */
-  async listUnits(pattern: string): Promise<{ unit: string; load: string; active: string; sub: string }[]> {
-    const result = await this.run(['list-units', '--all', '--output=json', '--', pattern]);
+  /** Loaded units matching the globs (active or not), one call. */
+  async listUnits(...patterns: string[]): Promise<{ unit: string; load: string; active: string; sub: string }[]> {
+    const result = await this.run(['list-units', '--all', '--output=json', '--', ...patterns]);
     return JSON.parse(result.stdout || '[]') as { unit: string; load: string; active: string; sub: string }[];
+  }
+
+  /**
+   * Load and active state of every loaded unit matching the globs, in one D-Bus call (`show` asks
+   * per unit: ~2 ms each, 0.2 s for 100 agents). Only the load/active/sub fields are filled;
+   * a unit that is not loaded is absent (it is inactive).
+   */
+  async loadedStates(patterns: readonly string[]): Promise<Map<string, UnitState>> {
+    const states = new Map<string, UnitState>();
+    for (const row of await this.listUnits(...patterns)) {
+      states.set(row.unit, {
+        unit: row.unit,
+        loadState: row.load,
+        activeState: row.active,
+        subState: row.sub,
+        unitFileState: '',
+        mainPid: 0,
+        controlGroup: '',
+        fragmentPath: '',
+        needDaemonReload: false,
+      });
+    }
+    return states;
   }
 
   /** Unit files matching a glob (templates, enabled instances, links), one call. */
