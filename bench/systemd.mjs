@@ -103,7 +103,7 @@ function naive() {
 }
 
 // Calibration: the same calls for units whose ExecStart is /bin/true, i.e. what batching saves
-// in systemd itself, without the CPU of 100 Node processes (each agent start runs mosaic).
+// in systemd itself, without the processes each real agent start creates (pane, launcher, stub, transcript pipe).
 const runtimeUnitDir = path.join(managerEnv.XDG_RUNTIME_DIR, 'systemd', 'user');
 const noopTemplate = path.join(runtimeUnitDir, `${prefix}-noop@.service`);
 function calibration() {
@@ -183,7 +183,7 @@ try {
   const c = calibration();
   console.log(
     `  calibration, ExecStart=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
-      ' (systemd alone; with mosaic each agent start is a Node process, so the batched start is CPU-bound on few cores)',
+      ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that both sides pay)',
   );
 } finally {
   cleanup();
