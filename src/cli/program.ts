@@ -218,16 +218,17 @@ Example:
 
   program
     .command('_supervise', { hidden: true })
-    .description('internal: called by the tmux pane-died hook')
-    .argument('<event>')
+    .description('internal: called by the tmux pane-died hook and the fleet watchdog')
+    .argument('<event>', 'pane-died | transcripts')
     .requiredOption('--socket <name>')
-    .requiredOption('--agent <name>')
+    .option('--agent <name>')
+    .option('--holder <session>')
     .option('--status <code>')
     .option('--signal <number>')
     .option('--pid <pid>')
     .option('--dead-time <seconds>')
     .option('--watchdog')
-    .requiredOption('--pane <id>')
+    .option('--pane <id>')
     .action(lazy(() => import('./commands/supervise.js'), 'supervise'));
 
   for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {

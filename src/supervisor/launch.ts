@@ -9,6 +9,7 @@ import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
 import { fileExists, isExecutable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
 import { launchSpecFile } from './state.js';
+import { transcriptCheckSeconds, transcriptMaxBytes } from './transcript.js';
 
 export interface LaunchEnvironment {
   env: NodeJS.ProcessEnv;
@@ -163,7 +164,8 @@ export const WATCHDOG_INTERVAL_SECONDS = 1;
 
 /**
  * The holder session's command: the fleet watchdog (one small sh loop for the whole fleet),
- * which hands unhandled dead panes to `mosaic _supervise pane-died`.
+ * which hands unhandled dead panes to `mosaic _supervise pane-died` and over-cap transcripts
+ * to `mosaic _supervise transcripts`.
  */
 export function buildHolderSpec(
   roster: Roster,
@@ -176,19 +178,18 @@ export function buildHolderSpec(
       MOSAIC_FLEET_HOME: launch.home,
       MOSAIC_TMUX_SOCKET: roster.socketName,
       MOSAIC_SUPERVISOR_LOG: path.join(launch.home, 'logs', 'supervisor.log'),
+      MOSAIC_TRANSCRIPT_MAX_BYTES: String(transcriptMaxBytes(launch.env)),
+      MOSAIC_TRANSCRIPT_CHECK_SECONDS: String(transcriptCheckSeconds(launch.env)),
     },
     argv: [
       'sh',
       launch.watchdogScript,
       roster.socketName,
       String(WATCHDOG_INTERVAL_SECONDS),
+      roster.holderSession,
       '--',
       launch.nodeBinary,
       launch.mainScript,
-      '_supervise',
-      'pane-died',
-      '--socket',
-      roster.socketName,
     ],
     file: launchSpecFile(launch.runDir, roster.holderSession),
   };

@@ -7,11 +7,14 @@ import { exactPane, type TmuxClient } from '../tmux/client.js';
  * Transcripts: tmux copies every agent pane's output to `<logs>/<agent>.log` through
  * `pipe-pane` into one `cat` per agent (no shell stays behind). The size cap is kept by
  * mosaic itself whenever it starts, restarts, lists (`fleet ps`) or reads (`agent logs`)
- * agents: an over-cap log becomes `<agent>.log.1` and the pane's pipe is reopened. The
- * same points open a pipe on any running agent pane that lacks one.
+ * agents, and by the fleet watchdog, which looks for over-cap logs every few seconds
+ * (one `find`) and then runs `mosaic _supervise transcripts`: an over-cap log becomes
+ * `<agent>.log.1` and the pane's pipe is reopened. The same points open a pipe on any
+ * running agent pane that lacks one.
  * See docs/decisions/001-transcripts.md.
  */
 export const DEFAULT_TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_TRANSCRIPT_CHECK_SECONDS = 10;
 
 /** (Concatenation, not path.join: it runs per agent per `fleet ps`; agent names hold no "/".) */
 export const transcriptFile = (logsDir: string, agent: string): string => `${logsDir}/${agent}.log`;
@@ -21,6 +24,12 @@ export const rotatedTranscriptFile = (file: string): string => `${file}.1`;
 export function transcriptMaxBytes(env: NodeJS.ProcessEnv): number {
   const value = Number(env.MOSAIC_TRANSCRIPT_MAX_BYTES);
   return Number.isInteger(value) && value > 0 ? value : DEFAULT_TRANSCRIPT_MAX_BYTES;
+}
+
+/** How often the fleet watchdog looks for over-cap transcripts (MOSAIC_TRANSCRIPT_CHECK_SECONDS). */
+export function transcriptCheckSeconds(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.MOSAIC_TRANSCRIPT_CHECK_SECONDS);
+  return Number.isInteger(value) && value > 0 ? value : DEFAULT_TRANSCRIPT_CHECK_SECONDS;
 }
 
 /**
@@ -122,4 +131,17 @@ export async function maintainTranscripts(
     for (const command of commands) await deps.tmux.run(command, { allowFailure: true });
   }
   return { rotated: [...rotated], opened: todo.filter((agent) => !rotated.has(agent.name)).map((agent) => agent.name) };
+}
+
+/**
+ * The watchdog's call (`mosaic _supervise transcripts`): maintainTranscripts for every live
+ * agent pane on the socket, found by its @mosaic_agent mark (no roster needed). The holder
+ * session, which has no transcript, is left out.
+ */
+export async function maintainFleetTranscripts(deps: { tmux: TmuxClient; logsDir: string; env: NodeJS.ProcessEnv }, holderSession: string) {
+  const rows = await deps.tmux.list('list-panes', ['session_name', '@mosaic_agent', 'pane_pipe', 'pane_dead']);
+  const running = rows
+    .filter(([session, agent, , dead]) => agent && session !== holderSession && dead !== '1')
+    .map(([session, agent, pipe]) => ({ name: agent!, session: session!, piped: pipe === '1' }));
+  return maintainTranscripts(deps, running);
 }

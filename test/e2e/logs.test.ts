@@ -109,7 +109,8 @@ describe('transcripts and agent logs on real tmux', () => {
   });
 
   it('keeps the size cap by rotating, loses nothing across the rotation, and survives restarts and crashes', async () => {
-    const fleet = oneAgent({ MOSAIC_TRANSCRIPT_MAX_BYTES: '4000' });
+    // The watchdog's own check (next test) is pushed out of the way: here reading rotates.
+    const fleet = oneAgent({ MOSAIC_TRANSCRIPT_MAX_BYTES: '4000', MOSAIC_TRANSCRIPT_CHECK_SECONDS: '86400' });
     expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
     const file = path.join(fleet.home, 'logs', 'a.log');
     await eventually(async () => readyLines(await logs(fleet)).length === 1 || undefined);
@@ -145,6 +146,25 @@ describe('transcripts and agent logs on real tmux', () => {
     process.kill(pid, 'SIGKILL');
     await eventually(async () => readyLines(await logs(fleet)).length === 3 || undefined, 15_000, 'the respawned agent in a.log');
     expect(holders(file)).toHaveLength(1);
+  });
+
+  it('the fleet watchdog keeps the cap by itself, with no mosaic command run', async () => {
+    const fleet = oneAgent({ MOSAIC_TRANSCRIPT_MAX_BYTES: '4000', MOSAIC_TRANSCRIPT_CHECK_SECONDS: '1' });
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    const file = path.join(fleet.home, 'logs', 'a.log');
+    const read = (name: string): string => (existsSync(name) ? readFileSync(name, 'utf8') : '');
+    for (let seq = 1; seq <= 5; seq += 1) {
+      typeMessage(fleet, `before-rotation ${'x'.repeat(900)}`);
+      await eventually(() => (read(`${file}.1`) + read(file)).includes(`ack seq=${seq}`) || undefined, 15_000, `ack ${seq}`);
+    }
+    // From here on only the watchdog acts: no `agent logs`, no `fleet ps`.
+    await eventually(() => read(`${file}.1`).includes('before-rotation') || undefined, 15_000, 'the watchdog to rotate a.log');
+    await eventually(() => (holders(`${file}.1`).length === 0 ? true : undefined), 15_000, 'the old writer to let go of a.log.1');
+    typeMessage(fleet, 'after-rotation');
+    await eventually(() => read(file).includes('ack seq=6') || undefined, 15_000, 'new output in the reopened a.log');
+    expect(statSync(file).size).toBeLessThan(4000);
+    expect(holders(file)).toHaveLength(1);
+    expect(read(path.join(fleet.home, 'logs', 'supervisor.log'))).toMatch(/watchdog: rotated the transcripts of a\b/);
   });
 
   it('fleet ps gives a running pane without a pipe its transcript back', async () => {

@@ -2,26 +2,38 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import { handlePaneDied } from '../../supervisor/pane-died.js';
+import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
 import { runCommand } from '../../system/runner.js';
 import { TmuxClient } from '../../tmux/client.js';
 import { err } from '../output.js';
 
-/** Entry point of the tmux pane-died hook. Its stderr is appended to logs/supervisor.log. */
+/**
+ * Entry point of the tmux pane-died hook and of the fleet watchdog (pane-died backstop,
+ * transcript cap). Its stderr is appended to logs/supervisor.log.
+ */
 export async function supervise(command: Command): Promise<number> {
   const [eventName] = command.args;
   const opts = command.opts<{
     socket: string;
-    agent: string;
+    agent?: string;
+    holder?: string;
     status?: string;
     signal?: string;
     pid?: string;
-    pane: string;
+    pane?: string;
     deadTime?: string;
     watchdog?: boolean;
   }>();
-  if (eventName !== 'pane-died') throw new UsageError(`unknown supervisor event "${eventName}"`);
   const paths = resolveFleetPaths(process.env);
   const tmux = new TmuxClient({ socket: opts.socket, runner: runCommand, env: process.env });
+  if (eventName === 'transcripts') {
+    if (!opts.holder) throw new UsageError('transcripts needs --holder <session>');
+    const { rotated } = await maintainFleetTranscripts({ tmux, logsDir: paths.logsDir, env: process.env }, opts.holder);
+    if (rotated.length > 0) err(`${new Date().toISOString()} watchdog: rotated the transcripts of ${rotated.join(', ')}`);
+    return 0;
+  }
+  if (eventName !== 'pane-died') throw new UsageError(`unknown supervisor event "${eventName}"`);
+  if (!opts.agent || !opts.pane) throw new UsageError('pane-died needs --agent and --pane');
   const number = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
   const event = {
     agent: opts.agent,
