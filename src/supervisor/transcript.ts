@@ -11,7 +11,7 @@ import { exactPane, type TmuxClient } from '../tmux/client.js';
  * (one `find`) and then runs `mosaic _supervise transcripts`: an over-cap log becomes
  * `<agent>.log.1` and the pane's pipe is reopened. The same points open a pipe on any
  * running agent pane that lacks one.
- * See docs/decisions/001-transcripts.md.
+ * See docs/decisions/005-transcripts.md.
  */
 export const DEFAULT_TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_TRANSCRIPT_CHECK_SECONDS = 10;
