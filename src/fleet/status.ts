@@ -19,6 +19,8 @@ export interface AgentStatus {
   current_command: string | null;
   restarts: number;
   last_exit_status: number | null;
+  /** Why the supervisor gave up (crash loop, fleet-wide crash storm) when state is failed, else null. */
+  failed_reason: string | null;
   heartbeat: { health: HeartbeatHealth; age_seconds: number | null; status: string | null };
   /** busy / waiting / idle, from the runtime's own reports (status_source runtime) or the screen. */
   activity: ActivityReading['activity'];
@@ -61,6 +63,7 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
         current_command: seen.currentCommand,
         restarts: seen.restarts,
         last_exit_status: seen.lastExitStatus,
+        failed_reason: seen.failedReason,
         heartbeat: {
           health: seen.state === 'stopped' ? 'unknown' : heartbeatHealth(beat, now, ctx.roster.heartbeatIntervalSeconds),
           age_seconds: beat ? Math.round(ageSeconds(beat, now) * 10) / 10 : null,

@@ -71,7 +71,7 @@ export async function verifyFleet(ctx: FleetContext, options: VerifyOptions = {}
     if (status.state === 'stopped') problems.push(`agent "${status.agent}" has no session`);
     else if (status.state === 'failed')
       problems.push(
-        `agent "${status.agent}" failed (crash loop; last exit ${status.last_exit_status ?? '?'}): \`mosaic fleet restart ${status.agent}\``,
+        `agent "${status.agent}" failed (${status.failed_reason ?? 'crash loop'}; last exit ${status.last_exit_status ?? '?'}): \`mosaic fleet restart ${status.agent}\``,
       );
     else if (status.state === 'dead') problems.push(`agent "${status.agent}" pane is dead (exit ${status.last_exit_status ?? '?'})`);
   }

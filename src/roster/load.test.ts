@@ -51,7 +51,7 @@ agents:
     );
     expect(roster.socketName).toBe('override');
     expect(roster.tenantId).toBe('u');
-    expect(roster.restart).toEqual({ backoffInitialMs: 1000, backoffMaxMs: 60000, maxCrashes: 5, windowSeconds: 120 });
+    expect(roster.restart).toEqual({ backoffInitialMs: 1000, backoffMaxMs: 60000, maxCrashes: 5, windowSeconds: 120, fleetMaxCrashes: 10 });
   });
 
   it('a custom runtime needs a command and gets one', () => {

@@ -8,6 +8,12 @@ export interface RestartPolicy {
   /** More than this many crashes inside the window marks the agent failed. */
   maxCrashes: number;
   windowSeconds: number;
+  /**
+   * More than this many crashes across the whole fleet inside the window is a crash storm (a bad
+   * config or a broken runtime): agents that crash during it are marked failed, not restarted.
+   * Absent in run states written by older versions (no fleet-wide guard then).
+   */
+  fleetMaxCrashes?: number;
 }
 
 export interface RuntimeOverride {
@@ -55,12 +61,17 @@ export const DEFAULT_SOCKET = 'mosaic-factory';
 export const DEFAULT_HOLDER_SESSION = '_holder';
 export const DEFAULT_HEARTBEAT_SECONDS = 15;
 export const DEFAULT_WORKING_DIRECTORY = '~/src';
-export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+export const DEFAULT_RESTART_POLICY = {
   backoffInitialMs: 1000,
   backoffMaxMs: 60_000,
   maxCrashes: 5,
   windowSeconds: 120,
-};
+  fleetMaxCrashes: 10,
+} satisfies RestartPolicy;
+
+/** The default fleet-wide limit grows with the fleet: a fifth of the agents, at least 10. */
+export const defaultFleetMaxCrashes = (agents: number): number =>
+  Math.max(DEFAULT_RESTART_POLICY.fleetMaxCrashes, Math.ceil(agents / 5));
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 

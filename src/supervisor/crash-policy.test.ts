@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RESTART_POLICY } from '../roster/model.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../roster/model.js';
 import { decideAfterCrash } from './crash-policy.js';
 
 describe('crash policy (defaults: 1 s doubling to 60 s; more than 5 crashes in 2 minutes fails)', () => {
@@ -30,5 +30,16 @@ describe('crash policy (defaults: 1 s doubling to 60 s; more than 5 crashes in 2
 
   it('max_crashes 0 fails on the first exit', () => {
     expect(decideAfterCrash([], 5, { ...DEFAULT_RESTART_POLICY, maxCrashes: 0 }).decision.action).toBe('fail');
+  });
+
+  it('in a fleet-wide crash storm a crash fails the agent at once; at the limit it still respawns', () => {
+    const policy = { ...DEFAULT_RESTART_POLICY, fleetMaxCrashes: 10 };
+    expect(decideAfterCrash([], 1_000_000, policy, 10).decision).toMatchObject({ action: 'respawn', delayMs: 1000 });
+    const storm = decideAfterCrash([], 1_000_000, policy, 11).decision;
+    expect(storm).toMatchObject({ action: 'fail' });
+    expect(storm.action === 'fail' && storm.reason).toMatch(/fleet-wide crash storm: 11 crashes in 120s .*limit 10/);
+    // A run state from before the guard (no fleetMaxCrashes) keeps the per-agent rule only.
+    const old: RestartPolicy = { ...policy, fleetMaxCrashes: undefined };
+    expect(decideAfterCrash([], 1_000_000, old, 500).decision.action).toBe('respawn');
   });
 });

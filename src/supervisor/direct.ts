@@ -8,6 +8,7 @@ import { freshRunState, launchSpecFile, readRunState, removeRunState, writeStart
 import { buildHolderSpec, findRuntimeBinDirs, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
+import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
 import { rotateTranscripts, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
@@ -113,6 +114,7 @@ export class DirectSupervisor implements Supervisor {
     const { roster, paths, env } = this.deps;
     const runtimeBinDirs = await findRuntimeBinDirs(env);
     const prepared = new Map<string, LaunchSpec | UserError>();
+    if (agents.length > 0) clearFleetCrashes(paths.runDir);
     await Promise.all(
       agents.map(async (agent) => {
         try {
@@ -379,6 +381,7 @@ export function observeAgent(
     lastExitStatus:
       state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
     activity: pane?.activity ?? null,
+    failedReason: state?.failed ? (state.failedReason ?? 'crash loop') : null,
   };
   if (!pane) return { ...base, state: 'stopped' };
   if (state?.failed) return { ...base, state: 'failed' };

@@ -2,6 +2,7 @@ import { fileExists } from '../system/fs.js';
 import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
 import { launcherScript } from './hook.js';
+import { recordFleetCrash } from './fleet-crashes.js';
 import { launchSpecFile, readRunState, writeRunState } from './state.js';
 
 export interface PaneDiedEvent {
@@ -48,11 +49,13 @@ export async function handlePaneDied(
     return 'ignored';
   }
   state.handledPid = event.deadPid;
-  const { decision, crashes } = decideAfterCrash(state.crashes, now, state.policy);
+  const fleetCrashes = await recordFleetCrash(deps.runDir, event.agent, now, state.policy.windowSeconds);
+  const { decision, crashes } = decideAfterCrash(state.crashes, now, state.policy, fleetCrashes);
   state.crashes = crashes;
   state.lastExitStatus = event.exitStatus ?? (event.exitSignal === null ? null : 128 + event.exitSignal);
   if (decision.action === 'fail') {
     state.failed = true;
+    state.failedReason = decision.reason;
     state.nextStartAt = null;
     await writeRunState(deps.runDir, state);
     await mark();

@@ -13,6 +13,8 @@ export interface AgentRunState {
   /** Automatic restarts since the last explicit start/restart. */
   restarts: number;
   failed: boolean;
+  /** Why the supervisor gave up (crash loop, fleet-wide crash storm); null while not failed. */
+  failedReason?: string | null;
   lastExitStatus: number | null;
   /** Epoch ms when a backoff-delayed respawn will exec the runtime. */
   nextStartAt: number | null;

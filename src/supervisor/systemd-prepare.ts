@@ -8,6 +8,7 @@ import { packageVersion } from '../system/package.js';
 import { joinCommands } from '../tmux/client.js';
 import { sessionCreateCommands } from './direct.js';
 import { findRuntimeBinDirs, prepareAgentLaunch } from './launch.js';
+import { clearFleetCrashes } from './fleet-crashes.js';
 import { freshRunState, writeFreshStateCopy } from './state.js';
 import type { SupervisorDeps } from './types.js';
 
@@ -41,6 +42,7 @@ export async function prepareAgents(
   const errors = new Map<string, UserError>();
   if (agents.length === 0) return errors;
   await Promise.all([ensurePrivateDir(paths.runDir), ensurePrivateDir(paths.logsDir), ensurePrivateDir(paths.agentsDir)]);
+  clearFleetCrashes(paths.runDir);
   const runtimeBinDirs = await findRuntimeBinDirs(env);
   const meta = { version: packageVersion(), rosterFile: roster.file };
   await Promise.all(

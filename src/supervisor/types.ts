@@ -29,6 +29,8 @@ export interface AgentObservation {
   currentCommand: string | null;
   restarts: number;
   lastExitStatus: number | null;
+  /** Why the supervisor gave up on the agent (state failed), else null. */
+  failedReason: string | null;
   /** Epoch seconds of the pane's last activity. */
   activity: number | null;
 }

@@ -185,6 +185,49 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(row.state).not.toBe('failed');
   });
 
+  it('a fleet-wide crash storm fails the crashing agents instead of restarting them; a restart starts over', async () => {
+    const fleet = createFleet();
+    const crashing = Array.from({ length: 6 }, (_, i) => `c${i}`);
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n' +
+          crashing.map((name) => `  - {name: ${name}, runtime: stub, args: ["--crash-after", "0"]}\n`).join(''),
+        // Each agent alone may crash 100 times; the fleet together only 4 times a minute.
+        'restart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 100\n  window_seconds: 60\n  fleet_max_crashes: 4\n',
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const rows = await eventually(
+      async () => {
+        const all = await statusOf(fleet);
+        return crashing.every((name) => all[name]!.state === 'failed') ? all : undefined;
+      },
+      20_000,
+      'every crashing agent to be marked failed',
+    );
+    // At most 4 crashes fleet-wide led to a restart; the per-agent limit (100) never came into play.
+    expect(crashing.reduce((sum, name) => sum + rows[name]!.restarts, 0)).toBeLessThanOrEqual(4);
+    for (const name of crashing) expect(rows[name]!.failed_reason).toMatch(/^fleet-wide crash storm: \d+ crashes in 60s across the fleet \(limit 4\)$/);
+    expect(rows.steady).toMatchObject({ state: 'running', restarts: 0, failed_reason: null });
+    const verify = await fleet.mosaic(['fleet', 'verify']);
+    expect(verify.stderr).toMatch(/agent "c0" failed \(fleet-wide crash storm/);
+    expect(readFileSync(`${fleet.home}/logs/supervisor.log`, 'utf8')).toMatch(/: failed \(fleet-wide crash storm/);
+
+    // An explicit restart is the operator's go: the storm record starts over, so c0 gets restarts again.
+    expect((await fleet.mosaic(['fleet', 'restart', 'c0'])).status).toBe(0);
+    const again = await eventually(
+      async () => {
+        const row = (await statusOf(fleet)).c0!;
+        return row.state === 'failed' ? row : undefined;
+      },
+      20_000,
+      'c0 to fail again',
+    );
+    expect(again.restarts).toBe(4);
+    expect(again.failed_reason).toMatch(/fleet-wide crash storm: 5 crashes/);
+  });
+
   it('a runtime whose executable is missing fails only that agent', async () => {
     const fleet = createFleet();
     fleet.writeRoster(

@@ -145,6 +145,7 @@ export interface StatusRow {
   pane_pid: number | null;
   restarts: number;
   last_exit_status: number | null;
+  failed_reason: string | null;
   current_command: string | null;
   heartbeat: { health: string; age_seconds: number | null; status: string | null };
 }
