@@ -297,8 +297,7 @@ function normalise(
     backoffMaxMs: pick<number>(restart, 'backoff_max_ms', 'backoffMaxMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffMaxMs,
     maxCrashes: pick<number>(restart, 'max_crashes', 'maxCrashes', ['restart']) ?? DEFAULT_RESTART_POLICY.maxCrashes,
     windowSeconds: pick<number>(restart, 'window_seconds', 'windowSeconds', ['restart']) ?? DEFAULT_RESTART_POLICY.windowSeconds,
-    fleetMaxCrashes:
-      pick<number>(restart, 'fleet_max_crashes', 'fleetMaxCrashes', ['restart']) ?? defaultFleetMaxCrashes(agents.length),
+    fleetMaxCrashes: pick<number>(restart, 'fleet_max_crashes', 'fleetMaxCrashes', ['restart']) ?? defaultFleetMaxCrashes(agents.length),
   };
   const roster: Roster = {
     file,

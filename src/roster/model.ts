@@ -70,8 +70,7 @@ export const DEFAULT_RESTART_POLICY = {
 } satisfies RestartPolicy;
 
 /** The default fleet-wide limit grows with the fleet: a fifth of the agents, at least 10. */
-export const defaultFleetMaxCrashes = (agents: number): number =>
-  Math.max(DEFAULT_RESTART_POLICY.fleetMaxCrashes, Math.ceil(agents / 5));
+export const defaultFleetMaxCrashes = (agents: number): number => Math.max(DEFAULT_RESTART_POLICY.fleetMaxCrashes, Math.ceil(agents / 5));
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 

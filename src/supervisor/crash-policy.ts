@@ -1,8 +1,7 @@
 import type { RestartPolicy } from '../roster/model.js';
 
 export type CrashDecision =
-  | { action: 'respawn'; delayMs: number; crashesInWindow: number }
-  | { action: 'fail'; crashesInWindow: number; reason: string };
+  { action: 'respawn'; delayMs: number; crashesInWindow: number } | { action: 'fail'; crashesInWindow: number; reason: string };
 
 /**
  * Exponential backoff (initial, doubling, capped) counted over the crashes inside the

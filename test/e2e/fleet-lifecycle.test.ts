@@ -208,7 +208,8 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     );
     // At most 4 crashes fleet-wide led to a restart; the per-agent limit (100) never came into play.
     expect(crashing.reduce((sum, name) => sum + rows[name]!.restarts, 0)).toBeLessThanOrEqual(4);
-    for (const name of crashing) expect(rows[name]!.failed_reason).toMatch(/^fleet-wide crash storm: \d+ crashes in 60s across the fleet \(limit 4\)$/);
+    for (const name of crashing)
+      expect(rows[name]!.failed_reason).toMatch(/^fleet-wide crash storm: \d+ crashes in 60s across the fleet \(limit 4\)$/);
     expect(rows.steady).toMatchObject({ state: 'running', restarts: 0, failed_reason: null });
     const verify = await fleet.mosaic(['fleet', 'verify']);
     expect(verify.stderr).toMatch(/agent "c0" failed \(fleet-wide crash storm/);
