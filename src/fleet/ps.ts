@@ -51,6 +51,8 @@ export interface PsRecord {
   idle_seconds: number | null;
   heartbeat: { health: HeartbeatHealth; age_seconds: number | null; status: string | null; pid: number | null };
   restarts: number | null;
+  /** Why the supervisor gave up (crash loop, fleet-wide crash storm) when state is failed, else null. */
+  failed_reason: string | null;
   /** busy / waiting / idle: the runtime's own report (status_source runtime) or the screen's. */
   activity: Activity;
   status_source: ActivitySource;
@@ -207,6 +209,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
       idle_seconds: pane ? idleSeconds(pane, nowMs) : null,
       heartbeat: { health: health.health, age_seconds: health.age, status: beat?.status ?? null, pid: beat?.pid ?? null },
       restarts: runState?.restarts ?? null,
+      failed_reason: observed.state === 'failed' ? (runState?.failedReason ?? 'crash loop') : null,
       activity: activity.activity,
       status_source: activity.source,
       activity_detail: activity.detail,
@@ -240,6 +243,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
         idle_seconds: idleSeconds(pane, nowMs),
         heartbeat: { health: 'unknown', age_seconds: null, status: null, pid: null },
         restarts: null,
+        failed_reason: null,
         activity: 'unknown',
         status_source: 'none',
         activity_detail: 'not a roster agent',

@@ -211,6 +211,8 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     for (const name of crashing)
       expect(rows[name]!.failed_reason).toMatch(/^fleet-wide crash storm: \d+ crashes in 60s across the fleet \(limit 4\)$/);
     expect(rows.steady).toMatchObject({ state: 'running', restarts: 0, failed_reason: null });
+    const ps = await fleet.json<{ agent: string; state: string; failed_reason: string | null }[]>(['fleet', 'ps']);
+    expect(ps.find((row) => row.agent === 'c1')).toMatchObject({ state: 'failed', failed_reason: rows.c1!.failed_reason });
     const verify = await fleet.mosaic(['fleet', 'verify']);
     expect(verify.stderr).toMatch(/agent "c0" failed \(fleet-wide crash storm/);
     expect(readFileSync(`${fleet.home}/logs/supervisor.log`, 'utf8')).toMatch(/: failed \(fleet-wide crash storm/);

@@ -58,6 +58,7 @@ const RECORD_KEYS = [
   'class',
   'current_command',
   'exit_status',
+  'failed_reason',
   'flags',
   'heartbeat',
   'host',

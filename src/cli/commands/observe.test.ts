@@ -22,6 +22,7 @@ const record = (over: Partial<PsRecord>): PsRecord => ({
   idle_seconds: 125,
   heartbeat: { health: 'stale', age_seconds: 4000, status: 'ok', pid: 9 },
   restarts: 2,
+  failed_reason: null,
   activity: 'unknown',
   status_source: 'none',
   activity_detail: 'agent is dead',
