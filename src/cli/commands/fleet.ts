@@ -74,6 +74,7 @@ export async function status(command: Command): Promise<number> {
   out(`fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)`);
   out(statusTable(rows));
   if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
+  for (const r of rows.filter((row) => row.failed_reason)) out(`${r.agent} failed: ${r.failed_reason} (mosaic fleet restart ${r.agent})`);
   return 0;
 }
 
