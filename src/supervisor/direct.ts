@@ -140,15 +140,18 @@ export class DirectSupervisor implements Supervisor {
     for (const agent of agents) {
       if (running.has(agent.session)) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
     }
-    // The holder (fleet watchdog) comes back with any start while agents are running without it.
+    // The server set-up, and the holder (fleet watchdog) if it is missing: it comes back with any
+    // start while agents are running without it.
     const holderMissing = !running.has(this.deps.roster.holderSession);
-    let setup: string[][][] | undefined = this.serverSetupCommands().map((command) => [command]);
-    if (holderMissing) setup.push(await this.holderCommands());
-    if (missing.length === 0 && !(holderMissing && agents.some((agent) => running.has(agent.session)))) setup = undefined;
-    else if (missing.length === 0) {
-      await batchGroups(this.deps.tmux, setup);
-      setup = undefined;
+    const setupGroups = async (): Promise<string[][][]> => [
+      ...this.serverSetupCommands().map((command) => [command]),
+      ...(holderMissing ? [await this.holderCommands()] : []),
+    ];
+    if (missing.length === 0) {
+      if (holderMissing && agents.some((agent) => running.has(agent.session))) await batchGroups(this.deps.tmux, await setupGroups());
+      return agents.map((agent) => outcomes.get(agent.name)!);
     }
+    let setup: string[][][] | undefined = await setupGroups();
 
     // A pipeline: while tmux creates one chunk of sessions (CPU in the server), the next chunk's
     // files are written (disk). One group per session: a session and its transcript pipe always
