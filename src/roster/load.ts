@@ -100,6 +100,9 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
   return normalise(data as RawRoster, file, locate, options);
 }
 
+/** Names whose per-agent files would collide with the fleet's own (logs/supervisor.log). */
+const RESERVED_AGENT_NAMES = new Set(['supervisor']);
+
 /* ---------- schema ---------- */
 
 let cachedValidator: ValidateFunction | undefined;
@@ -246,6 +249,12 @@ function normalise(
       issues.push({ ...locate([...where, 'name']), message: `duplicate agent name "${name}" (first defined on line ${previous})` });
     }
     if (previous === undefined) byName.set(name, line);
+    if (RESERVED_AGENT_NAMES.has(name)) {
+      issues.push({
+        ...locate([...where, 'name']),
+        message: `agent name "${name}" is reserved: its transcript would be logs/${name}.log, the supervisor's own log; rename the agent`,
+      });
+    }
     const session = sessionNameFor(name);
     const clash = bySession.get(session);
     if (clash !== undefined && clash !== name) {

@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { ensurePrivateDir } from '../system/fs.js';
@@ -10,7 +9,7 @@ import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from 
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
-import { rotateTranscripts, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
+import { rotateTranscripts, supervisorLogFile, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
@@ -100,7 +99,7 @@ export class DirectSupervisor implements Supervisor {
           nodeBinary: process.execPath,
           home: paths.root,
           socket: tmux.socket,
-          logFile: path.join(paths.logsDir, 'supervisor.log'),
+          logFile: supervisorLogFile(paths.logsDir),
         }),
       ],
     ];

@@ -9,7 +9,7 @@ import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
 import { fileExists, isExecutable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
 import { launchSpecFile } from './state.js';
-import { transcriptCheckSeconds, transcriptMaxBytes } from './transcript.js';
+import { supervisorLogFile, transcriptCheckSeconds, transcriptMaxBytes } from './transcript.js';
 
 export interface LaunchEnvironment {
   env: NodeJS.ProcessEnv;
@@ -177,7 +177,7 @@ export function buildHolderSpec(
       PATH: prefixedPath([], launch.env.PATH),
       MOSAIC_FLEET_HOME: launch.home,
       MOSAIC_TMUX_SOCKET: roster.socketName,
-      MOSAIC_SUPERVISOR_LOG: path.join(launch.home, 'logs', 'supervisor.log'),
+      MOSAIC_SUPERVISOR_LOG: supervisorLogFile(path.join(launch.home, 'logs')),
       MOSAIC_TRANSCRIPT_MAX_BYTES: String(transcriptMaxBytes(launch.env)),
       MOSAIC_TRANSCRIPT_CHECK_SECONDS: String(transcriptCheckSeconds(launch.env)),
     },

@@ -84,27 +84,28 @@ function tryLock(lock: string): boolean {
 export async function rotateTranscripts(logsDir: string, agents: readonly TranscriptAgent[], maxBytes: number): Promise<TranscriptAgent[]> {
   const rotated: TranscriptAgent[] = [];
   for (const agent of agents) {
-    const file = transcriptFile(logsDir, agent.name);
-    let size: number;
-    try {
-      size = statSync(file).size;
-    } catch {
-      continue; // no transcript yet
-    }
-    if (size < maxBytes) continue;
-    const lock = path.join(logsDir, `.${agent.name}.log.lock`);
-    if (!tryLock(lock)) continue;
-    try {
-      // Re-check under the lock: another process may have rotated it a moment ago.
-      if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) < maxBytes) continue;
-      await fsp.rename(file, rotatedTranscriptFile(file));
-      rotated.push(agent);
-    } finally {
-      unlinkSync(lock);
-    }
+    if (await rotateIfOverCap(transcriptFile(logsDir, agent.name), maxBytes)) rotated.push(agent);
   }
   return rotated;
 }
+
+/** Rename `file` to `file.1` if it is at or over the cap; false if it is not (or another process is at it). */
+async function rotateIfOverCap(file: string, maxBytes: number): Promise<boolean> {
+  if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) < maxBytes) return false; // small, or no log yet
+  const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+  if (!tryLock(lock)) return false;
+  try {
+    // Re-check under the lock: another process may have rotated it a moment ago.
+    if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) < maxBytes) return false;
+    await fsp.rename(file, rotatedTranscriptFile(file));
+    return true;
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+/** The supervisor's own log (one line per handled exit), kept under the same cap. */
+export const supervisorLogFile = (logsDir: string): string => `${logsDir}/supervisor.log`;
 
 /** A running agent's pane, and whether tmux reports a pipe on it. */
 export interface RunningTranscript extends TranscriptAgent {
@@ -135,13 +136,15 @@ export async function maintainTranscripts(
 
 /**
  * The watchdog's call (`mosaic _supervise transcripts`): maintainTranscripts for every live
- * agent pane on the socket, found by its @mosaic_agent mark (no roster needed). The holder
- * session, which has no transcript, is left out.
+ * agent pane on the socket, found by its @mosaic_agent mark (no roster needed), and the cap on
+ * the supervisor's own log. The holder session, which has no transcript, is left out.
  */
 export async function maintainFleetTranscripts(deps: { tmux: TmuxClient; logsDir: string; env: NodeJS.ProcessEnv }, holderSession: string) {
   const rows = await deps.tmux.list('list-panes', ['session_name', '@mosaic_agent', 'pane_pipe', 'pane_dead']);
   const running = rows
     .filter(([session, agent, , dead]) => agent && session !== holderSession && dead !== '1')
     .map(([session, agent, pipe]) => ({ name: agent!, session: session!, piped: pipe === '1' }));
+  // Its writers append one line per process (`2>>`), so a rename is all it takes.
+  await rotateIfOverCap(supervisorLogFile(deps.logsDir), transcriptMaxBytes(deps.env));
   return maintainTranscripts(deps, running);
 }

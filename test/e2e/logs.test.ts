@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, createFleet, eventually, roster, type TestFleet } from './harness.js';
@@ -150,6 +150,10 @@ describe('transcripts and agent logs on real tmux', () => {
 
   it('the fleet watchdog keeps the cap by itself, with no mosaic command run', async () => {
     const fleet = oneAgent({ MOSAIC_TRANSCRIPT_MAX_BYTES: '4000', MOSAIC_TRANSCRIPT_CHECK_SECONDS: '1' });
+    // The supervisor's own log is held to the same cap.
+    const supervisorLog = path.join(fleet.home, 'logs', 'supervisor.log');
+    mkdirSync(path.dirname(supervisorLog), { recursive: true });
+    writeFileSync(supervisorLog, `${'old supervisor line\n'.repeat(300)}`);
     expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
     const file = path.join(fleet.home, 'logs', 'a.log');
     const read = (name: string): string => (existsSync(name) ? readFileSync(name, 'utf8') : '');
@@ -164,7 +168,9 @@ describe('transcripts and agent logs on real tmux', () => {
     await eventually(() => read(file).includes('ack seq=6') || undefined, 15_000, 'new output in the reopened a.log');
     expect(statSync(file).size).toBeLessThan(4000);
     expect(holders(file)).toHaveLength(1);
-    expect(read(path.join(fleet.home, 'logs', 'supervisor.log'))).toMatch(/watchdog: rotated the transcripts of a\b/);
+    expect(read(`${supervisorLog}.1`)).toContain('old supervisor line');
+    expect(read(supervisorLog)).not.toContain('old supervisor line');
+    expect(read(`${supervisorLog}.1`) + read(supervisorLog)).toMatch(/watchdog: rotated the transcripts of a\b/);
   });
 
   it('fleet ps gives a running pane without a pipe its transcript back', async () => {

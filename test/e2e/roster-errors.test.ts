@@ -46,6 +46,11 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
     body: (s) => `${head(s)}agents:\n  - {name: a.b, runtime: stub}\n  - {name: a_b, runtime: stub}\n`,
     error: /agent "a_b" maps to tmux session "a_b", which agent "a.b" already uses/,
   },
+  {
+    name: 'a reserved name',
+    body: (s) => `${head(s)}agents:\n  - {name: supervisor, runtime: stub}\n`,
+    error: /roster\.yaml:6:\d+: agent name "supervisor" is reserved: its transcript would be logs\/supervisor\.log/,
+  },
   { name: 'no agents', body: (s) => `${head(s)}agents: []\n`, error: /agents must NOT have fewer than 1 items/ },
   {
     name: 'supervisor value',
