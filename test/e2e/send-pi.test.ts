@@ -53,7 +53,9 @@ describe('agent send to the real pi TUI', () => {
     expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
     const result = JSON.parse(run.stdout) as { status: string; detail: string; tenant_id: string; host: string };
     expect(result.status, result.detail).toBe('accepted');
-    expect(result.detail).toMatch(/input cleared/);
+    // Evidence from whichever answers first: pi's own hook (the send id) or its screen (the input
+    // cleared; the screen detector's verdicts are also covered by the captured-screen tests).
+    expect(result.detail).toMatch(/input cleared|runtime acknowledged send #[0-9a-f]{8}/);
     expect(result.tenant_id).toBeTruthy();
     // pi took it: without an API key it answers with an error, and its editor is empty again.
     await eventually(() => (capture(fleet, 'pi0').lines.join('\n').includes('No API key found') ? true : undefined), 10_000, 'pi answer');
