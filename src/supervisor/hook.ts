@@ -53,5 +53,9 @@ export function paneDiedHookCommand(target: HookTarget): string {
     `>/dev/null 2>>${literal(target.logFile)}`,
   ].join(' ');
   const env = `MOSAIC_FLEET_HOME=${literal(target.home)} `;
-  return `run-shell -b ${tmuxQuote(env + shell)}`;
+  // A missing log directory (someone cleaned logs/) must not stop crash recovery: sh runs
+  // nothing at all when a redirection fails. `[` is a builtin: no process unless it is missing.
+  const logDir = literal(path.dirname(target.logFile));
+  const ensureLogDir = `[ -d ${logDir} ] || mkdir -m 700 -p ${logDir}; `;
+  return `run-shell -b ${tmuxQuote(ensureLogDir + env + shell)}`;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, roster, statusOf, type TestFleet } from './harness.js';
 
@@ -185,6 +185,26 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(row.state).not.toBe('failed');
   });
 
+  it('crash recovery keeps working after someone deletes logs/', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n', FAST_RESTART));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const panePid = (): string => fleet.tmux(['display-message', '-p', '-t', '=a:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim();
+    const first = Number(panePid().split(' ')[1]);
+    rmSync(`${fleet.home}/logs`, { recursive: true, force: true });
+    process.kill(first, 'SIGKILL');
+    // Unattended (hook or watchdog), though both append their messages to logs/supervisor.log.
+    await eventually(
+      () => {
+        const [dead, pid] = panePid().split(' ');
+        return dead === '0' && Number(pid) !== first ? true : undefined;
+      },
+      15_000,
+      'a to come back by itself',
+    );
+    await eventually(() => existsSync(`${fleet.home}/logs/supervisor.log`) || undefined, 15_000, 'the supervisor log to be written again');
+  });
+
   it('a fleet-wide crash storm fails the crashing agents instead of restarting them; a restart starts over', async () => {
     const fleet = createFleet();
     const crashing = Array.from({ length: 6 }, (_, i) => `c${i}`);
@@ -203,7 +223,7 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
         const all = await statusOf(fleet);
         return crashing.every((name) => all[name]!.state === 'failed') ? all : undefined;
       },
-      20_000,
+      60_000,
       'every crashing agent to be marked failed',
     );
     // At most 4 crashes fleet-wide led to a restart; the per-agent limit (100) never came into play.
@@ -224,7 +244,7 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
         const row = (await statusOf(fleet)).c0!;
         return row.state === 'failed' ? row : undefined;
       },
-      20_000,
+      60_000,
       'c0 to fail again',
     );
     expect(again.restarts).toBe(4);
