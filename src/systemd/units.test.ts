@@ -36,7 +36,9 @@ describe('generated units', () => {
 
   it('agent template: bound to the holder, oneshot, per-agent EnvironmentFile, exact kill on stop', () => {
     const unit = renderAgentTemplate({ ...ctx, tmuxTmpdir: '/tmp/t' });
-    for (const key of ['Requires', 'BindsTo', 'After', 'PartOf']) expect(lines(unit, key)).toEqual([`${key}=mx-tmux-holder.service`]);
+    for (const key of ['Requires', 'After', 'PartOf']) expect(lines(unit, key)).toEqual([`${key}=mx-tmux-holder.service`]);
+    // BindsTo= would stop the agents when the server dies, and the holder's restart would not bring them back.
+    expect(lines(unit, 'BindsTo')).toEqual([]);
     expect(lines(unit, 'Type')).toEqual(['Type=oneshot']);
     expect(lines(unit, 'RemainAfterExit')).toEqual(['RemainAfterExit=yes']);
     expect(lines(unit, 'Slice')).toEqual(['Slice=app.slice']);

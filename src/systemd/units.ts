@@ -66,6 +66,10 @@ export function renderHolderUnit(ctx: UnitContext): string {
     `ExecStart=${tmux(ctx, '-D')}`,
     `ExecStartPost=${mosaic(ctx, '--roster', ctx.rosterFile, '_systemd', 'holder-ready')}`,
     'KillMode=control-group',
+    // A tmux server that dies (crash, OOM kill) comes back, and the agents with it: their units stay
+    // active (no BindsTo=), so the automatic restart propagates to them through PartOf=.
+    'Restart=on-failure',
+    'RestartSec=2',
     'TimeoutStartSec=60',
     'TimeoutStopSec=20',
     '',
@@ -81,6 +85,8 @@ export function renderHolderUnit(ctx: UnitContext): string {
  * session on the holder's server (the pane is the server's child, so it lives in the holder's
  * cgroup and restarting one agent never touches another) and exits; ExecStop kills exactly
  * `=<session>`. Crash recovery stays with tmux (pane-died hook + watchdog), as in built-in mode.
+ * Requires= + PartOf= (not BindsTo=): stopping the holder stops every agent, and the holder's
+ * automatic restart after a server crash restarts them, recreating their sessions.
  */
 export function renderAgentTemplate(ctx: UnitContext): string {
   const holder = ctx.names.holder;
@@ -89,7 +95,6 @@ export function renderAgentTemplate(ctx: UnitContext): string {
     '[Unit]',
     `Description=${unitText(`Mosaic fleet agent`)} %i ${unitText(`(socket ${ctx.socket})`)}`,
     `Requires=${holder}`,
-    `BindsTo=${holder}`,
     `After=${holder}`,
     `PartOf=${holder}`,
     '',

@@ -296,6 +296,37 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(leftoverUnits(world)).toEqual([]);
   });
 
+  it('a crashed tmux server comes back, and every agent with it (holder Restart=, agents PartOf=)', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    await mustSucceed(world, ['fleet', 'start']);
+    const before = await eventually(() => {
+      const pids = panePids(fleet);
+      return pids.a && pids['b-1'] && pids.w_x ? pids : undefined;
+    });
+    const server = tmuxServerPid(fleet)!;
+    expect(Number(world.show(world.holder, 'MainPID'))).toBe(server);
+    process.kill(server, 'SIGKILL'); // what an OOM kill or a crash of tmux looks like to systemd
+    const after = await eventually(
+      () => {
+        const pids = panePids(fleet);
+        const back = ['a', 'b-1', 'w_x'].every((session) => pids[session] && pids[session] !== before[session]);
+        return back && world.show(world.holder, 'ActiveState') === 'active' ? pids : undefined;
+      },
+      30_000,
+      'the holder and all three agents to come back with new PIDs',
+    );
+    expect(Object.keys(after).sort()).toEqual(['_holder', 'a', 'b-1', 'w_x']);
+    expect(tmuxServerPid(fleet)).not.toBe(server);
+    expect(Number(world.show(world.holder, 'NRestarts'))).toBe(1);
+    const verify = await world.json<VerifyJson>(['fleet', 'verify']);
+    expect(verify.problems, verify.problems.join('\n')).toEqual([]);
+    await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+    expect(leftoverUnits(world)).toEqual([]);
+  });
+
   it('stop of some agents keeps the rest; stopping the last one takes the holder down', async () => {
     const fleet = createFleet();
     const world = systemdWorld(fleet);
