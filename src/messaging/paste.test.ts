@@ -36,7 +36,7 @@ describe('snapshotAndPaste', () => {
     expect('lines' in before && before.lines).toEqual(['stub>', '', '']);
     expect(calls).toHaveLength(1);
     const { argv, options } = calls[0]!;
-    expect(argv.slice(0, 5)).toEqual(['tmux', '-L', 'sock', '-f', '/dev/null']);
+    expect(argv.slice(0, 6)).toEqual(['tmux', '-u', '-L', 'sock', '-f', '/dev/null']);
     expect(options?.input).toBe(text);
     expect(argv.join(' ')).not.toContain('rm -rf'); // the body never travels as an argument
     const load = argv.indexOf('load-buffer');
@@ -88,7 +88,7 @@ describe('pressEnterMany', () => {
     const { tmux, calls } = recordingTmux(() => ({}));
     expect(await pressEnterMany(tmux, ['a', 'b'])).toEqual([true, true]);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.argv.slice(5)).toEqual(['send-keys', '-t', '=a:0.0', 'Enter', ';', 'send-keys', '-t', '=b:0.0', 'Enter']);
+    expect(calls[0]!.argv.slice(6)).toEqual(['send-keys', '-t', '=a:0.0', 'Enter', ';', 'send-keys', '-t', '=b:0.0', 'Enter']);
   });
 
   it('when a pane is gone, never presses twice in the panes before it', async () => {

@@ -19,5 +19,5 @@ export async function attachAgent(view: FleetView, agent: AgentSpec, io: { stdin
     allowFailure: true,
   });
   if (result.status !== 0) throw noSession(view, agent);
-  return runInteractive(view.tmux.argv(['attach-session', '-t', exactSession(agent.session)]), view.env);
+  return runInteractive(view.tmux.terminalArgv(['attach-session', '-t', exactSession(agent.session)]), view.env);
 }

@@ -46,5 +46,5 @@ export async function watchAgent(view: FleetView, agent: AgentSpec, io: { stdinI
     });
   }
   await pinWindowSize(view, agent);
-  return runInteractive(view.tmux.argv(viewerArgs(agent)), view.env);
+  return runInteractive(view.tmux.terminalArgv(viewerArgs(agent)), view.env);
 }

@@ -12,7 +12,7 @@ function recordingRunner(stdout = ''): { runner: CommandRunner; calls: { argv: r
 }
 
 describe('TmuxClient', () => {
-  it('puts -L <socket> and -f /dev/null on every call and never passes $TMUX on', async () => {
+  it('puts -u, -L <socket> and -f /dev/null on every call and never passes $TMUX on', async () => {
     const { runner, calls } = recordingRunner();
     const tmux = new TmuxClient({ socket: 'fleet-1', runner, env: { TMUX: '/tmp/tmux-0/default,1,0', TMUX_PANE: '%1', PATH: '/bin' } });
     await tmux.run(['list-sessions']);
@@ -22,12 +22,12 @@ describe('TmuxClient', () => {
     ]);
     await tmux.list('list-panes', ['pane_id']);
     for (const call of calls) {
-      expect(call.argv.slice(0, 5)).toEqual(['tmux', '-L', 'fleet-1', '-f', '/dev/null']);
+      expect(call.argv.slice(0, 6)).toEqual(['tmux', '-u', '-L', 'fleet-1', '-f', '/dev/null']);
       expect(call.env?.TMUX).toBeUndefined();
       expect(call.env?.TMUX_PANE).toBeUndefined();
       expect(call.env?.PATH).toBe('/bin');
     }
-    expect(calls[1]!.argv.slice(5)).toEqual(['kill-session', '-t', '=a', ';', 'kill-session', '-t', '=b']);
+    expect(calls[1]!.argv.slice(6)).toEqual(['kill-session', '-t', '=a', ';', 'kill-session', '-t', '=b']);
   });
 
   it('refuses socket names that could be paths or options', () => {

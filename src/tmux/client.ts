@@ -44,8 +44,18 @@ export class TmuxClient {
     this.binary = options.binary ?? 'tmux';
   }
 
-  /** The argv this client uses for one tmux invocation (also used by tests and benchmarks). */
+  /**
+   * The argv this client uses for one tmux invocation (also used by tests and benchmarks).
+   * `-u`: without a UTF-8 locale in the caller's environment (cron, `env -i`, some service
+   * managers) tmux rewrites tabs and non-ASCII characters in its output to "_", which breaks our
+   * tab-separated listings and every screen read of a TUI. Our output is always read as UTF-8.
+   */
   argv(args: readonly string[]): string[] {
+    return [this.binary, '-u', '-L', this.socket, '-f', '/dev/null', ...args];
+  }
+
+  /** For a client on the operator's own terminal (watch, attach): its locale decides, not ours. */
+  terminalArgv(args: readonly string[]): string[] {
     return [this.binary, '-L', this.socket, '-f', '/dev/null', ...args];
   }
 

@@ -76,7 +76,7 @@ export function createFleet(): TestFleet {
       return JSON.parse(result.stdout) as T;
     },
     tmux(args) {
-      const result = spawnSync('tmux', ['-L', socket, ...args], { env, encoding: 'utf8' });
+      const result = spawnSync('tmux', ['-u', '-L', socket, ...args], { env, encoding: 'utf8' });
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     },
   };

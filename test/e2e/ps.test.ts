@@ -186,6 +186,21 @@ process.stdout.write('fake pi ready\\n');
     expect(row.heartbeat.pid).toBe(row.pane_pid);
   });
 
+  it('reads tmux right from a caller without a UTF-8 locale (cron, env -i): no tab or character turned into "_"', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: c.locale, runtime: stub}\n'));
+    const plain = { ...fleet.env, LC_ALL: 'C', LC_CTYPE: 'C', LANG: 'C' };
+    expect((await fleet.mosaic(['fleet', 'start'], { env: plain })).status).toBe(0);
+    const row = await eventually(async () => {
+      const ps = await fleet.mosaic(['fleet', 'ps', '--json'], { env: plain });
+      const rows = JSON.parse(ps.stdout) as PsRow[];
+      return rows.length === 1 && rows[0]!.heartbeat.health === 'healthy' ? rows[0] : undefined;
+    });
+    expect(row).toMatchObject({ agent: 'c.locale', session: 'c_locale', state: 'running', pane: 'alive', flags: [] });
+    const verify = await fleet.mosaic(['fleet', 'verify'], { env: plain });
+    expect(verify.status, verify.stderr).toBe(0);
+  });
+
   it('shows stray sessions as orphans and unstarted agents as missing; the holder is ours; JSON shape', async () => {
     const fleet = createFleet();
     fleet.writeRoster(

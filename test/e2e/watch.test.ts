@@ -12,7 +12,7 @@ import { CLI, createFleet, eventually, roster, type CliResult, type TestFleet } 
 function terminal(fleet: TestFleet) {
   const socket = `${fleet.socket}-term`;
   const run = (args: string[]): CliResult => {
-    const result = spawnSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { env: fleet.env, encoding: 'utf8' });
+    const result = spawnSync('tmux', ['-u', '-L', socket, '-f', '/dev/null', ...args], { env: fleet.env, encoding: 'utf8' });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
   onTestFinished(() => {
