@@ -11,8 +11,8 @@ const bin = (name: string): string =>
   name === 'opencode' ? path.join(ROOT, 'test', '.runtimes', 'node_modules', '.bin', name) : path.join(ROOT, 'node_modules', '.bin', name);
 
 /** A fake model server for one test, closed in the test's finaliser. */
-export async function fakeModel(): Promise<FakeModel> {
-  const model = await startFakeModel({});
+export async function fakeModel(options: Parameters<typeof startFakeModel>[0] = {}): Promise<FakeModel> {
+  const model = await startFakeModel(options);
   onTestFinished(() => model.close());
   return model;
 }
