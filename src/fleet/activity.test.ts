@@ -41,19 +41,21 @@ describe('combining the runtime report and the screen', () => {
   const beat = (status: string, statusTs = '2026-11-27T02:00:05Z') =>
     parseHeartbeat(`ts=2026-11-27T02:00:09Z pid=1 status=${status} source=runtime status_ts=${statusTs}`);
   const fresh = (status: string) => beat(status, '2026-11-27T02:00:09Z');
+  /** What fleet ps / status say for a runtime with this report and screen. */
+  const reading = (runtime: string, report: ReturnType<typeof beat>, seen?: Screen) =>
+    combineActivity(runtime, reportedActivity(report, runtime), seen, now);
 
   it('prefers the runtime and says how old its report is', () => {
-    const reading = combineActivity('claude', reportedActivity(beat('busy'), 'claude'), undefined, now);
-    expect(reading).toMatchObject({ activity: 'busy', source: 'runtime', age_seconds: 5 });
+    expect(reading('claude', beat('busy'))).toMatchObject({ activity: 'busy', source: 'runtime', age_seconds: 5 });
   });
 
   it('lets the screen say waiting for codex, which has no permission hook', () => {
     const prompt = screen('Would you like to run the following command?');
-    expect(combineActivity('codex', reportedActivity(beat('busy'), 'codex'), prompt, now)).toMatchObject({
+    expect(reading('codex', beat('busy'), prompt)).toMatchObject({
       activity: 'waiting',
       source: 'screen',
     });
-    expect(combineActivity('claude', reportedActivity(fresh('busy'), 'claude'), prompt, now)).toMatchObject({
+    expect(reading('claude', fresh('busy'), prompt)).toMatchObject({
       activity: 'busy',
       source: 'runtime',
     });
@@ -64,16 +66,16 @@ describe('combining the runtime report and the screen', () => {
 
   it('drops a reported wait once its prompt is gone, and an old busy when the screen is idle', () => {
     const idleScreen = screen('❯ \n  ? for shortcuts');
-    expect(combineActivity('claude', reportedActivity(beat('waiting'), 'claude'), idleScreen, now)).toMatchObject({
+    expect(reading('claude', beat('waiting'), idleScreen)).toMatchObject({
       activity: 'idle',
       source: 'screen',
     });
     // A fresh busy report is trusted while the TUI draws its spinner; an older one yields to an idle screen.
-    expect(combineActivity('claude', reportedActivity(fresh('busy'), 'claude'), idleScreen, now)).toMatchObject({
+    expect(reading('claude', fresh('busy'), idleScreen)).toMatchObject({
       activity: 'busy',
       source: 'runtime',
     });
-    expect(combineActivity('claude', reportedActivity(beat('busy'), 'claude'), idleScreen, now)).toMatchObject({
+    expect(reading('claude', beat('busy'), idleScreen)).toMatchObject({
       activity: 'idle',
       source: 'screen',
     });

@@ -110,6 +110,14 @@ export function combineActivity(
   return { activity: 'unknown', source: 'none', age_seconds: null, detail: 'no report from the runtime and no screen read' };
 }
 
+/** An agent that is not running (stopped, dead, restarting, failed) has no activity to read. */
+export const notRunningActivity = (state: string): ActivityReading => ({
+  activity: 'unknown',
+  source: 'none',
+  age_seconds: null,
+  detail: `agent is ${state}`,
+});
+
 /** Which agents need their screen read: no report of their own, or a busy/waiting report to check. */
 export function needsScreen(runtime: string, reported: { activity: Activity } | undefined): boolean {
   if (runtime === 'stub') return false;

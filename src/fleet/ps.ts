@@ -12,7 +12,15 @@ import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-
 import type { FleetView } from './view.js';
 import { captureByAgent } from '../messaging/screen.js';
 import type { Screen } from '../runtimes/detectors/types.js';
-import { combineActivity, needsScreen, reportedActivity, type Activity, type ActivityReading, type ActivitySource } from './activity.js';
+import {
+  combineActivity,
+  needsScreen,
+  notRunningActivity,
+  reportedActivity,
+  type Activity,
+  type ActivityReading,
+  type ActivitySource,
+} from './activity.js';
 
 export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
 
@@ -190,7 +198,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
     }
     const activity: ActivityReading = alive
       ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime), inputs.screens?.(agent.name), now)
-      : { activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${observed.state}` };
+      : notRunningActivity(observed.state);
     return {
       ...base,
       agent: agent.name,
@@ -209,7 +217,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
       idle_seconds: pane ? idleSeconds(pane, nowMs) : null,
       heartbeat: { health: health.health, age_seconds: health.age, status: beat?.status ?? null, pid: beat?.pid ?? null },
       restarts: runState?.restarts ?? null,
-      failed_reason: observed.state === 'failed' ? (runState?.failedReason ?? 'crash loop') : null,
+      failed_reason: observed.state === 'failed' ? observed.failedReason : null,
       activity: activity.activity,
       status_source: activity.source,
       activity_detail: activity.detail,

@@ -2,7 +2,7 @@ import { ageSeconds, heartbeatHealth, readHeartbeat, type HeartbeatHealth } from
 import type { AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { captureByAgent } from '../messaging/screen.js';
-import { combineActivity, needsScreen, reportedActivity, type ActivityReading } from './activity.js';
+import { combineActivity, needsScreen, notRunningActivity, reportedActivity, type ActivityReading } from './activity.js';
 import type { FleetContext } from './context.js';
 
 export interface AgentStatus {
@@ -48,7 +48,7 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
       const activity =
         seen.state === 'running'
           ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now)
-          : ({ activity: 'unknown', source: 'none', age_seconds: null, detail: `agent is ${seen.state}` } satisfies ActivityReading);
+          : notRunningActivity(seen.state);
       return {
         tenant_id: ctx.roster.tenantId,
         host: ctx.host,

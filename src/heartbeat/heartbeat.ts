@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readFileOrUndefined } from '../system/fs.js';
+import { readFileIfReadable, readFileOrUndefined } from '../system/fs.js';
 
 /** Heartbeat protocol v1: one line of space-separated key=value pairs, replaced atomically. */
 export interface Heartbeat {
@@ -64,15 +63,8 @@ export async function readHeartbeat(runDir: string, agentName: string): Promise<
 /** readHeartbeat for hot loops over hundreds of agents (fleet ps): no promise per file. */
 export function readHeartbeatSync(runDir: string, agentName: string): Heartbeat | undefined {
   const file = heartbeatFile(runDir, agentName);
-  const read = (name: string): string | undefined => {
-    try {
-      return readFileSync(name, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const text = read(file);
-  return text === undefined ? undefined : withNewerStatus(parseHeartbeat(text), read(`${file}.status`));
+  const text = readFileIfReadable(file);
+  return text === undefined ? undefined : withNewerStatus(parseHeartbeat(text), readFileIfReadable(`${file}.status`));
 }
 
 /** Healthy if no older than three intervals; a missing or unreadable beat is unknown. */

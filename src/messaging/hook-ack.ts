@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { heartbeatFile, parseFields } from '../heartbeat/heartbeat.js';
 import type { AckSource } from '../runtimes/detectors/types.js';
+import { readFileIfReadable } from '../system/fs.js';
 
 /**
  * Evidence from the runtime itself: the prompt hook mosaic installs per agent
@@ -13,7 +13,7 @@ export function hookAck(runDir: string, agent: string): AckSource {
   const file = `${heartbeatFile(runDir, agent)}.status`;
   // Taken before the paste: a runtime that was mid-turn takes the prompt into its queue (pi
   // reports the input at once), so its acknowledgement then means "queued", not "accepted".
-  const before = parseFields(readIfThere(file));
+  const before = parseFields(readFileIfReadable(file) ?? '');
   const busyBefore = before.status === 'busy' || before.status === 'waiting';
   return {
     name: 'runtime hook',
@@ -28,12 +28,4 @@ export function hookAck(runDir: string, agent: string): AckSource {
         : { kind: 'accepted', detail: `the runtime acknowledged send #${send.sendId}${now}` };
     },
   };
-}
-
-function readIfThere(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

@@ -3,7 +3,15 @@ import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { ensurePrivateDir } from '../system/fs.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
-import { freshRunState, launchSpecFile, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
+import {
+  failureReason,
+  freshRunState,
+  launchSpecFile,
+  readRunState,
+  removeRunState,
+  writeStartState,
+  type AgentRunState,
+} from './state.js';
 import { buildHolderSpec, findRuntimeBinDirs, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from './launch.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
@@ -113,7 +121,6 @@ export class DirectSupervisor implements Supervisor {
     const { roster, paths, env } = this.deps;
     const runtimeBinDirs = await findRuntimeBinDirs(env);
     const prepared = new Map<string, LaunchSpec | UserError>();
-    if (agents.length > 0) clearFleetCrashes(paths.runDir);
     await Promise.all(
       agents.map(async (agent) => {
         try {
@@ -151,6 +158,7 @@ export class DirectSupervisor implements Supervisor {
       return agents.map((agent) => outcomes.get(agent.name)!);
     }
     let setup: string[][][] | undefined = await setupGroups();
+    clearFleetCrashes(this.deps.paths.runDir);
 
     // A pipeline: while tmux creates one chunk of sessions (CPU in the server), the next chunk's
     // files are written (disk). One group per session: a session and its transcript pipe always
@@ -168,9 +176,10 @@ export class DirectSupervisor implements Supervisor {
     };
     try {
       for (let index = 0; index < missing.length; index += PREPARE_CHUNK) {
-        const prepared = await this.prepareLaunch(missing.slice(index, index + PREPARE_CHUNK));
+        const step = missing.slice(index, index + PREPARE_CHUNK);
+        const prepared = await this.prepareLaunch(step);
         const chunk: AgentSpec[] = [];
-        for (const agent of missing.slice(index, index + PREPARE_CHUNK)) {
+        for (const agent of step) {
           const spec = prepared.get(agent.name)!;
           if (spec instanceof UserError)
             outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
@@ -268,6 +277,7 @@ export class DirectSupervisor implements Supervisor {
     const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
     const present = agents.filter((agent) => panes.has(agent.session));
     const absent = agents.filter((agent) => !panes.has(agent.session));
+    if (present.length > 0) clearFleetCrashes(this.deps.paths.runDir);
     const prepared = await this.prepareLaunch(present);
     await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.env)); // pipes are replaced below
     const outcomes = new Map<string, AgentOutcome>();
@@ -383,7 +393,7 @@ export function observeAgent(
     lastExitStatus:
       state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
     activity: pane?.activity ?? null,
-    failedReason: state?.failed ? (state.failedReason ?? 'crash loop') : null,
+    failedReason: failureReason(state),
   };
   if (!pane) return { ...base, state: 'stopped' };
   if (state?.failed) return { ...base, state: 'failed' };

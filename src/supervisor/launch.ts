@@ -143,12 +143,20 @@ export function renderLaunchSpec(spec: LaunchSpec): string {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(spec.env)) lines.push(`${key}=${value}`);
   lines.push('--', ...spec.argv);
-  for (const line of lines) {
-    if (line.includes('\n') || line.includes('\0')) {
-      throw new UserError(`agent "${spec.agent}": launch values may not contain newlines or NUL bytes`, {
-        hint: 'check the runtime command, args and working directory in the roster',
-      });
-    }
+  return renderLineFile(
+    lines,
+    `agent "${spec.agent}": launch values`,
+    'check the runtime command, args and working directory in the roster',
+  );
+}
+
+/**
+ * One value per line, for the sh scripts that read them back with `read` (the launch spec, a
+ * systemd unit's tmux arguments): a value holding a newline or NUL cannot be one line, so refuse it.
+ */
+export function renderLineFile(lines: readonly string[], what: string, hint: string): string {
+  if (lines.some((line) => line.includes('\n') || line.includes('\0'))) {
+    throw new UserError(`${what} may not contain newlines or NUL bytes`, { hint });
   }
   return `${lines.join('\n')}\n`;
 }

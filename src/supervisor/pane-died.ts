@@ -20,6 +20,12 @@ export interface PaneDiedEvent {
 
 export type PaneDiedResult = 'ignored' | 'deferred' | 'respawn-scheduled' | 'failed';
 
+/** What was done; `reason` says why the agent was given up on (result failed). */
+export interface PaneDiedOutcome {
+  result: PaneDiedResult;
+  reason?: string;
+}
+
 /** Grace given to the hook (a Node start-up) before a backstop handles a death itself. */
 export const HOOK_GRACE_MS = 2000;
 
@@ -32,10 +38,10 @@ export const HOOK_GRACE_MS = 2000;
 export async function handlePaneDied(
   event: PaneDiedEvent,
   deps: { tmux: TmuxClient; runDir: string; now: () => number },
-): Promise<PaneDiedResult> {
+): Promise<PaneDiedOutcome> {
   const now = deps.now();
   // tmux stamps pane_dead_time exactly when it runs the hook; with a stamp, let the hook act first.
-  if (event.backstop && event.deadTime !== null && now - event.deadTime * 1000 < HOOK_GRACE_MS) return 'deferred';
+  if (event.backstop && event.deadTime !== null && now - event.deadTime * 1000 < HOOK_GRACE_MS) return { result: 'deferred' };
   // The watchdog lists only dead panes whose @mosaic_handled differs from their PID.
   const markHandled = event.deadPid === null ? [] : ['set-option', '-p', '-t', event.paneId, '@mosaic_handled', String(event.deadPid)];
   const mark = async (): Promise<void> => {
@@ -46,7 +52,7 @@ export async function handlePaneDied(
   if (!state || state.failed || !(await fileExists(spec)) || (event.deadPid !== null && state.handledPid === event.deadPid)) {
     // Not ours, already given up, or already handled: just make sure the watchdog stops asking.
     await mark();
-    return 'ignored';
+    return { result: 'ignored' };
   }
   state.handledPid = event.deadPid;
   const fleetCrashes = await recordFleetCrash(deps.runDir, event.agent, now, state.policy.windowSeconds);
@@ -59,7 +65,7 @@ export async function handlePaneDied(
     state.nextStartAt = null;
     await writeRunState(deps.runDir, state);
     await mark();
-    return 'failed';
+    return { result: 'failed', reason: decision.reason };
   }
   state.restarts += 1;
   state.nextStartAt = now + decision.delayMs;
@@ -74,5 +80,5 @@ export async function handlePaneDied(
   if (result.status !== 0 && !/still active/.test(result.stderr)) {
     throw new Error(`respawn of ${event.agent} (${event.paneId}) failed: ${result.stderr.trim()}`);
   }
-  return 'respawn-scheduled';
+  return { result: 'respawn-scheduled' };
 }

@@ -60,6 +60,10 @@ export async function removeRunState(runDir: string, agent: string): Promise<voi
   await rm(stateFile(runDir, agent), { force: true });
 }
 
+/** Why the supervisor gave up on the agent, or null while it has not (states from before reasons were kept say "crash loop"). */
+export const failureReason = (state: AgentRunState | undefined): string | null =>
+  state?.failed ? (state.failedReason ?? 'crash loop') : null;
+
 /** The state of an explicit start: crash counters and a failed mark start over. */
 export function freshRunState(agent: string, session: string, policy: RestartPolicy): AgentRunState {
   return { agent, session, policy, crashes: [], restarts: 0, failed: false, lastExitStatus: null, nextStartAt: null };

@@ -7,7 +7,7 @@ import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic, writeRunFile } 
 import { packageVersion } from '../system/package.js';
 import { joinCommands } from '../tmux/client.js';
 import { sessionCreateCommands } from './direct.js';
-import { findRuntimeBinDirs, prepareAgentLaunch } from './launch.js';
+import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from './launch.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { freshRunState, writeFreshStateCopy } from './state.js';
 import type { SupervisorDeps } from './types.js';
@@ -16,13 +16,12 @@ import type { SupervisorDeps } from './types.js';
 export const unitStartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.unit-start`);
 
 async function writeUnitStart(agent: string, file: string, commands: string[][]): Promise<void> {
-  const args = joinCommands(commands);
-  if (args.some((arg) => arg.includes('\n') || arg.includes('\0'))) {
-    throw new UserError(`agent "${agent}": its session values may not contain newlines or NUL bytes`, {
-      hint: 'check the working directory and the config root path',
-    });
-  }
-  await writeRunFile(file, `${args.join('\n')}\n`);
+  const text = renderLineFile(
+    joinCommands(commands),
+    `agent "${agent}": its session values`,
+    'check the working directory and the config root path',
+  );
+  await writeRunFile(file, text);
 }
 
 /**

@@ -94,6 +94,15 @@ export async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
+/** Synchronous read for hot loops over many small files (heartbeats, run states): undefined when missing or unreadable. */
+export function readFileIfReadable(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readFileOrUndefined(file: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(file, 'utf8');

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import { handlePaneDied } from '../../supervisor/pane-died.js';
-import { readRunState } from '../../supervisor/state.js';
 import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
 import { runCommand } from '../../system/runner.js';
 import { TmuxClient } from '../../tmux/client.js';
@@ -45,12 +44,11 @@ export async function supervise(command: Command): Promise<number> {
     deadTime: number(opts.deadTime),
     backstop: Boolean(opts.watchdog),
   };
-  const result = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: Date.now });
+  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: Date.now });
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   if (result === 'deferred') return 0;
-  const reason = result === 'failed' ? ` (${(await readRunState(paths.runDir, opts.agent))?.failedReason ?? 'crash loop'})` : '';
   err(
-    `${new Date().toISOString()} ${opts.watchdog ? 'watchdog' : 'hook'}: ${opts.agent} (${opts.pane}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${result}${reason}`,
+    `${new Date().toISOString()} ${opts.watchdog ? 'watchdog' : 'hook'}: ${opts.agent} (${opts.pane}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${result}${reason ? ` (${reason})` : ''}`,
   );
   return 0;
 }
