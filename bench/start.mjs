@@ -39,6 +39,18 @@ async function mosaicStart() {
   }
 }
 
+/** The naive loops: one tmux process per agent (argv from `argsFor`), timed until every heartbeat is there. */
+async function oneTmuxCallPerAgent(w, label, argsFor) {
+  const t0 = now();
+  for (let i = 0; i < COUNT; i += 1) {
+    const r = w.tmux(argsFor(i));
+    if (r.status !== 0) throw new Error(`${label}: new-session failed: ${r.stderr}`);
+  }
+  const returned = now() - t0;
+  await until(() => allHeartbeats(w), 60_000, `all heartbeats (${label})`);
+  return { returned, running: now() - t0 };
+}
+
 async function naiveStart() {
   // What a shell loop does: one `tmux new-session` process per agent, each with its environment.
   const w = world('naive');
@@ -46,19 +58,12 @@ async function naiveStart() {
   const stub = path.join(path.dirname(CLI), '..', '..', 'framework', 'bin', 'mosaic-stub-agent');
   try {
     spawnSync('mkdir', ['-p', path.join(w.home, 'run'), path.join(w.home, 'work')]);
-    const t0 = now();
-    for (let i = 0; i < COUNT; i += 1) {
-      const r = w.tmux([
-        'new-session', '-d', '-s', `a${i}`, '-x', '200', '-y', '50', '-c', path.join(w.home, 'work'),
-        '-e', `MOSAIC_AGENT_NAME=a${i}`, '-e', 'MOSAIC_AGENT_RUNTIME=stub', '-e', `MOSAIC_AGENT_WORKDIR=${path.join(w.home, 'work')}`,
-        '-e', `MOSAIC_TMUX_SOCKET=${w.socket}`, '-e', `MOSAIC_HEARTBEAT_FILE=${path.join(w.home, 'run', `a${i}.hb`)}`,
-        '--', 'sh', stub,
-      ]); // prettier-ignore
-      if (r.status !== 0) throw new Error(`naive new-session failed: ${r.stderr}`);
-    }
-    const returned = now() - t0;
-    await until(() => allHeartbeats(w), 60_000, 'all heartbeats (naive)');
-    return { returned, running: now() - t0 };
+    return await oneTmuxCallPerAgent(w, 'naive', (i) => [
+      'new-session', '-d', '-s', `a${i}`, '-x', '200', '-y', '50', '-c', path.join(w.home, 'work'),
+      '-e', `MOSAIC_AGENT_NAME=a${i}`, '-e', 'MOSAIC_AGENT_RUNTIME=stub', '-e', `MOSAIC_AGENT_WORKDIR=${path.join(w.home, 'work')}`,
+      '-e', `MOSAIC_TMUX_SOCKET=${w.socket}`, '-e', `MOSAIC_HEARTBEAT_FILE=${path.join(w.home, 'run', `a${i}.hb`)}`,
+      '--', 'sh', stub,
+    ]); // prettier-ignore
   } finally {
     w.close();
   }
@@ -78,19 +83,12 @@ async function naiveSameWork() {
     rmSync(runDir, { recursive: true, force: true });
     cpSync(kept, runDir, { recursive: true });
     const logsDir = path.join(w.home, 'logs');
-    const t0 = now();
-    for (let i = 0; i < COUNT; i += 1) {
-      const commands = sessionCreateCommands(
-        runDir,
-        { name: `a${i}`, session: `a${i}`, workingDirectory: path.join(w.home, 'work') },
-        logsDir,
-      );
-      const r = w.tmux(['-f', '/dev/null', ...joinCommands(commands)]);
-      if (r.status !== 0) throw new Error(`naive new-session failed: ${r.stderr}`);
-    }
-    const returned = now() - t0;
-    await until(() => allHeartbeats(w), 60_000, 'all heartbeats (naive, same work)');
-    return { returned, running: now() - t0 };
+    const agent = (i) => ({ name: `a${i}`, session: `a${i}`, workingDirectory: path.join(w.home, 'work') });
+    return await oneTmuxCallPerAgent(w, 'naive, same work', (i) => [
+      '-f',
+      '/dev/null',
+      ...joinCommands(sessionCreateCommands(runDir, agent(i), logsDir)),
+    ]);
   } finally {
     w.close();
   }

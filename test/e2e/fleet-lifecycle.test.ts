@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster, statusOf, type TestFleet } from './harness.js';
+import { createFleet, eventually, paneComesBack, roster, statusOf, type TestFleet } from './harness.js';
 
 const FAST_RESTART =
   'heartbeat:\n  interval_seconds: 1\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
@@ -146,14 +146,7 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const first = await eventually(async () => (await statusOf(fleet)).steady!.pane_pid ?? undefined);
     process.kill(first, 'SIGKILL');
     // Watch tmux itself, not `mosaic fleet status` (which can also repair): recovery must happen unattended.
-    await eventually(
-      () => {
-        const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
-        return dead === '0' && Number(pid) !== first ? true : undefined;
-      },
-      15_000,
-      'steady to come back by itself',
-    );
+    await paneComesBack(fleet, 'steady', first);
     const back = await eventually(async () => {
       const row = (await statusOf(fleet)).steady!;
       return row.state === 'running' ? row : undefined;
@@ -189,19 +182,11 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const fleet = createFleet();
     fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n', FAST_RESTART));
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
-    const panePid = (): string => fleet.tmux(['display-message', '-p', '-t', '=a:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim();
-    const first = Number(panePid().split(' ')[1]);
+    const first = Number(fleet.tmux(['display-message', '-p', '-t', '=a:0.0', '#{pane_pid}']).stdout.trim());
     rmSync(`${fleet.home}/logs`, { recursive: true, force: true });
     process.kill(first, 'SIGKILL');
     // Unattended (hook or watchdog), though both append their messages to logs/supervisor.log.
-    await eventually(
-      () => {
-        const [dead, pid] = panePid().split(' ');
-        return dead === '0' && Number(pid) !== first ? true : undefined;
-      },
-      15_000,
-      'a to come back by itself',
-    );
+    await paneComesBack(fleet, 'a', first);
     await eventually(() => existsSync(`${fleet.home}/logs/supervisor.log`) || undefined, 15_000, 'the supervisor log to be written again');
   });
 

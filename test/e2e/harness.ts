@@ -150,6 +150,29 @@ export interface StatusRow {
   heartbeat: { health: string; age_seconds: number | null; status: string | null };
 }
 
+/**
+ * Waits until tmux itself shows `session`'s pane alive with a PID other than `previous`: crash
+ * recovery that happened unattended (no mosaic command, which could also repair, is run).
+ */
+export function paneComesBack(
+  fleet: TestFleet,
+  session: string,
+  previous: number,
+  what = `${session} to come back by itself`,
+): Promise<number> {
+  return eventually(
+    () => {
+      const [dead, pid] = fleet
+        .tmux(['display-message', '-p', '-t', `=${session}:0.0`, '#{pane_dead} #{pane_pid}'])
+        .stdout.trim()
+        .split(' ');
+      return dead === '0' && Number(pid) !== previous ? Number(pid) : undefined;
+    },
+    15_000,
+    what,
+  );
+}
+
 export const statusOf = async (fleet: TestFleet): Promise<Record<string, StatusRow>> =>
   Object.fromEntries((await fleet.json<StatusRow[]>(['fleet', 'status'])).map((row) => [row.agent, row]));
 

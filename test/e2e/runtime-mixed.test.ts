@@ -66,10 +66,13 @@ function holdRule(model: FakeModel, token: string): () => void {
   return release;
 }
 
-const statusTs = (fleet: TestFleet, agent: string): number => {
-  const text = readFileSync(`${fleet.home}/run/${agent}.hb.status`, 'utf8');
-  return new Date(/status_ts=(\S+)/.exec(text)![1]!).getTime();
-};
+/** A runtime's last report through its hook (`<agent>.hb.status`): its status and when it was made. */
+function lastReport(fleet: TestFleet, agent: string): { status: string; at: number; text: string } | undefined {
+  const file = `${fleet.home}/run/${agent}.hb.status`;
+  if (!existsSync(file)) return undefined; // stubs report through their heartbeat only
+  const text = readFileSync(file, 'utf8').trim();
+  return { status: / status=(\S+)/.exec(text)?.[1] ?? '', at: new Date(/status_ts=(\S+)/.exec(text)![1]!).getTime(), text };
+}
 
 describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
   it('fleet ps --json shows each busy / waiting / idle change within one heartbeat interval', async () => {
@@ -186,7 +189,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
             if (askers.includes(agent.name)) {
               // An interrupted prompt fires no hook: the change is when we pressed Esc.
               const seenAt = await watcher.firstSeen(agent.name, 'idle', escAt - 1000, 60_000);
-              lags.idle![agent.name] = Math.max(0, seenAt - Math.max(statusTs(fleet, agent.name), escAt));
+              lags.idle![agent.name] = Math.max(0, seenAt - Math.max(lastReport(fleet, agent.name)!.at, escAt));
               return;
             }
             // The change: when the runtime itself said its turn was over (its hook's timestamp), after
@@ -194,9 +197,8 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
             // its own (seen: pi, after ~9 s), which is a change to show all the same.
             const changedAt = await eventually(
               () => {
-                const report = readFileSync(`${fleet.home}/run/${agent.name}.hb.status`, 'utf8');
-                const at = statusTs(fleet, agent.name);
-                return report.includes('status=idle') && at > busySeenAt.get(agent.name)! - 1000 ? at : undefined;
+                const report = lastReport(fleet, agent.name)!;
+                return report.status === 'idle' && report.at > busySeenAt.get(agent.name)! - 1000 ? report.at : undefined;
               },
               60_000,
               `${agent.name} to report the end of its turn`,
@@ -218,8 +220,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
     for (const [activity, byAgent] of Object.entries(lags)) {
       for (const [agent, lag] of Object.entries(byAgent)) {
         const history = JSON.stringify(watcher.seen.get(agent)?.slice(-6));
-        const reportFile = `${fleet.home}/run/${agent}.hb.status`;
-        const report = existsSync(reportFile) ? readFileSync(reportFile, 'utf8').trim() : 'none';
+        const report = lastReport(fleet, agent)?.text ?? 'none';
         expect(lag, `${agent} ${activity} (fleet ps saw: ${history}; last report: ${report})`).toBeLessThanOrEqual(budget);
       }
     }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
 import {
   IN_CI,
   leftoverUnits,
@@ -264,14 +264,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     await mustSucceed(world, ['fleet', 'start']);
     const first = await eventually(() => panePids(fleet).steady);
     process.kill(first, 'SIGKILL');
-    await eventually(
-      () => {
-        const [dead, pid] = fleet.tmux(['display-message', '-p', '-t', '=steady:0.0', '#{pane_dead} #{pane_pid}']).stdout.trim().split(' ');
-        return dead === '0' && Number(pid) !== first ? true : undefined;
-      },
-      15_000,
-      'steady to come back by itself',
-    );
+    await paneComesBack(fleet, 'steady', first);
     const status = async (): Promise<Record<string, { state: string; restarts: number }>> =>
       Object.fromEntries(
         (await world.json<{ agent: string; state: string; restarts: number }[]>(['fleet', 'status'])).map((r) => [r.agent, r]),
