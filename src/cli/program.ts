@@ -214,7 +214,7 @@ Example:
     .command('_systemd', { hidden: true })
     .description('internal: the steps the generated systemd units run')
     .argument('<step>', 'holder-check | holder-ready')
-    .action(lazy(() => import('./commands/systemd-steps.js'), 'step'));
+    .action(lazy(() => import('./commands/unit-steps.js'), 'step'));
 
   program
     .command('_supervise', { hidden: true })

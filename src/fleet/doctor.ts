@@ -3,7 +3,7 @@ import type { Roster } from '../roster/model.js';
 import { INTEGRATED_RUNTIMES, integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { findExecutable, findRuntimeBinDirs, prefixedPath } from '../supervisor/launch.js';
-import type { CommandRunner } from '../system/runner.js';
+import type { Host } from '../host/host.js';
 import { isSupportedVersion } from '../tmux/client.js';
 
 export interface RuntimeReport {
@@ -40,12 +40,12 @@ export interface DoctorReport {
 export async function runDoctor(options: {
   roster: Roster | undefined;
   agentsDir: string;
-  env: NodeJS.ProcessEnv;
-  runner: CommandRunner;
-  host: string;
-  tenantId: string;
+  host: Host;
+  /** The roster's tenant, else the host's. */
+  tenantId?: string;
 }): Promise<DoctorReport> {
-  const { roster, env, runner } = options;
+  const { roster, host } = options;
+  const { env, runner } = host;
   const problems: string[] = [];
   const searchPath = prefixedPath(await findRuntimeBinDirs(env), env.PATH);
   const version = async (argv: string[]): Promise<string | null> => {
@@ -103,8 +103,8 @@ export async function runDoctor(options: {
     });
   }
   return {
-    tenant_id: options.tenantId,
-    host: options.host,
+    tenant_id: options.tenantId ?? host.identity.tenantId,
+    host: host.identity.host,
     ok: problems.length === 0,
     tmux: { version: tmuxVersion, ok: tmuxOk },
     runtimes,

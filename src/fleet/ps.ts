@@ -8,8 +8,8 @@ import { ProcessTable } from '../system/proc.js';
 import { maintainTranscripts } from '../supervisor/transcript.js';
 import { expectedDescription, findAgentProcess, runtimeMatcher, type RuntimeMatcher } from './drift.js';
 import { unitNames, type UnitNames } from '../systemd/names.js';
-import { querySystemdUnits, type Enablement, type SystemdView } from './systemd-units.js';
-import type { FleetView } from './view.js';
+import { querySystemdUnits, type Enablement, type SystemdView } from '../systemd/unit-states.js';
+import type { FleetContext } from '../context/context.js';
 import { captureByAgent } from '../messaging/screen.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import {
@@ -270,20 +270,20 @@ export function joinFleet(inputs: PsInputs): PsReport {
   };
 }
 
-async function systemdView(view: FleetView): Promise<PsInputs['systemd']> {
+async function systemdView(view: FleetContext): Promise<PsInputs['systemd']> {
   let names: UnitNames;
   try {
-    names = unitNames(view.env);
+    names = unitNames(view.host.env);
   } catch (error) {
     const empty = { available: false, units: new Map(), enablement: new Map() };
     return { ...empty, error: (error as Error).message, names: unitNames({}) };
   }
-  return { ...(await querySystemdUnits(view.runner, view.env, view.uid, names)), names };
+  return { ...(await querySystemdUnits(view.host.runner, view.host.env, view.host.uid, names)), names };
 }
 
 /** One batched capture of the agents whose activity needs the screen (none when every runtime reported). */
 async function screensToRead(
-  view: FleetView,
+  view: FleetContext,
   panes: readonly PaneRow[],
   beats: Map<string, Heartbeat | undefined>,
 ): Promise<Map<string, Screen>> {
@@ -299,7 +299,7 @@ async function screensToRead(
  * whatever the fleet size. Also keeps transcripts true (a stat per running agent; one
  * tmux call only when a log has to be rotated or a pane lacks its pipe).
  */
-export async function fleetPs(view: FleetView, options: { procRoot?: string } = {}): Promise<PsReport> {
+export async function fleetPs(view: FleetContext, options: { procRoot?: string } = {}): Promise<PsReport> {
   const { roster, paths } = view;
   const listing = Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
   // While tmux and systemctl answer, read what every row needs from files.
@@ -309,9 +309,9 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
   const screens = await screensToRead(view, panes, beats);
   const report = joinFleet({
     roster,
-    host: view.host,
+    host: view.host.identity.host,
     socket: view.tmux.socket,
-    nowMs: view.now(),
+    nowMs: view.host.now(),
     panes,
     runState: (agent) => runStates.get(agent),
     heartbeat: (agent) => beats.get(agent),
@@ -323,6 +323,6 @@ export async function fleetPs(view: FleetView, options: { procRoot?: string } = 
   const running = roster.agents
     .filter((agent) => live.get(agent.session)?.agent === agent.name)
     .map((agent) => ({ name: agent.name, session: agent.session, piped: live.get(agent.session)!.pipe === true }));
-  await maintainTranscripts({ tmux: view.tmux, logsDir: paths.logsDir, env: view.env }, running);
+  await maintainTranscripts({ tmux: view.tmux, logsDir: paths.logsDir, env: view.host.env }, running);
   return report;
 }

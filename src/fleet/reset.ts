@@ -12,7 +12,7 @@ import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/direct.js';
 import { waitFor } from '../system/wait.js';
 import { combineActivity, reportedActivity } from './activity.js';
-import type { FleetContext } from './context.js';
+import type { SupervisedFleet } from './open.js';
 
 export interface ResetResult {
   tenant_id: string;
@@ -44,7 +44,7 @@ const answersOnScreen = (runtime: string, screen: Screen): number =>
  * (`session_ts` from its hook), the stub's acknowledgement, or a screen whose earlier answers
  * are gone. Then send the kickstart template, verified like any message.
  */
-export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'clear' | 'new'): Promise<ResetResult> {
+export async function resetAgent(ctx: SupervisedFleet, agent: AgentSpec, mode: 'clear' | 'new'): Promise<ResetResult> {
   const pane = (await listPanes(ctx)).find((p) => p.session === agent.session);
   if (!pane || pane.dead) {
     throw new UserError(`agent "${agent.name}" is not running`, { hint: `start it with \`mosaic fleet start ${agent.name}\`` });
@@ -96,9 +96,9 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
   let kickstart: SendResult | null = null;
   const template = agent.kickstartTemplate?.replace(/\{\{\s*agent\s*\}\}/g, agent.name);
   if (template && evidence) {
-    kickstart = await sendToAgent({ roster: ctx.roster, runDir: ctx.paths.runDir, tmux: ctx.tmux, host: ctx.host }, agent, {
+    kickstart = await sendToAgent(ctx, agent, {
       body: template,
-      source: `${ctx.host}:reset`,
+      source: `${ctx.host.identity.host}:reset`,
       preamble: false,
       verify: true,
       timeoutMs: DEFAULT_VERIFY_TIMEOUT_MS,
@@ -106,7 +106,7 @@ export async function resetAgent(ctx: FleetContext, agent: AgentSpec, mode: 'cle
   }
   return {
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host,
+    host: ctx.host.identity.host,
     agent: agent.name,
     mode,
     command,
@@ -124,7 +124,7 @@ const commandInInput = (screen: Screen, command: string): boolean =>
  * Type the command, let the runtime settle (codex takes an Enter right after typed text as a
  * newline), press Enter, and press it again (never retype) while the command stays in the input.
  */
-async function submitCommand(ctx: FleetContext, agent: AgentSpec, command: string): Promise<void> {
+async function submitCommand(ctx: SupervisedFleet, agent: AgentSpec, command: string): Promise<void> {
   const timing = detectorFor(agent.runtime).timing;
   const screenNow = async (): Promise<Screen | undefined> => {
     const [screen] = await captureMany(ctx.tmux, [agent.session]);

@@ -3,7 +3,7 @@ import type { AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { captureByAgent } from '../messaging/screen.js';
 import { combineActivity, needsScreen, notRunningActivity, reportedActivity, type ActivityReading } from './activity.js';
-import type { FleetContext } from './context.js';
+import type { SupervisedFleet } from './open.js';
 
 export interface AgentStatus {
   tenant_id: string;
@@ -29,12 +29,12 @@ export interface AgentStatus {
   working_directory: string;
 }
 
-export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[]): Promise<AgentStatus[]> {
+export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSpec[]): Promise<AgentStatus[]> {
   const [observations, beats] = await Promise.all([
     ctx.supervisor.observe(agents),
     Promise.all(agents.map((agent) => readHeartbeat(ctx.paths.runDir, agent.name))),
   ]);
-  const now = new Date(ctx.now());
+  const now = new Date(ctx.host.now());
   // Screens only where the runtime's own report cannot answer, all in one tmux call.
   const reports = agents.map((agent, index) =>
     observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime) : undefined,
@@ -51,7 +51,7 @@ export async function fleetStatus(ctx: FleetContext, agents: readonly AgentSpec[
           : notRunningActivity(seen.state);
       return {
         tenant_id: ctx.roster.tenantId,
-        host: ctx.host,
+        host: ctx.host.identity.host,
         agent: agent.name,
         session: agent.session,
         runtime: agent.runtime,

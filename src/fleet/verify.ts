@@ -1,7 +1,8 @@
 import { listPanes } from '../supervisor/direct.js';
-import type { FleetContext } from './context.js';
+import type { SupervisedFleet } from './open.js';
 import { fleetStatus } from './status.js';
-import type { RestartCheckReport, SystemdVerifySection } from './systemd-verify.js';
+import type { RestartCheckReport } from './restart-check.js';
+import type { SystemdVerifySection } from '../systemd/verify.js';
 
 export interface VerifyReport {
   tenant_id: string;
@@ -27,11 +28,11 @@ export interface VerifyOptions {
  * Every roster agent has exactly its session (and it is ours and alive), no session on
  * our socket is unaccounted for, and the server carries our ownership mark.
  */
-export async function verifyFleet(ctx: FleetContext, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions = {}): Promise<VerifyReport> {
   // systemd checks and --restart-check live in their own module, loaded only when asked for.
   const { problems, warnings, ...extra } =
     ctx.roster.supervisor === 'systemd' || options.restartCheck !== undefined
-      ? await (await import('./systemd-verify.js')).verifyExtras(ctx, options)
+      ? await (await import('./restart-check.js')).verifyExtras(ctx, options)
       : { problems: [] as string[], warnings: [] as string[] };
   const socket = ctx.tmux.socket;
   const panes = await listPanes(ctx);
@@ -77,7 +78,7 @@ export async function verifyFleet(ctx: FleetContext, options: VerifyOptions = {}
   }
   return {
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host,
+    host: ctx.host.identity.host,
     socket,
     ok: problems.length === 0,
     agents: ctx.roster.agents.length,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
-import type { AgentSpec, Roster } from '../roster/model.js';
+import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
 import type { TmuxClient } from '../tmux/client.js';
@@ -12,12 +13,8 @@ import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
 
-export interface SendContext {
-  roster: Roster;
-  runDir: string;
-  tmux: TmuxClient;
-  host: string;
-}
+/** A send needs the fleet's roster, run directory, tmux server and host identity; no supervisor. */
+export type SendContext = Pick<FleetContext, 'roster' | 'paths' | 'tmux' | 'host'>;
 
 export interface SendOptions {
   /** Already validated (validateBody). */
@@ -94,7 +91,7 @@ export async function sendToAgent(
   const started = clock.now();
   const sendId = newSendId();
   const text = composeMessage(options.body, { source: options.source, agent: agent.name, preamble: options.preamble, sendId });
-  const lock = await acquireAgentLock(ctx.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
+  const lock = await acquireAgentLock(ctx.paths.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
   try {
     const outcome = await deliver(
       panes.io(agent),
@@ -105,13 +102,13 @@ export async function sendToAgent(
         detector: detectorFor(agent.runtime),
         timeoutMs: options.timeoutMs,
         verify: options.verify,
-        ackSources: [hookAck(ctx.runDir, agent.name), ...(options.ackSources ?? [])],
+        ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
       },
       clock,
     );
     return {
       tenant_id: ctx.roster.tenantId,
-      host: ctx.host,
+      host: ctx.host.identity.host,
       agent: agent.name,
       status: outcome.status,
       detail: outcome.detail,
@@ -141,7 +138,7 @@ export async function broadcast(ctx: SendContext, agents: readonly AgentSpec[], 
         if (!(error instanceof UserError)) throw error;
         results[index] = {
           tenant_id: ctx.roster.tenantId,
-          host: ctx.host,
+          host: ctx.host.identity.host,
           agent: agent.name,
           status: 'error',
           detail: error.message,

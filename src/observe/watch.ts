@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { FleetView } from '../fleet/view.js';
+import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
 import { exactSession, exactSessionWindow } from '../tmux/client.js';
 import { runInteractive } from './interactive.js';
@@ -22,14 +22,14 @@ export const viewerArgs = (agent: AgentSpec): string[] => [
  * any size, resizes it (a lone ignore-size client still would: tmux only ignores such a
  * client when another one is attached). Also proves the session exists.
  */
-export async function pinWindowSize(view: FleetView, agent: AgentSpec): Promise<void> {
+export async function pinWindowSize(view: FleetContext, agent: AgentSpec): Promise<void> {
   const result = await view.tmux.run(['set-option', '-w', '-t', exactSessionWindow(agent.session), 'window-size', 'manual'], {
     allowFailure: true,
   });
   if (result.status !== 0) throw noSession(view, agent);
 }
 
-export function noSession(view: FleetView, agent: AgentSpec): UserError {
+export function noSession(view: FleetContext, agent: AgentSpec): UserError {
   return new UserError(`agent "${agent.name}" has no session on socket "${view.tmux.socket}"`, {
     hint: `start it with \`mosaic fleet start ${agent.name}\``,
   });
@@ -39,12 +39,12 @@ export function noSession(view: FleetView, agent: AgentSpec): UserError {
  * `agent watch`: a live, read-only view. Nothing is created on the server, so there is
  * nothing to clean up: when the viewer detaches or its terminal dies, its client is gone.
  */
-export async function watchAgent(view: FleetView, agent: AgentSpec, io: { stdinIsTTY: boolean }): Promise<number> {
+export async function watchAgent(view: FleetContext, agent: AgentSpec, io: { stdinIsTTY: boolean }): Promise<number> {
   if (!io.stdinIsTTY) {
     throw new UserError('agent watch shows the agent live in this terminal, but stdin is not a terminal', {
       hint: `run it from a terminal; in scripts use \`mosaic agent tail ${agent.name}\` or \`mosaic agent logs ${agent.name}\``,
     });
   }
   await pinWindowSize(view, agent);
-  return runInteractive(view.tmux.terminalArgv(viewerArgs(agent)), view.env);
+  return runInteractive(view.tmux.terminalArgv(viewerArgs(agent)), view.host.env);
 }

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import { ensurePrivateDir } from '../system/fs.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
 import {
   failureReason,
@@ -114,11 +113,13 @@ export class DirectSupervisor implements Supervisor {
   }
 
   private async prepareDirs(): Promise<void> {
-    await Promise.all([ensurePrivateDir(this.deps.paths.runDir), ensurePrivateDir(this.deps.paths.logsDir)]);
+    const { files } = this.deps.host;
+    await Promise.all([files.ensurePrivateDir(this.deps.paths.runDir), files.ensurePrivateDir(this.deps.paths.logsDir)]);
   }
 
   private async prepareLaunch(agents: readonly AgentSpec[]): Promise<Map<string, LaunchSpec | UserError>> {
-    const { roster, paths, env } = this.deps;
+    const { roster, paths } = this.deps;
+    const env = this.deps.host.env;
     const runtimeBinDirs = await findRuntimeBinDirs(env);
     const prepared = new Map<string, LaunchSpec | UserError>();
     await Promise.all(
@@ -186,7 +187,7 @@ export class DirectSupervisor implements Supervisor {
           else chunk.push(agent);
         }
         if (chunk.length === 0) continue;
-        await rotateTranscripts(this.deps.paths.logsDir, chunk, transcriptMaxBytes(this.deps.env)); // no pipe is open yet
+        await rotateTranscripts(this.deps.paths.logsDir, chunk, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
         const groups = [...(setup ?? []), ...chunk.map((agent) => this.createCommands(agent))];
         setup = undefined;
         await creating;
@@ -214,7 +215,8 @@ export class DirectSupervisor implements Supervisor {
 
   /** The holder session runs the fleet watchdog; it is supervised like an agent. (Also used by the systemd holder unit.) */
   async holderCommands(): Promise<string[][]> {
-    const { roster, paths, env } = this.deps;
+    const { roster, paths } = this.deps;
+    const env = this.deps.host.env;
     const spec = buildHolderSpec(roster, {
       env,
       runDir: paths.runDir,
@@ -279,7 +281,7 @@ export class DirectSupervisor implements Supervisor {
     const absent = agents.filter((agent) => !panes.has(agent.session));
     if (present.length > 0) clearFleetCrashes(this.deps.paths.runDir);
     const prepared = await this.prepareLaunch(present);
-    await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.env)); // pipes are replaced below
+    await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
     const outcomes = new Map<string, AgentOutcome>();
     const respawns: string[][] = [];
     for (const agent of present) {
@@ -306,7 +308,7 @@ export class DirectSupervisor implements Supervisor {
 
   async observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {
     const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
-    const now = this.deps.now();
+    const now = this.deps.host.now();
     return Promise.all(
       agents.map(async (agent) => {
         const pane = panes.get(agent.session);
@@ -335,7 +337,7 @@ export class DirectSupervisor implements Supervisor {
         deadTime: pane.deadTime,
         backstop: true,
       },
-      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, now: this.deps.now },
+      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, now: this.deps.host.now },
     );
   }
 }

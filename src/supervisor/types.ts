@@ -1,16 +1,8 @@
-import type { FleetPaths } from '../roster/paths.js';
-import type { AgentSpec, Roster } from '../roster/model.js';
-import type { CommandRunner } from '../system/runner.js';
-import type { TmuxClient } from '../tmux/client.js';
+import type { FleetContext } from '../context/context.js';
+import type { AgentSpec } from '../roster/model.js';
 
-export interface SupervisorDeps {
-  roster: Roster;
-  paths: FleetPaths;
-  tmux: TmuxClient;
-  runner: CommandRunner;
-  env: NodeJS.ProcessEnv;
-  now: () => number;
-}
+/** A supervisor acts on one fleet on one host. */
+export type SupervisorDeps = FleetContext;
 
 export type AgentOutcome =
   | { agent: string; result: 'started' | 'already-running' | 'stopped' | 'not-running' | 'restarted' }

@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
-import type { FleetContext } from '../fleet/context.js';
+import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
-import { prepareAgents } from '../supervisor/systemd-prepare.js';
+import { prepareAgents } from './prepare.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
 import { unitContext, type SystemdSetup } from './setup.js';
 

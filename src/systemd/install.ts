@@ -1,10 +1,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
-import type { FleetContext } from '../fleet/context.js';
+import type { FleetContext } from '../context/context.js';
 import { launchSpecFile, stateFile } from '../supervisor/state.js';
-import { prepareAgents } from '../supervisor/systemd-prepare.js';
-import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
+import { prepareAgents } from './prepare.js';
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';
 import { checkUnitFiles, managerViewProblems } from './inspect.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
@@ -48,13 +47,13 @@ export async function installSystemd(
 ): Promise<InstallReport> {
   const manager = await setup.systemctl.manager();
   const uctx = await unitContext(setup, ctx.roster, ctx.paths);
-  await ensurePrivateDir(setup.unitDir);
+  await ctx.host.files.ensurePrivateDir(setup.unitDir);
   const files: FileAction[] = [];
   let changed = false;
   for (const check of await checkUnitFiles(setup, uctx)) {
     const writable = check.state === 'missing' || check.state === 'outdated' || (options.force === true && check.state !== 'current');
     if (writable) {
-      await writeFileAtomic(check.file, check.rendered, { mode: UNIT_FILE_MODE });
+      await ctx.host.files.writeAtomic(check.file, check.rendered, { mode: UNIT_FILE_MODE });
       changed = true;
     }
     files.push({
@@ -65,12 +64,12 @@ export async function installSystemd(
     });
   }
 
-  const envBefore = await Promise.all(ctx.roster.agents.map((a) => readFileOrUndefined(agentEnvFile(ctx.paths.agentsDir, a.name))));
+  const envBefore = await Promise.all(ctx.roster.agents.map((a) => ctx.host.files.read(agentEnvFile(ctx.paths.agentsDir, a.name))));
   const errors = await prepareAgents(ctx, ctx.roster.agents, { force: options.force });
   const envActions = await Promise.all(
     ctx.roster.agents.map(async (agent, index): Promise<FileAction> => {
       const file = agentEnvFile(ctx.paths.agentsDir, agent.name);
-      const state = classifyGenerated(envBefore[index], (await readFileOrUndefined(file)) ?? '');
+      const state = classifyGenerated(envBefore[index], (await ctx.host.files.read(file)) ?? '');
       const action = errors.has(agent.name) ? 'kept' : state === 'current' ? 'unchanged' : 'written';
       return { file, agent: agent.name, state, action };
     }),
@@ -115,7 +114,7 @@ export async function installSystemd(
   }
   return {
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host,
+    host: ctx.host.identity.host,
     unit_dir: setup.unitDir,
     linked,
     holder_unit: setup.names.holder,
@@ -181,7 +180,7 @@ export async function uninstallSystemd(
   }
   for (const name of envNames) {
     const file = path.join(ctx.paths.agentsDir, name);
-    const state = classifyGenerated(await readFileOrUndefined(file), '');
+    const state = classifyGenerated(await ctx.host.files.read(file), '');
     files.push(await removeGenerated(file, state, options.force, { agent: name.slice(0, -'.env'.length) }));
   }
   for (const agent of [...ctx.roster.agents.map((a) => a.name), ctx.roster.holderSession]) {
@@ -194,7 +193,7 @@ export async function uninstallSystemd(
   const leftFiles = (await systemctl.listUnitFiles(`${names.prefix}-*`)).map((f) => f.unit_file);
   return {
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host,
+    host: ctx.host.identity.host,
     stopped: toStop,
     files,
     left_behind: [...new Set([...leftUnits, ...leftFiles])].filter(

@@ -5,7 +5,7 @@ import type { FleetPaths } from '../roster/paths.js';
 import type { Roster } from '../roster/model.js';
 import { agentUnitStartScript, mainScript } from '../supervisor/hook.js';
 import { packageVersion } from '../system/package.js';
-import type { CommandRunner } from '../system/runner.js';
+import type { Host } from '../host/host.js';
 import { unitNames, userUnitDir, type UnitNames } from './names.js';
 import { Systemctl } from './systemctl.js';
 import { findOnPath } from './which.js';
@@ -21,16 +21,16 @@ export interface SystemdSetup {
   env: NodeJS.ProcessEnv;
 }
 
-export function systemdSetup(deps: { env: NodeJS.ProcessEnv; runner: CommandRunner }): SystemdSetup {
-  const names = unitNames(deps.env);
-  const unitDir = userUnitDir(deps.env);
+export function systemdSetup(host: Pick<Host, 'env' | 'runner'>): SystemdSetup {
+  const names = unitNames(host.env);
+  const unitDir = userUnitDir(host.env);
   return {
     names,
     unitDir,
     holderFile: path.join(unitDir, names.holder),
     templateFile: path.join(unitDir, names.template),
-    systemctl: new Systemctl(deps.runner, deps.env),
-    env: deps.env,
+    systemctl: new Systemctl(host.runner, host.env),
+    env: host.env,
   };
 }
 

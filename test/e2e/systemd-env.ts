@@ -7,7 +7,7 @@ import type { CliResult, TestFleet } from './harness.js';
 
 /**
  * The systemd e2e tests run against a real `systemd --user` manager. CI starts one with
- * `eval "$(../shared/scripts/user-systemd start)"` before `npm test`; locally, a logind session
+ * `eval "$(scripts/user-systemd start)"` before `npm test`; locally, a logind session
  * (or the same script) provides it. Without one the tests are skipped visibly, except under
  * CI=true, where they fail: a CI run never passes without having exercised systemd.
  */

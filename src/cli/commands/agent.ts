@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { findAgent } from '../../fleet/context.js';
+import { findAgent } from '../../context/context.js';
 import { resetAgent } from '../../fleet/reset.js';
 import { fleetStatus } from '../../fleet/status.js';
 import { tailAgent } from '../../observe/tail.js';
@@ -12,7 +12,7 @@ export async function roster(command: Command): Promise<number> {
   const ctx = await open(command);
   const rows = ctx.roster.agents.map((a) => ({
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host,
+    host: ctx.host.identity.host,
     agent: a.name,
     session: a.session,
     runtime: a.runtime,
@@ -51,7 +51,7 @@ export async function tail(command: Command): Promise<number> {
   const ctx = await open(command);
   const agent = findAgent(ctx.roster, command.args[0]!);
   const text = await tailAgent(ctx.tmux, agent, lines);
-  if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host, agent: agent.name, lines: text });
+  if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, agent: agent.name, lines: text });
   else out(text.join('\n'));
   return 0;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openFleet, type FleetContext } from '../../fleet/context.js';
+import { openFleet, type SupervisedFleet } from '../../fleet/open.js';
+import { localHost } from '../../host/local.js';
 import { initRoster } from '../../fleet/init.js';
 import { fleetStatus } from '../../fleet/status.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
@@ -26,7 +27,7 @@ export async function demo(command: Command): Promise<number> {
     await initRoster({ profile: 'stub', rosterPath, write: true, force: false, env });
     err(`wrote demo roster ${rosterPath}`);
   }
-  const ctx = await openFleet({ env, globals: { roster: rosterPath } });
+  const ctx = await openFleet(localHost({ env }), { roster: rosterPath });
   const again = `MOSAIC_FLEET_HOME=${home} ${cli}`;
 
   if (opts.stop) {
@@ -68,7 +69,7 @@ export async function demo(command: Command): Promise<number> {
   return 0;
 }
 
-async function waitUntilHealthy(ctx: FleetContext): Promise<void> {
+async function waitUntilHealthy(ctx: SupervisedFleet): Promise<void> {
   await waitFor(
     async () => {
       const rows = await fleetStatus(ctx, ctx.roster.agents);

@@ -5,29 +5,26 @@ import { loadRoster } from '../../roster/load.js';
 import type { Roster } from '../../roster/model.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../../runtimes/registry.js';
-import { fileExists } from '../../system/fs.js';
-import { hostName, loginName } from '../../system/identity.js';
-import { runCommand } from '../../system/runner.js';
+import { cliHost } from '../host.js';
 import { colour, out, printJson, table } from '../output.js';
 import { options } from './shared.js';
 
 export async function doctor(command: Command): Promise<number> {
   const opts = options(command);
-  const paths = resolveFleetPaths(process.env, opts.roster);
+  const host = cliHost();
+  const paths = resolveFleetPaths(host.env, opts.roster);
   // Without a roster, check every runtime mosaic integrates with.
   let roster: Roster | undefined;
-  if (await fileExists(paths.roster)) {
-    roster = await loadRoster(paths.roster, { env: process.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: loginName(process.env) });
+  if (await host.files.exists(paths.roster)) {
+    roster = await loadRoster(paths.roster, { env: host.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: host.identity.tenantId });
   } else if (opts.roster) {
     throw new UserError(`no roster at ${paths.roster}`);
   }
   const report = await runDoctor({
     roster,
     agentsDir: paths.agentsDir,
-    env: process.env,
-    runner: runCommand,
-    host: hostName(),
-    tenantId: roster?.tenantId ?? loginName(process.env),
+    host,
+    tenantId: roster?.tenantId,
   });
   if (opts.json) {
     printJson(report);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CheckFailedError } from '../../core/errors.js';
-import { selectAgents } from '../../fleet/context.js';
+import { selectAgents } from '../../context/context.js';
 import { initRoster } from '../../fleet/init.js';
 import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
 import { verifyFleet } from '../../fleet/verify.js';
@@ -71,7 +71,7 @@ export async function status(command: Command): Promise<number> {
     printJson(rows);
     return 0;
   }
-  out(`fleet of ${ctx.roster.tenantId}@${ctx.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)`);
+  out(`fleet of ${ctx.roster.tenantId}@${ctx.host.identity.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)`);
   out(statusTable(rows));
   if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
   for (const r of rows.filter((row) => row.failed_reason)) out(`${r.agent} failed: ${r.failed_reason} (mosaic fleet restart ${r.agent})`);

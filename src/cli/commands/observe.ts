@@ -2,7 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
-import { openFleetView, type FleetView } from '../../fleet/view.js';
+import { loadFleetContext, type FleetContext } from '../../context/context.js';
+import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, out, printJson, stateColour, table, write } from '../output.js';
 
@@ -11,14 +12,15 @@ import { colour, out, printJson, stateColour, table, write } from '../output.js'
  * imported up front; watch, attach and logs load their modules when they run.
  */
 
-const openView = (command: Command): Promise<FleetView> => openFleetView({ env: process.env, roster: options(command).roster });
+const openView = (command: Command): Promise<FleetContext> =>
+  loadFleetContext(cliHost(), { roster: options(command).roster, cached: true });
 
 /** Options with the global ones (not from ./shared.js: it pulls in the whole fleet context and the YAML parser). */
 const options = <T extends object>(command: Command): T & { roster?: string; json?: boolean } =>
   command.optsWithGlobals<T & { roster?: string; json?: boolean }>();
 
-async function agentOf(view: FleetView, command: Command): Promise<AgentSpec> {
-  const { findAgent } = await import('../../fleet/context.js');
+async function agentOf(view: FleetContext, command: Command): Promise<AgentSpec> {
+  const { findAgent } = await import('../../context/context.js');
   return findAgent(view.roster, command.args[0]!);
 }
 
@@ -165,7 +167,7 @@ export async function ps(command: Command): Promise<number> {
         out(JSON.stringify(report.records)); // one array per line
       } else if (tty) {
         const rows = process.stdout.rows ?? 50;
-        const stamp = colour.dim(`every ${opts.interval}s, ${new Date(view.now()).toLocaleTimeString()}; Ctrl-C to stop`);
+        const stamp = colour.dim(`every ${opts.interval}s, ${new Date(view.host.now()).toLocaleTimeString()}; Ctrl-C to stop`);
         let lines = `${stamp}\n${psText(report)}`.split('\n');
         if (lines.length > rows - 1)
           lines = [...lines.slice(0, rows - 2), colour.dim(`… ${lines.length - rows + 2} more lines (a taller terminal, or --json)`)];
@@ -209,11 +211,11 @@ export async function logs(command: Command): Promise<number> {
   const agent = await agentOf(view, command);
   const { agentTranscript, followTranscript, readTranscriptTail } = await import('../../observe/logs.js');
   const { AnsiStripper, stripAnsi } = await import('../../observe/ansi.js');
-  const deps = { tmux: view.tmux, logsDir: view.paths.logsDir, env: view.env };
+  const deps = { tmux: view.tmux, logsDir: view.paths.logsDir, env: view.host.env };
   const file = await agentTranscript(deps, agent, { mustExist: !opts.follow });
   const tail = readTranscriptTail(file, lines);
   const head = tail?.text.toString('utf8') ?? '';
-  const record = { tenant_id: view.roster.tenantId, host: view.host, agent: agent.name, file };
+  const record = { tenant_id: view.roster.tenantId, host: view.host.identity.host, agent: agent.name, file };
   if (!opts.follow) {
     const text = opts.stripAnsi ? stripAnsi(head) : head;
     if (opts.json) printJson({ ...record, lines: text === '' ? [] : text.replace(/\n$/, '').split('\n') });

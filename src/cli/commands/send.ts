@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
 import { decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
-import { loadRosterCached } from '../../messaging/roster-cache.js';
 import {
   broadcast as broadcastMessage,
   delivered,
@@ -12,12 +11,8 @@ import {
   type SendOptions,
   type SendResult,
 } from '../../messaging/send.js';
-import type { AgentSpec, Roster } from '../../roster/model.js';
-import { resolveFleetPaths } from '../../roster/paths.js';
-import { BUILTIN_RUNTIMES } from '../../runtimes/registry.js';
-import { hostName, loginName } from '../../system/identity.js';
-import { runCommand } from '../../system/runner.js';
-import { TmuxClient } from '../../tmux/client.js';
+import { loadFleetContext, selectAgents } from '../../context/context.js';
+import { cliHost } from '../host.js';
 import { colour, err, out, printJson } from '../output.js';
 
 interface MessageFlags {
@@ -40,30 +35,15 @@ interface BroadcastFlags extends MessageFlags {
  * The send path stays lean (it is run per message, often by scripts): no supervisor, and the
  * validated roster comes from a cache unless the roster or its inputs changed.
  */
-async function openForSend(flags: MessageFlags): Promise<SendContext> {
-  const env = process.env;
-  const paths = resolveFleetPaths(env, flags.roster);
-  const roster = await loadRosterCached(paths.roster, paths.runDir, {
-    env,
-    knownRuntimes: BUILTIN_RUNTIMES,
-    defaultTenant: loginName(env),
-  });
-  return { roster, runDir: paths.runDir, tmux: new TmuxClient({ socket: roster.socketName, runner: runCommand, env }), host: hostName() };
-}
-
-/** The named agents; an unknown name gets the same error as every other verb. */
-async function pick(roster: Roster, names: readonly string[]): Promise<AgentSpec[]> {
-  const agents = names.map((name) => roster.agents.find((agent) => agent.name === name));
-  if (agents.every((agent) => agent !== undefined)) return agents;
-  const { selectAgents } = await import('../../fleet/context.js');
-  return selectAgents(roster, names);
+function openForSend(flags: MessageFlags): Promise<SendContext> {
+  return loadFleetContext(cliHost(), { roster: flags.roster, cached: true });
 }
 
 export async function send(command: Command): Promise<number> {
   const flags = command.optsWithGlobals<MessageFlags>();
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
-  const [agent] = await pick(ctx.roster, [command.args[0]!]);
+  const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
   const result = await sendToAgent(ctx, agent!, sendOptions);
   if (flags.json) printJson(result);
   else render(result);
@@ -77,7 +57,7 @@ export async function broadcast(command: Command): Promise<number> {
   if (ways !== 1) throw new UsageError('say who gets the message: --all, --class <class>, or agent names (exactly one of these)');
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
-  let agents = names.length > 0 ? await pick(ctx.roster, names) : ctx.roster.agents;
+  let agents = names.length > 0 ? selectAgents(ctx.roster, names) : ctx.roster.agents;
   if (flags.class !== undefined) {
     agents = agents.filter((agent) => agent.class === flags.class);
     if (agents.length === 0) {
@@ -101,7 +81,7 @@ async function messageOptions(flags: MessageFlags): Promise<SendOptions> {
   }
   return {
     body: validateBody(await readMessage(flags)),
-    source: flags.sourceLabel === undefined ? `${hostName()}:operator` : validateSourceLabel(flags.sourceLabel),
+    source: flags.sourceLabel === undefined ? `${cliHost().identity.host}:operator` : validateSourceLabel(flags.sourceLabel),
     preamble: flags.preamble,
     verify: Boolean(flags.verify),
     timeoutMs,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { openFleet, type FleetContext } from '../../fleet/context.js';
+import { openFleet, type SupervisedFleet } from '../../fleet/open.js';
+import { cliHost } from '../host.js';
 import type { AgentOutcome } from '../../supervisor/types.js';
 import { colour, err, out, printJson, stateColour } from '../output.js';
 
@@ -12,15 +13,15 @@ export function options<T extends object>(command: Command): T & CommonOptions {
   return command.optsWithGlobals<T & CommonOptions>();
 }
 
-export async function open(command: Command): Promise<FleetContext> {
-  return openFleet({ env: process.env, globals: { roster: options(command).roster } });
+export async function open(command: Command): Promise<SupervisedFleet> {
+  return openFleet(cliHost(), { roster: options(command).roster });
 }
 
 /** Print per-agent outcomes; exit 1 if any failed. */
-export function renderOutcomes(ctx: FleetContext, outcomes: AgentOutcome[], json: boolean | undefined): number {
+export function renderOutcomes(ctx: SupervisedFleet, outcomes: AgentOutcome[], json: boolean | undefined): number {
   const failed = outcomes.filter((o) => o.result === 'error');
   if (json) {
-    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host, ...o })));
+    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, ...o })));
   } else {
     for (const outcome of outcomes) {
       if (outcome.result === 'error') {

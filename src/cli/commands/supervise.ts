@@ -3,8 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import { handlePaneDied } from '../../supervisor/pane-died.js';
 import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
-import { runCommand } from '../../system/runner.js';
-import { TmuxClient } from '../../tmux/client.js';
+import { cliHost } from '../host.js';
 import { err } from '../output.js';
 
 /**
@@ -24,11 +23,12 @@ export async function supervise(command: Command): Promise<number> {
     deadTime?: string;
     watchdog?: boolean;
   }>();
-  const paths = resolveFleetPaths(process.env);
-  const tmux = new TmuxClient({ socket: opts.socket, runner: runCommand, env: process.env });
+  const host = cliHost();
+  const paths = resolveFleetPaths(host.env);
+  const tmux = host.tmux(opts.socket);
   if (eventName === 'transcripts') {
     if (!opts.holder) throw new UsageError('transcripts needs --holder <session>');
-    const { rotated } = await maintainFleetTranscripts({ tmux, logsDir: paths.logsDir, env: process.env }, opts.holder);
+    const { rotated } = await maintainFleetTranscripts({ tmux, logsDir: paths.logsDir, env: host.env }, opts.holder);
     if (rotated.length > 0) err(`${new Date().toISOString()} watchdog: rotated the transcripts of ${rotated.join(', ')}`);
     return 0;
   }
@@ -44,7 +44,7 @@ export async function supervise(command: Command): Promise<number> {
     deadTime: number(opts.deadTime),
     backstop: Boolean(opts.watchdog),
   };
-  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: Date.now });
+  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: host.now });
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   if (result === 'deferred') return 0;
   err(

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { selectAgents } from '../../fleet/context.js';
+import { selectAgents } from '../../context/context.js';
 import { disableAgents, enableAgents, type BootOutcome } from '../../systemd/boot.js';
 import { installSystemd, uninstallSystemd } from '../../systemd/install.js';
 import { systemdSetup } from '../../systemd/setup.js';
@@ -10,7 +10,7 @@ import { open, options } from './shared.js';
 export async function installUnits(command: Command): Promise<number> {
   const opts = options<{ enable?: boolean; force?: boolean }>(command);
   const ctx = await open(command);
-  const report = await installSystemd(ctx, systemdSetup(ctx), { enable: opts.enable, force: opts.force });
+  const report = await installSystemd(ctx, systemdSetup(ctx.host), { enable: opts.enable, force: opts.force });
   const kept = report.files.filter((f) => f.action === 'kept' && f.unit);
   if (opts.json) {
     printJson(report);
@@ -41,7 +41,7 @@ export async function installUnits(command: Command): Promise<number> {
 export async function uninstallUnits(command: Command): Promise<number> {
   const opts = options<{ force?: boolean }>(command);
   const ctx = await open(command);
-  const report = await uninstallSystemd(ctx, systemdSetup(ctx), { force: opts.force });
+  const report = await uninstallSystemd(ctx, systemdSetup(ctx.host), { force: opts.force });
   const kept = report.files.filter((f) => f.action === 'kept' && f.state === 'modified');
   if (opts.json) {
     printJson(report);
@@ -60,7 +60,7 @@ export async function uninstallUnits(command: Command): Promise<number> {
 
 function renderBoot(ctx: Awaited<ReturnType<typeof open>>, outcomes: BootOutcome[], json: boolean | undefined): number {
   if (json) {
-    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host, ...o })));
+    printJson(outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, ...o })));
   } else {
     for (const o of outcomes) {
       if (o.result === 'error') {
@@ -77,11 +77,11 @@ function renderBoot(ctx: Awaited<ReturnType<typeof open>>, outcomes: BootOutcome
 export async function enable(command: Command): Promise<number> {
   const ctx = await open(command);
   const agents = selectAgents(ctx.roster, command.args);
-  return renderBoot(ctx, await enableAgents(ctx, systemdSetup(ctx), agents), options(command).json);
+  return renderBoot(ctx, await enableAgents(ctx, systemdSetup(ctx.host), agents), options(command).json);
 }
 
 export async function disable(command: Command): Promise<number> {
   const ctx = await open(command);
   const agents = selectAgents(ctx.roster, command.args);
-  return renderBoot(ctx, await disableAgents(ctx, systemdSetup(ctx), agents, command.args.length === 0), options(command).json);
+  return renderBoot(ctx, await disableAgents(ctx, systemdSetup(ctx.host), agents, command.args.length === 0), options(command).json);
 }

@@ -1,10 +1,9 @@
 import { UserError } from '../core/errors.js';
-import type { FleetContext } from '../fleet/context.js';
-import { ensurePrivateDir } from '../system/fs.js';
-import type { CommandRunner } from '../system/runner.js';
+import type { FleetContext } from '../context/context.js';
 import { waitFor } from '../system/wait.js';
-import { exactSession, TmuxClient } from '../tmux/client.js';
-import { DirectSupervisor } from './direct.js';
+import type { Host } from '../host/host.js';
+import { exactSession, type TmuxClient } from '../tmux/client.js';
+import { DirectSupervisor } from '../supervisor/direct.js';
 
 /*
  * What the holder unit runs (`mosaic _systemd <step>`). Each step is short-lived: no mosaic
@@ -21,9 +20,9 @@ async function serverPid(tmux: TmuxClient): Promise<number | undefined> {
 }
 
 /** ExecStartPre of the holder: a server already on the socket belongs to someone else (e.g. built-in mode). */
-export async function holderCheck(env: NodeJS.ProcessEnv, runner: CommandRunner): Promise<void> {
-  const socket = requireEnv(env, 'MOSAIC_TMUX_SOCKET');
-  const pid = await serverPid(new TmuxClient({ socket, runner, env }));
+export async function holderCheck(host: Host): Promise<void> {
+  const socket = requireEnv(host.env, 'MOSAIC_TMUX_SOCKET');
+  const pid = await serverPid(host.tmux(socket));
   if (pid !== undefined) {
     throw new UserError(`a tmux server (pid ${pid}) already runs on socket "${socket}" outside the holder unit`, {
       hint: 'it was probably started by the built-in supervisor: stop that fleet first (with `supervisor: builtin`, `mosaic fleet stop`), then start again',
@@ -37,7 +36,8 @@ export async function holderReady(ctx: FleetContext): Promise<number> {
   if (pid === undefined) {
     throw new UserError(`the tmux server on socket "${ctx.tmux.socket}" did not answer within ${SERVER_READY_MS / 1000} s`);
   }
-  await Promise.all([ensurePrivateDir(ctx.paths.runDir), ensurePrivateDir(ctx.paths.logsDir)]);
+  const { files } = ctx.host;
+  await Promise.all([files.ensurePrivateDir(ctx.paths.runDir), files.ensurePrivateDir(ctx.paths.logsDir)]);
   const direct = new DirectSupervisor(ctx);
   const holder = await ctx.tmux.run(['has-session', '-t', exactSession(ctx.roster.holderSession)], { allowFailure: true });
   await ctx.tmux.batch([...direct.serverSetupCommands(), ...(holder.status === 0 ? [] : await direct.holderCommands())]);

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner } from '../system/runner.js';
-import type { UnitNames } from '../systemd/names.js';
+import type { UnitNames } from './names.js';
 
 export interface UnitState {
   unit: string;

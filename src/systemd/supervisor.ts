@@ -1,12 +1,12 @@
 import type { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import { assertInstalled, checkUnitFiles, managerViewProblems } from '../systemd/inspect.js';
-import { unitContext, type SystemdSetup } from '../systemd/setup.js';
-import { isActive, type UnitState } from '../systemd/systemctl.js';
+import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
+import { unitContext, type SystemdSetup } from './setup.js';
+import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
-import { DirectSupervisor, listPanes, type PaneRow } from './direct.js';
-import { prepareAgents } from './systemd-prepare.js';
-import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
+import { DirectSupervisor, listPanes, type PaneRow } from '../supervisor/direct.js';
+import { prepareAgents } from './prepare.js';
+import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
  * systemd supervision: the holder unit owns the tmux server, one template instance per agent

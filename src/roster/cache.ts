@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Roster } from '../roster/model.js';
+import type { Roster } from './model.js';
 import { writeFileAtomic } from '../system/fs.js';
 import { packageRoot, packageVersion } from '../system/package.js';
 
@@ -38,7 +38,7 @@ export async function loadRosterCached(file: string, runDir: string, options: Ca
 }
 
 async function fullLoad(file: string, options: CachedLoadOptions): Promise<Roster> {
-  const { loadRoster } = await import('../roster/load.js');
+  const { loadRoster } = await import('./load.js');
   return loadRoster(file, options);
 }
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRunner, RunResult } from '../system/runner.js';
-import { unitNames } from '../systemd/names.js';
-import { classifyUnitPath, parseListUnits, querySystemdUnits, scanEnablement } from './systemd-units.js';
+import { unitNames } from './names.js';
+import { classifyUnitPath, parseListUnits, querySystemdUnits, scanEnablement } from './unit-states.js';
 
 /** As systemd 252 prints `systemctl --user list-units --all --output=json 'psman-agent@*.service'` (a test fleet). */
 const LIST_UNITS = `[{"unit":"psman-agent@on.service","load":"loaded","active":"active","sub":"exited","description":"Mosaic fleet agent on"},{"unit":"psman-agent@off.service","load":"loaded","active":"active","sub":"exited","description":"Mosaic fleet agent off"},{"unit":"psman-agent@idle.service","load":"loaded","active":"inactive","sub":"dead","description":"Mosaic fleet agent idle"}]

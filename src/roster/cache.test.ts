@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadRoster } from '../roster/load.js';
+import { loadRoster } from './load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { loadRosterCached, rosterCacheFile } from './roster-cache.js';
+import { loadRosterCached, rosterCacheFile } from './cache.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));

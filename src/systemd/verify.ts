@@ -1,30 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { MosaicError } from '../core/errors.js';
-import { classifyGenerated } from '../systemd/fingerprint.js';
-import { checkUnitFiles, describeFileState, managerViewProblems } from '../systemd/inspect.js';
-import { lingerState } from '../systemd/linger.js';
-import { agentOfUnit } from '../systemd/names.js';
-import { systemdSetup, unitContext, type SystemdSetup } from '../systemd/setup.js';
-import { isActive } from '../systemd/systemctl.js';
-import { agentEnvFile, renderAgentEnvFile } from '../systemd/units.js';
+import { classifyGenerated } from './fingerprint.js';
+import { checkUnitFiles, describeFileState, managerViewProblems } from './inspect.js';
+import { lingerState } from './linger.js';
+import { agentOfUnit } from './names.js';
+import { systemdSetup, unitContext } from './setup.js';
+import { isActive } from './systemctl.js';
+import { agentEnvFile, renderAgentEnvFile } from './units.js';
 import { listPanes, type PaneRow } from '../supervisor/direct.js';
-import { readFileOrUndefined } from '../system/fs.js';
-import { loginName } from '../system/identity.js';
 import { packageVersion } from '../system/package.js';
-import { waitFor } from '../system/wait.js';
-import { findAgent, type FleetContext } from './context.js';
-
-export interface RestartCheckReport {
-  agent: string;
-  ok: boolean;
-  agent_pid_before: number | null;
-  agent_pid_after: number | null;
-  /** The holder unit's MainPID (the tmux server) in systemd mode, the tmux server's PID otherwise. */
-  holder_pid_before: number | null;
-  holder_pid_after: number | null;
-  siblings_checked: number;
-  siblings_changed: string[];
-}
+import type { FleetContext } from '../context/context.js';
 
 export interface SystemdVerifySection {
   holder_unit: string;
@@ -46,7 +31,7 @@ export interface SystemdVerifyResult {
 
 const problemText = (error: MosaicError): string => (error.hint ? `${error.message} (${error.hint})` : error.message);
 
-async function serverPid(ctx: FleetContext): Promise<number | null> {
+export async function serverPid(ctx: FleetContext): Promise<number | null> {
   const result = await ctx.tmux.run(['display-message', '-p', '#{pid}'], { allowFailure: true });
   return result.status === 0 && /^\d+$/.test(result.stdout.trim()) ? Number(result.stdout.trim()) : null;
 }
@@ -72,7 +57,7 @@ async function cgroupsOf(pid: number): Promise<string[]> {
 export async function verifySystemd(ctx: FleetContext): Promise<SystemdVerifyResult> {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const setup = systemdSetup(ctx);
+  const setup = systemdSetup(ctx.host);
   try {
     await setup.systemctl.manager();
   } catch (error) {
@@ -95,7 +80,7 @@ export async function verifySystemd(ctx: FleetContext): Promise<SystemdVerifyRes
   const meta = { version: packageVersion(), rosterFile: ctx.roster.file };
   for (const { agent } of agentUnits) {
     const file = agentEnvFile(ctx.paths.agentsDir, agent.name);
-    const state = classifyGenerated(await readFileOrUndefined(file), renderAgentEnvFile(meta, agent));
+    const state = classifyGenerated(await ctx.host.files.read(file), renderAgentEnvFile(meta, agent));
     if (state === 'missing') problems.push(`agent "${agent.name}" has no ${file}, so its unit cannot start: mosaic fleet install-systemd`);
     else if (state === 'outdated') warnings.push(`${file} no longer matches the roster: \`mosaic fleet restart ${agent.name}\` applies it`);
     else if (state !== 'current')
@@ -168,8 +153,8 @@ export async function verifySystemd(ctx: FleetContext): Promise<SystemdVerifyRes
       `${notEnabled.length === 1 ? `agent ${notEnabled[0]} runs but is` : `agents ${notEnabled.join(', ')} run but are`} not enabled, so will not come back at boot (fix: mosaic fleet enable ${notEnabled.join(' ')})`,
     );
   }
-  const user = loginName(ctx.env);
-  const linger = await lingerState(ctx.runner, ctx.env, user);
+  const user = ctx.host.identity.tenantId;
+  const linger = await lingerState(ctx.host.runner, ctx.host.env, user);
   if (linger.state !== 'on') {
     warnings.push(
       `lingering is ${linger.state === 'off' ? 'off' : 'not known to be on'} for ${user} (${linger.detail}): the fleet stops at logout and starts at boot only after a login (fix: sudo loginctl enable-linger ${user})`,
@@ -189,93 +174,4 @@ export async function verifySystemd(ctx: FleetContext): Promise<SystemdVerifyRes
       units,
     },
   };
-}
-
-/** PID that must not change when one agent restarts: the holder unit's main process, else the tmux server. */
-async function holderPid(ctx: FleetContext, setup: SystemdSetup | undefined): Promise<number | null> {
-  if (setup) {
-    const state = (await setup.systemctl.show([setup.names.holder])).get(setup.names.holder);
-    return state?.mainPid || null;
-  }
-  return serverPid(ctx);
-}
-
-/** How long the restarted agent may take to show a live pane with a new PID. */
-const RESTART_CHECK_MS = 20_000;
-
-/**
- * Restart one agent through the fleet's supervisor and prove isolation by PIDs: the agent's
- * pane PID changed, the holder's did not, and no other pane's did.
- */
-export async function restartCheck(ctx: FleetContext, agentName: string): Promise<{ report: RestartCheckReport; problems: string[] }> {
-  const agent = ctx.roster.agents.find((a) => a.name === agentName)!;
-  const setup = ctx.supervisor.kind === 'systemd' ? systemdSetup(ctx) : undefined;
-  const before = await listPanes(ctx);
-  const target = before.find((pane) => pane.session === agent.session && pane.agent === agent.name);
-  const report: RestartCheckReport = {
-    agent: agent.name,
-    ok: false,
-    agent_pid_before: target && !target.dead ? target.panePid : null,
-    agent_pid_after: null,
-    holder_pid_before: await holderPid(ctx, setup),
-    holder_pid_after: null,
-    siblings_checked: 0,
-    siblings_changed: [],
-  };
-  if (report.agent_pid_before === null) {
-    return { report, problems: [`restart check: agent "${agent.name}" is not running (start it first: mosaic fleet start ${agent.name})`] };
-  }
-  const problems: string[] = [];
-  const [outcome] = await ctx.supervisor.restart([agent]);
-  if (outcome?.result === 'error') problems.push(`restart check: restarting "${agent.name}" failed: ${outcome.error}`);
-  const fresh = await waitFor(
-    async () => {
-      const pane = (await listPanes(ctx)).find((p) => p.session === agent.session && p.agent === agent.name);
-      return pane && !pane.dead && pane.panePid !== null && pane.panePid !== report.agent_pid_before ? pane.panePid : undefined;
-    },
-    { timeoutMs: RESTART_CHECK_MS, intervalMs: 50 },
-  );
-  report.agent_pid_after = fresh ?? null;
-  if (fresh === undefined)
-    problems.push(`restart check: agent "${agent.name}" did not come back with a new pane PID within ${RESTART_CHECK_MS / 1000} s`);
-  report.holder_pid_after = await holderPid(ctx, setup);
-  if (report.holder_pid_before === null || report.holder_pid_after !== report.holder_pid_before) {
-    problems.push(
-      `restart check: the holder PID changed from ${report.holder_pid_before ?? 'none'} to ${report.holder_pid_after ?? 'none'}`,
-    );
-  }
-  const after = new Map((await listPanes(ctx)).map((pane) => [pane.paneId, pane]));
-  for (const pane of before) {
-    if (pane.session === agent.session || pane.dead) continue;
-    report.siblings_checked += 1;
-    const now = after.get(pane.paneId);
-    if (!now || now.panePid !== pane.panePid) {
-      report.siblings_changed.push(pane.agent);
-      problems.push(
-        `restart check: sibling "${pane.agent}" changed (pane PID ${pane.panePid} -> ${now?.panePid ?? 'gone'}) while only "${agent.name}" was restarted`,
-      );
-    }
-  }
-  report.ok = problems.length === 0;
-  return { report, problems };
-}
-
-/** What `fleet verify` adds: the restart check when asked (first, so the rest checks the fleet after it), then the systemd checks. */
-export async function verifyExtras(
-  ctx: FleetContext,
-  options: { restartCheck?: string },
-): Promise<SystemdVerifyResult & { restart_check?: RestartCheckReport }> {
-  const result: SystemdVerifyResult & { restart_check?: RestartCheckReport } = { problems: [], warnings: [] };
-  if (options.restartCheck !== undefined) {
-    const check = await restartCheck(ctx, findAgent(ctx.roster, options.restartCheck).name);
-    result.problems.push(...check.problems);
-    result.restart_check = check.report;
-  }
-  if (ctx.roster.supervisor === 'systemd') {
-    const systemd = await verifySystemd(ctx);
-    result.problems.push(...systemd.problems);
-    result.warnings.push(...systemd.warnings);
-    if (systemd.systemd) result.systemd = systemd.systemd;
-  }
-  return result;
 }

@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import { classifyGenerated } from '../systemd/fingerprint.js';
-import { agentEnvFile, renderAgentEnvFile } from '../systemd/units.js';
-import { ensurePrivateDir, readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
+import { classifyGenerated } from './fingerprint.js';
+import { agentEnvFile, renderAgentEnvFile } from './units.js';
+import { writeRunFile } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
 import { joinCommands } from '../tmux/client.js';
-import { sessionCreateCommands } from './direct.js';
-import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from './launch.js';
-import { clearFleetCrashes } from './fleet-crashes.js';
-import { freshRunState, writeFreshStateCopy } from './state.js';
-import type { SupervisorDeps } from './types.js';
+import { sessionCreateCommands } from '../supervisor/direct.js';
+import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from '../supervisor/launch.js';
+import { clearFleetCrashes } from '../supervisor/fleet-crashes.js';
+import { freshRunState, writeFreshStateCopy } from '../supervisor/state.js';
+import type { SupervisorDeps } from '../supervisor/types.js';
 
 /** The tmux arguments that create an agent's session, one per line, for framework/bin/mosaic-systemd-agent. */
 export const unitStartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.unit-start`);
@@ -37,10 +37,12 @@ export async function prepareAgents(
   agents: readonly AgentSpec[],
   options: { force?: boolean } = {},
 ): Promise<Map<string, UserError>> {
-  const { roster, paths, env } = deps;
+  const { roster, paths } = deps;
+  const env = deps.host.env;
   const errors = new Map<string, UserError>();
   if (agents.length === 0) return errors;
-  await Promise.all([ensurePrivateDir(paths.runDir), ensurePrivateDir(paths.logsDir), ensurePrivateDir(paths.agentsDir)]);
+  const { files } = deps.host;
+  await Promise.all([files.ensurePrivateDir(paths.runDir), files.ensurePrivateDir(paths.logsDir), files.ensurePrivateDir(paths.agentsDir)]);
   clearFleetCrashes(paths.runDir);
   const runtimeBinDirs = await findRuntimeBinDirs(env);
   const meta = { version: packageVersion(), rosterFile: roster.file };
@@ -54,14 +56,14 @@ export async function prepareAgents(
         ]);
         const file = agentEnvFile(paths.agentsDir, agent.name);
         const rendered = renderAgentEnvFile(meta, agent);
-        const state = classifyGenerated(await readFileOrUndefined(file), rendered);
+        const state = classifyGenerated(await files.read(file), rendered);
         if ((state === 'modified' || state === 'foreign') && !options.force) {
           throw new UserError(
             `agent "${agent.name}": ${file} was ${state === 'modified' ? 'changed by hand' : 'not written by mosaic'}; left as it is`,
             { hint: 'put the change into the roster, then `mosaic fleet install-systemd --force` rewrites the file' },
           );
         }
-        if (state !== 'current') await writeFileAtomic(file, rendered);
+        if (state !== 'current') await files.writeAtomic(file, rendered);
       } catch (error) {
         errors.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
       }

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRoster } from '../roster/load.js';
 import { resolveFleetPaths } from '../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { checkUnitFiles } from '../systemd/inspect.js';
-import { systemdSetup, unitContext } from '../systemd/setup.js';
+import { checkUnitFiles } from './inspect.js';
+import { systemdSetup, unitContext } from './setup.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
-import { TmuxClient } from '../tmux/client.js';
-import { SystemdSupervisor } from './systemd.js';
+import { localHost } from '../host/local.js';
+import { SystemdSupervisor } from './supervisor.js';
 
 /**
  * The supervisor against a scripted systemctl and tmux: what matters here is how many
@@ -91,9 +91,9 @@ async function world(agentCount: number) {
         return ok('');
     }
   };
-  const tmux = new TmuxClient({ socket: 'unit', runner, env });
-  const deps = { roster, paths, tmux, runner, env, now: () => 1_000 };
-  const setup = systemdSetup(deps);
+  const host = localHost({ env, runner, now: () => 1_000 });
+  const deps = { host, roster, paths, tmux: host.tmux('unit') };
+  const setup = systemdSetup(host);
   // Install the unit files the way install-systemd renders them.
   for (const check of await checkUnitFiles(setup, await unitContext(setup, roster, paths))) {
     mkdirSync(path.dirname(check.file), { recursive: true });

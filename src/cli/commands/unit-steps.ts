@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { holderCheck } from '../../supervisor/systemd-exec.js';
-import { runCommand } from '../../system/runner.js';
+import { localHost } from '../../host/local.js';
+import { holderCheck } from '../../systemd/exec.js';
 import { err } from '../output.js';
 
 /**
@@ -12,12 +12,13 @@ export async function step(command: Command): Promise<number> {
   const [name] = command.args;
   switch (name) {
     case 'holder-check':
-      await holderCheck(process.env, runCommand);
+      await holderCheck(localHost({ env: process.env }));
       return 0;
     case 'holder-ready': {
-      const { openFleet } = await import('../../fleet/context.js');
-      const { holderReady } = await import('../../supervisor/systemd-exec.js');
-      const ctx = await openFleet({ env: process.env, globals: { roster: command.optsWithGlobals<{ roster?: string }>().roster } });
+      const { loadFleetContext } = await import('../../context/context.js');
+      const { holderReady } = await import('../../systemd/exec.js');
+      const host = localHost({ env: process.env });
+      const ctx = await loadFleetContext(host, { roster: command.optsWithGlobals<{ roster?: string }>().roster });
       const pid = await holderReady(ctx);
       err(`mosaic: tmux server pid ${pid} on socket ${ctx.tmux.socket} is set up (hook, watchdog session ${ctx.roster.holderSession})`);
       return 0;

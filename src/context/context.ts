@@ -1,0 +1,58 @@
+import { UserError } from '../core/errors.js';
+import type { Host } from '../host/host.js';
+import { loadRosterCached } from '../roster/cache.js';
+import type { AgentSpec, Roster } from '../roster/model.js';
+import { resolveFleetPaths, type FleetPaths } from '../roster/paths.js';
+import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
+import type { TmuxClient } from '../tmux/client.js';
+
+export interface GlobalOptions {
+  roster?: string;
+}
+
+/**
+ * One fleet on one host: where its files are, its validated roster, and the client for its
+ * tmux server. Everything a service needs to read or act on the fleet, except a supervisor
+ * (the fleet layer adds one for the verbs that start, stop or repair).
+ */
+export interface FleetContext {
+  host: Host;
+  paths: FleetPaths;
+  roster: Roster;
+  tmux: TmuxClient;
+}
+
+export interface LoadContextOptions extends GlobalOptions {
+  /**
+   * Take the validated roster from the cache in the run directory unless the roster or its
+   * inputs changed (YAML parsing and schema checks cost more than a whole send or ps).
+   */
+  cached?: boolean;
+}
+
+export async function loadFleetContext(host: Host, options: LoadContextOptions = {}): Promise<FleetContext> {
+  const paths = resolveFleetPaths(host.env, options.roster);
+  const loadOptions = { env: host.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: host.identity.tenantId };
+  const roster = options.cached
+    ? await loadRosterCached(paths.roster, paths.runDir, loadOptions)
+    : await (await import('../roster/load.js')).loadRoster(paths.roster, loadOptions);
+  return { host, paths, roster, tmux: host.tmux(roster.socketName) };
+}
+
+/** The named agents in roster order (all when none are named); unknown names are an error. */
+export function selectAgents(roster: Roster, names: readonly string[]): AgentSpec[] {
+  if (names.length === 0) return roster.agents;
+  const unknown = names.filter((name) => !roster.agents.some((agent) => agent.name === name));
+  if (unknown.length > 0) {
+    throw new UserError(
+      `${unknown.length === 1 ? 'agent' : 'agents'} ${unknown.map((n) => `"${n}"`).join(', ')} not in roster ${roster.file} (known: ${roster.agents.map((a) => a.name).join(', ')})`,
+      { hint: 'check the name with `mosaic agent roster`' },
+    );
+  }
+  const wanted = new Set(names);
+  return roster.agents.filter((agent) => wanted.has(agent.name));
+}
+
+export function findAgent(roster: Roster, name: string): AgentSpec {
+  return selectAgents(roster, [name])[0]!;
+}

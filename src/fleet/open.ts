@@ -1,0 +1,22 @@
+import { loadFleetContext, type FleetContext, type GlobalOptions } from '../context/context.js';
+import type { Host } from '../host/host.js';
+import { DirectSupervisor } from '../supervisor/direct.js';
+import type { Supervisor } from '../supervisor/types.js';
+
+/** A fleet with the supervisor its roster names: for the verbs that start, stop, restart or check. */
+export interface SupervisedFleet extends FleetContext {
+  supervisor: Supervisor;
+}
+
+export async function openFleet(host: Host, globals: GlobalOptions): Promise<SupervisedFleet> {
+  const ctx = await loadFleetContext(host, globals);
+  return { ...ctx, supervisor: await createSupervisor(ctx) };
+}
+
+async function createSupervisor(ctx: FleetContext): Promise<Supervisor> {
+  if (ctx.roster.supervisor === 'systemd') {
+    const { loadSystemdSupervisor } = await import('../systemd/loader.js');
+    return loadSystemdSupervisor(ctx);
+  }
+  return new DirectSupervisor(ctx);
+}
