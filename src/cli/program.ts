@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { yoloExpansion } from '../launch/profiles.js';
 import { packageVersion } from '../system/package.js';
 import { reportError } from './output.js';
 
@@ -129,10 +130,14 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
     .action(agent('tail'));
   agentCmd
     .command('reset')
-    .description("type the runtime's reset command (then the kickstart template, if the agent has one)")
+    .description(
+      "start a new conversation: type the runtime's reset command and prove it took, else restart the agent with a new session; then the kickstart",
+    )
     .argument('<agent>', 'agent name')
     .addOption(new Option('--clear', 'clear the conversation (e.g. /clear)').conflicts('new'))
     .addOption(new Option('--new', 'start a new conversation (e.g. /new)'))
+    .option('--restart', 'skip the reset command: restart the agent with a new session')
+    .option('--force', 'reset an agent whose roster says persistent_persona: true')
     .addOption(json())
     .action(agent('reset'));
   agentCmd
@@ -162,6 +167,7 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
       .option('--no-preamble', 'send the body alone, without "[<source> -> <agent> #<send id>] "')
       .option('--verify', 'wait for evidence that the agent took it: exit 1 on draft or unverifiable')
       .option('--verify-timeout <ms>', 'how long to wait for evidence (default 6000)')
+      .option('--no-reset', 'reset_between_tasks agents: deliver into the current conversation, no reset first')
       .addOption(json());
   messageOptions(
     agentCmd
@@ -187,6 +193,23 @@ Example:
       .option('--all', 'every agent in the roster')
       .option('--class <class>', 'the agents of this class'),
   ).action(lazy(() => import('./commands/send.js'), 'broadcast'));
+
+  const foregroundCommand = (name: 'yolo' | 'run', what: string): Command =>
+    program
+      .command(name)
+      .description(what)
+      .argument('<runtime>', 'claude, codex, opencode or pi')
+      .argument('[prompt...]', 'the first prompt')
+      .option('--model <model>', "passed as the runtime's model flag (claude --model, codex -m, opencode -m, pi --model)")
+      .option('--name <name>', 'names the private config and session (default: <yolo|safe>-<runtime>)')
+      .option('--resume', "continue this name's previous conversation instead of starting a new one")
+      .addHelpText('after', () => `\nArguments after a lone "--" go to the runtime as they are.\n`)
+      .action(lazy(() => import('./commands/foreground.js'), name));
+  foregroundCommand(
+    'yolo',
+    'run one runtime unattended in this terminal, with the flags, config and hooks of a yolo fleet agent',
+  ).addHelpText('after', () => `\nWhat yolo adds, per runtime:\n${yoloExpansion().join('\n')}\n`);
+  foregroundCommand('run', 'run one runtime in this terminal as a safe fleet agent does (it asks before acting)');
 
   program
     .command('stub-agent')

@@ -7,12 +7,17 @@ import type { Screen } from '../runtimes/detectors/types.js';
 export type Activity = 'busy' | 'waiting' | 'idle' | 'unknown';
 export type ActivitySource = 'runtime' | 'screen' | 'none';
 
+/** Why a waiting agent waits: a permission prompt (its runtime's own, or one on screen), or a dialog holding its input. */
+export type WaitReason = 'permission' | 'dialog';
+
 export interface ActivityReading {
   activity: Activity;
   source: ActivitySource;
   /** Seconds since the runtime reported this status (runtime source only). */
   age_seconds: number | null;
   detail: string;
+  /** Set when activity is waiting. */
+  reason?: WaitReason;
 }
 
 /** Screens that mean "the agent waits for the operator": permission and approval prompts, questions. */
@@ -46,18 +51,18 @@ const tail = (screen: Screen, rows = 25): string[] => {
 };
 
 /** Read activity off the visible screen: waiting markers first, then busy markers; else idle. */
-export function screenActivity(runtime: string, screen: Screen): { activity: Activity; detail: string } {
+export function screenActivity(runtime: string, screen: Screen): { activity: Activity; detail: string; reason?: WaitReason } {
   if (screen.dead) return { activity: 'unknown', detail: 'pane is dead' };
   const lines = tail(screen);
   if (lines.length === 0) return { activity: 'unknown', detail: 'blank screen' };
   const waiting = (WAITING[runtime] ?? []).find((pattern) => lines.some((line) => pattern.test(line)));
-  if (waiting) return { activity: 'waiting', detail: `screen shows ${waiting.source}` };
+  if (waiting) return { activity: 'waiting', detail: `screen shows ${waiting.source}`, reason: 'permission' };
   const spec = SPECS[runtime];
   if (!spec) return { activity: 'unknown', detail: 'no screen rules for this runtime' };
   const busy = spec.busy.find((pattern) => lines.some((line) => pattern.test(line)));
   if (busy) return { activity: 'busy', detail: `screen shows ${busy.source}` };
   const blocker = spec.blockers.find((pattern) => lines.some((line) => pattern.test(line)));
-  if (blocker) return { activity: 'waiting', detail: `a dialog holds the input (${blocker.source})` };
+  if (blocker) return { activity: 'waiting', detail: `a dialog holds the input (${blocker.source})`, reason: 'dialog' };
   return { activity: 'idle', detail: 'no busy or waiting marker on screen' };
 }
 
@@ -94,6 +99,7 @@ export function combineActivity(
       source: 'screen',
       age_seconds: null,
       detail: `${fromScreen!.detail} (${detail})`,
+      ...(fromScreen!.reason ? { reason: fromScreen!.reason } : {}),
     });
     if (fromScreen?.activity === 'waiting' && reported.activity === 'busy' && NO_WAITING_HOOK.has(runtime)) {
       return screenSays(`${runtime} reports no permission prompts`);
@@ -104,9 +110,25 @@ export function combineActivity(
     if (reported.activity === 'busy' && fromScreen?.activity === 'idle' && age > staleAfterSeconds) {
       return screenSays(`the busy report is ${age}s old`);
     }
-    return { activity: reported.activity, source: 'runtime', age_seconds: age, detail: `reported by ${runtime}` };
+    // Runtimes report "waiting" only from their permission events (PermissionRequest, permission.*).
+    const reason: WaitReason | undefined = reported.activity === 'waiting' ? 'permission' : undefined;
+    return {
+      activity: reported.activity,
+      source: 'runtime',
+      age_seconds: age,
+      detail: `reported by ${runtime}`,
+      ...(reason ? { reason } : {}),
+    };
   }
-  if (fromScreen) return { activity: fromScreen.activity, source: 'screen', age_seconds: null, detail: fromScreen.detail };
+  if (fromScreen) {
+    return {
+      activity: fromScreen.activity,
+      source: 'screen',
+      age_seconds: null,
+      detail: fromScreen.detail,
+      ...(fromScreen.reason ? { reason: fromScreen.reason } : {}),
+    };
+  }
   return { activity: 'unknown', source: 'none', age_seconds: null, detail: 'no report from the runtime and no screen read' };
 }
 

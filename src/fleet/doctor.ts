@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Roster } from '../roster/model.js';
 import { INTEGRATED_RUNTIMES, integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
-import { findExecutable, findRuntimeBinDirs, prefixedPath } from '../supervisor/launch.js';
+import { findExecutable, findRuntimeBinDirs, prefixedPath } from '../launch/spec.js';
 import type { Host } from '../host/host.js';
 import { isSupportedVersion } from '../tmux/client.js';
 

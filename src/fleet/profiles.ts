@@ -29,6 +29,10 @@ agents:
 `,
   'local-canary': `${HEADER}defaults:
   working_directory: ~/src
+  # yolo: the agents run unattended, as the upstream fleet runs them (\`mosaic yolo <runtime>\`):
+  # claude skips its permission prompts, codex bypasses approvals and its sandbox, opencode allows
+  # every tool. They act without asking: give them work trees you can afford to lose. safe: they ask.
+  mode: yolo
 runtimes:
   claude:
     reset_command: /clear

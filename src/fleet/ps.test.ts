@@ -32,6 +32,7 @@ const agent = (name: string, runtime = 'stub'): AgentSpec => ({
   runtime,
   workingDirectory: '/w',
   args: [],
+  mode: 'safe',
   line: 1,
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readHeartbeatSync, ageSeconds, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
-import type { AgentSpec, Roster } from '../roster/model.js';
+import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
 import { stateFile, type AgentRunState } from '../supervisor/state.js';
 import type { SupervisorState } from '../supervisor/types.js';
@@ -20,7 +20,10 @@ import {
   type Activity,
   type ActivityReading,
   type ActivitySource,
+  type WaitReason,
 } from './activity.js';
+import { chooseModel } from '../launch/model.js';
+import { readSessionId } from '../launch/spec.js';
 
 export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
 
@@ -65,6 +68,14 @@ export interface PsRecord {
   activity: Activity;
   status_source: ActivitySource;
   activity_detail: string;
+  /** Why a waiting agent waits (permission prompt, dialog), else null. */
+  reason: WaitReason | null;
+  /** yolo (unattended) or safe; null for an orphan. */
+  mode: AgentMode | null;
+  /** The model passed to the runtime (roster `model:`, or a resolved `model_hint`), else null. */
+  model: string | null;
+  /** The runtime's own session id, as its hooks (or the launcher, for claude) recorded it. */
+  session_id: string | null;
   flags: PsFlag[];
   /** Why each flag is set, in words. */
   reasons: Partial<Record<PsFlag, string>>;
@@ -94,6 +105,7 @@ export interface PsInputs {
   systemd: (SystemdView & { names: UnitNames }) | null;
   /** Screens read for agents whose activity the runtime's report cannot settle (see needsScreen). */
   screens?: (agent: string) => Screen | undefined;
+  sessionId?: (agent: string) => string | undefined;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
@@ -221,6 +233,10 @@ export function joinFleet(inputs: PsInputs): PsReport {
       activity: activity.activity,
       status_source: activity.source,
       activity_detail: activity.detail,
+      reason: activity.activity === 'waiting' ? (activity.reason ?? null) : null,
+      mode: agent.mode,
+      model: chooseModel(agent).model,
+      session_id: inputs.sessionId?.(agent.name) ?? null,
       flags,
       reasons,
     };
@@ -255,6 +271,10 @@ export function joinFleet(inputs: PsInputs): PsReport {
         activity: 'unknown',
         status_source: 'none',
         activity_detail: 'not a roster agent',
+        reason: null,
+        mode: null,
+        model: null,
+        session_id: null,
         flags: ['orphan'],
         reasons: { orphan: `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file}` },
       };
@@ -318,6 +338,7 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
     table: new ProcessTable(options.procRoot),
     systemd,
     screens: (agent) => screens.get(agent),
+    sessionId: (agent) => readSessionId(paths.runDir, agent),
   });
   const live = new Map(panes.filter((pane) => !pane.dead).map((pane) => [pane.session, pane]));
   const running = roster.agents

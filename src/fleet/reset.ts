@@ -3,14 +3,18 @@ import { readHeartbeat } from '../heartbeat/heartbeat.js';
 import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
 import { acquireAgentLock } from '../messaging/lock.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/direct.js';
+import { rm } from 'node:fs/promises';
+import { sessionIdFile } from '../launch/spec.js';
+import { clearTaskMarker } from '../messaging/tasks.js';
 import { waitFor } from '../system/wait.js';
+import { sendKickstart, takesKickstartOnCommandLine } from './kickstart.js';
 import { combineActivity, reportedActivity } from './activity.js';
 import type { SupervisedFleet } from './open.js';
 
@@ -22,7 +26,18 @@ export interface ResetResult {
   command: string;
   verified: boolean;
   evidence: string;
+  /** clear: the runtime's own command did it; restart: mosaic restarted the agent with a new session. */
+  how: 'clear' | 'restart';
   kickstart: SendResult | null;
+  /** How the kickstart reached the agent: its command line at the restart, a verified send, or not at all. */
+  kickstart_via: 'argv' | 'send' | null;
+}
+
+export interface ResetOptions {
+  /** Reset an agent whose roster says persistent_persona: true. */
+  force?: boolean;
+  /** Skip the clear command and restart the agent with a new session at once. */
+  restart?: boolean;
 }
 
 /** How long a reset gets to show a fresh conversation. */
@@ -44,7 +59,17 @@ const answersOnScreen = (runtime: string, screen: Screen): number =>
  * (`session_ts` from its hook), the stub's acknowledgement, or a screen whose earlier answers
  * are gone. Then send the kickstart template, verified like any message.
  */
-export async function resetAgent(ctx: SupervisedFleet, agent: AgentSpec, mode: 'clear' | 'new'): Promise<ResetResult> {
+export async function resetAgent(
+  ctx: SupervisedFleet,
+  agent: AgentSpec,
+  mode: 'clear' | 'new',
+  options: ResetOptions = {},
+): Promise<ResetResult> {
+  if (agent.persistentPersona === true && !options.force) {
+    throw new UserError(`agent "${agent.name}" has persistent_persona: true: mosaic does not reset its conversation`, {
+      hint: `reset it anyway with \`mosaic agent reset ${agent.name} --${mode} --force\`, or set persistent_persona: semi in the roster`,
+    });
+  }
   const pane = (await listPanes(ctx)).find((p) => p.session === agent.session);
   if (!pane || pane.dead) {
     throw new UserError(`agent "${agent.name}" is not running`, { hint: `start it with \`mosaic fleet start ${agent.name}\`` });
@@ -62,6 +87,10 @@ export async function resetAgent(ctx: SupervisedFleet, agent: AgentSpec, mode: '
     );
   }
   const command = resolveRuntime(ctx.roster, agent.runtime).reset[mode];
+  // The old conversation is no longer the one to resume: until the runtime reports its new
+  // session, a restart starts a new one (with the kickstart).
+  await forgetSession(ctx, agent);
+  if (options.restart) return restartWithNewSession(ctx, agent, mode, command, 'asked for (--restart)');
   const since = Date.now();
   const previousSession = beforeBeat?.fields.session_ts;
   // Hold the agent's send lock while typing and verifying, so no message interleaves with the reset.
@@ -93,26 +122,68 @@ export async function resetAgent(ctx: SupervisedFleet, agent: AgentSpec, mode: '
     await lock.release();
   }
 
-  let kickstart: SendResult | null = null;
-  const template = agent.kickstartTemplate?.replace(/\{\{\s*agent\s*\}\}/g, agent.name);
-  if (template && evidence) {
-    kickstart = await sendToAgent(ctx, agent, {
-      body: template,
-      source: `${ctx.host.identity.host}:reset`,
-      preamble: false,
-      verify: true,
-      timeoutMs: DEFAULT_VERIFY_TIMEOUT_MS,
-    });
+  if (evidence === undefined) {
+    // The clear command could not be proven: a restart with a new session is certain.
+    return restartWithNewSession(
+      ctx,
+      agent,
+      mode,
+      command,
+      `${command} showed no fresh conversation within ${RESET_VERIFY_TIMEOUT_MS / 1000}s`,
+    );
   }
+  const kickstart = await sendKickstart(ctx, agent, 'reset');
   return {
     tenant_id: ctx.roster.tenantId,
     host: ctx.host.identity.host,
     agent: agent.name,
     mode,
     command,
-    verified: evidence !== undefined,
-    evidence: evidence ?? `no sign of a fresh conversation within ${RESET_VERIFY_TIMEOUT_MS / 1000}s`,
+    verified: true,
+    evidence,
+    how: 'clear',
     kickstart,
+    kickstart_via: kickstart ? 'send' : null,
+  };
+}
+
+/** Drop the recorded session id (and pi's pointer to it): the next start of the agent is a new conversation. */
+async function forgetSession(ctx: SupervisedFleet, agent: AgentSpec): Promise<void> {
+  await Promise.all([rm(sessionIdFile(ctx.paths.runDir, agent.name), { force: true }), clearTaskMarker(ctx.paths.runDir, agent.name)]);
+}
+
+/**
+ * The fallback when the runtime's clear command cannot be verified: restart the agent with no
+ * session to resume, so the launcher starts a new conversation (with the kickstart on the command
+ * line for runtimes that take one; others get it sent once the agent is up).
+ */
+async function restartWithNewSession(
+  ctx: SupervisedFleet,
+  agent: AgentSpec,
+  mode: 'clear' | 'new',
+  command: string,
+  why: string,
+): Promise<ResetResult> {
+  await forgetSession(ctx, agent);
+  const [outcome] = await ctx.supervisor.restart([agent]);
+  const base = { tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, agent: agent.name, mode, command, how: 'restart' as const };
+  if (!outcome || outcome.result === 'error') {
+    return {
+      ...base,
+      verified: false,
+      evidence: `${why}; restarting with a new session failed: ${outcome?.result === 'error' ? outcome.error : 'no outcome'}`,
+      kickstart: null,
+      kickstart_via: null,
+    };
+  }
+  const viaArgv = takesKickstartOnCommandLine(ctx.roster, agent);
+  const kickstart = viaArgv ? null : await sendKickstart(ctx, agent, 'reset');
+  return {
+    ...base,
+    verified: true,
+    evidence: `${why}: restarted the agent with a new session`,
+    kickstart,
+    kickstart_via: agent.kickstartTemplate ? (viaArgv ? 'argv' : kickstart ? 'send' : null) : null,
   };
 }
 

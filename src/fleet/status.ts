@@ -1,8 +1,10 @@
 import { ageSeconds, heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
-import type { AgentSpec } from '../roster/model.js';
+import { chooseModel } from '../launch/model.js';
+import { readSessionId } from '../launch/spec.js';
+import type { AgentMode, AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { captureByAgent } from '../messaging/screen.js';
-import { combineActivity, needsScreen, notRunningActivity, reportedActivity, type ActivityReading } from './activity.js';
+import { combineActivity, needsScreen, notRunningActivity, reportedActivity, type ActivityReading, type WaitReason } from './activity.js';
 import type { SupervisedFleet } from './open.js';
 
 export interface AgentStatus {
@@ -26,6 +28,13 @@ export interface AgentStatus {
   activity: ActivityReading['activity'];
   status_source: ActivityReading['source'];
   activity_detail: string;
+  /** Why a waiting agent waits (permission prompt, dialog), else null. */
+  reason: WaitReason | null;
+  mode: AgentMode;
+  /** The model passed to the runtime, else null (the runtime's default). */
+  model: string | null;
+  /** The runtime's own session id: a restart resumes it. */
+  session_id: string | null;
   working_directory: string;
 }
 
@@ -72,6 +81,10 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
         activity: activity.activity,
         status_source: activity.source,
         activity_detail: activity.detail,
+        reason: activity.activity === 'waiting' ? (activity.reason ?? null) : null,
+        mode: agent.mode,
+        model: chooseModel(agent).model,
+        session_id: readSessionId(ctx.paths.runDir, agent.name) ?? null,
         working_directory: agent.workingDirectory,
       };
     }),

@@ -1,3 +1,4 @@
+import { chooseModel } from '../launch/model.js';
 import { listPanes } from '../supervisor/direct.js';
 import type { SupervisedFleet } from './open.js';
 import { fleetStatus } from './status.js';
@@ -34,6 +35,11 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
     ctx.roster.supervisor === 'systemd' || options.restartCheck !== undefined
       ? await (await import('./restart-check.js')).verifyExtras(ctx, options)
       : { problems: [] as string[], warnings: [] as string[] };
+  // A model_hint that names no model, or a model for a runtime without a model flag: never passed as a broken flag.
+  for (const agent of ctx.roster.agents) {
+    const warning = chooseModel(agent).warning;
+    if (warning) warnings.push(warning);
+  }
   const socket = ctx.tmux.socket;
   const panes = await listPanes(ctx);
   if (panes.length === 0) {

@@ -3,11 +3,15 @@ import { constants } from 'node:os';
 import { UserError } from '../core/errors.js';
 
 /**
- * Run a tmux client in this terminal (stdio inherited) and return its exit code. $TMUX
- * is removed so it works from inside another tmux; SIGTERM and SIGHUP are passed on so
- * the client never outlives us.
+ * Run a program in this terminal (stdio inherited: a tmux client, or a runtime in the
+ * foreground) and return its exit code. $TMUX is removed so it works from inside another tmux;
+ * SIGTERM and SIGHUP are passed on so the child never outlives us.
  */
-export function runInteractive(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export function runInteractive(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  installHint = 'install tmux: sudo apt-get install -y tmux',
+): Promise<number> {
   const childEnv = { ...env };
   delete childEnv.TMUX;
   delete childEnv.TMUX_PANE;
@@ -23,11 +27,7 @@ export function runInteractive(argv: readonly string[], env: NodeJS.ProcessEnv):
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
       done();
-      reject(
-        error.code === 'ENOENT'
-          ? new UserError(`${argv[0]} is not installed`, { hint: 'install tmux: sudo apt-get install -y tmux' })
-          : error,
-      );
+      reject(error.code === 'ENOENT' ? new UserError(`${argv[0]} is not installed`, { hint: installHint }) : error);
     });
     child.on('close', (status, signal) => {
       done();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import {
   DEFAULT_SOCKET,
   DEFAULT_WORKING_DIRECTORY,
   sessionNameFor,
+  type AgentMode,
   type AgentSpec,
   type Roster,
   type RuntimeOverride,
@@ -235,6 +237,19 @@ function normalise(
   const defaultWorkingDirectory = directory(
     pick<string>(defaults, 'working_directory', 'workingDirectory', ['defaults']) ?? DEFAULT_WORKING_DIRECTORY,
   );
+  const defaultMode = (defaults?.mode as AgentMode | undefined) ?? 'safe';
+  const defaultModel = defaults?.model as string | undefined;
+  const personaFile = (value: string | undefined, where: (string | number)[], key: string): string | undefined => {
+    if (value === undefined) return undefined;
+    const resolved = directory(value);
+    if (!existsSync(resolved)) issues.push({ ...locate([...where, key]), message: `persona file ${resolved} does not exist` });
+    return resolved;
+  };
+  const defaultPersona = personaFile(
+    pick<string>(defaults, 'persona_file', 'personaFile', ['defaults']),
+    ['defaults'],
+    defaults?.persona_file === undefined ? 'personaFile' : 'persona_file',
+  );
 
   const agents: AgentSpec[] = [];
   const byName = new Map<string, number>();
@@ -278,13 +293,29 @@ function normalise(
       workingDirectory: workdir === undefined ? defaultWorkingDirectory : directory(workdir),
       args: Array.isArray(entry.args) ? (entry.args as string[]) : [],
       env: (entry.env as Record<string, string> | undefined) ?? {},
+      mode: (entry.mode as AgentMode | undefined) ?? defaultMode,
       line,
     };
+    const persistentPersona = pick<boolean | 'semi'>(entry, 'persistent_persona', 'persistentPersona', where);
+    const resetBetweenTasks = pick<boolean>(entry, 'reset_between_tasks', 'resetBetweenTasks', where);
+    if (persistentPersona === true && resetBetweenTasks === true) {
+      issues.push({
+        ...locate([...where, entry.reset_between_tasks === undefined ? 'resetBetweenTasks' : 'reset_between_tasks']),
+        message: `agent "${name}": reset_between_tasks cannot be true when persistent_persona is true (mosaic never resets a persistent agent); drop one, or use persistent_persona: semi`,
+      });
+    }
     const optional = {
       class: entry.class as string | undefined,
+      model: (entry.model as string | undefined) ?? defaultModel,
       modelHint: pick<string>(entry, 'model_hint', 'modelHint', where),
-      persistentPersona: pick<boolean | string>(entry, 'persistent_persona', 'persistentPersona', where),
-      resetBetweenTasks: pick<boolean>(entry, 'reset_between_tasks', 'resetBetweenTasks', where),
+      personaFile:
+        personaFile(
+          pick<string>(entry, 'persona_file', 'personaFile', where),
+          where,
+          entry.persona_file === undefined ? 'personaFile' : 'persona_file',
+        ) ?? defaultPersona,
+      persistentPersona,
+      resetBetweenTasks,
       kickstartTemplate: pick<string>(entry, 'kickstart_template', 'kickstartTemplate', where),
     };
     for (const [key, value] of Object.entries(optional)) {

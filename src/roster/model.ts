@@ -2,6 +2,9 @@
 
 export type SupervisorKind = 'builtin' | 'systemd';
 
+export type AgentMode = 'yolo' | 'safe';
+export const AGENT_MODES: readonly AgentMode[] = ['yolo', 'safe'];
+
 export interface RestartPolicy {
   backoffInitialMs: number;
   backoffMaxMs: number;
@@ -32,8 +35,15 @@ export interface AgentSpec {
   runtime: string;
   class?: string;
   workingDirectory: string;
+  /** yolo: the runtime runs unattended (its permission gates off); safe: it asks. */
+  mode: AgentMode;
+  /** Passed verbatim as the runtime's model flag. */
+  model?: string;
+  /** Upstream's free-text hint ("Claude Opus"); used through an alias table when `model` is absent. */
   modelHint?: string;
-  persistentPersona?: boolean | string;
+  /** Absolute path of a Markdown file appended to the runtime's system prompt. */
+  personaFile?: string;
+  persistentPersona?: boolean | 'semi';
   resetBetweenTasks?: boolean;
   kickstartTemplate?: string;
   args: string[];

@@ -2,16 +2,10 @@ import { rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
-import {
-  failureReason,
-  freshRunState,
-  launchSpecFile,
-  readRunState,
-  removeRunState,
-  writeStartState,
-  type AgentRunState,
-} from './state.js';
-import { buildHolderSpec, findRuntimeBinDirs, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from './launch.js';
+import { failureReason, freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
+import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
+import { buildHolderSpec } from './holder.js';
+import { launchIdentity } from './identity.js';
 import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
@@ -125,7 +119,13 @@ export class DirectSupervisor implements Supervisor {
     await Promise.all(
       agents.map(async (agent) => {
         try {
-          const spec = await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
+          const spec = await prepareAgentLaunch(roster, agent, {
+            env,
+            runDir: paths.runDir,
+            agentsDir: paths.agentsDir,
+            runtimeBinDirs,
+            identity: launchIdentity(this.deps),
+          });
           await writeStartState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart));
           prepared.set(agent.name, spec);
         } catch (error) {

@@ -4,7 +4,7 @@ import { DEFAULT_RESTART_POLICY } from '../roster/model.js';
 import { needsReconcile, observeAgent, type PaneRow } from './direct.js';
 import { freshRunState } from './state.js';
 
-const agent: AgentSpec = { name: 'a', session: 'a', runtime: 'stub', workingDirectory: '/w', args: [], env: {}, line: 1 };
+const agent: AgentSpec = { name: 'a', session: 'a', runtime: 'stub', workingDirectory: '/w', args: [], mode: 'safe', env: {}, line: 1 };
 const pane = (over: Partial<PaneRow> = {}): PaneRow => ({
   session: 'a',
   agent: 'a',

@@ -3,7 +3,8 @@ import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
 import { launcherScript } from './hook.js';
 import { recordFleetCrash } from './fleet-crashes.js';
-import { launchSpecFile, readRunState, writeRunState } from './state.js';
+import { launchSpecFile } from '../launch/spec.js';
+import { readRunState, writeRunState } from './state.js';
 
 export interface PaneDiedEvent {
   agent: string;

@@ -23,7 +23,6 @@ export interface AgentRunState {
 }
 
 export const stateFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.state.json`);
-export const launchSpecFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.launch`);
 
 export async function readRunState(runDir: string, agent: string): Promise<AgentRunState | undefined> {
   const text = await readFileOrUndefined(stateFile(runDir, agent));

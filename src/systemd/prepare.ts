@@ -7,8 +7,9 @@ import { writeRunFile } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
 import { joinCommands } from '../tmux/client.js';
 import { sessionCreateCommands } from '../supervisor/direct.js';
-import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from '../supervisor/launch.js';
+import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from '../launch/spec.js';
 import { clearFleetCrashes } from '../supervisor/fleet-crashes.js';
+import { launchIdentity } from '../supervisor/identity.js';
 import { freshRunState, writeFreshStateCopy } from '../supervisor/state.js';
 import type { SupervisorDeps } from '../supervisor/types.js';
 
@@ -49,7 +50,13 @@ export async function prepareAgents(
   await Promise.all(
     agents.map(async (agent) => {
       try {
-        await prepareAgentLaunch(roster, agent, { env, runDir: paths.runDir, agentsDir: paths.agentsDir, runtimeBinDirs });
+        await prepareAgentLaunch(roster, agent, {
+          env,
+          runDir: paths.runDir,
+          agentsDir: paths.agentsDir,
+          runtimeBinDirs,
+          identity: launchIdentity(deps),
+        });
         await Promise.all([
           writeUnitStart(agent.name, unitStartFile(paths.runDir, agent.name), sessionCreateCommands(paths.runDir, agent, paths.logsDir)),
           writeFreshStateCopy(paths.runDir, freshRunState(agent.name, agent.session, roster.restart)),

@@ -63,14 +63,18 @@ const RECORD_KEYS = [
   'heartbeat',
   'host',
   'idle_seconds',
+  'mode',
+  'model',
   'pane',
   'pane_command',
   'pane_id',
   'pane_pid',
+  'reason',
   'reasons',
   'restarts',
   'runtime',
   'session',
+  'session_id',
   'state',
   'status_source',
   'supervisor',
@@ -118,13 +122,14 @@ describe('fleet ps on real tmux', () => {
     expect(after.bystander!.pane_pid).toBe(before.bystander!.pane_pid);
 
     const text = (await fleet.mosaic(['fleet', 'ps'])).stdout;
-    expect(text).toMatch(/victim\s+\S+\s+\S+\s+stub\s+-\s+failed\s+-\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
+    expect(text).toMatch(/victim\s+\S+\s+\S+\s+stub\s+-\s+safe\s+-\s+failed\s+-\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
   });
 
   it('flags drift with its reason: roster says pi (or a custom command), the pane runs the stub', async () => {
     const fleet = createFleet();
     const env = runtimeBin(fleet, {
-      pi: `#!/bin/sh\nexec sh ${STUB} "$@"\n`,
+      // mosaic gives pi its own flags (--session-dir …), which the stub does not take.
+      pi: `#!/bin/sh\nexec sh ${STUB}\n`,
       wrapper: `#!/bin/sh\nexec sh ${STUB} "$@"\n`,
     });
     fleet.writeRoster(
@@ -179,7 +184,7 @@ process.stdout.write('fake pi ready\\n');
       const r = (await psRows(fleet)).pi0!;
       return r.heartbeat.health === 'healthy' ? r : undefined;
     });
-    expect(row.pane_command).toMatch(/^node .*pi$/);
+    expect(row.pane_command).toMatch(/^node .*pi --session-dir \S+$/);
     expect(row.current_command).toBe('node');
     expect(row.flags).toEqual([]);
     expect(row.agent_pid).toBe(row.pane_pid);
@@ -258,7 +263,7 @@ process.stdout.write('fake pi ready\\n');
     expect(text.status).toBe(0);
     expect(text.stdout).not.toContain('\u001b[');
     expect(text.stdout).toMatch(
-      /^AGENT\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+STATE\s+ACTIVITY\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
+      /^AGENT\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+MODE\s+MODEL\s+STATE\s+ACTIVITY\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
     );
     expect(text.stdout).toMatch(/^stray\s.*orphan$/m);
     expect(text.stdout).toMatch(/^down\s.*missing$/m);

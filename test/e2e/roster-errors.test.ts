@@ -53,6 +53,21 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
   },
   { name: 'no agents', body: (s) => `${head(s)}agents: []\n`, error: /agents must NOT have fewer than 1 items/ },
   {
+    name: 'unknown mode',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    mode: reckless\n`,
+    error: /roster\.yaml:8:11: agents\[0\]\.mode must be one of "yolo", "safe"/,
+  },
+  {
+    name: 'reset_between_tasks with persistent_persona: true',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    persistent_persona: true\n    reset_between_tasks: true\n`,
+    error: /roster\.yaml:9:\d+: agent "a": reset_between_tasks cannot be true when persistent_persona is true/,
+  },
+  {
+    name: 'a persona file that does not exist',
+    body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    persona_file: personas/nope.md\n`,
+    error: /roster\.yaml:8:19: persona file .*personas\/nope\.md does not exist/,
+  },
+  {
     name: 'supervisor value',
     body: (s) => `${head(s)}supervisor: cron\nagents:\n  - {name: a, runtime: stub}\n`,
     error: /roster\.yaml:5:13: supervisor must be one of "builtin", "systemd"/,

@@ -46,7 +46,7 @@ function titleText(request, title) {
 }
 
 /** Arguments for the chosen shell tool, shaped by its declared schema (string vs argv array, required fields). */
-export function shellArguments(tool, command) {
+export function shellArguments(tool, command, escalate = true) {
   if (tool.kind === 'local_shell') return { command: ['bash', '-lc', command] };
   const properties = tool.schema.properties ?? {};
   const required = Array.isArray(tool.schema.required) ? tool.schema.required : [];
@@ -54,8 +54,9 @@ export function shellArguments(tool, command) {
     ['command', 'cmd'].find((name) => name in properties) ?? required.find((name) => properties[name]?.type === 'string') ?? 'command';
   const args = { [key]: properties[key]?.type === 'array' ? ['bash', '-lc', command] : command };
   // codex runs workspace writes without asking; asking for escalation is what makes it prompt (on-request).
-  if (properties.sandbox_permissions?.enum?.includes('require_escalated')) args.sandbox_permissions = 'require_escalated';
-  else if (properties.with_escalated_permissions?.type === 'boolean') args.with_escalated_permissions = true;
+  // An unattended codex (approvals bypassed) rejects a call that asks for escalation: `escalate: false`.
+  if (escalate && properties.sandbox_permissions?.enum?.includes('require_escalated')) args.sandbox_permissions = 'require_escalated';
+  else if (escalate && properties.with_escalated_permissions?.type === 'boolean') args.with_escalated_permissions = true;
   if ((args.sandbox_permissions || args.with_escalated_permissions) && 'justification' in properties) {
     args.justification = 'Mosaic permission probe: may I create a file?';
   }
@@ -111,7 +112,8 @@ export function planReply(request, options, rules) {
   if (rule.toolCall) {
     const tool = pickTool(request, rule.toolCall.prefer ?? SHELL_TOOLS);
     if (tool) {
-      const args = rule.toolCall.arguments ?? shellArguments(tool, rule.toolCall.command ?? PERMISSION_COMMAND);
+      const args =
+        rule.toolCall.arguments ?? shellArguments(tool, rule.toolCall.command ?? PERMISSION_COMMAND, rule.toolCall.escalate ?? true);
       return { ...timing, kind: 'tool_call', rule: rule.name, text: '', tool: { name: tool.name, kind: tool.kind, arguments: args } };
     }
     // Nothing to call (a side request without tools): answer in text so the client still completes.

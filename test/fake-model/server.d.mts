@@ -13,6 +13,8 @@ export interface FakeToolCall {
   arguments?: Record<string, unknown>;
   /** A shell command, written as `{command: "…"}`, `{cmd: "…"}` or `{command: ["bash", "-lc", "…"]}` per the tool's schema. */
   command?: string;
+  /** Ask for sandbox escalation where the tool offers it (codex: what makes a safe agent prompt). Default true. */
+  escalate?: boolean;
 }
 
 export interface FakeRule {

@@ -29,8 +29,12 @@ const textOf = (parts) =>
 export const MosaicEvents = async () => ({
   event: async ({ event }) => {
     const type = event?.type ?? '';
-    if (type === 'session.created') report(['idle', 'session.created']);
-    else if (type === 'session.status') {
+    // The session id lets a restart resume this conversation (`--session <id>`).
+    if (type === 'session.created') {
+      const info = event.properties?.info;
+      const id = info && !info.parentID ? info.id : undefined; // a child session (a subagent's) is not the conversation
+      report(['idle', 'session.created'], typeof id === 'string' ? JSON.stringify({ session_id: id }) : '');
+    } else if (type === 'session.status') {
       const status = event.properties?.status?.type;
       if (status === 'busy' || status === 'idle') report([status, `session.status.${status}`]);
     } else if (type.startsWith('permission.') && !type.endsWith('replied')) report(['waiting', type]);

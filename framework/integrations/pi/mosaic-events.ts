@@ -22,7 +22,17 @@ function report(args: string[], payload = ''): void {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export default function mosaicEvents(pi: any): void {
-  pi.on('session_start', async () => report(['idle', 'session_start']));
+  // The session id lets a restart resume this conversation (`--session <id>`), and a /new start a new one.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  pi.on('session_start', async (_event: any, ctx: any) => {
+    let id = '';
+    try {
+      id = String(ctx?.sessionManager?.getSessionId?.() ?? '');
+    } catch {
+      id = '';
+    }
+    report(['idle', 'session_start'], id ? JSON.stringify({ session_id: id }) : '');
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   pi.on('input', async (event: any) => {
     // Only agent_start says a turn began: input alone may be queued, or refused (no model).

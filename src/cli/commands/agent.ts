@@ -57,16 +57,18 @@ export async function tail(command: Command): Promise<number> {
 }
 
 export async function reset(command: Command): Promise<number> {
-  const opts = options<{ clear?: boolean; new?: boolean }>(command);
+  const opts = options<{ clear?: boolean; new?: boolean; force?: boolean; restart?: boolean }>(command);
   if (!opts.clear && !opts.new) throw new UsageError('say how to reset: --clear or --new');
   const ctx = await open(command);
   const agent = findAgent(ctx.roster, command.args[0]!);
-  const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear');
+  const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear', { force: opts.force, restart: opts.restart });
   const kickstartOk = !result.kickstart || result.kickstart.status === 'accepted' || result.kickstart.status === 'queued';
   if (opts.json) printJson(result);
   else {
-    out(`${agent.name}: ${result.command} ${result.verified ? 'verified' : 'NOT verified'}: ${result.evidence}`);
+    const what = result.how === 'restart' ? 'restart with a new session' : result.command;
+    out(`${agent.name}: ${what} ${result.verified ? 'verified' : 'NOT verified'}: ${result.evidence}`);
     if (result.kickstart) out(`${agent.name}: kickstart ${result.kickstart.status}: ${result.kickstart.detail}`);
+    else if (result.kickstart_via === 'argv') out(`${agent.name}: kickstart passed on the runtime's command line`);
   }
   return result.verified && kickstartOk ? 0 : 1;
 }

@@ -4,7 +4,10 @@ import { selectAgents } from '../../context/context.js';
 import { initRoster } from '../../fleet/init.js';
 import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
 import { verifyFleet } from '../../fleet/verify.js';
+import type { SupervisedFleet } from '../../fleet/open.js';
+import type { AgentSpec } from '../../roster/model.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
+import type { AgentOutcome } from '../../supervisor/types.js';
 import { err, out, printJson, stateColour, table } from '../output.js';
 import { open, options, renderOutcomes } from './shared.js';
 
@@ -32,7 +35,23 @@ export async function start(command: Command): Promise<number> {
     if (showProgress) process.stderr.write(`\rstarting agents: ${done}/${total}`);
   });
   if (showProgress) process.stderr.write('\n');
-  return renderOutcomes(ctx, outcomes, options(command).json);
+  const code = renderOutcomes(ctx, outcomes, options(command).json);
+  return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
+}
+
+/** Kickstarts sent after a start (stub and custom runtimes); their failures are errors of the start. */
+async function reportKickstarts(
+  ctx: SupervisedFleet,
+  agents: AgentSpec[],
+  outcomes: AgentOutcome[],
+  json: boolean | undefined,
+): Promise<number> {
+  if (!agents.some((agent) => agent.kickstartTemplate)) return 0;
+  const { kickstartStarted } = await import('../../fleet/kickstart.js');
+  const sent = await kickstartStarted(ctx, agents, outcomes);
+  const failed = sent.filter(({ result }) => result.status !== 'accepted' && result.status !== 'queued');
+  if (!json) for (const { agent, result } of failed) err(`${agent}: kickstart ${result.status}: ${result.detail}`);
+  return failed.length > 0 ? 1 : 0;
 }
 
 export async function stop(command: Command): Promise<number> {
@@ -44,7 +63,9 @@ export async function restart(command: Command): Promise<number> {
   const ctx = await open(command);
   const agents = selectAgents(ctx.roster, command.args);
   await ctx.tmux.assertSupportedVersion();
-  return renderOutcomes(ctx, await ctx.supervisor.restart(agents), options(command).json);
+  const outcomes = await ctx.supervisor.restart(agents);
+  const code = renderOutcomes(ctx, outcomes, options(command).json);
+  return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
 
 export function statusTable(rows: AgentStatus[]): string {

@@ -26,6 +26,10 @@ const record = (over: Partial<PsRecord>): PsRecord => ({
   activity: 'unknown',
   status_source: 'none',
   activity_detail: 'agent is dead',
+  reason: null,
+  mode: 'safe',
+  model: null,
+  session_id: null,
   flags: ['boot'],
   reasons: { boot: 'mosaic-agent@a.service is active but not enabled' },
   ...over,
@@ -54,7 +58,9 @@ describe('fleet ps text', () => {
     };
     const text = psText(report);
     expect(text.split('\n')[0]).toBe('fleet of t@h on socket s (systemd supervisor, holder alive)');
-    expect(text).toMatch(/^a\s+t\s+h\s+pi\s+-\s+running\s+-\s+active\/disabled\s+dead\(137\)\s+-\s+-\s+-\s+2m\s+stale 1h\s+2\s+boot$/m);
+    expect(text).toMatch(
+      /^a\s+t\s+h\s+pi\s+-\s+safe\s+-\s+running\s+-\s+active\/disabled\s+dead\(137\)\s+-\s+-\s+-\s+2m\s+stale 1h\s+2\s+boot$/m,
+    );
     expect(text.endsWith('  a: boot: mosaic-agent@a.service is active but not enabled')).toBe(true);
     expect(psText({ ...report, records: [], systemd_error: 'no bus' })).toMatch(
       /systemd: no bus; unit states unknown\nno agents in the roster/,

@@ -56,6 +56,13 @@ function flagsCell(record: PsRecord): string {
   return record.flags.map((flag) => (flag === 'boot' || flag === 'missing' ? colour.yellow(flag) : colour.red(flag))).join(',');
 }
 
+/** busy / idle / waiting:permission; `*` when read off the screen, `-` when unknown. */
+function activityCell(r: PsRecord): string {
+  if (r.status_source === 'none') return '-';
+  const text = `${stateColour(r.activity)}${r.reason ? `:${r.reason}` : ''}`;
+  return r.status_source === 'screen' ? `${text}*` : text;
+}
+
 export function psTable(report: PsReport): string {
   const rows = report.records.map((r) => [
     r.agent,
@@ -63,8 +70,10 @@ export function psTable(report: PsReport): string {
     r.host,
     dash(r.runtime),
     dash(r.class),
+    dash(r.mode),
+    dash(r.model),
     stateColour(r.state),
-    r.status_source === 'screen' ? `${stateColour(r.activity)}*` : r.status_source === 'none' ? '-' : stateColour(r.activity),
+    activityCell(r),
     unitCell(r),
     paneCell(r),
     dash(r.pane_pid),
@@ -84,6 +93,8 @@ export function psTable(report: PsReport): string {
       'HOST',
       'RUNTIME',
       'CLASS',
+      'MODE',
+      'MODEL',
       'STATE',
       'ACTIVITY',
       'UNIT',

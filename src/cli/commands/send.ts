@@ -13,6 +13,8 @@ import {
 } from '../../messaging/send.js';
 import { loadFleetContext, selectAgents } from '../../context/context.js';
 import { cliHost } from '../host.js';
+import { hasTakenTask, markTaskTaken } from '../../messaging/tasks.js';
+import type { AgentSpec } from '../../roster/model.js';
 import { colour, err, out, printJson } from '../output.js';
 
 interface MessageFlags {
@@ -24,6 +26,8 @@ interface MessageFlags {
   verify?: boolean;
   verifyTimeout?: string;
   json?: boolean;
+  /** --no-reset: skip the reset a reset_between_tasks agent gets before a new task. */
+  reset: boolean;
 }
 
 interface BroadcastFlags extends MessageFlags {
@@ -44,7 +48,9 @@ export async function send(command: Command): Promise<number> {
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
   const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
+  await resetBeforeTask(ctx, [agent!], flags);
   const result = await sendToAgent(ctx, agent!, sendOptions);
+  await recordTasks(ctx, [agent!], [result]);
   if (flags.json) printJson(result);
   else render(result);
   return delivered(result) ? 0 : 1;
@@ -68,10 +74,46 @@ export async function broadcast(command: Command): Promise<number> {
     }
   }
   if (agents.length === 0) throw new UserError(`roster ${ctx.roster.file} has no agents`);
+  await resetBeforeTask(ctx, agents, flags);
   const results = await broadcastMessage(ctx, agents, sendOptions);
+  await recordTasks(ctx, agents, results);
   if (flags.json) printJson(results);
   else results.forEach(render);
   return results.every(delivered) ? 0 : 1;
+}
+
+/**
+ * reset_between_tasks: an agent that took a task since its last reset gets a new conversation
+ * (and its kickstart) before this message. A reset that fails stops the send: delivering the next
+ * task into the previous one's conversation is what the roster asked never to happen.
+ */
+async function resetBeforeTask(ctx: SendContext, agents: readonly AgentSpec[], flags: MessageFlags): Promise<void> {
+  if (!flags.reset) return;
+  const due: AgentSpec[] = [];
+  for (const agent of agents) if (agent.resetBetweenTasks && (await hasTakenTask(ctx.paths.runDir, agent.name))) due.push(agent);
+  if (due.length === 0) return;
+  const [{ openFleet }, { resetAgent }] = await Promise.all([import('../../fleet/open.js'), import('../../fleet/reset.js')]);
+  const fleet = await openFleet(ctx.host, { roster: flags.roster });
+  await Promise.all(
+    due.map(async (agent) => {
+      const result = await resetAgent(fleet, agent, 'clear');
+      if (!result.verified) {
+        throw new UserError(`agent "${agent.name}" (reset_between_tasks) could not be reset before this task: ${result.evidence}`, {
+          hint: `nothing was sent; look with \`mosaic agent tail ${agent.name}\`, or send with --no-reset`,
+        });
+      }
+      if (!flags.json) err(`${agent.name}: reset before the next task (${result.evidence})`);
+    }),
+  );
+}
+
+/** Mark the agents that took this message as having a task (for reset_between_tasks). */
+async function recordTasks(ctx: SendContext, agents: readonly AgentSpec[], results: readonly SendResult[]): Promise<void> {
+  await Promise.all(
+    agents.map((agent, index) =>
+      agent.resetBetweenTasks && results[index] && delivered(results[index]) ? markTaskTaken(ctx.paths.runDir, agent.name) : undefined,
+    ),
+  );
 }
 
 async function messageOptions(flags: MessageFlags): Promise<SendOptions> {

@@ -1,9 +1,9 @@
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ensurePrivateDir, fileExists, readFileOrUndefined } from '../../system/fs.js';
+import { ensurePrivateDir, fileExists, readFileOrUndefined, writeFileAtomic } from '../../system/fs.js';
 import { packageRoot } from '../../system/package.js';
-import { applySeed, fileContains, linkCredential } from './files.js';
+import { applySeed, fileContains, linkCredential, readJsonObject, writeJson } from './files.js';
 import type { HookCheck, IntegrationContext, PreparedLaunch, RuntimeIntegration } from './types.js';
 
 const PLUGIN = 'mosaic-events.js';
@@ -14,6 +14,29 @@ const dirs = (configDir: string) => ({
   state: path.join(configDir, 'state'),
   cache: path.join(configDir, 'cache'),
 });
+
+const PERSONA = 'mosaic-persona.md';
+
+/**
+ * The persona goes in as one of opencode's `instructions` files, which opencode appends after its
+ * own system prompt: a copy at a fixed name in the agent's config, listed once in opencode.json
+ * (and taken out again when the agent no longer has a persona).
+ */
+async function placePersona(opencodeConfig: string, text: string | undefined): Promise<void> {
+  const file = path.join(opencodeConfig, PERSONA);
+  const configFile = path.join(opencodeConfig, 'opencode.json');
+  const config = await readJsonObject(configFile);
+  const listed = Array.isArray(config.instructions) ? (config.instructions as unknown[]).filter((entry) => entry !== file) : [];
+  if (text === undefined) {
+    await rm(file, { force: true });
+    if (Array.isArray(config.instructions) && listed.length !== config.instructions.length) {
+      await writeJson(configFile, { ...config, instructions: listed });
+    }
+    return;
+  }
+  await writeFileAtomic(file, text);
+  await writeJson(configFile, { ...config, instructions: [...listed, file] });
+}
 
 /**
  * opencode: its four XDG directories point into the agent's own directory; the plugin in
@@ -32,6 +55,7 @@ export const opencodeIntegration: RuntimeIntegration = {
     for (const dir of Object.values(d)) await ensurePrivateDir(dir);
     await ensurePrivateDir(path.join(opencodeConfig, 'plugin'));
     await copyFile(pluginSource(), path.join(opencodeConfig, 'plugin', PLUGIN));
+    await placePersona(opencodeConfig, context.persona?.text);
     await ensurePrivateDir(path.join(d.data, 'opencode'));
     await linkCredential(
       path.join(env.HOME ?? os.homedir(), '.local', 'share', 'opencode', 'auth.json'),

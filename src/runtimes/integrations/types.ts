@@ -12,6 +12,8 @@ export interface IntegrationContext {
   env: NodeJS.ProcessEnv;
   /** The agent's environment so far (roster runtime env + agent env). */
   agentEnv: Record<string, string>;
+  /** The persona to append to the runtime's system prompt, for runtimes that take it in their config. */
+  persona?: { file: string; text: string };
 }
 
 /** What the launch gets from an integration. */

@@ -7,9 +7,11 @@ import { expandHome } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
-import { fileExists, isExecutable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
-import { launchSpecFile } from './state.js';
-import { supervisorLogFile, transcriptCheckSeconds, transcriptMaxBytes } from './transcript.js';
+import { ensurePrivateDir, fileExists, isExecutable, readFileIfReadable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
+import { renderKickstart } from './kickstart.js';
+import { chooseModel } from './model.js';
+import { personaFileFor } from './persona.js';
+import { LAUNCH_PROFILES, type LaunchProfile, type SectionArg } from './profiles.js';
 
 export interface LaunchEnvironment {
   env: NodeJS.ProcessEnv;
@@ -18,6 +20,10 @@ export interface LaunchEnvironment {
   agentsDir?: string;
   /** Directories that exist and go in front of PATH, in order, deduplicated. */
   runtimeBinDirs: string[];
+  identity?: LaunchIdentity;
+  /** Set by prepareAgentLaunch: the persona to append, and the rendered kickstart's file. */
+  persona?: { file: string; text: string };
+  kickstart?: string;
 }
 
 /**
@@ -64,6 +70,9 @@ export interface LaunchSpec {
   agent: string;
   env: Record<string, string>;
   argv: string[];
+  /** Appended by the launcher when the agent starts a new conversation, and when it resumes one. */
+  fresh: SectionArg[];
+  resume: SectionArg[];
   file: string;
 }
 
@@ -73,6 +82,30 @@ export interface LaunchAdditions {
   args: string[];
 }
 
+/** Who the agent runs as and where: the kickstart names them, claude's yolo mode needs the uid. */
+export interface LaunchIdentity {
+  uid: number;
+  host: string;
+  tenantId: string;
+}
+
+/** The agent's runtime session id, as the launcher and the runtime's hooks record it. */
+export const sessionIdFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.session`);
+/** The recorded session id, if any (a plain id: anything else in the file is ignored, as the launcher does). */
+export function readSessionId(runDir: string, agent: string): string | undefined {
+  const id = readFileIfReadable(sessionIdFile(runDir, agent))?.split('\n')[0]?.trim();
+  return id && /^[A-Za-z0-9_.-]+$/.test(id) ? id : undefined;
+}
+/** The kickstart prompt, rendered: the launcher passes its contents as one argument. */
+export const kickstartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.kickstart`);
+/** pi keeps its sessions in a directory of the agent's own, so "continue the latest" is this agent's. */
+export const piSessionDir = (agentsDir: string, agent: string): string => path.join(agentsDir, agent, 'pi', 'sessions');
+
+/**
+ * The one launch builder: (agent, runtime, mode, model, persona, kickstart, session) → the argv,
+ * environment and fresh/resume sections that every start of the agent uses — first start, crash
+ * restart, `fleet restart`, a systemd unit start and `mosaic yolo` — so no path drops a flag.
+ */
 export function buildLaunchSpec(
   roster: Roster,
   agent: AgentSpec,
@@ -80,15 +113,20 @@ export function buildLaunchSpec(
   additions: LaunchAdditions = { env: {}, args: [] },
 ): LaunchSpec {
   const runtime = resolveRuntime(roster, agent.runtime);
-  const argv = [...runtime.command, ...additions.args, ...agent.args];
-  // Roster env, then the integration's, then ours: the MOSAIC_* contract cannot be overridden.
-  const userEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env, ...additions.env };
+  // A custom command replaces the built-in runtime: none of its flags are assumed then.
+  const profile = runtime.builtin && !roster.runtimes[agent.runtime]?.command ? LAUNCH_PROFILES[agent.runtime] : undefined;
+  const identity = launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
+  const features = launchFeatures(profile, agent, launch, identity);
+  const argv = [...runtime.command, ...additions.args, ...features.args, ...agent.args];
+  // Roster env, then the integration's and the mode's, then ours: the MOSAIC_* contract cannot be overridden.
+  const userEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env, ...additions.env, ...features.env };
   const env: Record<string, string> = {
     ...userEnv,
     PATH: prefixedPath(launch.runtimeBinDirs, userEnv.PATH ?? launch.env.PATH),
     MOSAIC_AGENT_NAME: agent.name,
     MOSAIC_AGENT_RUNTIME: agent.runtime,
     MOSAIC_AGENT_WORKDIR: agent.workingDirectory,
+    MOSAIC_AGENT_MODE: agent.mode,
     MOSAIC_TMUX_SOCKET: roster.socketName,
     MOSAIC_TENANT_ID: roster.tenantId,
     MOSAIC_HEARTBEAT_FILE: heartbeatFile(launch.runDir, agent.name),
@@ -96,27 +134,88 @@ export function buildLaunchSpec(
     MOSAIC_REPORTER: reporterScript(),
     // Runtimes that do not write heartbeat v1 themselves get the launcher's small loop.
     MOSAIC_HEARTBEAT_LOOP: runtime.writesHeartbeat ? '0' : '1',
+    MOSAIC_SESSION_KIND: profile?.session ?? 'none',
+    MOSAIC_SESSION_FILE: sessionIdFile(launch.runDir, agent.name),
+    ...(features.sessionDir ? { MOSAIC_SESSION_DIR: features.sessionDir } : {}),
   };
-  return { agent: agent.name, env, argv, file: launchSpecFile(launch.runDir, agent.name) };
+  return {
+    agent: agent.name,
+    env,
+    argv,
+    fresh: features.fresh,
+    resume: features.resume,
+    file: launchSpecFile(launch.runDir, agent.name),
+  };
+}
+
+interface LaunchFeatures {
+  args: string[];
+  env: Record<string, string>;
+  fresh: SectionArg[];
+  resume: SectionArg[];
+  sessionDir?: string;
+}
+
+/** Mode, model, persona, kickstart and session flags of a built-in runtime; nothing for others. */
+function launchFeatures(
+  profile: LaunchProfile | undefined,
+  agent: AgentSpec,
+  launch: LaunchEnvironment,
+  identity: LaunchIdentity,
+): LaunchFeatures {
+  if (!profile) return { args: [], env: {}, fresh: [], resume: [] };
+  const mode = profile.mode(agent.mode, identity);
+  const args = [...mode.args];
+  const env = { ...mode.env };
+  const { model } = chooseModel(agent);
+  if (model !== null) args.push(...profile.model(model));
+  if (launch.persona) {
+    const placed = profile.persona(launch.persona.file, launch.persona.text);
+    if (placed) {
+      args.push(...placed.args);
+      Object.assign(env, placed.env);
+    }
+  }
+  const sessionDir = profile.always && launch.agentsDir ? piSessionDir(launch.agentsDir, agent.name) : undefined;
+  if (profile.always && sessionDir) args.push(...profile.always(sessionDir));
+  const fresh = [...profile.fresh];
+  if (launch.kickstart) fresh.push(...profile.kickstart({ kind: 'file', path: launch.kickstart }));
+  return { args, env, fresh, resume: [...profile.resume], sessionDir };
 }
 
 /**
  * Everything before a session is created for an agent: the runtime integration's private
- * config and hooks, the launch spec, the executable check and the working directory.
+ * config and hooks, the persona and kickstart, the launch spec, the executable check and the
+ * working directory.
  */
 export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): Promise<LaunchSpec> {
   const integration = await integrationFor(agent.runtime);
+  const personaPath = personaFileFor(agent);
+  const persona = personaPath ? { file: personaPath, text: await readPersona(agent, personaPath) } : undefined;
   let additions: LaunchAdditions = { env: {}, args: [] };
   if (integration && launch.agentsDir) {
     const configDir = path.join(launch.agentsDir, agent.name, agent.runtime);
     const agentEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env };
-    additions = await integration.prepare({ roster, agent, configDir, reporter: reporterScript(), env: launch.env, agentEnv });
+    additions = await integration.prepare({ roster, agent, configDir, reporter: reporterScript(), env: launch.env, agentEnv, persona });
   }
-  const spec = buildLaunchSpec(roster, agent, launch, additions);
+  const identity = launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
+  const prompt = renderKickstart(agent, identity);
+  const kickstart = prompt === undefined ? undefined : kickstartFile(launch.runDir, agent.name);
+  if (kickstart && prompt !== undefined) await writeRunFile(kickstart, prompt);
+  const spec = buildLaunchSpec(roster, agent, { ...launch, persona, kickstart }, additions);
+  if (spec.env.MOSAIC_SESSION_DIR) await ensurePrivateDir(spec.env.MOSAIC_SESSION_DIR);
   await assertExecutableExists(roster, agent, spec);
   await mkdir(agent.workingDirectory, { recursive: true });
   await writeLaunchSpec(spec);
   return spec;
+}
+
+async function readPersona(agent: AgentSpec, file: string): Promise<string> {
+  const text = await readFileOrUndefined(file);
+  if (text === undefined) {
+    throw new UserError(`agent "${agent.name}": persona file ${file} cannot be read`, { hint: 'fix persona_file in the roster' });
+  }
+  return text;
 }
 
 /** The runtime's executable must exist on the pane's PATH before we create the session. */
@@ -138,10 +237,17 @@ export async function findExecutable(program: string, searchPath: string | undef
   return undefined;
 }
 
-/** Spec file format read by framework/bin/mosaic-launch: NAME=value lines, "--", one argument per line. */
+/**
+ * Spec file format read by framework/bin/mosaic-launch: "NAME=value" lines, then the fresh and
+ * resume sections ("+fresh <arg>" / "+resume <arg>", where <arg> is "=<literal>", "<<file>" or
+ * "@" for the session id; a "+" cannot start an environment name), a "--" line, then one launch
+ * argument per line.
+ */
 export function renderLaunchSpec(spec: LaunchSpec): string {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(spec.env)) lines.push(`${key}=${value}`);
+  for (const arg of spec.fresh) lines.push(`+fresh ${sectionLine(arg)}`);
+  for (const arg of spec.resume) lines.push(`+resume ${sectionLine(arg)}`);
   lines.push('--', ...spec.argv);
   return renderLineFile(
     lines,
@@ -161,44 +267,17 @@ export function renderLineFile(lines: readonly string[], what: string, hint: str
   return `${lines.join('\n')}\n`;
 }
 
+function sectionLine(arg: SectionArg): string {
+  if (arg.kind === 'literal') return `=${arg.value}`;
+  if (arg.kind === 'file') return `<${arg.path}`;
+  return '@';
+}
+
 export async function writeLaunchSpec(spec: LaunchSpec): Promise<void> {
   await writeRunFile(spec.file, renderLaunchSpec(spec));
 }
 
+/** The launch spec the sh launcher reads at every start of the agent (first, crash restart, unit start). */
+export const launchSpecFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.launch`);
+
 export const reporterScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-report');
-
-/** Seconds between the watchdog's checks for dead panes the hook missed. */
-export const WATCHDOG_INTERVAL_SECONDS = 1;
-
-/**
- * The holder session's command: the fleet watchdog (one small sh loop for the whole fleet),
- * which hands unhandled dead panes to `mosaic _supervise pane-died` and over-cap transcripts
- * to `mosaic _supervise transcripts`.
- */
-export function buildHolderSpec(
-  roster: Roster,
-  launch: LaunchEnvironment & { home: string; nodeBinary: string; mainScript: string; watchdogScript: string },
-): LaunchSpec {
-  return {
-    agent: roster.holderSession,
-    env: {
-      PATH: prefixedPath([], launch.env.PATH),
-      MOSAIC_FLEET_HOME: launch.home,
-      MOSAIC_TMUX_SOCKET: roster.socketName,
-      MOSAIC_SUPERVISOR_LOG: supervisorLogFile(path.join(launch.home, 'logs')),
-      MOSAIC_TRANSCRIPT_MAX_BYTES: String(transcriptMaxBytes(launch.env)),
-      MOSAIC_TRANSCRIPT_CHECK_SECONDS: String(transcriptCheckSeconds(launch.env)),
-    },
-    argv: [
-      'sh',
-      launch.watchdogScript,
-      roster.socketName,
-      String(WATCHDOG_INTERVAL_SECONDS),
-      roster.holderSession,
-      '--',
-      launch.nodeBinary,
-      launch.mainScript,
-    ],
-    file: launchSpecFile(launch.runDir, roster.holderSession),
-  };
-}

@@ -1,0 +1,18 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileExists, writeRunFile } from '../system/fs.js';
+
+/*
+ * For `reset_between_tasks` agents: a marker that the agent has been given a task since its
+ * last reset. `agent send` sets it after a delivered message; a reset (and its kickstart, which
+ * is not a task) clears it. So each task starts on a fresh conversation, and a kickstart alone
+ * never triggers another reset.
+ */
+export const taskMarkerFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.task`);
+
+export const hasTakenTask = (runDir: string, agent: string): Promise<boolean> => fileExists(taskMarkerFile(runDir, agent));
+
+export const markTaskTaken = (runDir: string, agent: string): Promise<void> =>
+  writeRunFile(taskMarkerFile(runDir, agent), `${new Date().toISOString()}\n`);
+
+export const clearTaskMarker = (runDir: string, agent: string): Promise<void> => rm(taskMarkerFile(runDir, agent), { force: true });

@@ -1,0 +1,6 @@
+import { describe, it } from 'vitest';
+import { launchFlow } from './launch-flow.js';
+
+describe('launching real opencode (fake model)', () => {
+  it('yolo and safe, model, persona, kickstart, resume after kill -9, reset', () => launchFlow('opencode', { gates: true }), 300_000);
+});
