@@ -5,11 +5,9 @@ import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../mess
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 
-/** The four built-in runtimes take the first prompt on their command line (unless the roster replaced their command). */
+/** The four built-in runtimes take the first prompt on their command line (the stub and custom runtimes do not). */
 export function takesKickstartOnCommandLine(roster: Roster, agent: AgentSpec): boolean {
-  return (
-    Boolean(LAUNCH_PROFILES[agent.runtime]) && resolveRuntime(roster, agent.runtime).builtin && !roster.runtimes[agent.runtime]?.command
-  );
+  return Boolean(LAUNCH_PROFILES[agent.runtime]) && resolveRuntime(roster, agent.runtime).builtin;
 }
 
 /** Send the agent's kickstart as a verified message (readiness-gated like any send); null when it has none. */

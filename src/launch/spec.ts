@@ -113,8 +113,8 @@ export function buildLaunchSpec(
   additions: LaunchAdditions = { env: {}, args: [] },
 ): LaunchSpec {
   const runtime = resolveRuntime(roster, agent.runtime);
-  // A custom command replaces the built-in runtime: none of its flags are assumed then.
-  const profile = runtime.builtin && !roster.runtimes[agent.runtime]?.command ? LAUNCH_PROFILES[agent.runtime] : undefined;
+  // A built-in runtime keeps its flags when the roster names another executable for it (a pinned path).
+  const profile = runtime.builtin ? LAUNCH_PROFILES[agent.runtime] : undefined;
   const identity = launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
   const features = launchFeatures(profile, agent, launch, identity);
   const argv = [...runtime.command, ...additions.args, ...features.args, ...agent.args];
