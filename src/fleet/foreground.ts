@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import { findRuntimeBinDirs, prepareAgentLaunch, sessionIdFile, type LaunchSpec } from '../launch/spec.js';
@@ -51,7 +50,7 @@ export async function prepareForeground(host: Host, options: ForegroundOptions):
     name,
     session: sessionNameFor(name),
     runtime: options.runtime,
-    workingDirectory: path.resolve(host.env.PWD ?? process.cwd()),
+    workingDirectory: process.cwd(),
     args: options.extraArgs,
     env: {},
     mode: options.mode,
@@ -85,7 +84,7 @@ async function rosterOrDefault(host: Host, file: string, required: boolean): Pro
     holderSession: DEFAULT_HOLDER_SESSION,
     heartbeatIntervalSeconds: DEFAULT_HEARTBEAT_SECONDS,
     restart: DEFAULT_RESTART_POLICY,
-    defaultWorkingDirectory: host.env.PWD ?? process.cwd(),
+    defaultWorkingDirectory: process.cwd(),
     runtimes: {},
     agents: [],
   };

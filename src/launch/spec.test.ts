@@ -70,7 +70,14 @@ describe('the launch builder', () => {
   it('pi: no gates in either mode; its own session directory; resume by session id', () => {
     for (const mode of ['yolo', 'safe']) {
       const pi = launch('pi', mode);
-      expect(pi.argv).toEqual(['--model', 'm-1', '--append-system-prompt', '/fleet/persona.md', '--session-dir', '/fleet/agents/a1/pi/sessions']);
+      expect(pi.argv).toEqual([
+        '--model',
+        'm-1',
+        '--append-system-prompt',
+        '/fleet/persona.md',
+        '--session-dir',
+        '/fleet/agents/a1/pi/sessions',
+      ]);
       expect(pi.fresh).toEqual([KICK]);
       expect(pi.resume).toEqual([lit('--session'), SESSION]);
       expect(pi.env.MOSAIC_SESSION_DIR).toBe('/fleet/agents/a1/pi/sessions');
@@ -99,7 +106,9 @@ describe('the launch builder', () => {
     const odd = buildLaunchSpec(r, r.agents[0]!, { env: {}, runDir: '/run', runtimeBinDirs: [] });
     expect(odd.argv.slice(1)).toEqual(['--model', 'opus; rm -rf / $(id)']);
     expect(renderLaunchSpec(odd)).toContain('\n--model\nopus; rm -rf / $(id)\n');
-    expect(renderLaunchSpec(spec)).toMatch(/^\+fresh =--session-id\n\+fresh @\n\+fresh <\/fleet\/run\/a1\.kickstart\n\+resume =--resume\n\+resume @\n--$/m);
+    expect(renderLaunchSpec(spec)).toMatch(
+      /^\+fresh =--session-id\n\+fresh @\n\+fresh <\/fleet\/run\/a1\.kickstart\n\+resume =--resume\n\+resume @\n--$/m,
+    );
   });
 });
 
@@ -120,7 +129,20 @@ describe('models and kickstarts', () => {
   });
 
   it('fills the kickstart variables (single or double braces) and leaves other braces alone', () => {
-    const r = roster(`  - {name: k1, runtime: stub, class: crew, working_directory: /w, kickstart_template: "{agent}/{class}/{tenant_id}/{host}/{workdir} {{agent}} {other} {\\"json\\": 1}"}\n`);
+    const r = roster(
+      `  - {name: k1, runtime: stub, class: crew, working_directory: /w, kickstart_template: "{agent}/{class}/{tenant_id}/{host}/{workdir} {{agent}} {other} {\\"json\\": 1}"}\n`,
+    );
     expect(renderKickstart(r.agents[0]!, { tenantId: 'acme', host: 'h' })).toBe('k1/crew/acme/h//w k1 {other} {"json": 1}');
+  });
+});
+
+describe('personas', () => {
+  it("uses the roster's file, else the shipped persona of the agent's class, else none", async () => {
+    const { personaFileFor } = await import('./persona.js');
+    expect(personaFileFor({ personaFile: '/x/p.md', class: 'implementer' })).toBe('/x/p.md');
+    expect(personaFileFor({ class: 'implementer' })).toMatch(/framework\/personas\/implementer\.md$/);
+    expect(personaFileFor({ class: 'no-such-class' })).toBeUndefined();
+    expect(personaFileFor({ class: '../../etc/passwd' })).toBeUndefined();
+    expect(personaFileFor({})).toBeUndefined();
   });
 });

@@ -63,7 +63,7 @@ async function send(fleet: TestFleet, agent: string, text: string): Promise<void
  * restart resumes the same conversation (no second kickstart); after `agent reset` the
  * conversation is new and the kickstart comes again.
  */
-export async function launchFlow(runtime: RealRuntime, options: { gates: boolean }): Promise<void> {
+export async function launchFlow(runtime: RealRuntime, options: { gates: boolean; fleetRestart?: boolean }): Promise<void> {
   const model = await fakeModel({ logBodies: true });
   const fleet = createFleet();
   const yoloFile = path.join(fleet.dir, 'yolo-touched');
@@ -113,6 +113,17 @@ export async function launchFlow(runtime: RealRuntime, options: { gates: boolean
   expect(bodyText(resumed)).toContain('PERSONA-MARKER-7f3a');
   expect((await psRow(fleet, 'y1')).session_id).toBe(before.session_id);
   expect(model.requests.filter(mainRequest('KICKSTART-y1')).length, 'no kickstart on a restart that resumes').toBe(1);
+
+  if (options.fleetRestart) {
+    // `fleet restart` resumes too (the same launcher decides).
+    const restartedPid = (await psRow(fleet, 'y1')).pane_pid!;
+    expect((await fleet.mosaic(['fleet', 'restart', 'y1'])).status).toBe(0);
+    await paneComesBack(fleet, 'y1', restartedPid);
+    await until(fleet, 'y1', (r) => r.activity === 'idle', 'y1 idle after fleet restart', 90_000);
+    await send(fleet, 'y1', 'restart-check: the word again?');
+    expect(bodyText(await model.waitForRequest(mainRequest('restart-check'), 45_000))).toContain('PAPAYA');
+    expect(model.requests.filter(mainRequest('KICKSTART-y1')).length).toBe(1);
+  }
 
   // reset: a new conversation, and the kickstart again.
   await until(fleet, 'y1', (r) => r.activity === 'idle', 'y1 idle before the reset');

@@ -83,4 +83,21 @@ describe('launch features on stub agents', () => {
     expect(recorded(rec)).toEqual(['KICK r1']);
     expect(statSync(path.join(rec, '1.msg')).mtimeMs).toBeGreaterThanOrEqual(resetAt - 1000);
   });
+
+  it('a clear command that cannot be proven falls back to a restart with a new session, and says so', async () => {
+    const fleet = createFleet();
+    // A runtime that never submits what is typed: /clear stays a draft.
+    fleet.writeRoster(
+      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: deaf, runtime: stub, args: [--ignore-enter]}\n'),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const pid = await eventually(async () => (await fleet.json<{ pane_pid: number | null }[]>(['fleet', 'ps']))[0]!.pane_pid ?? undefined);
+    const reset = await fleet.mosaic(['agent', 'reset', 'deaf', '--clear']);
+    expect(reset.status, reset.stderr).toBe(0);
+    expect(reset.stdout).toMatch(
+      /deaf: restart with a new session verified: \/clear showed no fresh conversation within 10s: restarted the agent with a new session/,
+    );
+    const after = (await fleet.json<{ pane_pid: number }[]>(['fleet', 'ps']))[0]!;
+    expect(after.pane_pid).not.toBe(pid);
+  }, 60_000);
 });

@@ -15,7 +15,10 @@ function world() {
   /** Runs the launcher on a spec whose "runtime" prints its argv, one per line. */
   const run = (header: string[]): string[] => {
     const spec = path.join(dir, 'a.launch');
-    writeFileSync(spec, [...header, '--', 'sh', '-c', 'for a in "$@"; do printf "[%s]\\n" "$a"; done', 'runtime', '--flag'].join('\n') + '\n');
+    writeFileSync(
+      spec,
+      [...header, '--', 'sh', '-c', 'for a in "$@"; do printf "[%s]\\n" "$a"; done', 'runtime', '--flag'].join('\n') + '\n',
+    );
     const result = spawnSync('sh', [path.join(BIN, 'mosaic-launch'), spec], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(result.status, result.stderr).toBe(0);
     return result.stdout.trim().split('\n');
@@ -54,7 +57,13 @@ describe('mosaic-launch: a new conversation or the agent’s own earlier one', (
 
   it('codex and pi resume only a session whose file is in the agent’s own directories; a tampered id is ignored', () => {
     const { dir, sessionFile, run } = world();
-    const codex = ['MOSAIC_SESSION_KIND=codex', `MOSAIC_SESSION_FILE=${sessionFile}`, `CODEX_HOME=${dir}/codex`, '+resume =resume', '+resume @'];
+    const codex = [
+      'MOSAIC_SESSION_KIND=codex',
+      `MOSAIC_SESSION_FILE=${sessionFile}`,
+      `CODEX_HOME=${dir}/codex`,
+      '+resume =resume',
+      '+resume @',
+    ];
     writeFileSync(sessionFile, 'abc-1\n');
     expect(run(codex)).toEqual(['[--flag]']);
     mkdirSync(path.join(dir, 'codex', 'sessions', '2026', '12', '03'), { recursive: true });
@@ -63,7 +72,13 @@ describe('mosaic-launch: a new conversation or the agent’s own earlier one', (
     writeFileSync(sessionFile, '../../etc/passwd\n');
     expect(run(codex)).toEqual(['[--flag]']);
 
-    const pi = ['MOSAIC_SESSION_KIND=pi', `MOSAIC_SESSION_FILE=${sessionFile}`, `MOSAIC_SESSION_DIR=${dir}/pi`, '+resume =--session', '+resume @'];
+    const pi = [
+      'MOSAIC_SESSION_KIND=pi',
+      `MOSAIC_SESSION_FILE=${sessionFile}`,
+      `MOSAIC_SESSION_DIR=${dir}/pi`,
+      '+resume =--session',
+      '+resume @',
+    ];
     writeFileSync(sessionFile, 'p-9\n');
     expect(run(pi)).toEqual(['[--flag]']);
     mkdirSync(path.join(dir, 'pi'));
