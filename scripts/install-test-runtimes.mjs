@@ -2,7 +2,7 @@
 // test/.runtimes. opencode-ai lists platform packages the npm registry mirror here does not
 // serve, which leaves package-lock.json out of sync for `npm ci`; a separate prefix avoids that.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,11 +10,10 @@ const PINNED = { 'opencode-ai': '1.18.33' };
 const prefix = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', '.runtimes');
 
 for (const [name, version] of Object.entries(PINNED)) {
+  // The installed version from its package.json: running the binary would write its caches into $HOME.
+  const manifest = path.join(prefix, 'node_modules', name, 'package.json');
   const binary = path.join(prefix, 'node_modules', '.bin', 'opencode');
-  if (existsSync(binary)) {
-    const probe = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 30_000 });
-    if (probe.stdout.trim() === version) continue;
-  }
+  if (existsSync(binary) && existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === version) continue;
   console.error(`installing ${name}@${version} for the e2e tests into ${prefix}`);
   const install = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `${name}@${version}`], {
     stdio: 'inherit',

@@ -1,4 +1,5 @@
-import { ageSeconds, heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { ProcessTable } from '../system/proc.js';
 import { chooseModel } from '../launch/model.js';
 import { readSessionId } from '../launch/spec.js';
 import type { AgentMode, AgentSpec } from '../roster/model.js';
@@ -44,6 +45,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
     Promise.all(agents.map((agent) => readHeartbeat(ctx.paths.runDir, agent.name))),
   ]);
   const now = new Date(ctx.host.now());
+  const processes = new ProcessTable();
   // Screens only where the runtime's own report cannot answer, all in one tmux call.
   const reports = agents.map((agent, index) =>
     observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime) : undefined,
@@ -54,6 +56,12 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
     agents.map(async (agent, index) => {
       const seen = observations[index]!;
       const beat = beats[index];
+      const health = heartbeatHealth(
+        beat,
+        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: beat ? processes.alive(beat.pid) : false },
+        now,
+        ctx.roster.heartbeatIntervalSeconds,
+      );
       const activity =
         seen.state === 'running'
           ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now)
@@ -74,8 +82,8 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
         last_exit_status: seen.lastExitStatus,
         failed_reason: seen.failedReason,
         heartbeat: {
-          health: seen.state === 'stopped' ? 'unknown' : heartbeatHealth(beat, now, ctx.roster.heartbeatIntervalSeconds),
-          age_seconds: beat ? Math.round(ageSeconds(beat, now) * 10) / 10 : null,
+          health: seen.state === 'stopped' ? 'unknown' : health.health,
+          age_seconds: health.age,
           status: beat?.status ?? null,
         },
         activity: activity.activity,

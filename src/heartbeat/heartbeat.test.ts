@@ -17,9 +17,13 @@ describe('heartbeat v1', () => {
 
   it('is healthy up to three intervals, then stale; missing is unknown', () => {
     const beat = parseHeartbeat('ts=2026-11-27T01:00:00Z pid=1 status=ok')!;
-    expect(heartbeatHealth(beat, new Date('2026-11-27T01:00:45Z'), 15)).toBe('healthy');
-    expect(heartbeatHealth(beat, new Date('2026-11-27T01:00:46Z'), 15)).toBe('stale');
-    expect(heartbeatHealth(undefined, new Date(), 15)).toBe('unknown');
+    const live = { paneAlive: true, writerAlive: true };
+    expect(heartbeatHealth(beat, live, new Date('2026-11-27T01:00:45Z'), 15).health).toBe('healthy');
+    expect(heartbeatHealth(beat, live, new Date('2026-11-27T01:00:46Z'), 15).health).toBe('stale');
+    expect(heartbeatHealth(undefined, live, new Date(), 15)).toEqual({ health: 'unknown', age: null });
+    // A young beat from a dead pane, or from a writer that is gone, is stale: the one rule everywhere.
+    expect(heartbeatHealth(beat, { paneAlive: false, writerAlive: true }, new Date('2026-11-27T01:00:01Z'), 15).health).toBe('stale');
+    expect(heartbeatHealth(beat, { paneAlive: true, writerAlive: false }, new Date('2026-11-27T01:00:01Z'), 15).health).toBe('stale');
   });
 
   it('takes the status from .hb.status when a heartbeat-loop tick put an older one back into .hb', () => {

@@ -67,10 +67,27 @@ export function readHeartbeatSync(runDir: string, agentName: string): Heartbeat 
   return text === undefined ? undefined : withNewerStatus(parseHeartbeat(text), readFileIfReadable(`${file}.status`));
 }
 
-/** Healthy if no older than three intervals; a missing or unreadable beat is unknown. */
-export function heartbeatHealth(beat: Heartbeat | undefined, now: Date, intervalSeconds: number): HeartbeatHealth {
-  if (!beat) return 'unknown';
-  return ageSeconds(beat, now) <= 3 * intervalSeconds ? 'healthy' : 'stale';
+/** What besides the beat's age decides its health: a beat from a dead pane or a gone writer is stale, however young. */
+export interface BeatWitness {
+  paneAlive: boolean;
+  writerAlive: boolean;
+}
+
+/**
+ * The one health rule (fleet status, agent status, fleet ps, verify): healthy when the beat is no
+ * older than three intervals, its pane is alive and the process that wrote it still exists; stale
+ * otherwise; unknown without a beat. Age is rounded to a tenth of a second.
+ */
+export function heartbeatHealth(
+  beat: Heartbeat | undefined,
+  witness: BeatWitness,
+  now: Date,
+  intervalSeconds: number,
+): { health: HeartbeatHealth; age: number | null } {
+  if (!beat) return { health: 'unknown', age: null };
+  const age = Math.round(ageSeconds(beat, now) * 10) / 10;
+  const fresh = age <= 3 * intervalSeconds;
+  return { health: fresh && witness.paneAlive && witness.writerAlive ? 'healthy' : 'stale', age };
 }
 
 export function ageSeconds(beat: Heartbeat, now: Date): number {

@@ -205,7 +205,8 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   const spec = buildLaunchSpec(roster, agent, { ...launch, persona, kickstart }, additions);
   if (spec.env.MOSAIC_SESSION_DIR) await ensurePrivateDir(spec.env.MOSAIC_SESSION_DIR);
   await assertExecutableExists(roster, agent, spec);
-  await mkdir(agent.workingDirectory, { recursive: true });
+  // A working directory mosaic has to create is private, like everything else it writes.
+  await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
   await writeLaunchSpec(spec);
   return spec;
 }

@@ -12,6 +12,7 @@ import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
+import { failureReason, readRunState } from '../supervisor/state.js';
 
 /** A send needs the fleet's roster, run directory, tmux server and host identity; no supervisor. */
 export type SendContext = Pick<FleetContext, 'roster' | 'paths' | 'tmux' | 'host'>;
@@ -56,8 +57,9 @@ class Panes {
     this.enters = new Coalescer((sessions) => pressEnterMany(tmux, sessions));
   }
 
-  io(agent: AgentSpec): PaneIo {
+  io(agent: AgentSpec, runDir: string): PaneIo {
     const { tmux } = this;
+    let first = true;
     return {
       snapshotAndPaste: async (text) => {
         const result = await snapshotAndPaste(tmux, agent.session, text);
@@ -69,8 +71,15 @@ class Panes {
         }
         return result;
       },
-      capture: () =>
-        this.screens.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error))),
+      capture: async () => {
+        const screen = await this.screens
+          .request(agent.session)
+          .catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
+        // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed.
+        if (first && screen.dead) throw await notRunning(agent, runDir);
+        first = false;
+        return screen;
+      },
       pressEnter: async () => {
         await this.enters.request(agent.session).catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
       },
@@ -79,6 +88,20 @@ class Panes {
 }
 
 const newSendId = (): string => randomBytes(4).toString('hex');
+
+/** Why an agent with a dead pane takes no message, from the supervisor's run state. */
+async function notRunning(agent: AgentSpec, runDir: string): Promise<UserError> {
+  const state = await readRunState(runDir, agent.name);
+  const reason = failureReason(state);
+  const why = reason
+    ? `the supervisor gave up on it: ${reason}`
+    : `its process has exited${state?.lastExitStatus === undefined || state.lastExitStatus === null ? '' : ` with status ${state.lastExitStatus}`}; the supervisor restarts it`;
+  return new UserError(`agent "${agent.name}" is not running (${why}); nothing was sent`, {
+    hint: reason
+      ? `fix the cause, then \`mosaic fleet restart ${agent.name}\``
+      : `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
+  });
+}
 
 /** Deliver one message to one agent; throws a UserError when it cannot even be pasted. */
 export async function sendToAgent(
@@ -94,7 +117,7 @@ export async function sendToAgent(
   const lock = await acquireAgentLock(ctx.paths.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
   try {
     const outcome = await deliver(
-      panes.io(agent),
+      panes.io(agent, ctx.paths.runDir),
       {
         sendId,
         agent: agent.name,

@@ -57,5 +57,6 @@ export function paneDiedHookCommand(target: HookTarget): string {
   // nothing at all when a redirection fails. `[` is a builtin: no process unless it is missing.
   const logDir = literal(path.dirname(target.logFile));
   const ensureLogDir = `[ -d ${logDir} ] || mkdir -m 700 -p ${logDir}; `;
-  return `run-shell -b ${tmuxQuote(ensureLogDir + env + shell)}`;
+  // umask: the supervisor's log (created by the redirection) is private like every file mosaic writes.
+  return `run-shell -b ${tmuxQuote(`umask 077; ${ensureLogDir}${env}${shell}`)}`;
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,16 @@ export function createFleet(): TestFleet {
   const tmuxTmpdir = path.join(dir, 'tmux');
   spawnSync('mkdir', ['-p', home, tmuxTmpdir]);
   const socket = `mt-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
+  // Everything the fleet's processes (runtimes included) write to temp, cache or data dirs stays in
+  // the test's directory, which the finaliser removes: nothing is left in /tmp or $HOME.
+  const scratch = {
+    TMPDIR: path.join(dir, 'tmp'),
+    XDG_CACHE_HOME: path.join(dir, 'xdg', 'cache'),
+    XDG_DATA_HOME: path.join(dir, 'xdg', 'data'),
+    XDG_STATE_HOME: path.join(dir, 'xdg', 'state'),
+  };
+  for (const scratchDir of Object.values(scratch)) mkdirSync(scratchDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...scratch, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
   delete env.TMUX;
   delete env.TMUX_PANE;
   delete env.MOSAIC_TMUX_SOCKET;

@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { runInteractive } from '../../observe/interactive.js';
 import { packageRoot } from '../../system/package.js';
 
-/** Runs the POSIX-sh stub agent in this terminal; fleets launch the script directly (no Node per agent). */
+/**
+ * Runs the POSIX-sh stub agent in this terminal; fleets launch the script directly (no Node per
+ * agent). SIGTERM and SIGHUP are passed on and the stub is waited for, so it never outlives us.
+ */
 export async function stubAgent(command: Command): Promise<number> {
   const opts = command.opts<{ dropFirstEnter?: boolean; crashAfter?: string; slowMs?: string; interval?: string; recordDir?: string }>();
   const args: string[] = [];
@@ -13,12 +16,5 @@ export async function stubAgent(command: Command): Promise<number> {
   if (opts.interval !== undefined) args.push('--interval', opts.interval);
   if (opts.recordDir !== undefined) args.push('--record-dir', opts.recordDir);
   const script = path.join(packageRoot(), 'framework', 'bin', 'mosaic-stub-agent');
-  const child = spawn('sh', [script, ...args], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, forward);
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
-  });
+  return runInteractive(['sh', script, ...args], process.env, 'reinstall mosaic-fleet: the stub agent is missing');
 }

@@ -92,4 +92,5 @@ export const GENERIC: ScreenSpec = {
   responses: [],
   blockers: [],
   timing: DEFAULT_TIMING,
+  reactionRequired: true,
 };

@@ -167,6 +167,15 @@ describe('generic detector (custom runtimes)', () => {
     expect(generic.classify(screen('generic/submitted'), probe(text, before, draft), AFTER_GRACE).kind).toBe('accepted');
   });
 
+  it('a program that never reads its input: the echoed Enter is not acceptance', () => {
+    const draft = screen('generic/draft');
+    const echo = generic.classify(screen('generic/echo-only'), probe(text, before, draft), AFTER_GRACE);
+    expect(echo.kind).toBe('waiting');
+    expect(echo.detail).toMatch(/only the terminal echoed the Enter/);
+    // A program that reads prints something: its prompt again, or an answer.
+    expect(generic.classify(screen('generic/prompt-again'), probe(text, before, draft), AFTER_GRACE).kind).toBe('accepted');
+  });
+
   it('a program that ignores Enter leaves the draft: draft', () => {
     const stuck = screen('generic/never-submits');
     expect(generic.classify(stuck, probe(text, before, screen('generic/draft')), AFTER_GRACE).kind).toBe('draft');

@@ -25,6 +25,8 @@ export interface ScreenSpec {
   /** Dialogs that take the keyboard: named in the detail when nothing else is conclusive. */
   blockers: readonly RegExp[];
   timing: SubmitTiming;
+  /** A cleared input is no proof (the terminal's own echo clears it): only new output counts as acceptance. */
+  reactionRequired?: boolean;
 }
 
 /** How long a runtime that was busy gets to show a cleared message in its queue. */
@@ -93,6 +95,11 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
       }
       if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };
       if (answered) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} answered` };
+      if (spec.reactionRequired && nothingNewPrinted(screen, reference)) {
+        // A line-oriented program's input is the terminal's: the echoed Enter clears the cursor's
+        // line whether or not the program ever reads it. Only its own output is evidence.
+        return { kind: 'waiting', detail: 'only the terminal echoed the Enter; the program has printed nothing since' };
+      }
       if (isEmpty(input)) return { kind: 'accepted', detail: 'input cleared on submit' };
       if (!sameText(outsideInput(screen, input), outsideInput(reference, locateInput(reference, spec.input)))) {
         return { kind: 'accepted', detail: 'the draft left the input and the screen moved on' };
@@ -100,4 +107,12 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
       return { kind: 'waiting', detail: 'the draft left the input; waiting for the runtime to react' };
     },
   };
+}
+
+/** The same non-blank rows as the reference, in the same order: the cursor moved, nothing was printed. */
+function nothingNewPrinted(screen: Screen, reference: Screen): boolean {
+  const rows = (lines: readonly string[]): string[] => lines.map((line) => line.replace(/\r/g, '').trimEnd()).filter((line) => line !== '');
+  const now = rows(screen.lines);
+  const then = rows(reference.lines);
+  return now.length === then.length && now.every((line, i) => line === then[i]);
 }

@@ -41,7 +41,16 @@ export const STUB_DETECTOR: AcceptanceDetector = {
     if (ack) return { kind: 'accepted', detail: `stub ack seq=${ack.seq}, bytes and checksum match` };
     const working = fresh.find((line) => line.kind === 'working' && mine(line));
     if (working) return { kind: 'waiting', detail: `stub is working on it (seq=${working.seq})` };
-    if (holdsDraft(screen, probe)) return { kind: 'draft', detail: 'no acknowledgement; the text is still in the input' };
+    if (holdsDraft(screen, probe)) {
+      // Busy with an earlier message, the stub is not reading: what is typed waits in the terminal's
+      // input. Once the Enter is echoed (the cursor left our text's row) the line is complete there,
+      // and the stub reads it after its current message: queued, not a draft.
+      const busy = busyWith(screen);
+      if (busy !== undefined && enterEchoed(screen, probe)) {
+        return { kind: 'queued', detail: `the stub is busy with seq=${busy}; the message waits in its input` };
+      }
+      return { kind: 'draft', detail: 'no acknowledgement; the text is still in the input' };
+    }
     const other = fresh.find((line) => line.kind === 'ack');
     if (other) {
       return {
@@ -60,4 +69,21 @@ function holdsDraft(screen: Screen, probe: MessageProbe): boolean {
   const tail = screen.lines.slice(from);
   if (probe.needle !== undefined) return containsNeedle(tail, probe.needle);
   return tail.some((line) => line.replace(/^stub> ?/u, '').trim() !== '');
+}
+
+/** The seq of a message the stub is still working on (a `working` line with no later ack), else undefined. */
+function busyWith(screen: Screen): number | undefined {
+  const lines = stubLines(screen);
+  const last = lines[lines.length - 1];
+  return last?.kind === 'working' ? last.seq : undefined;
+}
+
+/** The cursor is below the last row holding our text: the terminal echoed the Enter. */
+function enterEchoed(screen: Screen, probe: MessageProbe): boolean {
+  const needle = probe.needle;
+  let lastRow = -1;
+  screen.lines.forEach((line, row) => {
+    if (needle === undefined ? line.replace(/^stub> ?/u, '').trim() !== '' : containsNeedle([line], needle)) lastRow = row;
+  });
+  return lastRow >= 0 && screen.cursorY > lastRow;
 }

@@ -1,0 +1,35 @@
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+
+/*
+ * `npm test` must leave nothing behind: every test puts its runtimes' HOME, XDG dirs and TMPDIR
+ * under its own directory and removes it. This global setup notes what the temp dir and $HOME
+ * hold before the run and fails the run if anything new is left after it.
+ */
+const watched = (): Record<string, string> => ({ tmp: os.tmpdir(), home: os.homedir() });
+let before: Record<string, Set<string>> = {};
+
+const list = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+export function setup(): void {
+  before = Object.fromEntries(Object.entries(watched()).map(([name, dir]) => [name, new Set(list(dir))]));
+}
+
+export function teardown(): void {
+  const left = Object.entries(watched()).flatMap(([name, dir]) =>
+    list(dir)
+      .filter((entry) => !before[name]!.has(entry))
+      .map((entry) => `${dir}/${entry}`),
+  );
+  if (left.length > 0) {
+    // An error thrown here is printed but does not fail the run: set the exit code too.
+    process.exitCode = 1;
+    throw new Error(`the test run left ${left.length} new entries behind: ${left.slice(0, 20).join(', ')}`);
+  }
+}
