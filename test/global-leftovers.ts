@@ -1,5 +1,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
 
 /*
  * `npm test` must leave nothing behind: every test puts its runtimes' HOME, XDG dirs and TMPDIR
@@ -8,6 +10,8 @@ import os from 'node:os';
  */
 const watched = (): Record<string, string> => ({ tmp: os.tmpdir(), home: os.homedir() });
 let before: Record<string, Set<string>> = {};
+/** vitest's own temp directory, which it removes after the teardown. */
+let ownTmp: string | undefined;
 
 const list = (dir: string): string[] => {
   try {
@@ -17,14 +21,15 @@ const list = (dir: string): string[] => {
   }
 };
 
-export function setup(): void {
+export function setup(project: TestProject): void {
+  ownTmp = path.basename(project.tmpDir);
   before = Object.fromEntries(Object.entries(watched()).map(([name, dir]) => [name, new Set(list(dir))]));
 }
 
 export function teardown(): void {
   const left = Object.entries(watched()).flatMap(([name, dir]) =>
     list(dir)
-      .filter((entry) => !before[name]!.has(entry))
+      .filter((entry) => !before[name]!.has(entry) && !(name === 'tmp' && entry === ownTmp))
       .map((entry) => `${dir}/${entry}`),
   );
   if (left.length > 0) {
