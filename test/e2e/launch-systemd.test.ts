@@ -41,20 +41,13 @@ describe.runIf(RUN_SYSTEMD_TESTS)('resume under systemd', () => {
       const result = await world.mosaic(args);
       expect(result.status, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
     }
+    const send = async (text: string): Promise<void> => {
+      const sent = await world.mosaic(['agent', 'send', 'p1', '--verify', '--verify-timeout', '30000', '--no-preamble', '-m', text]);
+      expect(sent.status, sent.stderr).toBe(0);
+    };
     await model.waitForRequest(mainRequest('KICKSTART-p1'), 90_000);
     await idle(world);
-    const sent = await world.mosaic([
-      'agent',
-      'send',
-      'p1',
-      '--verify',
-      '--verify-timeout',
-      '30000',
-      '--no-preamble',
-      '-m',
-      'remember the word MANGO',
-    ]);
-    expect(sent.status, sent.stderr).toBe(0);
+    await send('remember the word MANGO');
     await model.waitForRequest(mainRequest('remember the word MANGO'), 30_000);
     const before = await eventually(async () => {
       const row = await idle(world);
@@ -66,18 +59,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('resume under systemd', () => {
     expect(restarted.status, restarted.stderr).toBe(0);
     await eventually(() => (panePids(fleet).p1 && panePids(fleet).p1 !== panePid ? true : undefined), 30_000, 'a new p1 pane');
     await idle(world);
-    const asked = await world.mosaic([
-      'agent',
-      'send',
-      'p1',
-      '--verify',
-      '--verify-timeout',
-      '30000',
-      '--no-preamble',
-      '-m',
-      'systemd-resume-check: the word?',
-    ]);
-    expect(asked.status, asked.stderr).toBe(0);
+    await send('systemd-resume-check: the word?');
     const resumed = await model.waitForRequest(mainRequest('systemd-resume-check'), 30_000);
     expect(JSON.stringify(resumed.body), 'the request after the unit restart carries the earlier turn').toContain('MANGO');
     expect((await world.json<PsRow[]>(['fleet', 'ps'])).find((r) => r.agent === 'p1')?.session_id).toBe(before.session_id);

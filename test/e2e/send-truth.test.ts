@@ -66,7 +66,7 @@ describe('send --verify tells the truth', () => {
     expect(sent.status).toBe(1);
   }, 30_000);
 
-  it('a failed agent is refused at once, with the reason, and nothing is typed', async () => {
+  it('a failed agent is refused at once, with the reason, and nothing is typed; every view calls its beat stale', async () => {
     const fleet = createFleet();
     fleet.writeRoster(
       roster(
@@ -81,5 +81,10 @@ describe('send --verify tells the truth', () => {
     expect(sent.status).toBe(1);
     expect(sent.stderr).toMatch(/agent "doomed" is not running \(the supervisor gave up on it: .*\); nothing was sent/);
     expect(fleet.tmux(['capture-pane', '-p', '-t', '=doomed:0.0']).stdout).not.toContain('hello');
+    // One health rule everywhere: a dead pane is never healthy, whatever its last beat's age.
+    const status = (await fleet.json<{ heartbeat: { health: string } }[]>(['fleet', 'status']))[0]!;
+    const agentStatus = await fleet.json<{ heartbeat: { health: string } }>(['agent', 'status', 'doomed']);
+    const ps = (await fleet.json<{ heartbeat: { health: string } }[]>(['fleet', 'ps']))[0]!;
+    expect([status.heartbeat.health, agentStatus.heartbeat.health, ps.heartbeat.health]).toEqual(['stale', 'stale', 'stale']);
   }, 30_000);
 });
