@@ -36,7 +36,7 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
   fleetCmd
     .command('init')
     .description('print a starter roster, or write it with --write')
-    .addOption(new Option('--profile <name>', 'roster profile').choices(['minimal', 'local-canary', 'stub']).default('minimal'))
+    .addOption(new Option('--profile <name>', 'roster profile').choices(['minimal', 'local-canary', 'usc', 'stub']).default('minimal'))
     .option('--write', 'write it to the roster path (atomically) instead of printing it')
     .option('--force', 'replace an existing roster')
     .addHelpText('after', '\nExample:\n  mosaic fleet init --profile stub --write')
@@ -52,7 +52,19 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
     .command('stop')
     .description('stop agents (all when none are named): kills exactly their sessions, nothing else')
     .argument('[agents...]', 'agent names from the roster')
+    .option('--orphans', "instead: stop the sessions marked as mosaic's (@mosaic_agent) that the roster no longer names")
+    .option('--socket <name>', "with --orphans: the tmux socket to clean up (default: the roster's, else $MOSAIC_TMUX_SOCKET)")
     .addOption(json())
+    .addHelpText(
+      'after',
+      `
+--orphans never stops a session without mosaic's mark, nor the holder session, and stops by exact
+name. It works without a roster: if yours was deleted, replaced or no longer parses, name the socket
+(every marked session on it, except the holder, is then an orphan):
+  mosaic fleet stop --orphans                          # judged against the roster
+  mosaic fleet stop --orphans --socket mosaic-factory  # roster gone: the socket it used
+  mosaic fleet ps                                      # orphans show the flag "orphan"`,
+    )
     .action(fleet('stop'));
   fleetCmd
     .command('restart')
@@ -120,7 +132,12 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
-  agentCmd.command('status').description("one agent's state").argument('<agent>', 'agent name').addOption(json()).action(agent('status'));
+  agentCmd
+    .command('status')
+    .description("one agent's state; every agent's (the rows of `fleet status`) when none is named")
+    .argument('[agent]', 'agent name')
+    .addOption(json())
+    .action(agent('status'));
   agentCmd
     .command('tail')
     .description('print the last lines of what the agent shows (the visible screen for full-screen TUIs)')
@@ -164,6 +181,11 @@ Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
       .option('-m, --message <text>', 'the message (else --file, else stdin)')
       .option('-f, --file <path>', 'read the message from a file (UTF-8)')
       .option('--source-label <label>', 'who the preamble names as sender (default: <hostname>:operator)')
+      // Upstream's name for --source-label.
+      .option('--source <label>', 'same as --source-label')
+      .on('option:source', function (this: Command, value: string) {
+        this.setOptionValueWithSource('sourceLabel', value, 'cli');
+      })
       .option('--no-preamble', 'send the body alone, without "[<source> -> <agent> #<send id>] "')
       .option('--verify', 'wait for evidence that the agent took it: exit 1 on draft or unverifiable')
       .option('--verify-timeout <ms>', 'how long to wait for evidence (default 6000)')

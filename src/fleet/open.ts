@@ -2,6 +2,7 @@ import { loadFleetContext, type FleetContext, type GlobalOptions } from '../cont
 import type { Host } from '../host/host.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
 import type { Supervisor } from '../supervisor/types.js';
+import { resolveSupervisor } from './supervisor-choice.js';
 
 /** A fleet with the supervisor its roster names: for the verbs that start, stop, restart or check. */
 export interface SupervisedFleet extends FleetContext {
@@ -9,7 +10,8 @@ export interface SupervisedFleet extends FleetContext {
 }
 
 export async function openFleet(host: Host, globals: GlobalOptions): Promise<SupervisedFleet> {
-  const ctx = await loadFleetContext(host, globals);
+  // A roster without `supervisor:` runs under systemd when its units are installed and enabled.
+  const ctx = resolveSupervisor(await loadFleetContext(host, globals));
   return { ...ctx, supervisor: await createSupervisor(ctx) };
 }
 

@@ -1,13 +1,15 @@
 import { UsageError } from '../core/errors.js';
 
-export const PROFILES = ['minimal', 'local-canary', 'stub'] as const;
+export const PROFILES = ['minimal', 'local-canary', 'usc', 'stub'] as const;
+/** Profiles shipped as framework/fleet/examples/<name>.yaml (byte-identical; a test keeps them so). */
+export const EXAMPLE_PROFILES = ['minimal', 'local-canary', 'usc'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
 const HEADER = `# Mosaic Fleet roster. Schema: framework/fleet/roster.schema.json in the mosaic-fleet package.
 # Every field also accepts camelCase. Relative directories are relative to this file.
 version: 1
 transport: tmux
-supervisor: builtin        # builtin (no systemd needed) or systemd
+supervisor: builtin # builtin (no systemd needed) or systemd
 tmux:
   socket_name: mosaic-factory
   holder_session: _holder
@@ -52,6 +54,65 @@ agents:
   - name: reviewer0
     runtime: pi
     class: reviewer
+    reset_between_tasks: true
+`,
+  usc: `# Mosaic Fleet roster shaped like upstream's USC fleet: an orchestrator that keeps its one
+# conversation, coders on claude and pi, and reviewers that all begin every task in a new one.
+# Schema: framework/fleet/roster.schema.json in the mosaic-fleet package.
+# There is no "supervisor:" line on purpose: once \`mosaic fleet install-systemd --enable\` has
+# installed and enabled this roster's units, fleet start uses systemd; until then, the built-in one.
+version: 1
+transport: tmux
+tmux:
+  socket_name: mosaic-factory
+  holder_session: _holder
+heartbeat:
+  interval_seconds: 15
+defaults:
+  working_directory: ~/src
+  # yolo: unattended, with each runtime's permission checks switched off. Point the agents at
+  # work trees you can afford to lose, or use safe (they ask before acting).
+  mode: yolo
+runtimes:
+  claude:
+    reset_command: /clear
+  pi:
+    reset_command: /new
+agents:
+  - name: mos-claude
+    runtime: claude
+    class: orchestrator
+    model_hint: Claude Opus
+    persistent_persona: true
+  - name: coder0
+    runtime: claude
+    class: implementer
+    model_hint: Claude Opus
+    reset_between_tasks: true
+  - name: coder1
+    runtime: claude
+    class: implementer
+    model_hint: Claude Opus
+    reset_between_tasks: true
+  - name: coder2
+    runtime: pi
+    class: implementer
+    model_hint: Pi GPT-5.5
+    reset_between_tasks: true
+  - name: coder3
+    runtime: pi
+    class: implementer
+    model_hint: Pi GPT-5.5
+    reset_between_tasks: true
+  - name: rev0
+    runtime: pi
+    class: reviewer
+    model_hint: Pi GPT-5.5
+    reset_between_tasks: true
+  - name: secrev0
+    runtime: pi
+    class: security_reviewer
+    model_hint: Pi GPT-5.5
     reset_between_tasks: true
 `,
   stub: `${HEADER.replace('mosaic-factory', 'mosaic-stub')}defaults:

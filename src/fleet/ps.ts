@@ -276,7 +276,11 @@ export function joinFleet(inputs: PsInputs): PsReport {
         model: null,
         session_id: null,
         flags: ['orphan'],
-        reasons: { orphan: `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file}` },
+        reasons: {
+          orphan: pane.mark
+            ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.mark}"): stop it with \`mosaic fleet stop --orphans\``
+            : `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} and was not created by mosaic: \`mosaic fleet stop --orphans\` leaves it alone`,
+        },
       };
     });
 

@@ -35,6 +35,8 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
     ctx.roster.supervisor === 'systemd' || options.restartCheck !== undefined
       ? await (await import('./restart-check.js')).verifyExtras(ctx, options)
       : { problems: [] as string[], warnings: [] as string[] };
+  // Upstream shorthands the loader accepted (e.g. a top-level working_directory).
+  warnings.push(...(ctx.roster.warnings ?? []));
   // A model_hint that names no model, or a model for a runtime without a model flag: never passed as a broken flag.
   for (const agent of ctx.roster.agents) {
     const warning = chooseModel(agent).warning;
@@ -54,8 +56,9 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   for (const pane of panes) bySession.set(pane.session, (bySession.get(pane.session) ?? 0) + 1);
   const known = new Set(ctx.roster.agents.map((agent) => agent.session));
   known.add(ctx.roster.holderSession);
+  const marks = new Map(panes.map((pane) => [pane.session, pane.mark ?? '']));
   for (const [session, count] of bySession) {
-    if (!known.has(session)) problems.push(`stray session "${session}" on socket "${socket}" is not in the roster`);
+    if (!known.has(session)) problems.push(straySession(session, socket, marks.get(session) ?? ''));
     else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);
   }
   for (const pane of panes) {
@@ -92,4 +95,11 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
     warnings,
     ...extra,
   };
+}
+
+/** A session the roster does not name: ours (marked) → `fleet stop --orphans` stops it; else mosaic never touches it. */
+function straySession(session: string, socket: string, mark: string): string {
+  return mark
+    ? `stray session "${session}" on socket "${socket}" is not in the roster (marked as mosaic agent "${mark}"): stop it with \`mosaic fleet stop --orphans\``
+    : `stray session "${session}" on socket "${socket}" is not in the roster and was not created by mosaic: mosaic leaves it alone (remove it yourself: tmux -L ${socket} kill-session -t =${session})`;
 }

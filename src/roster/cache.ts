@@ -19,7 +19,8 @@ export interface CachedLoadOptions {
   defaultTenant: string;
 }
 
-const CACHE_FORMAT = 1;
+/** 2: rosters carry supervisorSource and warnings. */
+const CACHE_FORMAT = 2;
 
 export const rosterCacheFile = (runDir: string): string => path.join(runDir, 'roster-cache.json');
 

@@ -197,7 +197,7 @@ interface RawRoster extends RawObject {
 function normalise(
   raw: RawRoster,
   file: string,
-  locate: (p: (string | number)[]) => { line: number; column: number },
+  locate: (p: (string | number)[], atKey?: boolean) => { line: number; column: number },
   options: LoadRosterOptions,
 ): Roster {
   const issues: RosterIssue[] = [];
@@ -234,9 +234,25 @@ function normalise(
   // Relative directories are relative to the roster file, so a roster can travel with its work tree.
   const rosterDir = path.dirname(path.resolve(file));
   const directory = (value: string): string => path.resolve(rosterDir, expandHome(value, home));
-  const defaultWorkingDirectory = directory(
-    pick<string>(defaults, 'working_directory', 'workingDirectory', ['defaults']) ?? DEFAULT_WORKING_DIRECTORY,
-  );
+  const warnings: string[] = [];
+  // Upstream rosters put working_directory at the top level: accepted as defaults.working_directory.
+  const defaultsWorkdir = pick<string>(defaults, 'working_directory', 'workingDirectory', ['defaults']);
+  const topWorkdir = pick<string>(raw, 'working_directory', 'workingDirectory', []);
+  if (topWorkdir !== undefined) {
+    const key = raw.working_directory === undefined ? 'workingDirectory' : 'working_directory';
+    const where = locate([key], true);
+    if (defaultsWorkdir !== undefined) {
+      issues.push({
+        ...where,
+        message: `top-level ${key} and defaults.working_directory are both set; keep only defaults: working_directory`,
+      });
+    } else {
+      warnings.push(
+        `${file}:${where.line}: top-level ${key} (upstream's shorthand) is read as defaults.working_directory; move it under "defaults:"`,
+      );
+    }
+  }
+  const defaultWorkingDirectory = directory(defaultsWorkdir ?? topWorkdir ?? DEFAULT_WORKING_DIRECTORY);
   const defaultMode = (defaults?.mode as AgentMode | undefined) ?? 'safe';
   const defaultModel = defaults?.model as string | undefined;
   const personaFile = (value: string | undefined, where: (string | number)[], key: string): string | undefined => {
@@ -344,6 +360,7 @@ function normalise(
     version: 1,
     tenantId: pick<string>(raw, 'tenant_id', 'tenantId', []) ?? options.defaultTenant,
     supervisor: (raw.supervisor as Roster['supervisor'] | undefined) ?? 'builtin',
+    supervisorSource: raw.supervisor === undefined ? 'default' : 'roster',
     socketName: options.env.MOSAIC_TMUX_SOCKET || (pick<string>(tmux, 'socket_name', 'socketName', ['tmux']) ?? DEFAULT_SOCKET),
     holderSession,
     heartbeatIntervalSeconds: pick<number>(heartbeat, 'interval_seconds', 'intervalSeconds', ['heartbeat']) ?? DEFAULT_HEARTBEAT_SECONDS,
@@ -351,6 +368,7 @@ function normalise(
     defaultWorkingDirectory,
     runtimes,
     agents,
+    warnings,
   };
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(roster.socketName)) {
     issues.push({ line: 1, column: 1, message: `MOSAIC_TMUX_SOCKET "${roster.socketName}" must match ^[A-Za-z0-9_][A-Za-z0-9_.-]*$` });

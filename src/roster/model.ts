@@ -2,6 +2,14 @@
 
 export type SupervisorKind = 'builtin' | 'systemd';
 
+/**
+ * Where `Roster.supervisor` came from: `roster` (the file says `supervisor:`), `default` (it does
+ * not, and no enabled systemd units of this roster were found: built-in), `detected` (it does not,
+ * and this roster's systemd units are installed and enabled: systemd). The loader only ever says
+ * `roster` or `default`; the fleet layer (fleet/supervisor-choice.ts) may turn `default` into `detected`.
+ */
+export type SupervisorSource = 'roster' | 'default' | 'detected';
+
 export type AgentMode = 'yolo' | 'safe';
 export const AGENT_MODES: readonly AgentMode[] = ['yolo', 'safe'];
 
@@ -57,7 +65,10 @@ export interface Roster {
   file: string;
   version: 1;
   tenantId: string;
+  /** The supervisor in effect (resolved when the roster has no `supervisor:`). */
   supervisor: SupervisorKind;
+  /** Always set by the loader; absent in rosters built in code (tests, `mosaic yolo`): treat as `roster`. */
+  supervisorSource?: SupervisorSource;
   socketName: string;
   holderSession: string;
   heartbeatIntervalSeconds: number;
@@ -65,6 +76,8 @@ export interface Roster {
   defaultWorkingDirectory: string;
   runtimes: Record<string, RuntimeOverride>;
   agents: AgentSpec[];
+  /** Accepted, but worth changing (e.g. upstream's top-level working_directory); the CLI prints them to stderr. */
+  warnings?: string[];
 }
 
 export const DEFAULT_SOCKET = 'mosaic-factory';

@@ -1,9 +1,17 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
 export interface FleetPaths {
+  /** The config root: $MOSAIC_FLEET_HOME, else $XDG_CONFIG_HOME/mosaic/fleet, else ~/.config/mosaic/fleet. */
   root: string;
   roster: string;
+  /**
+   * Where this roster's own files live (run/, logs/, agents/): the config root for the default
+   * roster (`<root>/roster.yaml`), `<root>/rosters/<name>-<hash>` for any other roster file, so two
+   * rosters sharing one config root never share run state, heartbeats, acks or transcripts.
+   */
+  stateDir: string;
   runDir: string;
   logsDir: string;
   agentsDir: string;
@@ -17,13 +25,36 @@ export function resolveFleetPaths(env: NodeJS.ProcessEnv, rosterOverride?: strin
     : env.XDG_CONFIG_HOME
       ? path.join(path.resolve(env.XDG_CONFIG_HOME), 'mosaic', 'fleet')
       : path.join(home, '.config', 'mosaic', 'fleet');
+  const defaultRoster = path.join(root, 'roster.yaml');
+  const roster = rosterOverride ? path.resolve(expandHome(rosterOverride, home)) : defaultRoster;
+  const stateDir = rosterStateDir(root, roster);
   return {
     root,
-    roster: rosterOverride ? path.resolve(expandHome(rosterOverride, home)) : path.join(root, 'roster.yaml'),
-    runDir: path.join(root, 'run'),
-    logsDir: path.join(root, 'logs'),
-    agentsDir: path.join(root, 'agents'),
+    roster,
+    stateDir,
+    runDir: path.join(stateDir, 'run'),
+    logsDir: path.join(stateDir, 'logs'),
+    agentsDir: path.join(stateDir, 'agents'),
   };
+}
+
+/**
+ * The directory holding a roster's run/, logs/ and agents/. The default roster keeps the config
+ * root itself (existing fleets and installed systemd units keep working); another roster file gets
+ * `<root>/rosters/<file name without extension>-<first 10 hex of sha256(absolute path)>`.
+ */
+export function rosterStateDir(root: string, rosterFile: string): string {
+  const absolute = path.resolve(rosterFile);
+  if (absolute === path.join(root, 'roster.yaml')) return root;
+  const stem =
+    path
+      .basename(absolute)
+      .replace(/\.ya?ml$/i, '')
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/^\.+/, '')
+      .slice(0, 40) || 'roster';
+  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 10);
+  return path.join(root, 'rosters', `${stem}-${hash}`);
 }
 
 export function expandHome(value: string, home: string): string {

@@ -33,9 +33,15 @@ export const PANE_FIELDS = [
   'pane_pipe',
 ] as const;
 
+/** Session option set on the holder session: `fleet stop --orphans` never stops a session carrying it. */
+export const HOLDER_MARK = '@mosaic_holder';
+
 export interface PaneRow {
   session: string;
+  /** The session's `@mosaic_agent` mark, else the session name. */
   agent: string;
+  /** The raw `@mosaic_agent` mark ('' when the session does not carry mosaic's mark). */
+  mark?: string;
   paneId: string;
   panePid: number | null;
   dead: boolean;
@@ -56,6 +62,7 @@ export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<Pan
   return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe]) => ({
     session: session!,
     agent: agent || session!,
+    mark: agent ?? '',
     paneId: paneId!,
     panePid: num(pid),
     dead: dead === '1',
@@ -98,7 +105,8 @@ export class DirectSupervisor implements Supervisor {
         'pane-died',
         paneDiedHookCommand({
           nodeBinary: process.execPath,
-          home: paths.root,
+          // The hook's `_supervise` reads no roster: the state directory is its config root.
+          home: paths.stateDir,
           socket: tmux.socket,
           logFile: supervisorLogFile(paths.logsDir),
         }),
@@ -221,14 +229,19 @@ export class DirectSupervisor implements Supervisor {
       env,
       runDir: paths.runDir,
       runtimeBinDirs: [],
-      home: paths.root,
+      // The watchdog's `_supervise` calls read no roster: the state directory is their config root.
+      home: paths.stateDir,
       nodeBinary: process.execPath,
       mainScript: mainScript(),
       watchdogScript: watchdogScript(),
     });
     await writeLaunchSpec(spec);
     await writeStartState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart));
-    return this.createCommands({ name: roster.holderSession, session: roster.holderSession, workingDirectory: paths.root });
+    return [
+      ...this.createCommands({ name: roster.holderSession, session: roster.holderSession, workingDirectory: paths.root }),
+      // Known as the holder even without a roster (`fleet stop --orphans` never stops it).
+      ['set-option', '-t', exactSessionWindow(roster.holderSession), HOLDER_MARK, '1'],
+    ];
   }
 
   private createCommands(agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {

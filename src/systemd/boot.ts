@@ -15,7 +15,8 @@ export type BootOutcome =
  * Enabling prepares the agent too, since nobody runs `fleet start` at boot.
  */
 export async function enableAgents(ctx: FleetContext, setup: SystemdSetup, agents: readonly AgentSpec[]): Promise<BootOutcome[]> {
-  if (ctx.roster.supervisor !== 'systemd') {
+  // A roster without `supervisor:` may be enabled: from then on it is detected as a systemd fleet.
+  if (ctx.roster.supervisor !== 'systemd' && ctx.roster.supervisorSource === 'roster') {
     throw new UserError(
       `roster ${ctx.roster.file} uses "supervisor: ${ctx.roster.supervisor}": enabling systemd units would start a second fleet at boot`,
       {

@@ -100,7 +100,11 @@ export async function installSystemd(
     enabled.push(setup.names.holder, ...agents);
   }
   const warnings: string[] = [];
-  if (ctx.roster.supervisor !== 'systemd') {
+  if (ctx.roster.supervisorSource === 'default' && !options.enable) {
+    warnings.push(
+      `roster ${ctx.roster.file} has no "supervisor:" line: fleet start uses these units once they are enabled (\`mosaic fleet install-systemd --enable\` or \`mosaic fleet enable\`); until then it uses the built-in supervisor`,
+    );
+  } else if (ctx.roster.supervisor !== 'systemd' && ctx.roster.supervisorSource !== 'default') {
     warnings.push(
       `roster ${ctx.roster.file} says "supervisor: ${ctx.roster.supervisor}": fleet start/stop use the units only with "supervisor: systemd"`,
     );

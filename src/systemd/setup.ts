@@ -44,6 +44,7 @@ export async function unitContext(setup: SystemdSetup, roster: Roster, paths: Fl
     version: packageVersion(),
     rosterFile: roster.file,
     root: paths.root,
+    runDir: paths.runDir,
     agentsDir: paths.agentsDir,
     socket: roster.socketName,
     tmuxTmpdir: setup.env.TMUX_TMPDIR || undefined,

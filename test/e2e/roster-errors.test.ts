@@ -163,6 +163,6 @@ describe('fleet init', () => {
     const fleet = createFleet();
     const result = await fleet.mosaic(['fleet', 'init', '--profile', 'huge']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/Allowed choices are minimal, local-canary, stub/);
+    expect(result.stderr).toMatch(/Allowed choices are minimal, local-canary, usc, stub/);
   });
 });

@@ -34,12 +34,13 @@ export async function roster(command: Command): Promise<number> {
   return 0;
 }
 
+/** One agent's row (a JSON object); with no name, every agent's rows (a JSON array), as `fleet status`. */
 export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
-  const agent = findAgent(ctx.roster, command.args[0]!);
-  const [row] = await fleetStatus(ctx, [agent]);
-  if (options(command).json) printJson(row);
-  else out(statusTable([row!]));
+  const name = command.args[0];
+  const rows = await fleetStatus(ctx, name === undefined ? ctx.roster.agents : [findAgent(ctx.roster, name)]);
+  if (options(command).json) printJson(name === undefined ? rows : rows[0]);
+  else out(statusTable(rows));
   return 0;
 }
 

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
-import { CheckFailedError } from '../../core/errors.js';
+import { CheckFailedError, UsageError } from '../../core/errors.js';
 import { selectAgents } from '../../context/context.js';
 import { initRoster } from '../../fleet/init.js';
 import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
 import { verifyFleet } from '../../fleet/verify.js';
+import { describeSupervisor } from '../../fleet/supervisor-choice.js';
 import type { SupervisedFleet } from '../../fleet/open.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import type { AgentOutcome } from '../../supervisor/types.js';
-import { err, out, printJson, stateColour, table } from '../output.js';
+import { cliHost } from '../host.js';
+import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options, renderOutcomes } from './shared.js';
 
 export async function init(command: Command): Promise<number> {
@@ -35,6 +37,7 @@ export async function start(command: Command): Promise<number> {
     if (showProgress) process.stderr.write(`\rstarting agents: ${done}/${total}`);
   });
   if (showProgress) process.stderr.write('\n');
+  if (!options(command).json) out(`socket ${ctx.tmux.socket}, ${describeSupervisor(ctx.roster)}`);
   const code = renderOutcomes(ctx, outcomes, options(command).json);
   return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
@@ -55,8 +58,32 @@ async function reportKickstarts(
 }
 
 export async function stop(command: Command): Promise<number> {
+  const opts = options<{ orphans?: boolean; socket?: string }>(command);
+  if (opts.orphans) return stopOrphanSessions(command, opts);
+  if (opts.socket !== undefined) throw new UsageError('--socket goes with --orphans (agents are stopped on the socket their roster names)');
   const ctx = await open(command);
   return renderOutcomes(ctx, await ctx.supervisor.stop(selectAgents(ctx.roster, command.args)), options(command).json);
+}
+
+/** `fleet stop --orphans`: works without a readable roster too (see fleet/orphans.ts). */
+async function stopOrphanSessions(command: Command, opts: { socket?: string; roster?: string; json?: boolean }): Promise<number> {
+  if (command.args.length > 0) throw new UsageError('--orphans stops the sessions the roster does not name: give no agent names with it');
+  const { stopOrphans } = await import('../../fleet/orphans.js');
+  const report = await stopOrphans(cliHost(), { roster: opts.roster, socket: opts.socket });
+  const failed = report.records.some((r) => r.result === 'error');
+  if (opts.json) {
+    printJson(report);
+    return failed ? 1 : 0;
+  }
+  if (report.roster_note) err(`warning: ${report.roster_note}`);
+  const acted = report.records.filter((r) => r.result !== 'left-alone');
+  for (const r of report.records) {
+    const what = r.agent && r.agent !== r.session ? `${r.session} (agent ${r.agent})` : r.session;
+    if (r.result === 'error') err(`${what}: ${colour.red('error', process.stderr)}: ${r.reason}`);
+    else out(`${what}: ${stateColour(r.result.replace('-', ' '))}${r.result === 'stopped' ? '' : ` (${r.reason})`}`);
+  }
+  if (acted.length === 0) out(`no orphan sessions on socket ${report.socket}`);
+  return failed ? 1 : 0;
 }
 
 export async function restart(command: Command): Promise<number> {
@@ -92,7 +119,7 @@ export async function status(command: Command): Promise<number> {
     printJson(rows);
     return 0;
   }
-  out(`fleet of ${ctx.roster.tenantId}@${ctx.host.identity.host} on socket ${ctx.tmux.socket} (${ctx.supervisor.kind} supervisor)`);
+  out(`fleet of ${ctx.roster.tenantId}@${ctx.host.identity.host} on socket ${ctx.tmux.socket} (${describeSupervisor(ctx.roster)})`);
   out(statusTable(rows));
   if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
   for (const r of rows.filter((row) => row.failed_reason)) out(`${r.agent} failed: ${r.failed_reason} (mosaic fleet restart ${r.agent})`);
@@ -100,7 +127,7 @@ export async function status(command: Command): Promise<number> {
 }
 
 export async function verify(command: Command): Promise<number> {
-  const ctx = await open(command);
+  const ctx = await open(command, { quietWarnings: true }); // the roster's warnings are in the report's
   const report = await verifyFleet(ctx, { restartCheck: options<{ restartCheck?: string }>(command).restartCheck });
   if (options(command).json) {
     printJson(report);

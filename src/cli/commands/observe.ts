@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
 import { loadFleetContext, type FleetContext } from '../../context/context.js';
+import { resolveSupervisor } from '../../fleet/supervisor-choice.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, out, printJson, stateColour, table, write } from '../output.js';
@@ -12,8 +13,9 @@ import { colour, out, printJson, stateColour, table, write } from '../output.js'
  * imported up front; watch, attach and logs load their modules when they run.
  */
 
-const openView = (command: Command): Promise<FleetContext> =>
-  loadFleetContext(cliHost(), { roster: options(command).roster, cached: true });
+/** With the supervisor resolved, so `fleet ps` shows systemd for a roster without `supervisor:` whose units are enabled. */
+const openView = async (command: Command): Promise<FleetContext> =>
+  resolveSupervisor(await loadFleetContext(cliHost(), { roster: options(command).roster, cached: true }));
 
 /** Options with the global ones (not from ./shared.js: it pulls in the whole fleet context and the YAML parser). */
 const options = <T extends object>(command: Command): T & { roster?: string; json?: boolean } =>
