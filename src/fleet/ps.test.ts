@@ -8,7 +8,7 @@ import type { PaneRow } from '../supervisor/direct.js';
 import type { AgentRunState } from '../supervisor/state.js';
 import { ProcessTable } from '../system/proc.js';
 import { unitNames } from '../systemd/names.js';
-import { beatHealth, joinFleet, type PsInputs } from './ps.js';
+import { joinFleet, type PsInputs } from './ps.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -81,17 +81,6 @@ function inputs(over: Partial<PsInputs>): PsInputs {
     ...over,
   };
 }
-
-describe('beatHealth', () => {
-  const now = new Date(NOW);
-  it('healthy within 3 intervals from a live writer in a live pane, stale otherwise, unknown without a beat', () => {
-    expect(beatHealth(beat(1, 29), true, true, now, 10)).toEqual({ health: 'healthy', age: 29 });
-    expect(beatHealth(beat(1, 31), true, true, now, 10).health).toBe('stale');
-    expect(beatHealth(beat(1, 1), false, true, now, 10).health).toBe('stale');
-    expect(beatHealth(beat(1, 1), true, false, now, 10).health).toBe('stale');
-    expect(beatHealth(undefined, true, true, now, 10)).toEqual({ health: 'unknown', age: null });
-  });
-});
 
 describe('joinFleet', () => {
   const STUB = ['sh', '/opt/mosaic/framework/bin/mosaic-stub-agent'];

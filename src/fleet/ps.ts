@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readHeartbeatSync, ageSeconds, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
 import { stateFile, type AgentRunState } from '../supervisor/state.js';
@@ -118,20 +118,6 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-/** Healthy: a beat no older than 3 intervals, from a writer that still exists, in a live pane. */
-export function beatHealth(
-  beat: Heartbeat | undefined,
-  paneAlive: boolean,
-  writerAlive: boolean,
-  now: Date,
-  intervalSeconds: number,
-): { health: HeartbeatHealth; age: number | null } {
-  if (!beat) return { health: 'unknown', age: null };
-  const age = Math.round(ageSeconds(beat, now) * 10) / 10;
-  const fresh = age <= 3 * intervalSeconds;
-  return { health: fresh && paneAlive && writerAlive ? 'healthy' : 'stale', age };
-}
-
 const exitStatus = (pane: PaneRow): number | null => pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal);
 
 const idleSeconds = (pane: PaneRow, nowMs: number): number | null =>
@@ -165,7 +151,12 @@ export function joinFleet(inputs: PsInputs): PsReport {
     const matcher = matcherFor(agent.runtime);
     const proc = alive ? findAgentProcess(table, pane.panePid!, matcher) : undefined;
     const beat = inputs.heartbeat(agent.name);
-    const health = beatHealth(beat, alive, beat ? table.alive(beat.pid) : false, now, roster.heartbeatIntervalSeconds);
+    const health = heartbeatHealth(
+      beat,
+      { paneAlive: alive, writerAlive: beat ? table.alive(beat.pid) : false },
+      now,
+      roster.heartbeatIntervalSeconds,
+    );
     const flags: PsFlag[] = [];
     const reasons: Partial<Record<PsFlag, string>> = {};
     const flag = (name: PsFlag, reason: string): void => {
