@@ -63,7 +63,6 @@ describe('systemd user manager for the systemd tests', () => {
   // Outside CI the systemd tests are skipped without a manager: the test list says why.
   if (!RUN_SYSTEMD_TESTS) it.skip(`systemd tests skipped: ${MANAGER.reason} (start one: eval "$(scripts/user-systemd start)")`, () => {});
 });
-});
 
 describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', () => {
   it('install → start 3 → restart one in isolation → holder stop stops all → uninstall leaves nothing', async () => {
