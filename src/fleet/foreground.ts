@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
-import { findRuntimeBinDirs, prepareAgentLaunch, sessionIdFile, type LaunchSpec } from '../launch/spec.js';
+import { sessionIdFile } from '../launch/session.js';
+import { findRuntimeBinDirs, prepareAgentLaunch, type LaunchSpec } from '../launch/spec.js';
 import { LAUNCH_PROFILES } from '../launch/profiles.js';
 import {
   AGENT_NAME_PATTERN,

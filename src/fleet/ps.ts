@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
@@ -23,7 +23,7 @@ import {
   type WaitReason,
 } from './activity.js';
 import { chooseModel } from '../launch/model.js';
-import { readSessionId } from '../launch/spec.js';
+import { readSessionId } from '../launch/session.js';
 
 export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
 
@@ -109,6 +109,14 @@ export interface PsInputs {
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 function readJson<T>(file: string): T | undefined {
   try {
@@ -320,6 +328,7 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   // While tmux and systemctl answer, read what every row needs from files.
   const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
   const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name)]));
+  const runFiles = new Set(listDir(paths.runDir));
   const [panes, systemd] = await listing;
   const screens = await screensToRead(view, panes, beats);
   const report = joinFleet({
@@ -333,7 +342,8 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
     table: new ProcessTable(options.procRoot),
     systemd,
     screens: (agent) => screens.get(agent),
-    sessionId: (agent) => readSessionId(paths.runDir, agent),
+    // One listing instead of a failed open per agent without a session (most stub and custom agents).
+    sessionId: (agent) => (runFiles.has(`${agent}.session`) ? readSessionId(paths.runDir, agent) : undefined),
   });
   const live = new Map(panes.filter((pane) => !pane.dead).map((pane) => [pane.session, pane]));
   const running = roster.agents

@@ -11,7 +11,7 @@ import type { Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/direct.js';
 import { rm } from 'node:fs/promises';
-import { sessionIdFile } from '../launch/spec.js';
+import { sessionIdFile } from '../launch/session.js';
 import { clearTaskMarker } from '../messaging/tasks.js';
 import { waitFor } from '../system/wait.js';
 import { sendKickstart, takesKickstartOnCommandLine } from './kickstart.js';

@@ -1,7 +1,7 @@
 import { heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import { ProcessTable } from '../system/proc.js';
 import { chooseModel } from '../launch/model.js';
-import { readSessionId } from '../launch/spec.js';
+import { readSessionId } from '../launch/session.js';
 import type { AgentMode, AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { captureByAgent } from '../messaging/screen.js';

@@ -7,8 +7,9 @@ import { expandHome } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
-import { ensurePrivateDir, fileExists, isExecutable, readFileIfReadable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
+import { ensurePrivateDir, fileExists, isExecutable, readFileOrUndefined, writeRunFile } from '../system/fs.js';
 import { renderKickstart } from './kickstart.js';
+import { sessionIdFile } from './session.js';
 import { chooseModel } from './model.js';
 import { personaFileFor } from './persona.js';
 import { LAUNCH_PROFILES, type LaunchProfile, type SectionArg } from './profiles.js';
@@ -89,13 +90,6 @@ export interface LaunchIdentity {
   tenantId: string;
 }
 
-/** The agent's runtime session id, as the launcher and the runtime's hooks record it. */
-export const sessionIdFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.session`);
-/** The recorded session id, if any (a plain id: anything else in the file is ignored, as the launcher does). */
-export function readSessionId(runDir: string, agent: string): string | undefined {
-  const id = readFileIfReadable(sessionIdFile(runDir, agent))?.split('\n')[0]?.trim();
-  return id && /^[A-Za-z0-9_.-]+$/.test(id) ? id : undefined;
-}
 /** The kickstart prompt, rendered: the launcher passes its contents as one argument. */
 export const kickstartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.kickstart`);
 /** pi keeps its sessions in a directory of the agent's own, so "continue the latest" is this agent's. */

@@ -4,7 +4,8 @@ import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
-import type { TmuxClient } from '../tmux/client.js';
+import { exactPane, type TmuxClient } from '../tmux/client.js';
+import { ProcessTable } from '../system/proc.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type PaneIo, type SendStatus } from './deliver.js';
@@ -89,6 +90,17 @@ class Panes {
 
 const newSendId = (): string => randomBytes(4).toString('hex');
 
+/** "stopped" or "frozen" when the pane's process is in state T/t or D, else undefined. */
+async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | undefined> {
+  const result = await tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_pid}'], { allowFailure: true });
+  const pid = Number(result.stdout.trim());
+  if (result.status !== 0 || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const state = new ProcessTable().stat(pid)?.state;
+  if (state === 'T' || state === 't') return `stopped (state ${state})`;
+  if (state === 'D') return 'frozen or blocked (state D)';
+  return undefined;
+}
+
 /** Why an agent with a dead pane takes no message, from the supervisor's run state. */
 async function notRunning(agent: AgentSpec, runDir: string): Promise<UserError> {
   const state = await readRunState(runDir, agent.name);
@@ -129,6 +141,15 @@ export async function sendToAgent(
       },
       clock,
     );
+    if (outcome.status === 'draft') {
+      // A stopped or frozen agent cannot take what sits in its terminal: that is not a draft to
+      // send again (it would be read twice once the agent runs), it is unverifiable.
+      const frozen = await frozenPane(ctx.tmux, agent);
+      if (frozen) {
+        outcome.status = 'unverifiable';
+        outcome.detail = `the agent's process is ${frozen}; the text waits in its terminal and is read when it runs again`;
+      }
+    }
     return {
       tenant_id: ctx.roster.tenantId,
       host: ctx.host.identity.host,

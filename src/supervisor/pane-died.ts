@@ -56,7 +56,17 @@ export async function handlePaneDied(
     return { result: 'ignored' };
   }
   state.handledPid = event.deadPid;
-  const fleetCrashes = await recordFleetCrash(deps.runDir, event.agent, now, state.policy.windowSeconds);
+  // Bookkeeping that cannot be written (a full disk, a read-only run dir) must not cost the agent
+  // its restart: it is restarted anyway, and the reason says what was not recorded.
+  const unrecorded: string[] = [];
+  const fleetCrashes = await recordFleetCrash(deps.runDir, event.agent, now, state.policy.windowSeconds).catch((error: unknown) => {
+    unrecorded.push(`fleet crash record: ${(error as Error).message}`);
+    return 0;
+  });
+  const saveState = (): Promise<void> =>
+    writeRunState(deps.runDir, state).catch((error: unknown) => {
+      unrecorded.push(`run state: ${(error as Error).message}`);
+    });
   const { decision, crashes } = decideAfterCrash(state.crashes, now, state.policy, fleetCrashes);
   state.crashes = crashes;
   state.lastExitStatus = event.exitStatus ?? (event.exitSignal === null ? null : 128 + event.exitSignal);
@@ -64,13 +74,13 @@ export async function handlePaneDied(
     state.failed = true;
     state.failedReason = decision.reason;
     state.nextStartAt = null;
-    await writeRunState(deps.runDir, state);
+    await saveState();
     await mark();
-    return { result: 'failed', reason: decision.reason };
+    return { result: 'failed', reason: [decision.reason, ...unrecorded].join('; ') };
   }
   state.restarts += 1;
   state.nextStartAt = now + decision.delayMs;
-  await writeRunState(deps.runDir, state);
+  await saveState();
   const seconds = (decision.delayMs / 1000).toFixed(3);
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   const notice = `mosaic: ${event.agent} exited (${how}); restart ${state.restarts} in ${seconds}s (crash ${decision.crashesInWindow} of ${state.policy.maxCrashes} allowed in ${state.policy.windowSeconds}s)`;
@@ -81,5 +91,7 @@ export async function handlePaneDied(
   if (result.status !== 0 && !/still active/.test(result.stderr)) {
     throw new Error(`respawn of ${event.agent} (${event.paneId}) failed: ${result.stderr.trim()}`);
   }
-  return { result: 'respawn-scheduled' };
+  return unrecorded.length > 0
+    ? { result: 'respawn-scheduled', reason: `not recorded: ${unrecorded.join('; ')}` }
+    : { result: 'respawn-scheduled' };
 }
