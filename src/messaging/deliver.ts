@@ -151,9 +151,8 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
         lastEnter = clock.now();
         continue;
       }
-      if (retry === undefined && now - lastEnter >= timing.draftConfirmMs) {
-        return finish('draft', `${last.detail} after ${presses} Enter presses`);
-      }
+      // The Enter presses are spent; the text may still be taken by a slow or loaded runtime, so
+      // "draft" is said only at the deadline (saying it earlier invited a resend that duplicates).
     }
     if (now >= deadline) break;
   }

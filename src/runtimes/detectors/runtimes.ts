@@ -41,7 +41,7 @@ export const CLAUDE: ScreenSpec = {
     /Select login method|Choose the text style/u,
   ],
   // Some versions ignore Enter on a fresh pane for seconds: keep retrying a while.
-  timing: { ...DEFAULT_TIMING, enterRetryMs: [400, 800, 1500, 2500], draftConfirmMs: 1500 },
+  timing: { ...DEFAULT_TIMING, enterRetryMs: [400, 800, 1500, 2500] },
 };
 
 export const CODEX: ScreenSpec = {

@@ -61,8 +61,6 @@ export interface SubmitTiming {
   draftWaitMs: number;
   /** Retry Enter (never the body) this long after the previous Enter while the draft is still there. */
   enterRetryMs: readonly number[];
-  /** After the last retry, a draft that stays this long is the verdict. */
-  draftConfirmMs: number;
 }
 
 export interface AcceptanceDetector {
@@ -99,5 +97,4 @@ export const DEFAULT_TIMING: SubmitTiming = {
   settleMs: 0,
   draftWaitMs: 1500,
   enterRetryMs: [300, 600, 1200],
-  draftConfirmMs: 800,
 };
