@@ -219,6 +219,16 @@ function normalise(
   const defaults = raw.defaults as RawObject | undefined;
   const rawRuntimes = (raw.runtimes ?? {}) as Record<string, RawObject>;
 
+  /** Report each of `keys` in `obj` that is a string holding a line break or NUL. */
+  const singleLine = (obj: RawObject | undefined, where: (string | number)[], keys: readonly (string | number)[]): void => {
+    for (const key of keys) {
+      const value = obj?.[key as string];
+      if (typeof value === 'string' && /[\n\r\0]/.test(value)) {
+        issues.push({ ...locate([...where, key]), message: `${describePath([...where, key])} may not contain a line break or NUL` });
+      }
+    }
+  };
+
   const runtimes: Record<string, RuntimeOverride> = {};
   for (const [name, value] of Object.entries(rawRuntimes)) {
     const override: RuntimeOverride = {};
@@ -302,6 +312,12 @@ function normalise(
       });
     }
     const workdir = pick<string>(entry, 'working_directory', 'workingDirectory', where);
+    // Values that become one line of the launch spec (or of a unit's env file) cannot hold a line break.
+    singleLine(entry, where, ['working_directory', 'workingDirectory', 'model']);
+    (Array.isArray(entry.args) ? (entry.args as unknown[]) : []).forEach((_, i) =>
+      singleLine(entry.args as RawObject, [...where, 'args'], [i]),
+    );
+    singleLine(entry.env as RawObject | undefined, [...where, 'env'], Object.keys((entry.env as RawObject | undefined) ?? {}));
     const spec: AgentSpec = {
       name,
       session,

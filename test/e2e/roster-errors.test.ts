@@ -53,6 +53,13 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
   },
   { name: 'no agents', body: (s) => `${head(s)}agents: []\n`, error: /agents must NOT have fewer than 1 items/ },
   {
+    name: 'a line break in a value that becomes one launch line',
+    body: (s) =>
+      `${head(s)}agents:\n  - name: a\n    runtime: stub\n    working_directory: "/tmp/x\\nExecStartPre=/bin/true"\n    env: {NOTE: "a\\nb"}\n`,
+    error:
+      /roster\.yaml:8:24: agents\[0\]\.working_directory may not contain a line break or NUL[\s\S]*roster\.yaml:9:\d+: agents\[0\]\.env\.NOTE may not contain a line break/,
+  },
+  {
     name: 'unknown mode',
     body: (s) => `${head(s)}agents:\n  - name: a\n    runtime: stub\n    mode: reckless\n`,
     error: /roster\.yaml:8:11: agents\[0\]\.mode must be one of "yolo", "safe"/,
