@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const benches = readdirSync(here)
-  .filter((name) => name.endsWith('.mjs') && !['run.mjs', 'lib.mjs'].includes(name))
+  .filter((name) => name.endsWith('.mjs') && !['run.mjs', 'lib.mjs', 'compare-builds.mjs'].includes(name))
   .filter((name) => only.length === 0 || only.includes(name.replace(/\.mjs$/, '')));
 let failed = 0;
 for (const name of benches) {

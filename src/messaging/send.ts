@@ -5,7 +5,6 @@ import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
-import { ProcessTable } from '../system/proc.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type PaneIo, type SendStatus } from './deliver.js';
@@ -13,7 +12,6 @@ import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
-import { failureReason, readRunState } from '../supervisor/state.js';
 
 /** A send needs the fleet's roster, run directory, tmux server and host identity; no supervisor. */
 export type SendContext = Pick<FleetContext, 'roster' | 'paths' | 'tmux' | 'host'>;
@@ -95,6 +93,7 @@ async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | 
   const result = await tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_pid}'], { allowFailure: true });
   const pid = Number(result.stdout.trim());
   if (result.status !== 0 || !Number.isInteger(pid) || pid <= 0) return undefined;
+  const { ProcessTable } = await import('../system/proc.js'); // only on this rare path: the send path stays lean
   const state = new ProcessTable().stat(pid)?.state;
   if (state === 'T' || state === 't') return `stopped (state ${state})`;
   if (state === 'D') return 'frozen or blocked (state D)';
@@ -103,6 +102,7 @@ async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | 
 
 /** Why an agent with a dead pane takes no message, from the supervisor's run state. */
 async function notRunning(agent: AgentSpec, runDir: string): Promise<UserError> {
+  const { failureReason, readRunState } = await import('../supervisor/state.js'); // only on this rare path
   const state = await readRunState(runDir, agent.name);
   const reason = failureReason(state);
   const why = reason

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
 import { loadFleetContext, type FleetContext } from '../../context/context.js';
-import { resolveSupervisor } from '../../fleet/supervisor-choice.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, out, printJson, stateColour, table, write } from '../output.js';
@@ -14,8 +13,12 @@ import { colour, out, printJson, stateColour, table, write } from '../output.js'
  */
 
 /** With the supervisor resolved, so `fleet ps` shows systemd for a roster without `supervisor:` whose units are enabled. */
-const openView = async (command: Command): Promise<FleetContext> =>
-  resolveSupervisor(await loadFleetContext(cliHost(), { roster: options(command).roster, cached: true }));
+async function openView(command: Command): Promise<FleetContext> {
+  const ctx = await loadFleetContext(cliHost(), { roster: options(command).roster, cached: true });
+  // The systemd detection is loaded only for a roster that does not name its supervisor.
+  if (ctx.roster.supervisorSource !== 'default') return ctx;
+  return (await import('../../fleet/supervisor-choice.js')).resolveSupervisor(ctx);
+}
 
 /** Options with the global ones (not from ./shared.js: it pulls in the whole fleet context and the YAML parser). */
 const options = <T extends object>(command: Command): T & { roster?: string; json?: boolean } =>
