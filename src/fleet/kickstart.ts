@@ -1,13 +1,12 @@
 import type { FleetContext } from '../context/context.js';
 import { renderKickstart } from '../launch/kickstart.js';
-import { LAUNCH_PROFILES } from '../launch/profiles.js';
+import { launchProfile } from '../launch/spec.js';
 import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent, type SendResult } from '../messaging/send.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
-import { resolveRuntime } from '../runtimes/registry.js';
 
-/** The four built-in runtimes take the first prompt on their command line (the stub and custom runtimes do not). */
+/** The runtimes with a launch profile take the first prompt on their command line (the stub and custom runtimes do not). */
 export function takesKickstartOnCommandLine(roster: Roster, agent: AgentSpec): boolean {
-  return Boolean(LAUNCH_PROFILES[agent.runtime]) && resolveRuntime(roster, agent.runtime).builtin;
+  return launchProfile(roster, agent.runtime) !== undefined;
 }
 
 /** Send the agent's kickstart as a verified message (readiness-gated like any send); null when it has none. */

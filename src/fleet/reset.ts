@@ -87,10 +87,10 @@ export async function resetAgent(
     );
   }
   const command = resolveRuntime(ctx.roster, agent.runtime).reset[mode];
+  if (options.restart) return restartWithNewSession(ctx, agent, mode, command, 'asked for (--restart)');
   // The old conversation is no longer the one to resume: until the runtime reports its new
   // session, a restart starts a new one (with the kickstart).
   await forgetSession(ctx, agent);
-  if (options.restart) return restartWithNewSession(ctx, agent, mode, command, 'asked for (--restart)');
   const since = Date.now();
   const previousSession = beforeBeat?.fields.session_ts;
   // Hold the agent's send lock while typing and verifying, so no message interleaves with the reset.
@@ -183,7 +183,7 @@ async function restartWithNewSession(
     verified: true,
     evidence: `${why}: restarted the agent with a new session`,
     kickstart,
-    kickstart_via: agent.kickstartTemplate ? (viaArgv ? 'argv' : kickstart ? 'send' : null) : null,
+    kickstart_via: viaArgv && agent.kickstartTemplate ? 'argv' : kickstart ? 'send' : null,
   };
 }
 

@@ -96,6 +96,19 @@ export const kickstartFile = (runDir: string, agent: string): string => path.joi
 export const piSessionDir = (agentsDir: string, agent: string): string => path.join(agentsDir, agent, 'pi', 'sessions');
 
 /**
+ * What mosaic knows about launching the runtime (mode, model, persona, kickstart and session flags):
+ * the built-in runtimes have a profile, also when the roster names another executable for one (a
+ * pinned path); the stub and custom runtimes have none.
+ */
+export function launchProfile(roster: Roster, runtime: string): LaunchProfile | undefined {
+  return resolveRuntime(roster, runtime).builtin ? LAUNCH_PROFILES[runtime] : undefined;
+}
+
+/** The identity a launch was given, else this process's uid and the roster's tenant. */
+const identityOf = (launch: LaunchEnvironment, roster: Roster): LaunchIdentity =>
+  launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
+
+/**
  * The one launch builder: (agent, runtime, mode, model, persona, kickstart, session) → the argv,
  * environment and fresh/resume sections that every start of the agent uses — first start, crash
  * restart, `fleet restart`, a systemd unit start and `mosaic yolo` — so no path drops a flag.
@@ -107,10 +120,8 @@ export function buildLaunchSpec(
   additions: LaunchAdditions = { env: {}, args: [] },
 ): LaunchSpec {
   const runtime = resolveRuntime(roster, agent.runtime);
-  // A built-in runtime keeps its flags when the roster names another executable for it (a pinned path).
-  const profile = runtime.builtin ? LAUNCH_PROFILES[agent.runtime] : undefined;
-  const identity = launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
-  const features = launchFeatures(profile, agent, launch, identity);
+  const profile = launchProfile(roster, agent.runtime);
+  const features = launchFeatures(profile, agent, launch, identityOf(launch, roster));
   const argv = [...runtime.command, ...additions.args, ...features.args, ...agent.args];
   // Roster env, then the integration's and the mode's, then ours: the MOSAIC_* contract cannot be overridden.
   const userEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env, ...additions.env, ...features.env };
@@ -192,8 +203,7 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
     const agentEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env };
     additions = await integration.prepare({ roster, agent, configDir, reporter: reporterScript(), env: launch.env, agentEnv, persona });
   }
-  const identity = launch.identity ?? { uid: process.getuid?.() ?? 0, host: '', tenantId: roster.tenantId };
-  const prompt = renderKickstart(agent, identity);
+  const prompt = renderKickstart(agent, identityOf(launch, roster));
   const kickstart = prompt === undefined ? undefined : kickstartFile(launch.runDir, agent.name);
   if (kickstart && prompt !== undefined) await writeRunFile(kickstart, prompt);
   const spec = buildLaunchSpec(roster, agent, { ...launch, persona, kickstart }, additions);

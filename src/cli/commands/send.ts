@@ -13,7 +13,7 @@ import {
 } from '../../messaging/send.js';
 import { loadFleetContext, selectAgents } from '../../context/context.js';
 import { cliHost } from '../host.js';
-import { hasTakenTask, markTaskTaken } from '../../messaging/tasks.js';
+import { markTaskTaken } from '../../messaging/tasks.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, err, out, printJson } from '../output.js';
 
@@ -82,29 +82,12 @@ export async function broadcast(command: Command): Promise<number> {
   return results.every(delivered) ? 0 : 1;
 }
 
-/**
- * reset_between_tasks: an agent that took a task since its last reset gets a new conversation
- * (and its kickstart) before this message. A reset that fails stops the send: delivering the next
- * task into the previous one's conversation is what the roster asked never to happen.
- */
+/** reset_between_tasks agents get a new conversation first (loaded only when the roster has such agents). */
 async function resetBeforeTask(ctx: SendContext, agents: readonly AgentSpec[], flags: MessageFlags): Promise<void> {
-  if (!flags.reset) return;
-  const due: AgentSpec[] = [];
-  for (const agent of agents) if (agent.resetBetweenTasks && (await hasTakenTask(ctx.paths.runDir, agent.name))) due.push(agent);
-  if (due.length === 0) return;
-  const [{ openFleet }, { resetAgent }] = await Promise.all([import('../../fleet/open.js'), import('../../fleet/reset.js')]);
-  const fleet = await openFleet(ctx.host, { roster: flags.roster });
-  await Promise.all(
-    due.map(async (agent) => {
-      const result = await resetAgent(fleet, agent, 'clear');
-      if (!result.verified) {
-        throw new UserError(`agent "${agent.name}" (reset_between_tasks) could not be reset before this task: ${result.evidence}`, {
-          hint: `nothing was sent; look with \`mosaic agent tail ${agent.name}\`, or send with --no-reset`,
-        });
-      }
-      if (!flags.json) err(`${agent.name}: reset before the next task (${result.evidence})`);
-    }),
-  );
+  if (!flags.reset || !agents.some((agent) => agent.resetBetweenTasks)) return;
+  const { resetBeforeTasks } = await import('../../fleet/task-reset.js');
+  const reset = await resetBeforeTasks(ctx, agents, { roster: flags.roster });
+  if (!flags.json) for (const { agent, evidence } of reset) err(`${agent}: reset before the next task (${evidence})`);
 }
 
 /** Mark the agents that took this message as having a task (for reset_between_tasks). */
