@@ -854,7 +854,8 @@ export const CELLS = [
   { name: 'kill9-roster-invalid-builtin', fault: 'kill -9 agent, roster invalid', sup: 'builtin', run: kill9RosterInvalid },
   { name: 'rundir-unwritable-builtin', fault: 'heartbeat dir unwritable', sup: 'builtin', run: runDirUnwritable },
   { name: 'kill9-rundir-unwritable-builtin', fault: 'kill -9 agent, run dir ro', sup: 'builtin', run: kill9RunDirUnwritable },
-  { name: 'manager-restart-systemd', fault: 'user manager restarted', sup: 'systemd', run: managerRestart },
+  // daemon-reexec makes every concurrent systemctl call fail: this cell runs alone.
+  { name: 'manager-restart-systemd', fault: 'user manager restarted', sup: 'systemd', run: managerRestart, alone: true },
   { name: 'crash-storm-builtin', fault: 'crash storm (200 agents)', sup: 'builtin', run: crashStorm, heavy: true },
   { name: 'injection-builtin', fault: 'injection via roster values', sup: 'builtin', run: injection },
   { name: 'injection-systemd', fault: 'injection via roster values', sup: 'systemd', run: injection },

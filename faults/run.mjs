@@ -3,7 +3,7 @@
 // fleets, printed as a fault × supervisor matrix. Exit 1 on any miss.
 //   node faults/run.mjs                 every cell
 //   node faults/run.mjs <cell> [<cell>…] only these (names as in `node faults/run.mjs --list`)
-//   FAULTS_JOBS=<n>                     cells in parallel (default 3; heavy cells run alone)
+//   FAULTS_JOBS=<n>                     cells in parallel (default 3; heavy and `alone` cells run alone)
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { CELLS } from './cells.mjs';
@@ -61,9 +61,10 @@ async function runCell(cell) {
   log(`${r.ok ? '✓' : '✗'} ${cell.name}: ${r.outcome} (${(r.ms / 1000).toFixed(1)} s)${r.ok ? '' : `\n    ${r.evidence}`}`);
 }
 
-// Heavy cells run alone; the others up to `jobs` at a time.
-const light = selected.filter((c) => !c.heavy);
-const heavy = selected.filter((c) => c.heavy);
+// Heavy cells (load) and cells that disturb the shared user manager run alone; the others up
+// to `jobs` at a time.
+const light = selected.filter((c) => !c.heavy && !c.alone);
+const heavy = selected.filter((c) => c.heavy || c.alone);
 const queue = [...light];
 await Promise.all(
   Array.from({ length: Math.min(jobs, queue.length) }, async () => {
