@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { tracesEndpoint } from '../core/trace.js';
 import { yoloExpansion } from '../launch/profiles.js';
 import { packageVersion } from '../system/package.js';
 import { reportError } from './output.js';
@@ -9,14 +10,16 @@ const lazy =
   (load: () => Promise<Record<string, unknown>>, name: string) =>
   async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const action = (await load())[name] as Action;
-    const code = await action(command);
+    const run = async (): Promise<number | void> => ((await load())[name] as Action)(command);
+    // With an OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT), the verb runs in the process's root span.
+    const code = tracesEndpoint(process.env) ? await (await import('./tracing.js')).traceCommand(command, run) : await run();
     if (typeof code === 'number') process.exitCode = code;
   };
 
 const fleet = (name: string) => lazy(() => import('./commands/fleet.js'), name);
 const agent = (name: string) => lazy(() => import('./commands/agent.js'), name);
 const observe = (name: string) => lazy(() => import('./commands/observe.js'), name);
+const approvals = (name: string) => lazy(() => import('./commands/approvals.js'), name);
 const json = (): Option => new Option('--json', 'print machine-readable JSON (always includes tenant_id and host)');
 
 export function buildProgram(): Command {
@@ -85,11 +88,36 @@ name. It works without a roster: if yours was deleted, replaced or no longer par
     .addOption(json())
     .option('--watch', 'redraw in place every --interval seconds until Ctrl-C (with --json: one JSON array per line)')
     .option('--interval <seconds>', 'seconds between redraws with --watch', '2')
+    .option('--attention', 'agents that need you first: permission, question, error, limit, done (the NEEDS column)')
     .addHelpText(
       'after',
-      "\nExample:\n  mosaic fleet ps\n  mosaic fleet ps --watch --interval 1\n  mosaic fleet ps --json | jq '.[] | select(.flags | length > 0)'",
+      "\nExample:\n  mosaic fleet ps\n  mosaic fleet ps --attention\n  mosaic fleet ps --watch --interval 1\n  mosaic fleet ps --json | jq '.[] | select(.flags | length > 0)'",
     )
     .action(observe('ps'));
+  fleetCmd
+    .command('events')
+    .description('the fleet event log: start, stop, crash, restart, failed, send (with its verdict), attention, approval, notification')
+    .option('-f, --follow', 'after the matching events, keep printing new ones as they happen until Ctrl-C')
+    .option('--since <time>', 'only events at or after this time: ISO 8601 (2025-05-01T10:00) or back from now (30s, 10m, 2h, 1d)')
+    .option('--agent <name>', "only this agent's events")
+    .option('--type <types>', 'only these types, comma-separated (start,stop,crash,restart,failed,send,attention,approval,notification)')
+    .addOption(new Option('--json', 'JSON Lines: one event object per line (with tenant_id and host), streamed with -f'))
+    .addHelpText(
+      'after',
+      `
+The log is <config root>/logs/events.jsonl (rotated like transcripts). Message bodies are never logged.
+Example:
+  mosaic fleet events --since 1h
+  mosaic fleet events -f --agent coder0 --type crash,restart,failed
+  mosaic fleet events --json --type send | jq 'select(.verdict != "accepted")'`,
+    )
+    .action(lazy(() => import('./commands/events.js'), 'events'));
+  fleetCmd
+    .command('pending')
+    .description('open permission requests of every agent (oldest first): agent, id, tool, what it wants to do, age')
+    .addOption(json())
+    .addHelpText('after', '\nAnswer one with `mosaic agent approve <agent> [id]` or `mosaic agent deny <agent> [id] --message <why>`.')
+    .action(approvals('pending'));
   fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
@@ -157,6 +185,22 @@ name. It works without a roster: if yours was deleted, replaced or no longer par
     .option('--force', 'reset an agent whose roster says persistent_persona: true')
     .addOption(json())
     .action(agent('reset'));
+  agentCmd
+    .command('approve')
+    .description("allow the agent's open permission request (its only one, or the id given) without typing into its pane")
+    .argument('<agent>', 'agent name')
+    .argument('[id]', 'request id from `mosaic fleet pending` (needed when the agent has more than one)')
+    .addOption(json())
+    .addHelpText('after', '\nExit status: 0 the runtime took the answer, 1 it did not (no such request, or its hook is gone).')
+    .action(approvals('approve'));
+  agentCmd
+    .command('deny')
+    .description("refuse the agent's open permission request (its only one, or the id given); the runtime goes on without it")
+    .argument('<agent>', 'agent name')
+    .argument('[id]', 'request id from `mosaic fleet pending`')
+    .option('-m, --message <text>', 'why, passed to the runtime (claude shows it to the model)')
+    .addOption(json())
+    .action(approvals('deny'));
   agentCmd
     .command('watch')
     .description("live read-only view of the agent's pane: cannot type into it, never resizes it (detach: C-b d)")
@@ -260,6 +304,13 @@ Example:
     .description('internal: the steps the generated systemd units run')
     .argument('<step>', 'holder-check | holder-ready')
     .action(lazy(() => import('./commands/unit-steps.js'), 'step'));
+
+  program
+    .command('_needs-you', { hidden: true })
+    .description("internal: the fleet's needs-you process (notifications, on_limit), kept running by the watchdog")
+    .requiredOption('--socket <name>', "the fleet's tmux socket")
+    .option('--tick-ms <ms>', 'milliseconds between readings of the fleet')
+    .action(lazy(() => import('./commands/needs-you.js'), 'needsYou'));
 
   program
     .command('_supervise', { hidden: true })

@@ -1,3 +1,4 @@
+import { appendEvents } from '../events/log.js';
 import { rm } from 'node:fs/promises';
 import { loadFleetContext, type FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
@@ -141,6 +142,13 @@ export async function stopOrphans(host: Host, options: { roster?: string; socket
   }
   for (const { session, reason } of leftAlone) {
     records.push({ ...base, session: session.session, agent: session.agent || null, result: 'left-alone', reason });
+  }
+  if (applies) {
+    const stopped = records.filter((r) => r.result === 'stopped');
+    await appendEvents(
+      applies.paths.logsDir,
+      stopped.map((r) => ({ type: 'stop', agent: r.agent ?? r.session, session: r.session, orphan: true })),
+    );
   }
   const remaining = [...new Set((await tmux.list('list-sessions', ['session_name'])).map(([session]) => session!))];
   return { ...base, roster: applies?.roster.file ?? null, roster_note: rosterNote, records, remaining };

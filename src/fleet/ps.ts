@@ -21,8 +21,12 @@ import {
   type ActivityReading,
   type ActivitySource,
   type WaitReason,
-} from './activity.js';
+} from '../attention/activity.js';
 import { chooseModel } from '../launch/model.js';
+import { listPending, pendingDir, type PendingRequest } from '../attention/pending.js';
+import { readBellSync, readLimitSync, type LimitReport } from '../attention/signals.js';
+import { deriveAttention, type Attention } from '../attention/state.js';
+import { screenLimit } from '../runtimes/detectors/limit.js';
 import { readSessionId } from '../launch/session.js';
 
 export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
@@ -70,6 +74,8 @@ export interface PsRecord {
   activity_detail: string;
   /** Why a waiting agent waits (permission prompt, dialog), else null. */
   reason: WaitReason | null;
+  /** Does the agent need its operator now (permission, question, done, error, limit), since when, why. */
+  attention: Attention;
   /** yolo (unattended) or safe; null for an orphan. */
   mode: AgentMode | null;
   /** The model passed to the runtime (roster `model:`, or a resolved `model_hint`), else null. */
@@ -106,6 +112,11 @@ export interface PsInputs {
   /** Screens read for agents whose activity the runtime's report cannot settle (see needsScreen). */
   screens?: (agent: string) => Screen | undefined;
   sessionId?: (agent: string) => string | undefined;
+  /** Open permission requests of an agent (src/attention/pending.ts). */
+  pending?: (agent: string) => readonly PendingRequest[];
+  /** The runtime's last usage-limit report and the terminal's last bell. */
+  limit?: (agent: string) => LimitReport | undefined;
+  bell?: (agent: string) => Date | undefined;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
@@ -207,9 +218,20 @@ export function joinFleet(inputs: PsInputs): PsReport {
         );
       }
     }
+    const screen = alive ? inputs.screens?.(agent.name) : undefined;
     const activity: ActivityReading = alive
-      ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime), inputs.screens?.(agent.name), now)
+      ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime), screen, now)
       : notRunningActivity(observed.state);
+    const attention = deriveAttention({
+      supervisorState: observed.state,
+      failedReason: observed.failedReason,
+      activity,
+      beat,
+      pending: inputs.pending?.(agent.name) ?? [],
+      limit: inputs.limit?.(agent.name),
+      screenLimit: screen ? screenLimit(agent.runtime, screen.lines, now) : undefined,
+      bellAt: inputs.bell?.(agent.name),
+    });
     return {
       ...base,
       agent: agent.name,
@@ -233,6 +255,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
       status_source: activity.source,
       activity_detail: activity.detail,
       reason: activity.activity === 'waiting' ? (activity.reason ?? null) : null,
+      attention,
       mode: agent.mode,
       model: chooseModel(agent).model,
       session_id: inputs.sessionId?.(agent.name) ?? null,
@@ -271,6 +294,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
         status_source: 'none',
         activity_detail: 'not a roster agent',
         reason: null,
+        attention: { state: 'none', since: null, detail: 'not a roster agent' },
         mode: null,
         model: null,
         session_id: null,
@@ -329,21 +353,28 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
   const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name)]));
   const runFiles = new Set(listDir(paths.runDir));
+  // One listing of pending/ instead of a failed open per agent: most agents never have a request.
+  const hasPending = new Set(runFiles.has('pending') ? listDir(pendingDir(paths.runDir, '')) : []);
+  const now = new Date(view.host.now());
+  const table = new ProcessTable(options.procRoot);
   const [panes, systemd] = await listing;
   const screens = await screensToRead(view, panes, beats);
   const report = joinFleet({
     roster,
     host: view.host.identity.host,
     socket: view.tmux.socket,
-    nowMs: view.host.now(),
+    nowMs: now.getTime(),
     panes,
     runState: (agent) => runStates.get(agent),
     heartbeat: (agent) => beats.get(agent),
-    table: new ProcessTable(options.procRoot),
+    table,
     systemd,
     screens: (agent) => screens.get(agent),
     // One listing instead of a failed open per agent without a session (most stub and custom agents).
     sessionId: (agent) => (runFiles.has(`${agent}.session`) ? readSessionId(paths.runDir, agent) : undefined),
+    pending: (agent) => (hasPending.has(agent) ? listPending(paths.runDir, agent, now, (pid) => table.alive(pid)) : []),
+    limit: (agent) => (runFiles.has(`${agent}.hb.limit`) ? readLimitSync(paths.runDir, agent) : undefined),
+    bell: (agent) => (runFiles.has(`${agent}.hb.bell`) ? readBellSync(paths.runDir, agent) : undefined),
   });
   const live = new Map(panes.filter((pane) => !pane.dead).map((pane) => [pane.session, pane]));
   const running = roster.agents

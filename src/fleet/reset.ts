@@ -15,7 +15,7 @@ import { sessionIdFile } from '../launch/session.js';
 import { clearTaskMarker } from '../messaging/tasks.js';
 import { waitFor } from '../system/wait.js';
 import { sendKickstart, takesKickstartOnCommandLine } from './kickstart.js';
-import { combineActivity, reportedActivity } from './activity.js';
+import { combineActivity, reportedActivity } from '../attention/activity.js';
 import type { SupervisedFleet } from './open.js';
 
 export interface ResetResult {

@@ -5,7 +5,14 @@ import { readSessionId } from '../launch/session.js';
 import type { AgentMode, AgentSpec } from '../roster/model.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { captureByAgent } from '../messaging/screen.js';
-import { combineActivity, needsScreen, notRunningActivity, reportedActivity, type ActivityReading, type WaitReason } from './activity.js';
+import {
+  combineActivity,
+  needsScreen,
+  notRunningActivity,
+  reportedActivity,
+  type ActivityReading,
+  type WaitReason,
+} from '../attention/activity.js';
 import type { SupervisedFleet } from './open.js';
 
 export interface AgentStatus {

@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
-import type { AgentSpec, Roster } from '../roster/model.js';
-import { expandHome } from '../roster/paths.js';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type AgentSpec, type Roster } from '../roster/model.js';
+import { expandHome, pendingDir } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
@@ -141,6 +141,8 @@ export function buildLaunchSpec(
     MOSAIC_HEARTBEAT_LOOP: runtime.writesHeartbeat ? '0' : '1',
     MOSAIC_SESSION_KIND: profile?.session ?? 'none',
     MOSAIC_SESSION_FILE: sessionIdFile(launch.runDir, agent.name),
+    MOSAIC_PENDING_DIR: pendingDir(launch.runDir, agent.name),
+    MOSAIC_APPROVAL_TIMEOUT: String(agent.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS),
     ...(features.sessionDir ? { MOSAIC_SESSION_DIR: features.sessionDir } : {}),
   };
   return {
@@ -201,7 +203,16 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   if (integration && launch.agentsDir) {
     const configDir = path.join(launch.agentsDir, agent.name, agent.runtime);
     const agentEnv = { ...roster.runtimes[agent.runtime]?.env, ...agent.env };
-    additions = await integration.prepare({ roster, agent, configDir, reporter: reporterScript(), env: launch.env, agentEnv, persona });
+    additions = await integration.prepare({
+      roster,
+      agent,
+      configDir,
+      reporter: reporterScript(),
+      node: process.execPath,
+      env: launch.env,
+      agentEnv,
+      persona,
+    });
   }
   const prompt = renderKickstart(agent, identityOf(launch, roster));
   const kickstart = prompt === undefined ? undefined : kickstartFile(launch.runDir, agent.name);

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import type { FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
+import { withSpan } from '../core/trace.js';
+import { appendEvent } from '../events/log.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
-import { deliver, realClock, type Clock, type PaneIo, type SendStatus } from './deliver.js';
+import { deliver, realClock, type Clock, type DeliveryOutcome, type PaneIo, type SendStatus } from './deliver.js';
 import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
@@ -115,31 +119,60 @@ async function notRunning(agent: AgentSpec, runDir: string): Promise<UserError> 
   });
 }
 
-/** Deliver one message to one agent; throws a UserError when it cannot even be pasted. */
+/**
+ * Deliver one message to one agent; throws a UserError when it cannot even be pasted. Every
+ * send, delivered or not, is one `send` event in the fleet event log: agent, send id, verdict,
+ * bytes; never the message itself.
+ */
 export async function sendToAgent(
   ctx: SendContext,
   agent: AgentSpec,
   options: SendOptions,
   panes = new Panes(ctx.tmux),
 ): Promise<SendResult> {
+  const sendId = newSendId();
+  const event = { type: 'send' as const, agent: agent.name, send_id: sendId };
+  const how = { verify: options.verify, source: options.source };
+  try {
+    const result = await sendSpan(ctx, agent, options, () => deliverOne(ctx, agent, options, panes, sendId));
+    await appendEvent(ctx.paths.logsDir, {
+      ...event,
+      verdict: result.status,
+      bytes: result.bytes,
+      ...how,
+      duration_ms: result.duration_ms,
+      detail: result.detail,
+    });
+    return result;
+  } catch (error) {
+    await appendEvent(ctx.paths.logsDir, { ...event, verdict: 'error', ...how, detail: (error as Error).message });
+    throw error;
+  }
+}
+
+async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptions, panes: Panes, sendId: string): Promise<SendResult> {
   const clock = options.clock ?? realClock;
   const started = clock.now();
-  const sendId = newSendId();
   const text = composeMessage(options.body, { source: options.source, agent: agent.name, preamble: options.preamble, sendId });
   const lock = await acquireAgentLock(ctx.paths.runDir, agent.name, { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS });
   try {
-    const outcome = await deliver(
-      panes.io(agent, ctx.paths.runDir),
-      {
-        sendId,
-        agent: agent.name,
-        text,
-        detector: detectorFor(agent.runtime),
-        timeoutMs: options.timeoutMs,
-        verify: options.verify,
-        ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
-      },
-      clock,
+    // The operator speaks to the agent: a bell it rang before no longer asks for attention (removed
+    // before delivery, so a bell the agent rings in answer is kept).
+    await rm(`${heartbeatFile(ctx.paths.runDir, agent.name)}.bell`, { force: true }).catch(() => undefined);
+    const outcome = await verifySpan(ctx, agent, options, () =>
+      deliver(
+        panes.io(agent, ctx.paths.runDir),
+        {
+          sendId,
+          agent: agent.name,
+          text,
+          detector: detectorFor(agent.runtime),
+          timeoutMs: options.timeoutMs,
+          verify: options.verify,
+          ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
+        },
+        clock,
+      ),
     );
     if (outcome.status === 'draft') {
       // A stopped or frozen agent cannot take what sits in its terminal: that is not a draft to
@@ -200,3 +233,36 @@ export async function broadcast(ctx: SendContext, agents: readonly AgentSpec[], 
 
 /** Whether a result counts as delivered for the exit code. */
 export const delivered = (result: SendResult): boolean => ['accepted', 'queued', 'sent'].includes(result.status);
+
+const spanAttributes = (ctx: SendContext, agent: AgentSpec) => ({
+  'mosaic.agent': agent.name,
+  'mosaic.fleet': ctx.roster.tenantId,
+  'mosaic.socket': ctx.tmux.socket,
+});
+
+/** Span `agent.send` around one delivery, with its verdict; a verdict that is not delivered fails it. */
+function sendSpan(ctx: SendContext, agent: AgentSpec, options: SendOptions, run: () => Promise<SendResult>): Promise<SendResult> {
+  const attributes = { ...spanAttributes(ctx, agent), 'mosaic.runtime': agent.runtime, 'mosaic.verify': options.verify };
+  return withSpan('agent.send', attributes, async (span) => {
+    const result = await run();
+    span.setAttributes({ 'mosaic.verdict': result.status, 'mosaic.send_id': result.send_id, 'mosaic.bytes': result.bytes });
+    if (!delivered(result)) span.fail(`${result.status}: ${result.detail}`);
+    return result;
+  });
+}
+
+/** With --verify, the delivery that waits for evidence is span `agent.send.verify`, with the verdict. */
+function verifySpan(
+  ctx: SendContext,
+  agent: AgentSpec,
+  options: SendOptions,
+  run: () => Promise<DeliveryOutcome>,
+): Promise<DeliveryOutcome> {
+  if (!options.verify) return run();
+  return withSpan('agent.send.verify', { ...spanAttributes(ctx, agent), 'mosaic.timeout_ms': options.timeoutMs }, async (span) => {
+    const outcome = await run();
+    span.setAttributes({ 'mosaic.verdict': outcome.status, 'mosaic.enter_presses': outcome.enterPresses });
+    if (outcome.status === 'draft' || outcome.status === 'unverifiable') span.fail(`${outcome.status}: ${outcome.detail}`);
+    return outcome;
+  });
+}

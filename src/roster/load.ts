@@ -17,6 +17,8 @@ import {
   DEFAULT_WORKING_DIRECTORY,
   sessionNameFor,
   type AgentMode,
+  type NotifySink,
+  type OnLimit,
   type AgentSpec,
   type Roster,
   type RuntimeOverride,
@@ -265,6 +267,8 @@ function normalise(
   const defaultWorkingDirectory = directory(defaultsWorkdir ?? topWorkdir ?? DEFAULT_WORKING_DIRECTORY);
   const defaultMode = (defaults?.mode as AgentMode | undefined) ?? 'safe';
   const defaultModel = defaults?.model as string | undefined;
+  const defaultOnLimit = pick<OnLimit>(defaults, 'on_limit', 'onLimit', ['defaults']);
+  const defaultApprovalTimeout = pick<number>(defaults, 'approval_timeout_seconds', 'approvalTimeoutSeconds', ['defaults']);
   const personaFile = (value: string | undefined, where: (string | number)[], key: string): string | undefined => {
     if (value === undefined) return undefined;
     const resolved = directory(value);
@@ -349,6 +353,8 @@ function normalise(
       persistentPersona,
       resetBetweenTasks,
       kickstartTemplate: pick<string>(entry, 'kickstart_template', 'kickstartTemplate', where),
+      onLimit: pick<OnLimit>(entry, 'on_limit', 'onLimit', where) ?? defaultOnLimit,
+      approvalTimeoutSeconds: pick<number>(entry, 'approval_timeout_seconds', 'approvalTimeoutSeconds', where) ?? defaultApprovalTimeout,
     };
     for (const [key, value] of Object.entries(optional)) {
       if (value !== undefined) (spec as unknown as RawObject)[key] = value;
@@ -356,6 +362,30 @@ function normalise(
     agents.push(spec);
   });
 
+  const notifySink = (sink: RawObject, where: (string | number)[]): NotifySink => {
+    const kinds = ['exec', 'webhook', 'desktop'].filter((kind) => sink[kind] !== undefined);
+    if (kinds.length !== 1) {
+      issues.push({
+        ...locate(where),
+        message: `${describePath(where)}: give exactly one of exec, webhook, desktop${kinds.length ? ` (found ${kinds.join(' and ')})` : ''}`,
+      });
+    }
+    const target = (
+      sink.exec !== undefined
+        ? { exec: sink.exec as string[] }
+        : sink.webhook !== undefined
+          ? { webhook: sink.webhook as string }
+          : { desktop: true }
+    ) as NotifySink;
+    const extra = {
+      on: sink.on as NotifySink['on'],
+      dwellSeconds: pick<number>(sink, 'dwell_seconds', 'dwellSeconds', where),
+      cooldownSeconds: pick<number>(sink, 'cooldown_seconds', 'cooldownSeconds', where),
+      name: sink.name as string | undefined,
+    };
+    for (const [key, value] of Object.entries(extra)) if (value !== undefined) (target as RawObject)[key] = value;
+    return target;
+  };
   const holderSession = pick<string>(tmux, 'holder_session', 'holderSession', ['tmux']) ?? DEFAULT_HOLDER_SESSION;
   if (bySession.has(holderSession)) {
     issues.push({
@@ -384,6 +414,7 @@ function normalise(
     defaultWorkingDirectory,
     runtimes,
     agents,
+    notify: ((raw.notify ?? []) as RawObject[]).map((sink, i) => notifySink(sink, ['notify', i])),
     warnings,
   };
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(roster.socketName)) {

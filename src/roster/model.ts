@@ -54,12 +54,31 @@ export interface AgentSpec {
   persistentPersona?: boolean | 'semi';
   resetBetweenTasks?: boolean;
   kickstartTemplate?: string;
+  /** continue: after a usage limit resets, the needs-you process sends "continue" once. */
+  onLimit?: OnLimit;
+  /** How long a permission request waits for `mosaic agent approve|deny` (default 120 s). */
+  approvalTimeoutSeconds?: number;
   args: string[];
   /** Extra environment for this agent (wins over the runtime's). */
   env?: Record<string, string>;
   /** 1-based line of the agent entry in the roster file, for messages. */
   line: number;
 }
+
+export type OnLimit = 'continue' | 'off';
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 120;
+
+/** What a notification is about: an attention state an agent entered, or a supervisor event. */
+export type NotifyOn = 'permission' | 'question' | 'done' | 'error' | 'limit' | 'crash' | 'failed';
+export const NOTIFY_ON: readonly NotifyOn[] = ['permission', 'question', 'done', 'error', 'limit', 'crash', 'failed'];
+
+/** One roster `notify:` entry: where to tell the operator, about what, how often. */
+export type NotifySink = ({ exec: string[] } | { webhook: string } | { desktop: true }) & {
+  on?: NotifyOn[];
+  dwellSeconds?: number;
+  cooldownSeconds?: number;
+  name?: string;
+};
 
 export interface Roster {
   file: string;
@@ -76,6 +95,8 @@ export interface Roster {
   defaultWorkingDirectory: string;
   runtimes: Record<string, RuntimeOverride>;
   agents: AgentSpec[];
+  /** Notification sinks (roster `notify:`); the loader always sets it (empty when none). */
+  notify?: NotifySink[];
   /** Accepted, but worth changing (e.g. upstream's top-level working_directory); the CLI prints them to stderr. */
   warnings?: string[];
 }

@@ -62,3 +62,6 @@ export function expandHome(value: string, home: string): string {
   if (value.startsWith('~/')) return path.join(home, value.slice(2));
   return value;
 }
+
+/** Where an agent's open permission requests wait for `mosaic agent approve|deny` (src/attention/pending.ts). */
+export const pendingDir = (runDir: string, agent: string): string => path.join(runDir, 'pending', agent);

@@ -6,7 +6,7 @@ import { failureReason, freshRunState, readRunState, removeRunState, writeStartS
 import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
 import { buildHolderSpec } from './holder.js';
 import { launchIdentity } from './identity.js';
-import { launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
+import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
@@ -111,6 +111,8 @@ export class DirectSupervisor implements Supervisor {
           logFile: supervisorLogFile(paths.logsDir),
         }),
       ],
+      ['set-option', '-wg', 'monitor-bell', 'on'],
+      ['set-hook', '-g', 'alert-bell', bellHookCommand(paths.runDir)],
     ];
   }
 
@@ -231,6 +233,7 @@ export class DirectSupervisor implements Supervisor {
       runtimeBinDirs: [],
       // The watchdog's `_supervise` calls read no roster: the state directory is their config root.
       home: paths.stateDir,
+      configRoot: paths.root,
       nodeBinary: process.execPath,
       mainScript: mainScript(),
       watchdogScript: watchdogScript(),
@@ -350,7 +353,7 @@ export class DirectSupervisor implements Supervisor {
         deadTime: pane.deadTime,
         backstop: true,
       },
-      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, now: this.deps.host.now },
+      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, logsDir: this.deps.paths.logsDir, now: this.deps.host.now },
     );
   }
 }

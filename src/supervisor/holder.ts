@@ -13,7 +13,7 @@ export const WATCHDOG_INTERVAL_SECONDS = 1;
  */
 export function buildHolderSpec(
   roster: Roster,
-  launch: LaunchEnvironment & { home: string; nodeBinary: string; mainScript: string; watchdogScript: string },
+  launch: LaunchEnvironment & { home: string; configRoot: string; nodeBinary: string; mainScript: string; watchdogScript: string },
 ): LaunchSpec {
   return {
     agent: roster.holderSession,
@@ -24,6 +24,10 @@ export function buildHolderSpec(
       MOSAIC_SUPERVISOR_LOG: supervisorLogFile(path.join(launch.home, 'logs')),
       MOSAIC_TRANSCRIPT_MAX_BYTES: String(transcriptMaxBytes(launch.env)),
       MOSAIC_TRANSCRIPT_CHECK_SECONDS: String(transcriptCheckSeconds(launch.env)),
+      // The needs-you process reads the roster (sinks, on_limit) from the config root, as the CLI does.
+      MOSAIC_NEEDS_YOU_ROSTER: roster.file,
+      MOSAIC_NEEDS_YOU_HOME: launch.configRoot,
+      ...(launch.env.MOSAIC_NEEDS_YOU_RETRY_SECONDS ? { MOSAIC_NEEDS_YOU_RETRY_SECONDS: launch.env.MOSAIC_NEEDS_YOU_RETRY_SECONDS } : {}),
     },
     argv: [
       'sh',

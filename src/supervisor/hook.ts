@@ -60,3 +60,15 @@ export function paneDiedHookCommand(target: HookTarget): string {
   // umask: the supervisor's log (created by the redirection) is private like every file mosaic writes.
   return `run-shell -b ${tmuxQuote(`umask 077; ${ensureLogDir}${env}${shell}`)}`;
 }
+
+/**
+ * The tmux `alert-bell` hook: stamps `<runDir>/<agent>.hb.bell` with the time an agent's terminal
+ * rang its bell (claude and codex can ring it when they need the operator; any terminal agent may).
+ * The needs-you reading takes a bell newer than the runtime's last report as "asks for attention".
+ * One `date` per bell; panes we did not create (no @mosaic_agent) are ignored.
+ */
+export function bellHookCommand(runDir: string): string {
+  const file = `${literal(`${runDir}/`)}'#{@mosaic_agent}.hb.bell'`;
+  const shell = `[ -n '#{@mosaic_agent}' ] || exit 0; umask 077; date -u +%Y-%m-%dT%H:%M:%S.%3NZ >${file}.$$ && mv -f ${file}.$$ ${file}`;
+  return `run-shell -b ${tmuxQuote(shell)}`;
+}

@@ -1,3 +1,4 @@
+import { appendEvents, type NewFleetEvent } from '../events/log.js';
 import { fileExists } from '../system/fs.js';
 import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
@@ -38,7 +39,12 @@ export const HOOK_GRACE_MS = 2000;
  */
 export async function handlePaneDied(
   event: PaneDiedEvent,
-  deps: { tmux: TmuxClient; runDir: string; now: () => number },
+  deps: {
+    tmux: TmuxClient;
+    runDir: string;
+    now: () => number;
+    /** Where the fleet event log is (crash, restart, failed). */ logsDir?: string;
+  },
 ): Promise<PaneDiedOutcome> {
   const now = deps.now();
   // tmux stamps pane_dead_time exactly when it runs the hook; with a stamp, let the hook act first.
@@ -70,12 +76,27 @@ export async function handlePaneDied(
   const { decision, crashes } = decideAfterCrash(state.crashes, now, state.policy, fleetCrashes);
   state.crashes = crashes;
   state.lastExitStatus = event.exitStatus ?? (event.exitSignal === null ? null : 128 + event.exitSignal);
+  // Logged once per death: only the handler that claimed this PID gets here.
+  const crash: NewFleetEvent = {
+    type: 'crash',
+    agent: event.agent,
+    ts: new Date(now).toISOString(), // when handled: tmux's death stamp has whole seconds only
+    pid: event.deadPid,
+    exit_status: event.exitStatus,
+    signal: event.exitSignal,
+    detected_by: event.backstop ? 'backstop' : 'hook',
+  };
+  const log = (followUp?: NewFleetEvent): Promise<void> =>
+    deps.logsDir
+      ? appendEvents(deps.logsDir, followUp ? [crash, { ...followUp, ts: new Date(now).toISOString() }] : [crash])
+      : Promise.resolve();
   if (decision.action === 'fail') {
     state.failed = true;
     state.failedReason = decision.reason;
     state.nextStartAt = null;
     await saveState();
     await mark();
+    await log({ type: 'failed', agent: event.agent, reason: decision.reason, restarts: state.restarts });
     return { result: 'failed', reason: [decision.reason, ...unrecorded].join('; ') };
   }
   state.restarts += 1;
@@ -89,8 +110,19 @@ export async function handlePaneDied(
   const result = await deps.tmux.run(markHandled.length > 0 ? joinCommands([markHandled, respawn]) : respawn, { allowFailure: true });
   // "still active": an explicit restart got there first, which is fine.
   if (result.status !== 0 && !/still active/.test(result.stderr)) {
+    await log();
     throw new Error(`respawn of ${event.agent} (${event.paneId}) failed: ${result.stderr.trim()}`);
   }
+  await log({
+    type: 'restart',
+    agent: event.agent,
+    trigger: 'crash',
+    restarts: state.restarts,
+    delay_ms: decision.delayMs,
+    crashes_in_window: decision.crashesInWindow,
+    max_crashes: state.policy.maxCrashes,
+    window_seconds: state.policy.windowSeconds,
+  });
   return unrecorded.length > 0
     ? { result: 'respawn-scheduled', reason: `not recorded: ${unrecorded.join('; ')}` }
     : { result: 'respawn-scheduled' };

@@ -1,6 +1,5 @@
-import { closeSync, openSync, promises as fsp, statSync, unlinkSync } from 'node:fs';
-import path from 'node:path';
 import { shellQuote } from './hook.js';
+import { logMaxBytes, rotateIfOverCap, rotatedLogFile } from '../system/rotate.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
 
 /**
@@ -13,18 +12,15 @@ import { exactPane, type TmuxClient } from '../tmux/client.js';
  * running agent pane that lacks one.
  * See docs/decisions/005-transcripts.md.
  */
-export const DEFAULT_TRANSCRIPT_MAX_BYTES = 5 * 1024 * 1024;
+export { DEFAULT_LOG_MAX_BYTES as DEFAULT_TRANSCRIPT_MAX_BYTES } from '../system/rotate.js';
 export const DEFAULT_TRANSCRIPT_CHECK_SECONDS = 10;
 
 /** (Concatenation, not path.join: it runs per agent per `fleet ps`; agent names hold no "/".) */
 export const transcriptFile = (logsDir: string, agent: string): string => `${logsDir}/${agent}.log`;
-export const rotatedTranscriptFile = (file: string): string => `${file}.1`;
+export const rotatedTranscriptFile = (file: string): string => rotatedLogFile(file);
 
-/** The cap per file (one rotated generation is kept, so at most twice this per agent). */
-export function transcriptMaxBytes(env: NodeJS.ProcessEnv): number {
-  const value = Number(env.MOSAIC_TRANSCRIPT_MAX_BYTES);
-  return Number.isInteger(value) && value > 0 ? value : DEFAULT_TRANSCRIPT_MAX_BYTES;
-}
+/** The cap per file (one rotated generation is kept, so at most twice this per agent). Shared by every log: system/rotate.ts. */
+export const transcriptMaxBytes = logMaxBytes;
 
 /** How often the fleet watchdog looks for over-cap transcripts (MOSAIC_TRANSCRIPT_CHECK_SECONDS). */
 export function transcriptCheckSeconds(env: NodeJS.ProcessEnv): number {
@@ -55,27 +51,6 @@ export interface TranscriptAgent {
   session: string;
 }
 
-const LOCK_STALE_MS = 30_000;
-
-/** An O_EXCL lock file, so two mosaic processes never rotate the same log at once. */
-function tryLock(lock: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      closeSync(openSync(lock, 'wx', 0o600));
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs < LOCK_STALE_MS) return false;
-        unlinkSync(lock); // left by a process that died mid-rotation
-      } catch {
-        return false;
-      }
-    }
-  }
-  return false;
-}
-
 /**
  * Rename every over-cap log to `.log.1` (replacing the previous one). Returns the agents
  * whose log was rotated: a live pane's pipe still writes to the renamed file until it is
@@ -87,21 +62,6 @@ export async function rotateTranscripts(logsDir: string, agents: readonly Transc
     if (await rotateIfOverCap(transcriptFile(logsDir, agent.name), maxBytes)) rotated.push(agent);
   }
   return rotated;
-}
-
-/** Rename `file` to `file.1` if it is at or over the cap; false if it is not (or another process is at it). */
-async function rotateIfOverCap(file: string, maxBytes: number): Promise<boolean> {
-  if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) < maxBytes) return false; // small, or no log yet
-  const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
-  if (!tryLock(lock)) return false;
-  try {
-    // Re-check under the lock: another process may have rotated it a moment ago.
-    if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) < maxBytes) return false;
-    await fsp.rename(file, rotatedTranscriptFile(file));
-    return true;
-  } finally {
-    unlinkSync(lock);
-  }
 }
 
 /** The supervisor's own log (one line per handled exit), kept under the same cap. */

@@ -15,6 +15,7 @@ export interface PsRow {
   class: string | null;
   supervisor: string;
   state: string;
+  attention: { state: string; since: string | null; detail: string };
   unit: {
     name: string;
     load_state: string | null;
@@ -55,6 +56,7 @@ const RECORD_KEYS = [
   'activity_detail',
   'agent',
   'agent_pid',
+  'attention',
   'class',
   'current_command',
   'exit_status',
@@ -122,7 +124,7 @@ describe('fleet ps on real tmux', () => {
     expect(after.bystander!.pane_pid).toBe(before.bystander!.pane_pid);
 
     const text = (await fleet.mosaic(['fleet', 'ps'])).stdout;
-    expect(text).toMatch(/victim\s+\S+\s+\S+\s+stub\s+-\s+safe\s+-\s+failed\s+-\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
+    expect(text).toMatch(/victim\s+error\s+\S+\s+\S+\s+stub\s+-\s+safe\s+-\s+failed\s+-\s+-\s+dead(\(137\))?\s+-\s+-\s+-\s+\S+\s+stale/);
   });
 
   it('flags drift with its reason: roster says pi (or a custom command), the pane runs the stub', async () => {
@@ -230,6 +232,7 @@ process.stdout.write('fake pi ready\\n');
       expect(record.supervisor).toBe('builtin');
       expect(record.unit).toBeNull();
       expect(Object.keys(record.heartbeat).sort()).toEqual(['age_seconds', 'health', 'pid', 'status']);
+      expect(Object.keys(record.attention).sort()).toEqual(expect.arrayContaining(['detail', 'since', 'state']));
       expect(Object.keys(record.reasons).sort()).toEqual([...record.flags].sort());
     }
     const [up, down, stray] = records;
@@ -263,7 +266,7 @@ process.stdout.write('fake pi ready\\n');
     expect(text.status).toBe(0);
     expect(text.stdout).not.toContain('\u001b[');
     expect(text.stdout).toMatch(
-      /^AGENT\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+MODE\s+MODEL\s+STATE\s+ACTIVITY\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
+      /^AGENT\s+NEEDS\s+TENANT\s+HOST\s+RUNTIME\s+CLASS\s+MODE\s+MODEL\s+STATE\s+ACTIVITY\s+UNIT\s+PANE\s+PANE PID\s+AGENT PID\s+COMMAND\s+IDLE\s+HEARTBEAT\s+RESTARTS\s+FLAGS$/m,
     );
     expect(text.stdout).toMatch(/^stray\s.*orphan$/m);
     expect(text.stdout).toMatch(/^down\s.*missing$/m);

@@ -75,6 +75,16 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
     error: /roster\.yaml:8:19: persona file .*personas\/nope\.md does not exist/,
   },
   {
+    name: 'a notify sink that is not one thing, or a webhook that is not http',
+    body: (s) => `${head(s)}notify:\n  - {desktop: true, webhook: "http://a"}\nagents:\n  - {name: a, runtime: stub}\n`,
+    error: /roster\.yaml:6:5: notify\[0\]: give exactly one of exec, webhook, desktop \(found webhook and desktop\)/,
+  },
+  {
+    name: 'a webhook that is not http(s), an unknown notify state',
+    body: (s) => `${head(s)}notify:\n  - webhook: ftp://x\n    on: [sometimes]\nagents:\n  - {name: a, runtime: stub}\n`,
+    error: /roster\.yaml:7:10: notify\[0\]\.on\[0\] must be one of "permission"[\s\S]*roster\.yaml:6:14: notify\[0\]\.webhook must match/,
+  },
+  {
     name: 'supervisor value',
     body: (s) => `${head(s)}supervisor: cron\nagents:\n  - {name: a, runtime: stub}\n`,
     error: /roster\.yaml:5:13: supervisor must be one of "builtin", "systemd"/,

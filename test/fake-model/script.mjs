@@ -86,6 +86,36 @@ function matches(rule, text) {
   return text.toLowerCase().includes(String(rule.match).toLowerCase());
 }
 
+// How many requests each limit rule has answered with a limit (keyed by the caller's rule object).
+const limitedCount = new WeakMap();
+
+function limitSpent(rule) {
+  const times = rule.limit?.times;
+  return times !== undefined && (limitedCount.get(rule.source) ?? 0) >= times;
+}
+
+/** The reset time is fixed by `resetsAt`, or `resetsInSeconds` after this request (default 3600 s). */
+function limitPlan(rule, now) {
+  const limit = rule.limit;
+  limitedCount.set(rule.source, (limitedCount.get(rule.source) ?? 0) + 1);
+  const resetsAt =
+    limit.resetsAt !== undefined ? new Date(limit.resetsAt) : new Date(now.getTime() + (limit.resetsInSeconds ?? 3600) * 1000);
+  const untilReset = Math.max(0, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
+  return {
+    kind: limit.kind ?? 'rate_limit',
+    resetsAt,
+    retryAfterSeconds: limit.retryAfterSeconds ?? untilReset,
+    ...(limit.message !== undefined ? { message: limit.message } : {}),
+    ...(limit.planType !== undefined ? { planType: limit.planType } : {}),
+  };
+}
+
+function usagePlan(usage, now) {
+  const resetsAt =
+    usage.resetsAt !== undefined ? new Date(usage.resetsAt) : new Date(now.getTime() + (usage.resetsInSeconds ?? 3600) * 1000);
+  return { usedPercent: usage.usedPercent, resetsAt, window: usage.window ?? 'five_hour' };
+}
+
 function builtinRules(options) {
   return [
     { name: 'slow', match: /slow/i, streamMs: options.slowMs },
@@ -95,20 +125,31 @@ function builtinRules(options) {
 
 /**
  * The answer plan for one request.
- * @returns {{ kind: 'text'|'tool_call'|'title'|'tool_done', rule: string, text: string,
+ * @returns {{ kind: 'text'|'tool_call'|'title'|'tool_done'|'limit', rule: string, text: string,
  *   tool?: { name: string, kind: string, arguments: Record<string, unknown> }, delayMs: number, streamMs: number,
- *   holdUntil?: Promise<unknown> }}
+ *   holdUntil?: Promise<unknown>, usage?: { usedPercent: number, resetsAt: Date, window: 'five_hour'|'seven_day' },
+ *   limit?: { kind: 'rate_limit'|'usage_limit', resetsAt: Date, retryAfterSeconds: number, message?: string, planType?: string } }}
  */
-export function planReply(request, options, rules) {
+export function planReply(request, options, rules, now = new Date()) {
   const base = { delayMs: 0, streamMs: 0 };
   if (isTitleRequest(request)) return { ...base, kind: 'title', rule: 'title', text: titleText(request, options.titleReply) };
   if (request.endsWithToolResult) return { ...base, kind: 'tool_done', rule: 'tool_done', text: 'FAKE-OK: tool done' };
 
-  const all = [...rules.map((rule, i) => ({ name: `rule:${i}`, ...rule })), ...(options.builtinRules ? builtinRules(options) : [])];
-  const rule = all.find((r) => r.match !== undefined && matches(r, request.lastUserText));
-  const timing = { delayMs: rule?.delayMs ?? 0, streamMs: rule?.streamMs ?? 0, holdUntil: rule?.holdUntil };
+  const all = [
+    ...rules.map((rule, i) => ({ name: `rule:${i}`, ...rule, source: rule })),
+    ...(options.builtinRules ? builtinRules(options) : []),
+  ];
+  // A limit rule that has limited its `times` requests lets the next ones through to the later rules.
+  const rule = all.find((r) => r.match !== undefined && !limitSpent(r) && matches(r, request.lastUserText));
+  const timing = {
+    delayMs: rule?.delayMs ?? 0,
+    streamMs: rule?.streamMs ?? 0,
+    holdUntil: rule?.holdUntil,
+    ...(rule?.usage ? { usage: usagePlan(rule.usage, now) } : {}),
+  };
   const text = rule?.reply ?? `FAKE-OK: ${request.lastUserText}`;
   if (!rule) return { ...base, kind: 'text', rule: 'default', text };
+  if (rule.limit) return { ...timing, kind: 'limit', rule: rule.name, text: '', limit: limitPlan(rule, now) };
   if (rule.toolCall) {
     const tool = pickTool(request, rule.toolCall.prefer ?? SHELL_TOOLS);
     if (tool) {

@@ -1,10 +1,10 @@
 // Types for server.mjs, so TypeScript tests import the fake model with checked options and results.
 
-/** Which request dialect an entry came in as (absent for 404/405/400/413/429 entries). */
+/** Which request dialect an entry came in as (absent for 404/405/400/413 entries and the 429 of maxConcurrent; present on a rule's limit). */
 export type FakeApi = 'chat' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'root';
 
-/** What the server answered: plain text, a tool call, a title for a side request, or the reply after a tool result. */
-export type FakeReplyKind = 'text' | 'tool_call' | 'title' | 'tool_done';
+/** What the server answered: plain text, a tool call, a title for a side request, the reply after a tool result, or a 429 limit. */
+export type FakeReplyKind = 'text' | 'tool_call' | 'title' | 'tool_done' | 'limit';
 
 export interface FakeToolCall {
   /** Tool names to pick from the request's declared tools; the first one declared wins (case-insensitive). */
@@ -15,6 +15,49 @@ export interface FakeToolCall {
   command?: string;
   /** Ask for sandbox escalation where the tool offers it (codex: what makes a safe agent prompt). Default true. */
   escalate?: boolean;
+}
+
+/**
+ * Answer with HTTP 429 the way the wire's provider does. Anthropic Messages: `{"type":"error","error":
+ * {"type":"rate_limit_error",…}}` with `retry-after`, `anthropic-ratelimit-requests-reset`/`-tokens-reset`
+ * (ISO) and, for `usage_limit`, `anthropic-ratelimit-unified-status: rejected` + `-unified-reset` (unix s).
+ * OpenAI chat/Responses: `{"error":{"type":"rate_limit_exceeded"|"usage_limit_reached",…}}` (a usage limit
+ * adds `resets_at` (unix s) and `resets_in_seconds`, and `x-codex-primary-*` headers) with `retry-after`,
+ * `retry-after-ms` and `x-ratelimit-reset-requests`/`-tokens` (`1h0m0s`).
+ */
+export interface FakeLimit {
+  /** `rate_limit` (default): a provider rate limit. `usage_limit`: a subscription's usage limit (codex's `usage_limit_reached`). */
+  kind?: 'rate_limit' | 'usage_limit';
+  /** The reset time, counted from each limited request (default 3600). */
+  resetsInSeconds?: number;
+  /** A fixed reset time instead (a Date, or ms since the epoch). */
+  resetsAt?: Date | number;
+  /**
+   * `retry-after` in seconds (default: until the reset). Claude retries a 429 up to 10 times waiting at
+   * least this long, and gives up at once when it is over 60; a small value makes retries fast.
+   */
+  retryAfterSeconds?: number;
+  /** Limit only this many requests, then the rule is skipped (the next rules and the default answer). Default: every match. */
+  times?: number;
+  /** The error message (default: the provider's usual wording, with the wait in it for rate limits). */
+  message?: string;
+  /** OpenAI usage limits: `plan_type` in the body (codex words its message by plan). Default: none. */
+  planType?: string;
+}
+
+/**
+ * Usage reported on this rule's successful replies, as the providers report it in headers: Anthropic's
+ * subscription headers (`anthropic-ratelimit-unified-5h-utilization` 0..1, `-5h-reset` unix s; `7d` for
+ * `seven_day`), which claude shows to a subscriber's status line as `rate_limits`; OpenAI: codex's
+ * `x-codex-primary-used-percent`/`-window-minutes`/`-reset-at` (`secondary` for `seven_day`).
+ */
+export interface FakeUsage {
+  usedPercent: number;
+  /** Counted from each reply (default 3600). */
+  resetsInSeconds?: number;
+  resetsAt?: Date | number;
+  /** Default `five_hour`. */
+  window?: 'five_hour' | 'seven_day';
 }
 
 export interface FakeRule {
@@ -32,6 +75,10 @@ export interface FakeRule {
   holdUntil?: Promise<unknown>;
   /** Answer with a tool call in the API's native format instead of text. */
   toolCall?: FakeToolCall;
+  /** Answer with a 429 usage/rate limit instead (logged with status 429, `reply: 'limit'`). */
+  limit?: FakeLimit;
+  /** Report this usage in the reply's headers. */
+  usage?: FakeUsage;
 }
 
 export interface FakeModelOptions {
@@ -79,6 +126,8 @@ export interface FakeRequestEntry {
   rule?: string;
   reply?: FakeReplyKind;
   toolCall?: { name: string; arguments: Record<string, unknown> };
+  /** A limit answer: its kind and reset time (ISO). */
+  limit?: { kind: 'rate_limit' | 'usage_limit'; resetsAt: string };
   /** Only with `logBodies`. */
   body?: unknown;
 }

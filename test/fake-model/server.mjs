@@ -11,6 +11,7 @@ import { tokens } from './chunks.mjs';
 import { parseRequest } from './parse.mjs';
 import { isTitleRequest, planReply } from './script.mjs';
 import { chatBody, chatFrames } from './wire-chat.mjs';
+import { limitResponse, usageHeaders } from './wire-limit.mjs';
 import { messagesBody, messagesFrames } from './wire-messages.mjs';
 import { responsesBody, responsesFrames } from './wire-responses.mjs';
 
@@ -118,8 +119,13 @@ function writeFrame(res, frame) {
 }
 
 /** Writes the frames, spreading the delta frames evenly over `streamMs` (the first delta goes out at once). */
-async function streamFrames(res, frames, plan, flow) {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+async function streamFrames(res, frames, plan, flow, headers = {}) {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...headers,
+  });
   const deltas = frames.filter((f) => f.delta).length;
   const step = plan.streamMs / Math.max(1, deltas);
   if (deltas === 0) await sleep(plan.streamMs, flow);
@@ -201,9 +207,9 @@ export async function startFakeModel(options = {}) {
     }
     const request = parseRequest(api, body);
     seq += 1;
-    const plan = planReply(request, opts, rules);
+    const plan = planReply(request, opts, rules, new Date());
     record(
-      entryFor(req, url, 200, {
+      entryFor(req, url, plan.kind === 'limit' ? 429 : 200, {
         api,
         model: request.model,
         stream: request.stream,
@@ -213,6 +219,7 @@ export async function startFakeModel(options = {}) {
         rule: plan.rule,
         reply: plan.kind,
         ...(plan.tool ? { toolCall: { name: plan.tool.name, arguments: plan.tool.arguments } } : {}),
+        ...(plan.limit ? { limit: { kind: plan.limit.kind, resetsAt: plan.limit.resetsAt.toISOString() } } : {}),
         ...(opts.logBodies ? { body } : {}),
       }),
     );
@@ -227,10 +234,15 @@ export async function startFakeModel(options = {}) {
     await sleep(plan.delayMs, flow);
     await hold(plan.holdUntil, flow);
     if (flow.aborted) return;
+    if (plan.kind === 'limit') {
+      const limited = limitResponse(api, plan.limit, new Date());
+      return sendJson(res, limited.status, limited.body, limited.headers);
+    }
     const wire = WIRES[api];
-    if (request.stream) return streamFrames(res, wire.frames(plan, ctx), plan, flow);
+    const headers = plan.usage ? usageHeaders(api, plan.usage) : {};
+    if (request.stream) return streamFrames(res, wire.frames(plan, ctx), plan, flow, headers);
     await sleep(plan.streamMs, flow);
-    if (!flow.aborted) sendJson(res, 200, wire.body(plan, ctx));
+    if (!flow.aborted) sendJson(res, 200, wire.body(plan, ctx), headers);
   }
 
   async function handleCountTokens(req, res, url) {

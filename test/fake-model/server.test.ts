@@ -510,6 +510,91 @@ describe('fake model: scripted rules', () => {
   });
 });
 
+describe('fake model: usage and rate limits', () => {
+  const near = (actual: number, expected: number, slackMs = 2000): void => {
+    expect(Math.abs(actual - expected)).toBeLessThanOrEqual(slackMs);
+  };
+
+  it('Anthropic Messages: 429 rate_limit_error with retry-after and the anthropic-ratelimit reset headers; logged', async () => {
+    const model = await start({ rules: [{ match: 'limit me', name: 'lim', limit: { resetsInSeconds: 90 } }] });
+    const before = Date.now();
+    const res = await post(model, '/v1/messages', { stream: true, messages: [{ role: 'user', content: 'please limit me' }] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const body = (await res.json()) as Json;
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('rate_limit_error');
+    expect(body.error.message).toMatch(/try again in 9\ds/);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(89);
+    near(Date.parse(res.headers.get('anthropic-ratelimit-requests-reset')!), before + 90_000);
+    expect(res.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
+    const entry = model.requests[0]!;
+    expect(entry).toMatchObject({ status: 429, api: 'messages', rule: 'lim', reply: 'limit', lastUserText: 'please limit me' });
+    expect(entry.limit?.kind).toBe('rate_limit');
+    near(Date.parse(entry.limit!.resetsAt), before + 90_000);
+  });
+
+  it('Anthropic usage_limit adds the unified (subscription) headers with the reset in unix seconds', async () => {
+    const resetsAt = new Date(Date.now() + 2 * 3600_000);
+    const model = await start({ rules: [{ match: '', limit: { kind: 'usage_limit', resetsAt, retryAfterSeconds: 1 } }] });
+    const res = await post(model, '/v1/messages', { messages: [{ role: 'user', content: 'anything' }] });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.headers.get('anthropic-ratelimit-unified-status')).toBe('rejected');
+    expect(res.headers.get('anthropic-ratelimit-unified-reset')).toBe(String(Math.floor(resetsAt.getTime() / 1000)));
+    expect(((await res.json()) as Json).error.type).toBe('rate_limit_error');
+  });
+
+  it('OpenAI Responses usage_limit: codex usage_limit_reached body with resets_at, x-codex-primary-* and x-ratelimit headers', async () => {
+    const model = await start({ rules: [{ match: 'quota', limit: { kind: 'usage_limit', resetsInSeconds: 3723, planType: 'plus' } }] });
+    const before = Date.now();
+    const res = await post(model, '/v1/responses', { stream: true, input: 'over quota' });
+    expect(res.status).toBe(429);
+    const { error } = (await res.json()) as Json;
+    expect(error).toMatchObject({ type: 'usage_limit_reached', code: 'usage_limit_reached', plan_type: 'plus' });
+    near(error.resets_at * 1000, before + 3_723_000);
+    expect(error.resets_in_seconds).toBeGreaterThanOrEqual(3722);
+    expect(res.headers.get('x-codex-primary-used-percent')).toBe('100');
+    expect(res.headers.get('x-codex-primary-reset-at')).toBe(String(error.resets_at));
+    expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^1h2m\d+s$/);
+    expect(res.headers.get('retry-after-ms')).toBe(String(Number(res.headers.get('retry-after')) * 1000));
+  });
+
+  it('OpenAI chat rate_limit: rate_limit_exceeded with "try again in Ns"; `times` limits only the first N, then normal replies', async () => {
+    const model = await start({ rules: [{ match: 'hi', limit: { resetsInSeconds: 20, times: 2 } }] });
+    const chat = () => post(model, '/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] });
+    for (let i = 0; i < 2; i++) {
+      const res = await chat();
+      expect(res.status).toBe(429);
+      const { error } = (await res.json()) as Json;
+      expect(error).toMatchObject({ type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' });
+      expect(error.message).toMatch(/Please try again in (19|20)s\.$/);
+      expect(error.resets_at).toBeUndefined();
+      expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^(19|20)s$/);
+      expect(res.headers.get('x-codex-primary-used-percent')).toBeNull();
+    }
+    const third = await chat();
+    expect(third.status).toBe(200);
+    expect(((await third.json()) as Json).choices[0].message.content).toBe('FAKE-OK: hi');
+    expect(model.requests.map((r) => [r.status, r.reply])).toEqual([
+      [429, 'limit'],
+      [429, 'limit'],
+      [200, 'text'],
+    ]);
+  });
+
+  it('a limit rule never answers title side requests or tool results, and honours a custom message', async () => {
+    const model = await start({ rules: [{ match: '', limit: { message: 'slow down' } }] });
+    const title = await post(model, '/v1/messages', {
+      system: 'Generate a concise title for this conversation.',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect(title.status).toBe(200);
+    const limited = await post(model, '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }] });
+    expect(((await limited.json()) as Json).error.message).toBe('slow down');
+  });
+});
+
 describe('fake model: bounds, errors and lifecycle', () => {
   it('listens on 127.0.0.1 only: refused on 127.0.0.2, ::1 and every non-loopback address', async () => {
     const model = await start();

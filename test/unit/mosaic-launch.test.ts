@@ -106,3 +106,30 @@ describe('mosaic-report: the runtime’s session id', () => {
     expect(readFileSync(sessionFile, 'utf8')).toBe('p-2\n');
   });
 });
+
+describe('mosaic-report: what the operator is asked', () => {
+  it('marks questions, keeps a finished turn through an idle notification, and drops the mark on the next event', () => {
+    const { dir } = world();
+    const hb = path.join(dir, 'a.hb');
+    const report = (args: string[], input: string) =>
+      spawnSync('sh', [path.join(BIN, 'mosaic-report'), ...args], {
+        input,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, MOSAIC_HEARTBEAT_FILE: hb },
+      });
+    const status = () => readFileSync(`${hb}.status`, 'utf8');
+    report(['busy', 'PreToolUse'], '{"tool_name":"AskUserQuestion","tool_input":{}}');
+    expect(status()).toMatch(/ status=waiting .*attention=question/);
+    report(['busy', 'PostToolUse'], '{"tool_name":"AskUserQuestion"}');
+    expect(status()).toMatch(/ status=busy /);
+    expect(status()).not.toContain('attention=');
+    report(['idle', 'Stop'], '{}');
+    report(['notification', 'Notification'], '{"notification_type":"idle_prompt","message":"Claude is waiting for your input"}');
+    expect(status()).toMatch(/ status=idle event=Stop /);
+    report(['notification', 'Notification'], '{"notification_type":"elicitation_dialog"}');
+    expect(status()).toMatch(/ status=waiting event=Notification .*attention=question/);
+    report(['notification', 'Notification'], '{"notification_type":"permission_prompt"}');
+    expect(status()).toMatch(/ status=waiting event=Notification /);
+    expect(status()).not.toContain('attention=');
+  });
+});

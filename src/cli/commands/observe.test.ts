@@ -27,6 +27,7 @@ const record = (over: Partial<PsRecord>): PsRecord => ({
   status_source: 'none',
   activity_detail: 'agent is dead',
   reason: null,
+  attention: { state: 'error', since: null, detail: "the agent's process exited (dead)" },
   mode: 'safe',
   model: null,
   session_id: null,
@@ -59,9 +60,10 @@ describe('fleet ps text', () => {
     const text = psText(report);
     expect(text.split('\n')[0]).toBe('fleet of t@h on socket s (systemd supervisor, holder alive)');
     expect(text).toMatch(
-      /^a\s+t\s+h\s+pi\s+-\s+safe\s+-\s+running\s+-\s+active\/disabled\s+dead\(137\)\s+-\s+-\s+-\s+2m\s+stale 1h\s+2\s+boot$/m,
+      /^a\s+error\s+t\s+h\s+pi\s+-\s+safe\s+-\s+running\s+-\s+active\/disabled\s+dead\(137\)\s+-\s+-\s+-\s+2m\s+stale 1h\s+2\s+boot$/m,
     );
-    expect(text.endsWith('  a: boot: mosaic-agent@a.service is active but not enabled')).toBe(true);
+    expect(text).toContain('  a: boot: mosaic-agent@a.service is active but not enabled');
+    expect(text.endsWith("  a needs you: the agent's process exited (dead)")).toBe(true);
     expect(psText({ ...report, records: [], systemd_error: 'no bus' })).toMatch(
       /systemd: no bus; unit states unknown\nno agents in the roster/,
     );

@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { fleetPs, type PsRecord, type PsReport } from '../../fleet/ps.js';
+import { fleetPs as readFleet, type PsRecord, type PsReport } from '../../fleet/ps.js';
+import { attentionRank } from '../../attention/state.js';
 import { loadFleetContext, type FleetContext } from '../../context/context.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
@@ -68,9 +69,23 @@ function activityCell(r: PsRecord): string {
   return r.status_source === 'screen' ? `${text}*` : text;
 }
 
+/** permission:Bash, question, done, limit 14:05, error; `-` for none. */
+function needsCell(r: PsRecord): string {
+  const a = r.attention;
+  if (a.state === 'none') return '-';
+  const text =
+    a.state === 'permission' && a.tool
+      ? `permission:${a.tool}`
+      : a.state === 'limit' && a.resets_at
+        ? `limit→${new Date(a.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
+        : a.state;
+  return a.state === 'done' ? colour.green(text) : a.state === 'error' ? colour.red(text) : colour.yellow(text);
+}
+
 export function psTable(report: PsReport): string {
   const rows = report.records.map((r) => [
     r.agent,
+    needsCell(r),
     r.tenant_id,
     r.host,
     dash(r.runtime),
@@ -94,6 +109,7 @@ export function psTable(report: PsReport): string {
   return table(
     [
       'AGENT',
+      'NEEDS',
       'TENANT',
       'HOST',
       'RUNTIME',
@@ -124,6 +140,13 @@ export function psText(report: PsReport): string {
   if (report.records.some((r) => r.status_source === 'screen')) lines.push('* activity read off the screen (no report from the runtime)');
   const notes = report.records.flatMap((r) => r.flags.map((flag) => `  ${r.agent}: ${flag}: ${r.reasons[flag] ?? ''}`));
   if (notes.length > 0) lines.push('', ...notes);
+  const needs = report.records.filter((r) => r.attention.state !== 'none' && r.attention.state !== 'done');
+  if (needs.length > 0) {
+    lines.push(
+      '',
+      ...needs.map((r) => `  ${r.agent} needs you: ${r.attention.detail}${r.attention.summary ? ` — ${r.attention.summary}` : ''}`),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -163,10 +186,20 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     );
   });
 
+/** `--attention`: who needs the operator first (permission, question, error, limit, done), then by name. */
+function byAttention(report: PsReport): PsReport {
+  const rank = (r: PsRecord): number => attentionRank(r.attention.state);
+  return { ...report, records: [...report.records].sort((a, b) => rank(a) - rank(b) || a.agent.localeCompare(b.agent)) };
+}
+
 export async function ps(command: Command): Promise<number> {
-  const opts = options<{ watch?: boolean; interval: string }>(command);
+  const opts = options<{ watch?: boolean; interval: string; attention?: boolean }>(command);
   const intervalMs = parseInterval(opts.interval) * 1000;
   const view = await openView(command);
+  const fleetPs = async (v: FleetContext): Promise<PsReport> => {
+    const report = await readFleet(v);
+    return opts.attention ? byAttention(report) : report;
+  };
   if (!opts.watch) {
     const report = await fleetPs(view);
     if (opts.json) printJson(report.records);

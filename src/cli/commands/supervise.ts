@@ -44,7 +44,7 @@ export async function supervise(command: Command): Promise<number> {
     deadTime: number(opts.deadTime),
     backstop: Boolean(opts.watchdog),
   };
-  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, now: host.now });
+  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, logsDir: paths.logsDir, now: host.now });
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   if (result === 'deferred') return 0;
   err(

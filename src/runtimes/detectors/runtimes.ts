@@ -30,7 +30,9 @@ export const CLAUDE: ScreenSpec = {
   // While a turn runs, queued messages turn the empty input into this hint.
   placeholders: [/^\s*[❯>]\s*Try "/u, /Press up to edit queued messages/u],
   pastePlaceholder: /\[Pasted text #\d+[^\]]*\]/u,
-  busy: [/esc to interrupt/u],
+  // The footer's hint, and the spinner line ("✶ Razzmatazzing…"), which stays when a status line
+  // (mosaic-limit's, or the operator's) takes the footer. A finished turn says "✻ Baked for 3s".
+  busy: [/esc to interrupt/u, /^[✻✽✶✳✢·*] \S+…/u],
   queued: [/Press up to edit queued messages/u],
   responses: [/^● /u, /^\s*⎿ /u],
   blockers: [

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileExists } from '../../system/fs.js';
-import { applySeed, fileContains, linkCredential, readJsonObject, sh, writeJson } from './files.js';
+import { applySeed, fileContains, linkCredential, permissionHook, readJsonObject, sh, writeJson } from './files.js';
 import type { HookCheck, IntegrationContext, PreparedLaunch, RuntimeIntegration } from './types.js';
 
 /** Claude Code hook events and what each says about the agent. */
@@ -13,7 +13,16 @@ const HOOKS: Record<string, string> = {
   PostToolUse: 'busy PostToolUse',
   Notification: 'notification Notification',
   Stop: 'idle Stop',
+  // Fires instead of Stop when an API error (a rate limit among them) ended the turn.
+  StopFailure: 'idle StopFailure',
 };
+
+/**
+ * framework/bin/mosaic-limit, beside the reporter in the same hook group: StopFailure with error
+ * "rate_limit" writes the agent's .limit file, a Stop (a turn that went through) removes it.
+ */
+const LIMIT_HOOKS: Record<string, string> = { StopFailure: 'hook', Stop: 'clear' };
+const limitScript = (reporter: string): string => path.join(path.dirname(reporter), 'mosaic-limit');
 
 const hookCommand = (reporter: string, args: string): string => `sh ${sh(reporter)} ${args}`;
 
@@ -33,12 +42,28 @@ export const claudeIntegration: RuntimeIntegration = {
     const settingsFile = path.join(configDir, 'settings.json');
     const settings = await readJsonObject(settingsFile);
     const hooks = (settings.hooks && typeof settings.hooks === 'object' ? settings.hooks : {}) as Record<string, unknown[]>;
+    const waiter = permissionHook(context, 'claude');
+    const ours = (group: unknown): boolean => {
+      const text = JSON.stringify(group);
+      return text.includes(context.reporter) || text.includes("/mosaic-permission'");
+    };
     for (const [event, args] of Object.entries(HOOKS)) {
-      // Keep hooks the seed brought; replace only ours (recognised by the reporter path).
-      const others = (hooks[event] ?? []).filter((group) => !JSON.stringify(group).includes(context.reporter));
-      hooks[event] = [...others, { hooks: [{ type: 'command', command: hookCommand(context.reporter, args) }] }];
+      // Keep hooks the seed brought; replace only ours (recognised by the reporter and waiter paths).
+      const others = (hooks[event] ?? []).filter((group) => !ours(group));
+      const limit = LIMIT_HOOKS[event]
+        ? [{ type: 'command', command: hookCommand(limitScript(context.reporter), LIMIT_HOOKS[event]) }]
+        : [];
+      hooks[event] = [...others, { hooks: [{ type: 'command', command: hookCommand(context.reporter, args) }, ...limit] }];
+      // claude runs an event's hooks in parallel: the reporter says "waiting" while the waiter waits.
+      if (event === 'PermissionRequest') hooks[event].push(waiter);
     }
-    await writeJson(settingsFile, { ...settings, hooks });
+    // A subscriber's status line gets `rate_limits` (5 h and 7 d windows): mosaic-limit prints a short
+    // line and records a window at 100%. The operator's own status line (from the seed) is kept.
+    const statusLine =
+      settings.statusLine && !JSON.stringify(settings.statusLine).includes('mosaic-limit')
+        ? settings.statusLine
+        : { type: 'command', command: hookCommand(limitScript(context.reporter), 'statusline') };
+    await writeJson(settingsFile, { ...settings, hooks, statusLine });
 
     const stateFile = path.join(configDir, '.claude.json');
     const state = await readJsonObject(stateFile);
@@ -69,6 +94,9 @@ export const claudeIntegration: RuntimeIntegration = {
   async checkHook(configDir: string): Promise<HookCheck> {
     const file = path.join(configDir, 'settings.json');
     const ok = await fileContains(file, 'mosaic-report');
+    if (ok && !(await fileContains(file, 'mosaic-permission'))) {
+      return { installed: false, detail: `no approval hook (mosaic-permission) in ${file}: run \`mosaic fleet restart <agent>\`` };
+    }
     return { installed: ok, detail: ok ? `hooks in ${file}` : `no mosaic hooks in ${file}: run \`mosaic fleet restart <agent>\`` };
   },
 

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileExists, readFileOrUndefined, writeFileAtomic } from '../../system/fs.js';
-import { applySeed, fileContains, linkCredential, sh, writeJson } from './files.js';
+import { applySeed, fileContains, linkCredential, permissionHook, sh, writeJson } from './files.js';
 import type { HookCheck, IntegrationContext, PreparedLaunch, RuntimeIntegration } from './types.js';
 
 const HOOKS: Record<string, string> = {
@@ -38,6 +38,9 @@ export const codexIntegration: RuntimeIntegration = {
     for (const [event, args] of Object.entries(HOOKS)) {
       hooks[event] = [{ hooks: [{ type: 'command', command: `sh ${sh(context.reporter)} ${args}` }] }];
     }
+    // codex 0.171 asks this hook before it shows its approval prompt (which appears only if the hook
+    // answers nothing): the waiter reports "waiting" itself and answers `mosaic agent approve|deny`.
+    hooks.PermissionRequest = [permissionHook(context, 'codex', '--report')];
     await writeJson(path.join(configDir, 'hooks.json'), { hooks });
 
     const configFile = path.join(configDir, 'config.toml');
@@ -53,6 +56,9 @@ export const codexIntegration: RuntimeIntegration = {
   async checkHook(configDir: string): Promise<HookCheck> {
     const file = path.join(configDir, 'hooks.json');
     const ok = await fileContains(file, 'mosaic-report');
+    if (ok && !(await fileContains(file, 'mosaic-permission'))) {
+      return { installed: false, detail: `no approval hook (mosaic-permission) in ${file}: run \`mosaic fleet restart <agent>\`` };
+    }
     return { installed: ok, detail: ok ? `hooks in ${file}` : `no mosaic hooks in ${file}: run \`mosaic fleet restart <agent>\`` };
   },
 

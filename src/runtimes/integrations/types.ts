@@ -8,6 +8,8 @@ export interface IntegrationContext {
   configDir: string;
   /** Absolute path of framework/bin/mosaic-report. */
   reporter: string;
+  /** The node binary that runs framework/bin/mosaic-permission from a hook (default: the one running mosaic). */
+  node?: string;
   /** The environment mosaic runs with (HOME, API keys the operator exported). */
   env: NodeJS.ProcessEnv;
   /** The agent's environment so far (roster runtime env + agent env). */

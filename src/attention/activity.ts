@@ -40,7 +40,11 @@ const SPECS: Record<string, ScreenSpec> = { claude: CLAUDE, codex: CODEX, openco
  */
 export const BUSY_REPORT_TRUST_SECONDS = 3;
 
-/** Runtimes whose hooks cannot report a permission wait: the screen decides "waiting" for them. */
+/**
+ * Runtimes whose prompt can be on screen while their last report says busy: the screen decides
+ * "waiting" for them (codex after its PermissionRequest waiter gave up, or with a config from
+ * before the waiter existed).
+ */
 const NO_WAITING_HOOK = new Set(['codex']);
 
 /** Only the bottom of the screen speaks about the present (old answers scroll above it). */
@@ -104,7 +108,9 @@ export function combineActivity(
     if (fromScreen?.activity === 'waiting' && reported.activity === 'busy' && NO_WAITING_HOOK.has(runtime)) {
       return screenSays(`${runtime} reports no permission prompts`);
     }
-    if (reported.activity === 'waiting' && (fromScreen?.activity === 'idle' || fromScreen?.activity === 'busy')) {
+    // codex draws its busy footer while its PermissionRequest hook waits for `mosaic agent approve|deny`.
+    const hookWaits = runtime === 'codex' && screen !== undefined && tail(screen).some((line) => /· Running hook/u.test(line));
+    if (reported.activity === 'waiting' && (fromScreen?.activity === 'idle' || (fromScreen?.activity === 'busy' && !hookWaits))) {
       return screenSays('the reported prompt is no longer shown');
     }
     if (reported.activity === 'busy' && fromScreen?.activity === 'idle' && age > staleAfterSeconds) {

@@ -18,6 +18,10 @@ describe('activity from the screen', () => {
     expect(screenActivity('codex', fixture('codex', 'busy')).activity).toBe('busy');
     expect(screenActivity('opencode', fixture('opencode', 'busy')).activity).toBe('busy');
     expect(screenActivity('claude', fixture('claude', 'idle')).activity).toBe('idle');
+    // A status line takes claude's footer ("esc to interrupt"): its spinner line still says busy.
+    expect(screenActivity('claude', fixture('claude', 'busy-statusline')).activity).toBe('busy');
+    // A finished turn's "✻ Baked for 0s" is not work.
+    expect(screenActivity('claude', fixture('claude', 'answered')).activity).toBe('idle');
   });
 
   it('sees permission prompts as waiting', () => {

@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+import { pendingDir } from '../roster/paths.js';
+import { ensurePrivateDir, writeFileAtomic } from '../system/fs.js';
+
+/**
+ * Open permission requests, one file per request under `<runDir>/pending/<agent>/`:
+ * `<id>.json` is written by the waiting hook (framework/bin/mosaic-permission) or the opencode
+ * plugin, `<id>.decision` by `mosaic agent approve|deny`. The waiter answers the runtime and
+ * removes both; on its timeout it removes the request and the runtime's own prompt appears.
+ * Files, not a socket: the waiter and mosaic never need to be alive at the same moment, and a
+ * request survives a mosaic restart.
+ */
+export interface PendingRequest {
+  id: string;
+  agent: string;
+  runtime: string;
+  tool: string;
+  summary: string;
+  created: string;
+  expires: string | null;
+  pid: number | null;
+}
+
+export type Decision = 'allow' | 'deny';
+
+export const REQUEST_ID = /^[A-Za-z0-9_.-]{1,80}$/;
+
+export { pendingDir };
+
+function parseRequest(text: string, agent: string, id: string): PendingRequest | undefined {
+  try {
+    const raw = JSON.parse(text) as Partial<PendingRequest>;
+    if (raw.id !== id) return undefined; // a file renamed by hand, or torn: not ours to answer
+    return {
+      id,
+      agent,
+      runtime: String(raw.runtime ?? 'unknown'),
+      tool: String(raw.tool ?? 'unknown'),
+      summary: String(raw.summary ?? ''),
+      created: String(raw.created ?? ''),
+      expires: typeof raw.expires === 'string' ? raw.expires : null,
+      pid: typeof raw.pid === 'number' ? raw.pid : null,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The agent's open requests, oldest first. Requests whose waiter is gone (pid dead) or past their
+ * expiry are left out: nobody would receive an answer. Synchronous: `fleet ps` reads it per agent.
+ */
+export function listPending(runDir: string, agent: string, now: Date, alive: (pid: number) => boolean): PendingRequest[] {
+  const dir = pendingDir(runDir, agent);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const decided = new Set(names.filter((n) => n.endsWith('.decision')).map((n) => n.slice(0, -'.decision'.length)));
+  const requests: PendingRequest[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    const id = name.slice(0, -'.json'.length);
+    if (!REQUEST_ID.test(id) || decided.has(id)) continue;
+    let text: string;
+    try {
+      text = readFileSync(path.join(dir, name), 'utf8');
+    } catch {
+      continue; // answered and removed while we listed
+    }
+    const request = parseRequest(text, agent, id);
+    if (!request) continue;
+    if (request.expires && Date.parse(request.expires) <= now.getTime()) continue;
+    if (request.pid !== null && !alive(request.pid)) continue;
+    requests.push(request);
+  }
+  return requests.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+}
+
+/**
+ * Answer one open request: the one named, or the agent's only one. Writes the decision file the
+ * waiter watches; the waiter answers the runtime. Refuses an unknown id, an ambiguous choice, and
+ * an agent with nothing open, and says what to run instead.
+ */
+export async function decide(
+  runDir: string,
+  open: readonly PendingRequest[],
+  agent: string,
+  id: string | undefined,
+  behavior: Decision,
+  details: { message?: string; by: string; at: Date },
+): Promise<PendingRequest> {
+  let request: PendingRequest | undefined;
+  if (id !== undefined) {
+    request = open.find((r) => r.id === id);
+    if (!request) {
+      throw new UserError(`agent "${agent}" has no open permission request "${id}"`, {
+        hint: open.length
+          ? `open: ${open.map((r) => r.id).join(', ')}`
+          : 'it may have been answered, timed out (the prompt is then in the pane: `mosaic agent attach`), or never existed; see `mosaic fleet pending`',
+      });
+    }
+  } else if (open.length === 1) {
+    request = open[0];
+  } else if (open.length === 0) {
+    throw new UserError(`agent "${agent}" has no open permission request`, {
+      hint: 'see `mosaic fleet pending`; a request that timed out is answered in the pane (`mosaic agent attach`)',
+    });
+  } else {
+    throw new UserError(`agent "${agent}" has ${open.length} open permission requests; name one`, {
+      hint: `mosaic agent ${behavior === 'allow' ? 'approve' : 'deny'} ${agent} <id>   (open: ${open.map((r) => r.id).join(', ')})`,
+    });
+  }
+  const dir = pendingDir(runDir, agent);
+  await ensurePrivateDir(dir);
+  const decision = {
+    behavior,
+    ...(details.message !== undefined ? { message: details.message } : {}),
+    by: details.by,
+    at: details.at.toISOString(),
+  };
+  await writeFileAtomic(path.join(dir, `${request!.id}.decision`), `${JSON.stringify(decision)}\n`);
+  return request!;
+}
