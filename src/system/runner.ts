@@ -24,6 +24,8 @@ export interface RunResult {
 export type CommandRunner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long output is still read after the child exited (from grandchildren that share its pipes). */
+const PIPE_GRACE_MS = 250;
 
 export const runCommand: CommandRunner = (argv, options = {}) =>
   new Promise((resolve, reject) => {
@@ -58,6 +60,15 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       } else {
         reject(new CommandError(argv, null, null, error.message, durationMs, { cause: error }));
       }
+    });
+    // A child that leaves a background process holding its stdout/stderr (a setup script's
+    // `server &`, a sink's `notify &`) would keep 'close' from firing until that process ends:
+    // shortly after the child itself exits, stop waiting for its pipes.
+    child.on('exit', () => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_GRACE_MS).unref();
     });
     child.on('close', (status, signal) => {
       done();

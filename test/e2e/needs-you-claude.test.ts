@@ -68,7 +68,9 @@ describe('needs-you with a real runtime (claude, safe mode, fake model)', () => 
 
     // Permission: the webhook is told which tool wants to do what; approving runs it; the finished turn is "done".
     await send('please ask permission');
-    const permission = await until(fleet, () => told('permission')[0], 'a permission notification');
+    // The hook's "waiting" report can come a moment before the request (with tool and summary) is filed;
+    // with no dwell both are told, the second with the details.
+    const permission = await until(fleet, () => told('permission').find((e) => e.tool), 'a permission notification with the tool');
     expect(permission).toMatchObject({ version: 1, agent: 'r1', runtime: 'claude', tool: 'Bash' });
     expect(String(permission.summary)).toContain('touch mosaic-permission-probe');
     const approved = await fleet.mosaic(['agent', 'approve', 'r1']);
