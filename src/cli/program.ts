@@ -1,3 +1,4 @@
+import { rewriteAliases } from './aliases.js';
 import { Command, CommanderError, Option } from 'commander';
 import { tracesEndpoint } from '../core/trace.js';
 import { yoloExpansion } from '../launch/profiles.js';
@@ -160,6 +161,49 @@ Example:
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
+  const agents = (name: string) => lazy(() => import('./commands/agents.js'), name);
+  agentCmd
+    .command('new')
+    .description('create and start an agent that is not in the roster file (ephemeral), optionally in its own git worktree')
+    .argument('<name>', 'agent name (^[A-Za-z0-9_.-]+$, not used by any agent)')
+    .requiredOption('--runtime <runtime>', 'claude, codex, pi, opencode, stub, or one defined under runtimes')
+    .option('--workdir <dir>', "working directory (with --worktree: the repository); default: the roster's")
+    .option('--worktree [branch]', 'run in a new git worktree under the fleet home, on branch mosaic/<name> or the one named')
+    .option('--mode <mode>', 'yolo or safe (default: safe)')
+    .option('--model <model>', "the runtime's model")
+    .option('--class <class>', 'agent class (also picks the shipped persona)')
+    .option('-m, --message <text>', 'its first prompt, sent once it is up (like kickstart_template)')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      "\nExample:\n  mosaic agent new fix-login --runtime claude --workdir ~/src/app --worktree -m 'fix the login bug in auth.ts, commit when tests pass'\n  mosaic agent done fix-login\n  mosaic agent rm fix-login\nUpstream spelling: mosaic agent --new <name> ….",
+    )
+    .action(agents('create'));
+  agentCmd
+    .command('list')
+    .description('every agent: roster and ephemeral (origin), with worktree and branch')
+    .addOption(json())
+    .action(agents('list'));
+  agentCmd
+    .command('show')
+    .description('everything mosaic knows about one agent: entry, launch argv, worktree, state')
+    .argument('<agent>', 'agent name')
+    .addOption(json())
+    .action(agents('show'));
+  agentCmd
+    .command('rm')
+    .description('stop an ephemeral agent and forget it; its worktree goes only if nothing would be lost')
+    .argument('<agent>', 'agent name')
+    .option('--keep-worktree', 'leave the worktree and its branch where they are')
+    .option('--force', 'remove the agent even if its worktree holds unsaved work (the worktree is then kept, never deleted)')
+    .addOption(json())
+    .action(agents('remove'));
+  agentCmd
+    .command('done')
+    .description('a worktree agent\'s branch: commits since it started, files changed, clean or not (check before you accept "done")')
+    .argument('<agent>', 'agent name')
+    .addOption(json())
+    .action(agents('done'));
   agentCmd
     .command('status')
     .description("one agent's state; every agent's (the rows of `fleet status`) when none is named")
@@ -341,7 +385,7 @@ export async function runProgram(argv: string[]): Promise<number> {
       program.outputHelp();
       return 2;
     }
-    await program.parseAsync(argv);
+    await program.parseAsync(rewriteAliases(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import { loadRosterCached } from '../roster/cache.js';
+import { withEphemeralAgents } from '../roster/ephemeral.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { resolveFleetPaths, type FleetPaths } from '../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
@@ -36,7 +38,19 @@ export async function loadFleetContext(host: Host, options: LoadContextOptions =
   const roster = options.cached
     ? await loadRosterCached(paths.roster, paths.runDir, loadOptions)
     : await (await import('../roster/load.js')).loadRoster(paths.roster, loadOptions);
-  return { host, paths, roster, tmux: host.tmux(roster.socketName) };
+  const withEphemeral = await withEphemeralAgents(roster, paths.stateDir);
+  return { host, paths, roster: withWorktreeDirs(withEphemeral, paths.worktreesDir), tmux: host.tmux(roster.socketName) };
+}
+
+/** A worktree agent works in `<worktrees>/<agent>`; its roster directory is the repository it comes from. */
+export function withWorktreeDirs(roster: Roster, worktreesDir: string): Roster {
+  if (!roster.agents.some((agent) => agent.worktree)) return roster;
+  return {
+    ...roster,
+    agents: roster.agents.map((agent) =>
+      agent.worktree ? { ...agent, sourceDirectory: agent.workingDirectory, workingDirectory: path.join(worktreesDir, agent.name) } : agent,
+    ),
+  };
 }
 
 /** The named agents in roster order (all when none are named); unknown names are an error. */

@@ -1,3 +1,4 @@
+import { strayWorktrees } from '../worktree/worktree.js';
 import { chooseModel } from '../launch/model.js';
 import { listPanes } from '../supervisor/direct.js';
 import type { SupervisedFleet } from './open.js';
@@ -41,6 +42,10 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   for (const agent of ctx.roster.agents) {
     const warning = chooseModel(agent).warning;
     if (warning) warnings.push(warning);
+  }
+  // Worktrees whose agent is gone (removed from the roster, or `agent rm --keep-worktree`): kept, never deleted.
+  for (const dir of await strayWorktrees(ctx.paths.worktreesDir, new Set(ctx.roster.agents.map((a) => a.name)))) {
+    warnings.push(`worktree ${dir} belongs to no agent: inspect it, then \`git worktree remove\` it yourself (mosaic never deletes work)`);
   }
   const socket = ctx.tmux.socket;
   const panes = await listPanes(ctx);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../core/errors.js';
+import { InternalError, UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type AgentSpec, type Roster } from '../roster/model.js';
 import { expandHome, pendingDir } from '../roster/paths.js';
@@ -12,6 +12,8 @@ import { renderKickstart } from './kickstart.js';
 import { sessionIdFile } from './session.js';
 import { chooseModel } from './model.js';
 import { personaFileFor } from './persona.js';
+import { prepareWorktree } from './worktree.js';
+import type { CommandRunner } from '../system/runner.js';
 import { LAUNCH_PROFILES, type LaunchProfile, type SectionArg } from './profiles.js';
 
 export interface LaunchEnvironment {
@@ -25,6 +27,8 @@ export interface LaunchEnvironment {
   /** Set by prepareAgentLaunch: the persona to append, and the rendered kickstart's file. */
   persona?: { file: string; text: string };
   kickstart?: string;
+  /** Runs git for worktree agents (their worktree is made or found before the launch). */
+  runner?: CommandRunner;
 }
 
 /**
@@ -220,8 +224,12 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   const spec = buildLaunchSpec(roster, agent, { ...launch, persona, kickstart }, additions);
   if (spec.env.MOSAIC_SESSION_DIR) await ensurePrivateDir(spec.env.MOSAIC_SESSION_DIR);
   await assertExecutableExists(roster, agent, spec);
+  if (agent.worktree) {
+    if (!launch.runner) throw new InternalError(`agent "${agent.name}": a worktree agent needs a command runner to start`);
+    await prepareWorktree(agent, { runner: launch.runner, env: launch.env });
+  }
   // A working directory mosaic has to create is private, like everything else it writes.
-  await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
+  else await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
   await writeLaunchSpec(spec);
   return spec;
 }

@@ -13,6 +13,7 @@ import {
   DEFAULT_HOLDER_SESSION,
   DEFAULT_RESTART_POLICY,
   defaultFleetMaxCrashes,
+  defaultWorktreeBranch,
   DEFAULT_SOCKET,
   DEFAULT_WORKING_DIRECTORY,
   sessionNameFor,
@@ -353,6 +354,12 @@ function normalise(
       persistentPersona,
       resetBetweenTasks,
       kickstartTemplate: pick<string>(entry, 'kickstart_template', 'kickstartTemplate', where),
+      worktree:
+        entry.worktree === true
+          ? { branch: defaultWorktreeBranch(name), explicit: false }
+          : typeof entry.worktree === 'string'
+            ? { branch: entry.worktree, explicit: true }
+            : undefined,
       onLimit: pick<OnLimit>(entry, 'on_limit', 'onLimit', where) ?? defaultOnLimit,
       approvalTimeoutSeconds: pick<number>(entry, 'approval_timeout_seconds', 'approvalTimeoutSeconds', where) ?? defaultApprovalTimeout,
     };

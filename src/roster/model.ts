@@ -54,6 +54,12 @@ export interface AgentSpec {
   persistentPersona?: boolean | 'semi';
   resetBetweenTasks?: boolean;
   kickstartTemplate?: string;
+  /** Where the agent comes from: the roster file, or `mosaic agent new` (a record under the fleet home). */
+  origin?: 'roster' | 'ephemeral';
+  /** Run in a git worktree of the repository at `sourceDirectory` (set by the fleet context: `workingDirectory` is then the worktree). */
+  worktree?: { branch: string; explicit: boolean };
+  /** A worktree agent's repository directory (its roster or `--workdir` working directory). */
+  sourceDirectory?: string;
   /** continue: after a usage limit resets, the needs-you process sends "continue" once. */
   onLimit?: OnLimit;
   /** How long a permission request waits for `mosaic agent approve|deny` (default 120 s). */
@@ -117,6 +123,12 @@ export const DEFAULT_RESTART_POLICY = {
 export const defaultFleetMaxCrashes = (agents: number): number => Math.max(DEFAULT_RESTART_POLICY.fleetMaxCrashes, Math.ceil(agents / 5));
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+/** A branch name mosaic accepts for a worktree (a safe subset of git's rules). */
+export const BRANCH_PATTERN = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/;
+
+/** The branch of an agent's worktree when the roster says only `worktree: true`. */
+export const defaultWorktreeBranch = (agentName: string): string => `mosaic/${agentName}`;
 
 export function sessionNameFor(agentName: string): string {
   return agentName.replace(/\./g, '_');

@@ -15,6 +15,8 @@ export interface FleetPaths {
   runDir: string;
   logsDir: string;
   agentsDir: string;
+  /** Agents' git worktrees, one directory per agent (`worktree:` in the roster, `agent new --worktree`). */
+  worktreesDir: string;
 }
 
 /** Config root: $MOSAIC_FLEET_HOME, else $XDG_CONFIG_HOME/mosaic/fleet, else ~/.config/mosaic/fleet. */
@@ -35,6 +37,7 @@ export function resolveFleetPaths(env: NodeJS.ProcessEnv, rosterOverride?: strin
     runDir: path.join(stateDir, 'run'),
     logsDir: path.join(stateDir, 'logs'),
     agentsDir: path.join(stateDir, 'agents'),
+    worktreesDir: path.join(stateDir, 'worktrees'),
   };
 }
 

@@ -135,6 +135,7 @@ export class DirectSupervisor implements Supervisor {
             agentsDir: paths.agentsDir,
             runtimeBinDirs,
             identity: launchIdentity(this.deps),
+            runner: this.deps.host.runner,
           });
           await writeStartState(paths.runDir, freshRunState(agent.name, agent.session, roster.restart));
           prepared.set(agent.name, spec);

@@ -56,6 +56,7 @@ export async function prepareAgents(
           agentsDir: paths.agentsDir,
           runtimeBinDirs,
           identity: launchIdentity(deps),
+          runner: deps.host.runner,
         });
         await Promise.all([
           writeUnitStart(agent.name, unitStartFile(paths.runDir, agent.name), sessionCreateCommands(paths.runDir, agent, paths.logsDir)),

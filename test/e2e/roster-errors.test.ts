@@ -51,7 +51,6 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
     body: (s) => `${head(s)}agents:\n  - {name: supervisor, runtime: stub}\n`,
     error: /roster\.yaml:6:\d+: agent name "supervisor" is reserved: its transcript would be logs\/supervisor\.log/,
   },
-  { name: 'no agents', body: (s) => `${head(s)}agents: []\n`, error: /agents must NOT have fewer than 1 items/ },
   {
     name: 'a line break in a value that becomes one launch line',
     body: (s) =>

@@ -1,0 +1,188 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
+import { RUN_SYSTEMD_TESTS, systemdWorld } from './systemd-env.js';
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+function git(fleet: TestFleet, cwd: string, args: string[]): string {
+  const result = spawnSync('git', ['-C', cwd, ...args], { env: { ...fleet.env, ...GIT_ENV }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** A real repository with one commit, an ignored .env that .worktreeinclude asks to copy. */
+function repository(fleet: TestFleet): string {
+  const repo = path.join(fleet.dir, 'repo');
+  mkdirSync(repo, { recursive: true });
+  git(fleet, repo, ['init', '-q', '-b', 'main']);
+  writeFileSync(path.join(repo, 'README.md'), '# app\n');
+  writeFileSync(path.join(repo, '.gitignore'), '.env\n');
+  writeFileSync(path.join(repo, '.worktreeinclude'), '.env\n');
+  writeFileSync(path.join(repo, '.env'), 'TOKEN=local\n');
+  git(fleet, repo, ['add', 'README.md', '.gitignore', '.worktreeinclude']);
+  git(fleet, repo, ['commit', '-q', '-m', 'init']);
+  return repo;
+}
+
+/** What must never change in the operator's checkout: HEAD, branch, status, and its files. */
+const snapshot = (fleet: TestFleet, repo: string): string =>
+  [
+    git(fleet, repo, ['rev-parse', 'HEAD']),
+    git(fleet, repo, ['symbolic-ref', 'HEAD']),
+    git(fleet, repo, ['status', '--porcelain=v1', '-uall', '--ignored']),
+    readFileSync(path.join(repo, '.env'), 'utf8'),
+  ].join('\n');
+
+interface Listing {
+  agent: string;
+  origin: string;
+  branch: string | null;
+  worktree: string | null;
+}
+
+const paneCwd = (fleet: TestFleet, agent: string): string =>
+  fleet.tmux(['display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_current_path}']).stdout.trim();
+const panePid = (fleet: TestFleet, agent: string): number =>
+  Number(fleet.tmux(['display-message', '-p', '-t', `=${agent}:0.0`, '#{pane_pid}']).stdout.trim());
+
+describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
+  it('new → its own worktree on mosaic/<name>; every verb works; rm never loses work; the checkout is untouched', async () => {
+    const fleet = createFleet();
+    const repo = repository(fleet);
+    // A fleet may be all ephemeral: no agents in the roster.
+    fleet.writeRoster(roster(fleet.socket, 'agents: []\n', 'restart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 100\n'));
+    const before = snapshot(fleet, repo);
+
+    const made = await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub', '--workdir', repo, '--worktree', '--json']);
+    expect(made.status, made.stderr).toBe(0);
+    const worktree = path.join(fleet.home, 'worktrees', 'w1');
+    expect(JSON.parse(made.stdout)).toMatchObject({ agent: 'w1', outcome: { result: 'started' }, working_directory: worktree });
+    await eventually(() => paneCwd(fleet, 'w1') === worktree || undefined, 15_000, 'the pane to run in the worktree');
+    expect(git(fleet, worktree, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('mosaic/w1');
+    expect(readFileSync(path.join(worktree, '.env'), 'utf8')).toBe('TOKEN=local\n'); // .worktreeinclude
+
+    // list (and upstream's --list), show, ps, send: like any roster agent.
+    const listed = await fleet.json<Listing[]>(['agent', '--list']);
+    expect(listed).toEqual([expect.objectContaining({ agent: 'w1', origin: 'ephemeral', branch: 'mosaic/w1', worktree })]);
+    const shown = await fleet.json<{ launch_argv: string[]; worktree_record: { base: string; repo: string } }>(['agent', 'show', 'w1']);
+    expect(shown.launch_argv.join(' ')).toContain('mosaic-stub-agent');
+    expect(shown.worktree_record).toMatchObject({ base: git(fleet, repo, ['rev-parse', 'HEAD']), repo });
+    expect((await fleet.json<{ agent: string }[]>(['fleet', 'ps'])).map((r) => r.agent)).toEqual(['w1']);
+    const sent = await fleet.mosaic(['agent', 'send', 'w1', '--verify', '-m', 'hello']);
+    expect(sent.status, sent.stderr).toBe(0);
+
+    // A crash restart comes back in the same worktree.
+    const pid = panePid(fleet, 'w1');
+    process.kill(pid, 'SIGKILL');
+    await paneComesBack(fleet, 'w1', pid);
+    await eventually(() => paneCwd(fleet, 'w1') === worktree || undefined, 15_000, 'the restarted pane in the worktree');
+
+    // Names: a clash with an agent, or with an existing branch, is refused and changes nothing.
+    expect((await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub'])).stderr).toMatch(/agent named "w1" already exists/);
+    git(fleet, repo, ['branch', 'mosaic/w3']);
+    const clash = await fleet.mosaic(['agent', 'new', 'w3', '--runtime', 'stub', '--workdir', repo, '--worktree']);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(/branch mosaic\/w3 already exists/);
+    expect(existsSync(path.join(fleet.home, 'ephemeral', 'w3.json'))).toBe(false);
+
+    // Uncommitted work: rm refuses, says what would be lost, keeps the agent and every file.
+    writeFileSync(path.join(worktree, 'work.txt'), 'half done\n');
+    let rm = await fleet.mosaic(['agent', 'rm', 'w1']);
+    expect(rm.status).toBe(1);
+    expect(rm.stderr).toMatch(/would lose 1 uncommitted change/);
+    expect(rm.stderr).toContain('work.txt');
+    expect(readFileSync(path.join(worktree, 'work.txt'), 'utf8')).toBe('half done\n');
+    expect(paneCwd(fleet, 'w1')).toBe(worktree);
+
+    // A commit on no other branch or remote: rm refuses again; `agent done` shows it.
+    git(fleet, worktree, ['add', 'work.txt']);
+    git(fleet, worktree, ['commit', '-q', '-m', 'half of the work']);
+    const done = await fleet.json<{ commits: { subject: string }[]; files: string[]; clean: boolean }>(['agent', 'done', 'w1']);
+    expect(done).toMatchObject({ commits: [{ subject: 'half of the work' }], files: ['work.txt'], clean: true });
+    rm = await fleet.mosaic(['agent', 'rm', 'w1']);
+    expect(rm.status).toBe(1);
+    expect(rm.stderr).toMatch(/1 commit\(s\) on mosaic\/w1 on no other branch or remote: \S+ half of the work/);
+
+    // --force: the agent goes, the worktree (with the commit) stays and its path is printed; verify lists it.
+    rm = await fleet.mosaic(['agent', 'rm', 'w1', '--force']);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(rm.stdout).toContain(`worktree kept at ${worktree}`);
+    expect(git(fleet, worktree, ['log', '-1', '--format=%s'])).toBe('half of the work');
+    expect(await fleet.json<Listing[]>(['agent', 'list'])).toEqual([]);
+    expect(fleet.tmux(['has-session', '-t', '=w1']).status).not.toBe(0);
+    const verify = await fleet
+      .json<{ warnings: string[] }>(['fleet', 'verify'])
+      .catch(async () => JSON.parse((await fleet.mosaic(['fleet', 'verify', '--json'])).stdout));
+    expect(verify.warnings.join('\n')).toContain(`worktree ${worktree} belongs to no agent`);
+
+    // A clean agent: rm removes its worktree and branch.
+    expect((await fleet.mosaic(['agent', 'new', 'w2', '--runtime', 'stub', '--workdir', repo, '--worktree'])).status).toBe(0);
+    const clean = path.join(fleet.home, 'worktrees', 'w2');
+    await eventually(() => paneCwd(fleet, 'w2') === clean || undefined, 15_000, 'w2 in its worktree');
+    rm = await fleet.mosaic(['agent', 'rm', 'w2']);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(existsSync(clean)).toBe(false);
+    expect(spawnSync('git', ['-C', repo, 'rev-parse', '--verify', '--quiet', 'refs/heads/mosaic/w2']).status).not.toBe(0);
+
+    // The operator's checkout never changed.
+    expect(snapshot(fleet, repo)).toBe(before);
+    expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+  }, 120_000);
+
+  it('a roster agent is not removable with agent rm; --message is the first prompt', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: core, runtime: stub}\n'));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const refused = await fleet.mosaic(['agent', 'rm', 'core']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/is in the roster .* not an ephemeral agent/);
+    expect(fleet.tmux(['has-session', '-t', '=core']).status).toBe(0);
+
+    // The first prompt arrives by itself: the stub acknowledges message 1.
+    expect((await fleet.mosaic(['agent', 'new', 'w9', '--runtime', 'stub', '-m', 'start with the tests'])).status).toBe(0);
+    await eventually(
+      async () => ((await fleet.mosaic(['agent', 'tail', 'w9'])).stdout.includes('[stub] ack seq=1') ? true : undefined),
+      20_000,
+      'the first prompt to reach w9',
+    );
+    expect((await fleet.mosaic(['agent', 'rm', 'w9'])).status).toBe(0);
+    expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+  }, 60_000);
+});
+
+describe.runIf(RUN_SYSTEMD_TESTS)('ephemeral agents under systemd', () => {
+  it('agent new starts a unit in its worktree; fleet enable keeps it across reboots; agent rm stops it and removes the clean worktree', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    const repo = repository(fleet);
+    fleet.writeRoster(`version: 1\ntransport: tmux\nsupervisor: systemd\ntmux:\n  socket_name: ${fleet.socket}\nagents: []\n`);
+    const step = async (args: string[]): Promise<void> => {
+      const result = await world.mosaic(args);
+      expect(result.status, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    };
+    await step(['fleet', 'install-systemd']);
+    await step(['agent', 'new', 'e1', '--runtime', 'stub', '--workdir', repo, '--worktree']);
+    const worktree = path.join(fleet.home, 'worktrees', 'e1');
+    expect(world.show(world.agentUnit('e1'), 'ActiveState')).toBe('active');
+    await eventually(() => paneCwd(fleet, 'e1') === worktree || undefined, 15_000, 'the unit-started pane in the worktree');
+    await step(['fleet', 'enable', 'e1']);
+    expect(world.show(world.agentUnit('e1'), 'UnitFileState')).toBe('enabled');
+    const ps = await world.json<{ agent: string; supervisor: string; unit: { active_state: string } }[]>(['fleet', 'ps']);
+    expect(ps).toEqual([
+      expect.objectContaining({ agent: 'e1', supervisor: 'systemd', unit: expect.objectContaining({ active_state: 'active' }) }),
+    ]);
+    await step(['agent', 'rm', 'e1']);
+    expect(world.show(world.agentUnit('e1'), 'ActiveState')).not.toBe('active');
+    expect(existsSync(worktree)).toBe(false);
+    expect(await world.json<unknown[]>(['agent', 'list'])).toEqual([]);
+  }, 120_000);
+});
