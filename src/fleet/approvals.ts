@@ -92,47 +92,37 @@ export async function answerRequest(
   options: { message?: string; by: string; deliveryTimeoutMs?: number },
 ): Promise<AnswerResult> {
   const agent = findAgent(view.roster, agentName);
-  return withSpan(
-    'agent.approve',
-    { 'mosaic.agent': agent.name, 'mosaic.decision': decision, 'mosaic.fleet': view.roster.tenantId, 'mosaic.socket': view.tmux.socket },
-    async (span) => {
-      const result = await answer(view, agent.name, id, decision, options);
-      span.setAttributes({ 'mosaic.request': result.request.id, 'mosaic.tool': result.request.tool, 'mosaic.delivered': result.delivered });
-      if (!result.delivered) span.fail('the runtime did not take the answer');
-      await appendEvent(view.paths.logsDir, {
-        type: 'approval',
-        agent: agent.name,
-        id: result.request.id,
-        decision,
-        tool: result.request.tool,
-        delivered: result.delivered,
-        by: options.by,
-      });
-      return result;
-    },
-  );
-}
-
-async function answer(
-  view: FleetContext,
-  agentName: string,
-  id: string | undefined,
-  decision: Decision,
-  options: { message?: string; by: string; deliveryTimeoutMs?: number },
-): Promise<AnswerResult> {
-  const agent = findAgent(view.roster, agentName);
-  const table = new ProcessTable();
-  const now = new Date(view.host.now());
-  const open = listPending(view.paths.runDir, agent.name, now, (pid) => table.alive(pid));
-  const request = await decide(view.paths.runDir, open, agent.name, id, decision, {
-    ...(options.message !== undefined ? { message: options.message } : {}),
-    by: options.by,
-    at: now,
+  const attributes = {
+    'mosaic.agent': agent.name,
+    'mosaic.decision': decision,
+    'mosaic.fleet': view.roster.tenantId,
+    'mosaic.socket': view.tmux.socket,
+  };
+  return withSpan('agent.approve', attributes, async (span) => {
+    const table = new ProcessTable();
+    const now = new Date(view.host.now());
+    const open = listPending(view.paths.runDir, agent.name, now, (pid) => table.alive(pid));
+    const request = await decide(view.paths.runDir, open, agent.name, id, decision, {
+      ...(options.message !== undefined ? { message: options.message } : {}),
+      by: options.by,
+      at: now,
+    });
+    // The waiter removes the request once it has answered the runtime.
+    const file = path.join(pendingDir(view.paths.runDir, agent.name), `${request.id}.json`);
+    const delivered =
+      (await waitFor(() => (existsSync(file) ? undefined : true), { timeoutMs: options.deliveryTimeoutMs ?? 10_000, intervalMs: 50 })) ===
+      true;
+    span.setAttributes({ 'mosaic.request': request.id, 'mosaic.tool': request.tool, 'mosaic.delivered': delivered });
+    if (!delivered) span.fail('the runtime did not take the answer');
+    await appendEvent(view.paths.logsDir, {
+      type: 'approval',
+      agent: agent.name,
+      id: request.id,
+      decision,
+      tool: request.tool,
+      delivered,
+      by: options.by,
+    });
+    return { agent: agent.name, request, decision, delivered };
   });
-  const file = path.join(pendingDir(view.paths.runDir, agent.name), `${request.id}.json`);
-  const delivered = await waitFor(() => (existsSync(file) ? undefined : true), {
-    timeoutMs: options.deliveryTimeoutMs ?? 10_000,
-    intervalMs: 50,
-  });
-  return { agent: agent.name, request, decision, delivered: delivered === true };
 }

@@ -122,7 +122,7 @@ export function nameProblem(roster: Roster, name: string): string | undefined {
   const clash = roster.agents.find((a) => a.name === name || a.session === session);
   if (clash) {
     return clash.name === name
-      ? `an ${clash.origin === 'ephemeral' ? 'ephemeral' : 'roster'} agent named "${name}" already exists`
+      ? `${clash.origin === 'ephemeral' ? 'an ephemeral' : 'a roster'} agent named "${name}" already exists`
       : `agent "${name}" maps to tmux session "${session}", which agent "${clash.name}" already uses`;
   }
   return undefined;

@@ -18,6 +18,7 @@ describe('per-roster state directories', () => {
         runDir: '/cfg/run',
         logsDir: '/cfg/logs',
         agentsDir: '/cfg/agents',
+        worktreesDir: '/cfg/worktrees',
       });
     }
   });

@@ -87,7 +87,7 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     await eventually(() => paneCwd(fleet, 'w1') === worktree || undefined, 15_000, 'the restarted pane in the worktree');
 
     // Names: a clash with an agent, or with an existing branch, is refused and changes nothing.
-    expect((await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub'])).stderr).toMatch(/agent named "w1" already exists/);
+    expect((await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub'])).stderr).toMatch(/an ephemeral agent named "w1" already exists/);
     git(fleet, repo, ['branch', 'mosaic/w3']);
     const clash = await fleet.mosaic(['agent', 'new', 'w3', '--runtime', 'stub', '--workdir', repo, '--worktree']);
     expect(clash.status).toBe(1);
@@ -146,6 +146,9 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/is in the roster .* not an ephemeral agent/);
     expect(fleet.tmux(['has-session', '-t', '=core']).status).toBe(0);
+    const clash = await fleet.mosaic(['agent', 'new', 'core', '--runtime', 'stub']);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(/a roster agent named "core" already exists/);
 
     // The first prompt arrives by itself: the stub acknowledges message 1.
     expect((await fleet.mosaic(['agent', 'new', 'w9', '--runtime', 'stub', '-m', 'start with the tests'])).status).toBe(0);

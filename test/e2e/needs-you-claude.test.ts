@@ -1,27 +1,11 @@
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, roster, type TestFleet } from './harness.js';
 import { fakeModel, runtimeSection } from './runtime-fixtures.js';
+import { webhookServer } from './webhook.js';
 
 type Event = Record<string, unknown>;
-
-async function webhook(): Promise<{ url: string; events: Event[] }> {
-  const events: Event[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      events.push(JSON.parse(text) as Event);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mosaic`, events };
-}
 
 const screen = async (fleet: TestFleet): Promise<string> => (await fleet.mosaic(['agent', 'tail', 'r1', '-n', '40'])).stdout;
 
@@ -40,14 +24,14 @@ describe('needs-you with a real runtime (claude, safe mode, fake model)', () => 
       // Over 60 s of retry-after claude gives up at once; the provider's message says when the limit resets.
       rules: [{ match: 'limit-now', name: 'limit', limit: { resetsInSeconds: 6, retryAfterSeconds: 3600, times: 1 } }],
     });
-    const hook = await webhook();
+    const hook = await webhookServer();
     const fleet = createFleet();
     fleet.writeRoster(
       roster(
         fleet.socket,
         [
           'notify:',
-          `  - webhook: ${JSON.stringify(hook.url)}`,
+          `  - webhook: ${JSON.stringify(`${hook.url}/mosaic`)}`,
           '    on: [permission, done, limit]',
           '    dwell_seconds: 0',
           '    cooldown_seconds: 0',
@@ -64,7 +48,7 @@ describe('needs-you with a real runtime (claude, safe mode, fake model)', () => 
       const sent = await fleet.mosaic(['agent', 'send', 'r1', '--verify', '--verify-timeout', '30000', '--json', '-m', text]);
       expect(JSON.parse(sent.stdout || '{}').status, `${sent.stdout}${sent.stderr}${await screen(fleet)}`).toBe('accepted');
     };
-    const told = (state: string): Event[] => hook.events.filter((e) => e.state === state);
+    const told = (state: string): Event[] => hook.posts.map((p) => p.body).filter((e) => e.state === state);
 
     // Permission: the webhook is told which tool wants to do what; approving runs it; the finished turn is "done".
     await send('please ask permission');

@@ -1,31 +1,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, roster, type TestFleet } from './harness.js';
-
-interface Post {
-  path: string;
-  type: string | undefined;
-  body: Record<string, unknown>;
-}
-
-/** A loopback webhook receiver, closed in the test's finaliser. */
-async function webhookServer(): Promise<{ url: string; posts: Post[] }> {
-  const posts: Post[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      posts.push({ path: req.url ?? '', type: req.headers['content-type'], body: JSON.parse(text) as Record<string, unknown> });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts };
-}
+import { webhookServer } from './webhook.js';
 
 interface PsRow {
   agent: string;
