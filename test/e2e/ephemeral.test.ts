@@ -87,7 +87,9 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     await eventually(() => paneCwd(fleet, 'w1') === worktree || undefined, 15_000, 'the restarted pane in the worktree');
 
     // Names: a clash with an agent, or with an existing branch, is refused and changes nothing.
-    expect((await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub'])).stderr).toMatch(/an ephemeral agent named "w1" already exists/);
+    expect((await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub'])).stderr).toMatch(
+      /an ephemeral agent named "w1" already exists/,
+    );
     git(fleet, repo, ['branch', 'mosaic/w3']);
     const clash = await fleet.mosaic(['agent', 'new', 'w3', '--runtime', 'stub', '--workdir', repo, '--worktree']);
     expect(clash.status).toBe(1);
