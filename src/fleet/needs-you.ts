@@ -218,9 +218,7 @@ export async function runNeedsYou(host: Host, globals: GlobalOptions, options: N
           timeoutMs: DEFAULT_VERIFY_TIMEOUT_MS,
         });
         log(`needs-you: sent "continue" to ${agent.name} after its limit reset (${a.resets_at}): ${result.status}`);
-        await appendEvents(view.paths.logsDir, [
-          { type: 'send', agent: agent.name, reason: 'on_limit', verdict: result.status, send_id: result.send_id, resets_at: a.resets_at },
-        ]);
+        // The send itself is in the event log (source "mosaic on_limit"), like every send.
       } catch (error) {
         log(`needs-you: could not send "continue" to ${agent.name}: ${(error as Error).message}`);
       }

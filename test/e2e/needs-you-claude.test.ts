@@ -77,12 +77,12 @@ describe('needs-you with a real runtime (claude, safe mode, fake model)', () => 
         .map((line) => JSON.parse(line) as Event);
     const onLimit = await until(
       fleet,
-      async () => (await events()).find((e) => e.type === 'send' && e.reason === 'on_limit'),
+      async () => (await events()).find((e) => e.type === 'send' && e.source === 'mosaic on_limit'),
       'the on_limit send in the event log',
     );
     expect(onLimit.verdict).toBe('accepted');
     await until(fleet, () => (existsSync(path.join(fleet.home, 'run', 'r1.hb.limit')) ? undefined : true), 'the limit to clear');
-    expect((await events()).filter((e) => e.type === 'send' && e.reason === 'on_limit')).toHaveLength(1);
+    expect((await events()).filter((e) => e.type === 'send' && e.source === 'mosaic on_limit')).toHaveLength(1);
     const log = (await events())
       .filter((e) => e.type === 'approval' || e.type === 'notification')
       .map((e) => `${e.type}:${e.state ?? e.decision}`);
