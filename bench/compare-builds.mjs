@@ -40,7 +40,7 @@ const line = (what, r) =>
 {
   const w = world('cmp-send');
   worlds.push(w);
-  w.writeRoster(stubAgents(1, 's'));
+  w.writeRoster(stubAgents(1, 's'), 'defaults:\n  working_directory: work\n');
   if (w.mosaic(['fleet', 'start']).status !== 0) throw new Error('fleet start failed');
   w.mosaic(['agent', 'send', 's0', '--verify', '-m', 'warm up']);
   line(
@@ -52,7 +52,7 @@ const line = (what, r) =>
 for (const size of SIZES) {
   const w = world(`cmp-ps${size}`);
   worlds.push(w);
-  w.writeRoster(stubAgents(size));
+  w.writeRoster(stubAgents(size), 'defaults:\n  working_directory: work\n');
   if (w.mosaic(['fleet', 'start']).status !== 0) throw new Error('fleet start failed');
   for (let i = 0; i < 600; i++) {
     const rows = JSON.parse(w.mosaic(['fleet', 'ps', '--json']).stdout);
