@@ -6,6 +6,7 @@ import {
   AGENT_MODES,
   AGENT_NAME_PATTERN,
   BRANCH_PATTERN,
+  RESERVED_AGENT_NAMES,
   defaultWorktreeBranch,
   sessionNameFor,
   type AgentMode,
@@ -116,7 +117,7 @@ export async function withEphemeralAgents(roster: Roster, stateDir: string): Pro
 /** Why `name` cannot be a new agent of this fleet, or undefined when it can. */
 export function nameProblem(roster: Roster, name: string): string | undefined {
   if (!AGENT_NAME_PATTERN.test(name)) return `agent name "${name}" must match ${AGENT_NAME_PATTERN.source}`;
-  if (name === 'supervisor') return 'agent name "supervisor" is reserved (logs/supervisor.log)';
+  if (RESERVED_AGENT_NAMES.has(name)) return `agent name "${name}" is reserved (logs/${name}.log is the fleet's own log)`;
   const session = sessionNameFor(name);
   if (session === roster.holderSession) return `agent name "${name}" is the holder session's name`;
   const clash = roster.agents.find((a) => a.name === name || a.session === session);

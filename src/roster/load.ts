@@ -14,6 +14,7 @@ import {
   DEFAULT_RESTART_POLICY,
   defaultFleetMaxCrashes,
   defaultWorktreeBranch,
+  RESERVED_AGENT_NAMES,
   DEFAULT_SOCKET,
   DEFAULT_WORKING_DIRECTORY,
   sessionNameFor,
@@ -104,9 +105,6 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
   }
   return normalise(data as RawRoster, file, locate, options);
 }
-
-/** Names whose per-agent files would collide with the fleet's own (logs/supervisor.log). */
-const RESERVED_AGENT_NAMES = new Set(['supervisor']);
 
 /* ---------- schema ---------- */
 

@@ -122,6 +122,9 @@ export const DEFAULT_RESTART_POLICY = {
 /** The default fleet-wide limit grows with the fleet: a fifth of the agents, at least 10. */
 export const defaultFleetMaxCrashes = (agents: number): number => Math.max(DEFAULT_RESTART_POLICY.fleetMaxCrashes, Math.ceil(agents / 5));
 
+/** Names whose per-agent files would collide with the fleet's own (logs/supervisor.log). */
+export const RESERVED_AGENT_NAMES: ReadonlySet<string> = new Set(['supervisor']);
+
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** A branch name mosaic accepts for a worktree (a safe subset of git's rules). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { FakeModel } from '../fake-model/server.mjs';
 import { createFleet, eventually, type TestFleet } from './harness.js';
-import { fakeModel, runtimeSection } from './runtime-fixtures.js';
+import { fakeModel, runtimeSection, startOneRuntimeAgent } from './runtime-fixtures.js';
 
 export type Answerable = 'claude' | 'codex' | 'opencode';
 
@@ -61,14 +61,7 @@ const openRequest = (fleet: TestFleet, not?: string): Promise<PendingJson> =>
  * appears, the turn ends the same way). Nothing is ever typed into the pane after the prompts.
  */
 export async function approvalFlow(runtime: Answerable): Promise<void> {
-  const model = await fakeModel();
-  const fleet = createFleet();
-  fleet.writeRoster(
-    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${fleet.socket}\nheartbeat:\n  interval_seconds: 2\n` +
-      `defaults:\n  working_directory: work\nruntimes:\n${runtimeSection(runtime, model, fleet.dir)}agents:\n  - {name: r1, runtime: ${runtime}}\n`,
-  );
-  const started = await fleet.mosaic(['fleet', 'start']);
-  expect(started.status, started.stderr).toBe(0);
+  const { model, fleet } = await startOneRuntimeAgent(runtime);
   const workdir = path.join(fleet.home, 'work');
   const pendingDir = path.join(fleet.home, 'run', 'pending', 'r1');
   const probe = path.join(workdir, PROBE);

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { startFakeModel, type FakeModel } from '../fake-model/server.mjs';
-import { ROOT } from './harness.js';
+import { createFleet, ROOT, type TestFleet } from './harness.js';
 
 export type RealRuntime = 'claude' | 'codex' | 'pi' | 'opencode';
 
@@ -113,4 +113,17 @@ export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: stri
         OPENCODE_DISABLE_SHARE: '1',
       })}\n`;
   }
+}
+
+/** One agent `r1` of a pinned real runtime, offline against a fresh fake model, started (heartbeat every 2 s). */
+export async function startOneRuntimeAgent(runtime: RealRuntime): Promise<{ model: FakeModel; fleet: TestFleet }> {
+  const model = await fakeModel();
+  const fleet = createFleet();
+  fleet.writeRoster(
+    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${fleet.socket}\nheartbeat:\n  interval_seconds: 2\n` +
+      `defaults:\n  working_directory: work\nruntimes:\n${runtimeSection(runtime, model, fleet.dir)}agents:\n  - {name: r1, runtime: ${runtime}}\n`,
+  );
+  const started = await fleet.mosaic(['fleet', 'start']);
+  expect(started.status, started.stderr).toBe(0);
+  return { model, fleet };
 }

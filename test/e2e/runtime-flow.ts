@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createFleet, eventually, type TestFleet } from './harness.js';
-import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
+import { eventually, type TestFleet } from './harness.js';
+import { startOneRuntimeAgent, type RealRuntime } from './runtime-fixtures.js';
 
 interface AgentStatusJson {
   state: string;
@@ -41,14 +41,7 @@ async function activityBecomes(fleet: TestFleet, activity: string, timeoutMs = 3
  * waiting on a permission prompt (where the runtime has one), a verified reset, and no drift.
  */
 export async function realRuntimeFlow(runtime: RealRuntime, options: { permission: boolean; reset: 'clear' | 'new' }): Promise<void> {
-  const model = await fakeModel();
-  const fleet = createFleet();
-  fleet.writeRoster(
-    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${fleet.socket}\nheartbeat:\n  interval_seconds: 2\n` +
-      `defaults:\n  working_directory: work\nruntimes:\n${runtimeSection(runtime, model, fleet.dir)}agents:\n  - {name: r1, runtime: ${runtime}}\n`,
-  );
-  const started = await fleet.mosaic(['fleet', 'start']);
-  expect(started.status, started.stderr).toBe(0);
+  const { model, fleet } = await startOneRuntimeAgent(runtime);
 
   // The model holds this turn until the test lets go: busy is observed without racing a timer.
   let release!: () => void;
