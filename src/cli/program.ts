@@ -120,6 +120,26 @@ Example:
     .addHelpText('after', '\nAnswer one with `mosaic agent approve <agent> [id]` or `mosaic agent deny <agent> [id] --message <why>`.')
     .action(approvals('pending'));
   fleetCmd
+    .command('serve')
+    .description('the web dashboard: the live fleet table, read-only live panes, send and approve/deny, on 127.0.0.1 with a token')
+    .option('--port <n>', 'TCP port (0 picks a free one)', '7420')
+    .option('--host <address>', 'address to bind; anything but loopback needs --token-file', '127.0.0.1')
+    .option('--read-only', 'refuse every change (send, approve, deny): watch only')
+    .option('--token-file <path>', 'read the token from this file (mode 0600, at least 32 characters) instead of the fleet token')
+    .option('--rotate-token', 'make a new fleet token: old URLs and cookies stop working')
+    .addHelpText(
+      'after',
+      `
+Prints one line, "mosaic: serving http://127.0.0.1:7420/?token=…": open it. The fleet token is kept
+0600 in the roster's state directory and reused next time. Every request needs it (cookie or
+"Authorization: Bearer <token>"). The API is in docs/web-api.md. Runs until Ctrl-C; the agents keep running.
+Example:
+  mosaic fleet serve
+  mosaic fleet serve --port 0 --read-only
+  curl -H "Authorization: Bearer $(cat ~/.config/mosaic/fleet/serve.token)" http://127.0.0.1:7420/api/fleet`,
+    )
+    .action(lazy(() => import('./commands/serve.js'), 'serve'));
+  fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
     .option(

@@ -6,7 +6,7 @@ import { withSpan } from '../core/trace.js';
 import { appendEvent } from '../events/log.js';
 import { ProcessTable } from '../system/proc.js';
 import { waitFor } from '../system/wait.js';
-import { fleetPs } from './ps.js';
+import { fleetPs, type PsReport } from './ps.js';
 
 /**
  * One open permission request as `fleet pending` lists it. `answer: mosaic` — a hook or plugin
@@ -34,7 +34,11 @@ const ageOf = (since: string | null, now: number): number | null => {
 
 /** Every agent's open requests, oldest first: the request files, plus prompts seen only in a pane. */
 export async function fleetPending(view: FleetContext): Promise<PendingRow[]> {
-  const report = await fleetPs(view);
+  return pendingRows(view, await fleetPs(view));
+}
+
+/** The open requests of a fleet whose ps report is already read (the dashboard reads it once for both). */
+export function pendingRows(view: FleetContext, report: PsReport): PendingRow[] {
   const now = view.host.now();
   const table = new ProcessTable();
   const base = { tenant_id: view.roster.tenantId, host: view.host.identity.host };

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileExists, writeRunFile } from '../system/fs.js';
+import { delivered, type SendResult } from './send.js';
 
 /*
  * For `reset_between_tasks` agents: a marker that the agent has been given a task since its
@@ -16,3 +17,17 @@ export const markTaskTaken = (runDir: string, agent: string): Promise<void> =>
   writeRunFile(taskMarkerFile(runDir, agent), `${new Date().toISOString()}\n`);
 
 export const clearTaskMarker = (runDir: string, agent: string): Promise<void> => rm(taskMarkerFile(runDir, agent), { force: true });
+
+/** Mark the agents that took this message as having a task (for reset_between_tasks); `results[i]` is agent i's. */
+export async function recordTasksTaken(
+  runDir: string,
+  agents: readonly { name: string; resetBetweenTasks?: boolean }[],
+  results: readonly SendResult[],
+): Promise<void> {
+  await Promise.all(
+    agents.map((agent, index) => {
+      const result = results[index];
+      return agent.resetBetweenTasks && result && delivered(result) ? markTaskTaken(runDir, agent.name) : undefined;
+    }),
+  );
+}

@@ -54,6 +54,11 @@ export class TmuxClient {
     return [this.binary, '-u', '-L', this.socket, '-f', '/dev/null', ...args];
   }
 
+  /** The environment tmux processes of this client run with (no $TMUX), for a long-lived client we spawn ourselves. */
+  get childEnv(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
   /** For a client on the operator's own terminal (watch, attach): its locale decides, not ours. */
   terminalArgv(args: readonly string[]): string[] {
     return [this.binary, '-L', this.socket, '-f', '/dev/null', ...args];

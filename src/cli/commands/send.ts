@@ -13,7 +13,7 @@ import {
 } from '../../messaging/send.js';
 import { loadFleetContext, selectAgents } from '../../context/context.js';
 import { cliHost } from '../host.js';
-import { markTaskTaken } from '../../messaging/tasks.js';
+import { recordTasksTaken } from '../../messaging/tasks.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, err, out, printJson } from '../output.js';
 
@@ -50,7 +50,7 @@ export async function send(command: Command): Promise<number> {
   const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
   await resetBeforeTask(ctx, [agent!], flags);
   const result = await sendToAgent(ctx, agent!, sendOptions);
-  await recordTasks(ctx, [agent!], [result]);
+  await recordTasksTaken(ctx.paths.runDir, [agent!], [result]);
   if (flags.json) printJson(result);
   else render(result);
   return delivered(result) ? 0 : 1;
@@ -76,7 +76,7 @@ export async function broadcast(command: Command): Promise<number> {
   if (agents.length === 0) throw new UserError(`roster ${ctx.roster.file} has no agents`);
   await resetBeforeTask(ctx, agents, flags);
   const results = await broadcastMessage(ctx, agents, sendOptions);
-  await recordTasks(ctx, agents, results);
+  await recordTasksTaken(ctx.paths.runDir, agents, results);
   if (flags.json) printJson(results);
   else results.forEach(render);
   return results.every(delivered) ? 0 : 1;
@@ -88,15 +88,6 @@ async function resetBeforeTask(ctx: SendContext, agents: readonly AgentSpec[], f
   const { resetBeforeTasks } = await import('../../fleet/task-reset.js');
   const reset = await resetBeforeTasks(ctx, agents, { roster: flags.roster });
   if (!flags.json) for (const { agent, evidence } of reset) err(`${agent}: reset before the next task (${evidence})`);
-}
-
-/** Mark the agents that took this message as having a task (for reset_between_tasks). */
-async function recordTasks(ctx: SendContext, agents: readonly AgentSpec[], results: readonly SendResult[]): Promise<void> {
-  await Promise.all(
-    agents.map((agent, index) =>
-      agent.resetBetweenTasks && results[index] && delivered(results[index]) ? markTaskTaken(ctx.paths.runDir, agent.name) : undefined,
-    ),
-  );
 }
 
 async function messageOptions(flags: MessageFlags): Promise<SendOptions> {

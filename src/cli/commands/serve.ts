@@ -1,0 +1,71 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { loadFleetContext, type FleetContext } from '../../context/context.js';
+import { resolveSupervisor } from '../../fleet/supervisor-choice.js';
+import { loadAssets } from '../../serve/assets.js';
+import { DashboardFleet } from '../../serve/dashboard-fleet.js';
+import { startServer } from '../../serve/server.js';
+import { serveToken } from '../../serve/token.js';
+import { packageRoot, packageVersion } from '../../system/package.js';
+import { cliHost } from '../host.js';
+import { err, out } from '../output.js';
+
+interface ServeFlags {
+  roster?: string;
+  port: string;
+  host: string;
+  readOnly?: boolean;
+  tokenFile?: string;
+  rotateToken?: boolean;
+}
+
+export const DEFAULT_SERVE_PORT = 7420;
+
+const isLoopback = (address: string): boolean => address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+  return port;
+}
+
+/** `mosaic fleet serve`: the web dashboard until Ctrl-C (or SIGTERM). */
+export async function serve(command: Command): Promise<number> {
+  const flags = command.optsWithGlobals<ServeFlags>();
+  const port = parsePort(flags.port);
+  if (!isLoopback(flags.host) && flags.tokenFile === undefined) {
+    throw new UsageError(`--host ${flags.host} would expose the fleet beyond this machine; that needs --token-file`, {
+      hint: 'make a private token file (chmod 600) and pass --token-file, or keep the default 127.0.0.1 and use an SSH tunnel',
+    });
+  }
+  const host = cliHost();
+  const view = async (): Promise<FleetContext> => resolveSupervisor(await loadFleetContext(host, { roster: flags.roster, cached: true }));
+  const first = await view();
+  await first.tmux.assertSupportedVersion();
+  const { token, file } = await serveToken(host, {
+    stateDir: first.paths.stateDir,
+    ...(flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {}),
+    ...(flags.rotateToken ? { rotate: true } : {}),
+  });
+  const server = await startServer({
+    bind: flags.host,
+    port,
+    token,
+    readOnly: Boolean(flags.readOnly),
+    version: packageVersion(),
+    assets: loadAssets(path.join(packageRoot(), 'web')),
+    fleet: new DashboardFleet(view, flags.roster),
+    tmux: first.tmux,
+    log: (line) => err(`mosaic: ${line}`),
+  });
+  out(`mosaic: serving ${server.url}?token=${token}`);
+  err(`token kept in ${file}${flags.readOnly ? '; read-only' : ''}; Ctrl-C stops the server (the agents keep running)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}

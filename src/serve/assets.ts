@@ -1,0 +1,36 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+/**
+ * The page's files, read once: everything directly in the package's `web/` folder at `/<name>`
+ * (index.html at `/`), and xterm.js from its npm package at `/vendor/…`. Nothing comes from a CDN,
+ * so the page works offline, and nothing outside these files can be requested.
+ */
+export function loadAssets(webDir: string): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  const add = (route: string, file: string): void => {
+    const type = TYPES[path.extname(file)];
+    if (type) assets.set(route, { type, body: readFileSync(file) });
+  };
+  for (const name of readdirSync(webDir)) add(name === 'index.html' ? '/' : `/${name}`, path.join(webDir, name));
+  const xterm = path.dirname(createRequire(import.meta.url).resolve('@xterm/xterm/package.json'));
+  add('/vendor/xterm.mjs', path.join(xterm, 'lib', 'xterm.mjs'));
+  add('/vendor/xterm.css', path.join(xterm, 'css', 'xterm.css'));
+  return assets;
+}

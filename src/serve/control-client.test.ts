@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCommand } from '../system/runner.js';
+import { waitFor } from '../system/wait.js';
+import { TmuxClient } from '../tmux/client.js';
+import { quoteControlArgument, TmuxControlClient } from './control-client.js';
+
+/** A throwaway tmux server (own TMUX_TMPDIR, unique socket), killed after each test. */
+function world(): { tmux: TmuxClient; cli: (args: string[]) => string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-control-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, TMUX_TMPDIR: dir };
+  delete env.TMUX;
+  const socket = `mc-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const tmux = new TmuxClient({ socket, runner: runCommand, env });
+  const cli = (args: string[]): string =>
+    spawnSync('tmux', ['-u', '-L', socket, '-f', '/dev/null', ...args], { env, encoding: 'utf8' }).stdout;
+  cleanups.push(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { tmux, cli };
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+describe('quoteControlArgument', () => {
+  it('single-quotes every argument and refuses newlines', () => {
+    expect(quoteControlArgument("it's")).toBe(`'it'\\''s'`);
+    expect(() => quoteControlArgument('a\nb')).toThrow(/newline/);
+  });
+});
+
+describe('TmuxControlClient (real tmux)', () => {
+  it('runs commands in order, keeps hostile arguments literal, and reports errors', async () => {
+    const { tmux, cli } = world();
+    cli(['new-session', '-d', '-s', 'holder', '-x', '80', '-y', '24', 'sleep 60']);
+    const client = new TmuxControlClient(tmux, async () => 'holder');
+    try {
+      const hostile = `it's $HOME ; ~ "q" \\ {x} end;`;
+      const [echo, missing, name] = await Promise.all([
+        client.run(['display-message', '-p', hostile]),
+        client.run(['has-session', '-t', '=nope']),
+        client.run(['display-message', '-p', '-t', '=holder:', '#{session_name}']),
+      ]);
+      expect(echo).toEqual({ ok: true, lines: [hostile] });
+      expect(missing.ok).toBe(false);
+      expect(missing.lines.join(' ')).toMatch(/can't find session/);
+      expect(name).toEqual({ ok: true, lines: ['holder'] });
+      expect(client.spawned).toBe(1);
+      // A control client, read-only and ignore-size: tmux leaves it out of window sizing.
+      expect(cli(['list-clients', '-F', '#{client_control_mode} #{client_readonly}']).trim()).toBe('1 1');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('connects again to another session after its session ended, and never to none', async () => {
+    const { tmux, cli } = world();
+    cli(['new-session', '-d', '-s', 'first', 'sleep 60']);
+    cli(['new-session', '-d', '-s', 'second', 'sleep 60']);
+    let target = 'first';
+    const client = new TmuxControlClient(tmux, async () => target);
+    try {
+      expect((await client.run(['display-message', '-p', 'one'])).lines).toEqual(['one']);
+      cli(['kill-session', '-t', '=first']);
+      target = 'second';
+      // The client notices its session is gone (tmux drops it); the next command reconnects.
+      const reply = await waitFor(async () => (await client.run(['display-message', '-p', 'two']).catch(() => undefined)) ?? undefined, {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      });
+      expect(reply?.lines).toEqual(['two']);
+      expect(client.spawned).toBe(2);
+      const none = new TmuxControlClient(tmux, async () => undefined);
+      await expect(none.run(['display-message', '-p', 'x'])).rejects.toThrow(/no tmux session/);
+      none.close();
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import { exactPane } from '../tmux/client.js';
+import type { ControlReply } from './control-client.js';
+
+/** Sent to a page watching an agent's pane. */
+export type ScreenEvent = { type: 'screen'; cols: number; rows: number; data: string } | { type: 'gone'; reason: string };
+
+export type ScreenListener = (event: ScreenEvent) => void;
+
+/** How often a watched pane is read while at least one page watches it. */
+export const SCREEN_POLL_MS = 150;
+
+const PANE_FORMAT = '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag} #{pane_dead} #{pane_dead_status}';
+
+/**
+ * A whole frame for a terminal of exactly the pane's size: cursor hidden, home, each line drawn
+ * and the rest of its row cleared with attributes reset, then the cursor where the pane has it.
+ */
+export function renderFrame(
+  lines: readonly string[],
+  pane: { rows: number; cursorX: number; cursorY: number; cursorVisible: boolean },
+): string {
+  const rows = Array.from({ length: pane.rows }, (_, index) => `${lines[index] ?? ''}\u001b[0m\u001b[K`);
+  const cursor = `\u001b[${pane.cursorY + 1};${pane.cursorX + 1}H${pane.cursorVisible ? '\u001b[?25h' : ''}`;
+  return `\u001b[?25l\u001b[H${rows.join('\r\n')}${cursor}`;
+}
+
+interface Watch {
+  session: string;
+  listeners: Set<ScreenListener>;
+  last: ScreenEvent | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Live read-only views of panes, for any number of pages: one poll per watched pane (not per
+ * page), through the fleet's one control-mode client, and a frame goes out only when it changed.
+ */
+export class PaneScreens {
+  private readonly watches = new Map<string, Watch>();
+
+  constructor(
+    private readonly run: (args: readonly string[]) => Promise<ControlReply>,
+    private readonly pollMs = SCREEN_POLL_MS,
+  ) {}
+
+  /** Start sending `session`'s screen to `listener`; returns the function that stops it. */
+  watch(session: string, listener: ScreenListener): () => void {
+    let watch = this.watches.get(session);
+    if (!watch) {
+      watch = { session, listeners: new Set(), last: undefined, timer: undefined };
+      this.watches.set(session, watch);
+      void this.tick(watch);
+    } else if (watch.last) {
+      listener(watch.last);
+    }
+    watch.listeners.add(listener);
+    const active = watch;
+    return () => {
+      active.listeners.delete(listener);
+      if (active.listeners.size === 0) this.forget(active);
+    };
+  }
+
+  /** How many panes are being read (the benchmark and tests check it stays per pane, not per page). */
+  get watchedPanes(): number {
+    return this.watches.size;
+  }
+
+  close(): void {
+    for (const watch of [...this.watches.values()]) this.forget(watch);
+  }
+
+  private forget(watch: Watch): void {
+    clearTimeout(watch.timer);
+    if (this.watches.get(watch.session) === watch) this.watches.delete(watch.session);
+  }
+
+  private async tick(watch: Watch): Promise<void> {
+    const event = await this.read(watch.session).catch((error: unknown): ScreenEvent => ({
+      type: 'gone',
+      reason: `cannot read the pane: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    if (this.watches.get(watch.session) !== watch) return; // nobody watches any more
+    const changed =
+      watch.last?.type !== event.type || (event.type === 'screen' && watch.last.type === 'screen' && !sameScreen(watch.last, event));
+    if (changed) {
+      watch.last = event;
+      for (const listener of [...watch.listeners]) listener(event);
+    }
+    if (event.type === 'gone') {
+      this.forget(watch);
+      return;
+    }
+    watch.timer = setTimeout(() => void this.tick(watch), this.pollMs);
+  }
+
+  private async read(session: string): Promise<ScreenEvent> {
+    const target = exactPane(session);
+    const [pane, screen] = await Promise.all([
+      this.run(['display-message', '-p', '-t', target, PANE_FORMAT]),
+      this.run(['capture-pane', '-p', '-e', '-t', target]),
+    ]);
+    if (!pane.ok) return { type: 'gone', reason: `the agent is not running (${pane.lines.join(' ') || 'no pane'})` };
+    const [cols, rows, cursorX, cursorY, cursorFlag, dead, deadStatus] = (pane.lines[0] ?? '').split(' ');
+    if (dead === '1') return { type: 'gone', reason: `the agent's pane is dead${deadStatus ? ` (exit status ${deadStatus})` : ''}` };
+    if (!screen.ok) return { type: 'gone', reason: `cannot read the pane: ${screen.lines.join(' ')}` };
+    const size = { cols: Number(cols), rows: Number(rows) };
+    const data = renderFrame(screen.lines, {
+      rows: size.rows,
+      cursorX: Number(cursorX),
+      cursorY: Number(cursorY),
+      cursorVisible: cursorFlag === '1',
+    });
+    return { type: 'screen', ...size, data };
+  }
+}
+
+const sameScreen = (a: Extract<ScreenEvent, { type: 'screen' }>, b: Extract<ScreenEvent, { type: 'screen' }>): boolean =>
+  a.cols === b.cols && a.rows === b.rows && a.data === b.data;
