@@ -324,6 +324,28 @@ Example:
       .option('--class <class>', 'the agents of this class'),
   ).action(lazy(() => import('./commands/send.js'), 'broadcast'));
 
+  const tenant = (name: string) => lazy(() => import('./commands/tenant.js'), name);
+  const tenantCmd = program.command('tenant').description('tenants: Linux users with their own mosaic home, socket and systemd --user');
+  tenantCmd
+    .command('add')
+    .description('(root) create the user if needed, enable linger, write its starter roster (stub profile, its own socket)')
+    .argument('<name>', 'Linux login name (^[a-z_][a-z0-9_-]{0,30}$); an existing user needs uid >= 1000')
+    .option('--force', "replace the tenant's existing roster")
+    .option('--socket <name>', "the tenant's tmux socket (default: mosaic-<name>)")
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `
+The roster goes to <home>/.config/mosaic/fleet/roster.yaml (0600, directories 0700, owned by the tenant).
+Then add the tenant to the operator's roster as a host (the command prints the lines):
+  hosts:
+    <name>:
+      ssh: <name>@localhost
+Example:
+  sudo mosaic tenant add alice`,
+    )
+    .action(tenant('add'));
+
   const foregroundCommand = (name: 'yolo' | 'run', what: string): Command =>
     program
       .command(name)
@@ -394,6 +416,19 @@ Example:
   for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride();
   }
+  const hostCmd = program.command('host').description('other machines (roster hosts:) whose own mosaic runs some of the agents');
+  hostCmd
+    .command('check')
+    .description('per host: reachable over ssh, its mosaic and protocol, tmux, runtimes on its non-interactive PATH, linger, systemd --user')
+    .argument('[host...]', 'roster host names (default: all)')
+    .addOption(json())
+    .action(lazy(() => import('./commands/hosts.js'), 'check'));
+  program
+    .command('_host-roster', { hidden: true })
+    .description('receive this host\'s part of an operator\'s roster on stdin (run over ssh by the operator\'s mosaic)')
+    .requiredOption('--origin <name>', 'who sends it (tenant@host)')
+    .action(lazy(() => import('./commands/hosts.js'), 'hostRoster'));
+
   return program;
 }
 

@@ -29,7 +29,7 @@ import { deriveAttention, type Attention } from '../attention/state.js';
 import { screenLimit } from '../runtimes/detectors/limit.js';
 import { readSessionId } from '../launch/session.js';
 
-export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign';
+export type PsFlag = 'drift' | 'boot' | 'orphan' | 'missing' | 'foreign' | 'stale';
 
 /** One row of `fleet ps`: every plane joined for one agent (or one stray session). Stable JSON. */
 export interface PsRecord {
@@ -42,7 +42,7 @@ export interface PsRecord {
   class: string | null;
   supervisor: 'builtin' | 'systemd';
   /** mosaic's view: running, restarting, failed, dead, stopped; `orphan` for a stray session. */
-  state: SupervisorState | 'orphan';
+  state: SupervisorState | 'orphan' | 'unreachable';
   /** systemd mode only: the agent's user unit. */
   unit: {
     name: string;
@@ -83,6 +83,10 @@ export interface PsRecord {
   /** The runtime's own session id, as its hooks (or the launcher, for claude) recorded it. */
   session_id: string | null;
   flags: PsFlag[];
+  /** false when the row's host did not answer: the row is its last known state (flag `stale`). */
+  reachable: boolean;
+  /** How old a `stale` row is, in seconds; null for a fresh row. */
+  stale_seconds: number | null;
   /** Why each flag is set, in words. */
   reasons: Partial<Record<PsFlag, string>>;
 }
@@ -161,6 +165,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
   };
 
   const base = { tenant_id: roster.tenantId, host: inputs.host, supervisor: roster.supervisor };
+  const fresh = { reachable: true, stale_seconds: null };
   const records: PsRecord[] = roster.agents.map((agent) => agentRecord(agent));
   function agentRecord(agent: AgentSpec): PsRecord {
     const pane = bySession.get(agent.session);
@@ -260,6 +265,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
       model: chooseModel(agent).model,
       session_id: inputs.sessionId?.(agent.name) ?? null,
       flags,
+      ...fresh,
       reasons,
     };
   }
@@ -299,6 +305,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
         model: null,
         session_id: null,
         flags: ['orphan'],
+        ...fresh,
         reasons: {
           orphan: pane.mark
             ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.mark}"): stop it with \`mosaic fleet stop --orphans\``

@@ -24,7 +24,7 @@ export function localHost(options: LocalHostOptions): Host {
   const runner = options.runner ?? runCommand;
   const env = options.env;
   return {
-    identity: { host: hostName(), tenantId: loginName(env) },
+    identity: { host: hostName(env), tenantId: loginName(env) },
     env,
     runner,
     files: LOCAL_FILES,

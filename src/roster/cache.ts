@@ -17,6 +17,7 @@ export interface CachedLoadOptions {
   env: NodeJS.ProcessEnv;
   knownRuntimes: readonly string[];
   defaultTenant: string;
+  localHost?: string;
 }
 
 /** 2: rosters carry supervisorSource and warnings. */
@@ -51,6 +52,7 @@ async function cacheKey(file: string, content: Buffer, options: CachedLoadOption
     home: options.env.HOME ?? os.homedir(),
     socket: options.env.MOSAIC_TMUX_SOCKET ?? '',
     tenant: options.defaultTenant,
+    localHost: options.localHost ?? '',
     runtimes: options.knownRuntimes,
     version: packageVersion(),
     schema: schema ? `${schema.size}:${schema.mtimeMs}` : 'none',

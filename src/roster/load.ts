@@ -6,11 +6,14 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { UserError } from '../core/errors.js';
+import { hostName } from '../system/identity.js';
 import { packageRoot } from '../system/package.js';
+import { hostRosters } from './host-roster.js';
 import { expandHome } from './paths.js';
 import {
   DEFAULT_HEARTBEAT_SECONDS,
   DEFAULT_HOLDER_SESSION,
+  DEFAULT_HOST_TIMEOUT_SECONDS,
   DEFAULT_RESTART_POLICY,
   defaultFleetMaxCrashes,
   defaultWorktreeBranch,
@@ -23,6 +26,7 @@ import {
   type OnLimit,
   type AgentSpec,
   type Roster,
+  type RemoteHost,
   type RuntimeOverride,
 } from './model.js';
 
@@ -50,6 +54,8 @@ export interface LoadRosterOptions {
   knownRuntimes: readonly string[];
   /** Login name used when the roster has no tenant_id. */
   defaultTenant: string;
+  /** This machine's name (agents with no `host:`, or this name or its short form, run here); default: the hostname. */
+  localHost?: string;
 }
 
 export async function loadRoster(file: string, options: LoadRosterOptions): Promise<Roster> {
@@ -103,7 +109,9 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
     const issues = dedupe((validate.errors ?? []).map((error) => schemaIssue(error, locate)));
     throw new RosterError(file, issues);
   }
-  return normalise(data as RawRoster, file, locate, options);
+  const roster = normalise(data as RawRoster, file, locate, options);
+  if (roster.remoteAgents && roster.remoteAgents.length > 0) roster.hostRosters = hostRosters(data as RawRoster, Object.keys(roster.hosts ?? {}));
+  return roster;
 }
 
 /* ---------- schema ---------- */
@@ -280,6 +288,49 @@ function normalise(
     defaults?.persona_file === undefined ? 'personaFile' : 'persona_file',
   );
 
+  const localHost = options.localHost ?? hostName(options.env);
+  const hosts: Record<string, RemoteHost> = {};
+  for (const [name, entry] of Object.entries((raw.hosts ?? {}) as Record<string, RawObject>)) {
+    const where = ['hosts', name];
+    if (name === localHost || name === localHost.split('.')[0]) {
+      issues.push({ ...locate(where, true), message: `hosts.${name} is this machine's own name; its agents need no host: entry` });
+    }
+    const mosaic = entry.mosaic === undefined ? ['mosaic'] : typeof entry.mosaic === 'string' ? [entry.mosaic] : (entry.mosaic as string[]);
+    const identityFile = pick<string>(entry, 'identity_file', 'identityFile', where);
+    const sshConfig = pick<string>(entry, 'ssh_config', 'sshConfig', where);
+    singleLine(entry, where, ['ssh', 'identity_file', 'identityFile', 'ssh_config', 'sshConfig']);
+    if (typeof entry.ssh === 'string' && (entry.ssh.startsWith('-') || /\s/.test(entry.ssh))) {
+      issues.push({
+        ...locate([...where, 'ssh']),
+        message: `hosts.${name}.ssh "${entry.ssh}" must not start with "-" or contain whitespace (ssh would read it as options); give user@address or an ssh config alias`,
+      });
+    }
+    mosaic.forEach((_, i) => singleLine(mosaic as unknown as RawObject, [...where, 'mosaic'], [i]));
+    const host: RemoteHost = {
+      name,
+      ssh: entry.ssh as string,
+      mosaic,
+      timeoutSeconds: pick<number>(entry, 'timeout_seconds', 'timeoutSeconds', where) ?? DEFAULT_HOST_TIMEOUT_SECONDS,
+    };
+    if (entry.port !== undefined) host.port = entry.port as number;
+    if (identityFile !== undefined) host.identityFile = directory(identityFile);
+    if (sshConfig !== undefined) host.sshConfig = directory(sshConfig);
+    hosts[name] = host;
+  }
+  /** The remote host an entry names, or undefined for this machine; an unknown name is an issue. */
+  const hostOf = (entry: RawObject, where: (string | number)[]): string | undefined => {
+    const name = entry.host as string | undefined;
+    if (name === undefined || name === localHost || name === localHost.split('.')[0]) return undefined;
+    if (hosts[name]) return name;
+    issues.push({
+      ...locate([...where, 'host']),
+      message: `agent "${String(entry.name)}" names host "${name}", which is neither this machine (${localHost}) nor in hosts: (${Object.keys(hosts).join(', ') || 'none defined'})`,
+    });
+    return undefined;
+  };
+  const remoteAgents: AgentSpec[] = [];
+  const onHost = (value: string | undefined): boolean => value === undefined || path.isAbsolute(value) || value === '~' || value.startsWith('~/');
+
   const agents: AgentSpec[] = [];
   const byName = new Map<string, number>();
   const bySession = new Map<string, string>();
@@ -315,6 +366,21 @@ function normalise(
       });
     }
     const workdir = pick<string>(entry, 'working_directory', 'workingDirectory', where);
+    const remote = hostOf(entry, where);
+    if (remote !== undefined) {
+      // Its own mosaic resolves everything else on that host; here it needs a name and where it runs.
+      const dir = workdir ?? defaultsWorkdir ?? topWorkdir ?? DEFAULT_WORKING_DIRECTORY;
+      if (!onHost(dir)) {
+        issues.push({
+          ...locate(workdir === undefined ? ['defaults'] : [...where, entry.working_directory === undefined ? 'workingDirectory' : 'working_directory']),
+          message: `agent "${name}" runs on host "${remote}": its working directory "${dir}" must be absolute or start with ~/ (a path on that host)`,
+        });
+      }
+      const spec: AgentSpec = { name, session, runtime, workingDirectory: dir, args: [], mode: (entry.mode as AgentMode | undefined) ?? defaultMode, line, host: remote };
+      if (entry.class !== undefined) spec.class = entry.class as string;
+      remoteAgents.push(spec);
+      return;
+    }
     // Values that become one line of the launch spec (or of a unit's env file) cannot hold a line break.
     singleLine(entry, where, ['working_directory', 'workingDirectory', 'model']);
     (Array.isArray(entry.args) ? (entry.args as unknown[]) : []).forEach((_, i) =>
@@ -419,6 +485,9 @@ function normalise(
     defaultWorkingDirectory,
     runtimes,
     agents,
+    hosts,
+    remoteAgents,
+    localHost,
     notify: ((raw.notify ?? []) as RawObject[]).map((sink, i) => notifySink(sink, ['notify', i])),
     warnings,
   };

@@ -67,6 +67,8 @@ export interface AgentSpec {
   args: string[];
   /** Extra environment for this agent (wins over the runtime's). */
   env?: Record<string, string>;
+  /** The roster host (a key of `hosts:`) whose mosaic runs this agent; absent for this machine's agents. */
+  host?: string;
   /** 1-based line of the agent entry in the roster file, for messages. */
   line: number;
 }
@@ -86,6 +88,23 @@ export type NotifySink = ({ exec: string[] } | { webhook: string } | { desktop: 
   name?: string;
 };
 
+/** One roster `hosts:` entry: another machine (or user) whose own mosaic runs the agents naming it. */
+export interface RemoteHost {
+  name: string;
+  /** user@address or an ssh config alias (never starts with '-', no whitespace). */
+  ssh: string;
+  port?: number;
+  identityFile?: string;
+  /** An ssh_config file (ssh -F). */
+  sshConfig?: string;
+  /** The remote command that runs mosaic, as argv. */
+  mosaic: string[];
+  /** How long one command there may take before the host counts as unreachable. */
+  timeoutSeconds: number;
+}
+
+export const DEFAULT_HOST_TIMEOUT_SECONDS = 10;
+
 export interface Roster {
   file: string;
   version: 1;
@@ -100,7 +119,16 @@ export interface Roster {
   restart: RestartPolicy;
   defaultWorkingDirectory: string;
   runtimes: Record<string, RuntimeOverride>;
+  /** This machine's agents: the only ones local services (supervisors, send, ps) act on. */
   agents: AgentSpec[];
+  /** Other hosts (roster `hosts:`); the loader always sets it (empty when none). */
+  hosts?: Record<string, RemoteHost>;
+  /** Agents that run on another host (`host:`), each with `host` set; driven through that host's mosaic. */
+  remoteAgents?: AgentSpec[];
+  /** For each host with agents: the roster its own mosaic runs (YAML), derived from this one. */
+  hostRosters?: Record<string, string>;
+  /** This machine's name in the roster: agents with no `host:` (or this name) run here. */
+  localHost?: string;
   /** Notification sinks (roster `notify:`); the loader always sets it (empty when none). */
   notify?: NotifySink[];
   /** Accepted, but worth changing (e.g. upstream's top-level working_directory); the CLI prints them to stderr. */

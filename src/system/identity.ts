@@ -9,6 +9,10 @@ export function loginName(env: NodeJS.ProcessEnv): string {
   }
 }
 
-export function hostName(): string {
-  return os.hostname();
+/**
+ * This machine's name as records print it. MOSAIC_HOST_NAME overrides it: the operator's mosaic
+ * sets it when it drives this host over ssh, so rows carry the name the operator's roster gives the host.
+ */
+export function hostName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MOSAIC_HOST_NAME || os.hostname();
 }

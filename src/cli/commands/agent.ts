@@ -5,6 +5,7 @@ import { resetAgent } from '../../fleet/reset.js';
 import { fleetStatus } from '../../fleet/status.js';
 import { tailAgent } from '../../observe/tail.js';
 import { out, printJson, table } from '../output.js';
+import { runElsewhere } from '../elsewhere.js';
 import { statusTable } from './fleet.js';
 import { open, options } from './shared.js';
 
@@ -38,6 +39,8 @@ export async function roster(command: Command): Promise<number> {
 export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
   const name = command.args[0];
+  const there = await runElsewhere(ctx, command);
+  if (there !== undefined) return there;
   const rows = await fleetStatus(ctx, name === undefined ? ctx.roster.agents : [findAgent(ctx.roster, name)]);
   if (options(command).json) printJson(name === undefined ? rows : rows[0]);
   else out(statusTable(rows));
@@ -50,6 +53,8 @@ export async function tail(command: Command): Promise<number> {
   if (!Number.isInteger(lines) || lines < 1 || lines > 100_000)
     throw new UsageError(`-n must be a whole number from 1 to 100000, got "${opts.lines}"`);
   const ctx = await open(command);
+  const there = await runElsewhere(ctx, command);
+  if (there !== undefined) return there;
   const agent = findAgent(ctx.roster, command.args[0]!);
   const text = await tailAgent(ctx.tmux, agent, lines);
   if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, agent: agent.name, lines: text });
@@ -61,6 +66,8 @@ export async function reset(command: Command): Promise<number> {
   const opts = options<{ clear?: boolean; new?: boolean; force?: boolean; restart?: boolean }>(command);
   if (!opts.clear && !opts.new) throw new UsageError('say how to reset: --clear or --new');
   const ctx = await open(command);
+  const there = await runElsewhere(ctx, command);
+  if (there !== undefined) return there;
   const agent = findAgent(ctx.roster, command.args[0]!);
   const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear', { force: opts.force, restart: opts.restart });
   const kickstartOk = !result.kickstart || result.kickstart.status === 'accepted' || result.kickstart.status === 'queued';

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { CheckFailedError, UsageError } from '../../core/errors.js';
-import { selectAgents } from '../../context/context.js';
+import { splitTargets, type HostTargets } from '../../fleet/hosts.js';
+import { fanOut, remoteAgent, reportHosts } from '../remote.js';
 import { initRoster } from '../../fleet/init.js';
 import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
-import { verifyFleet } from '../../fleet/verify.js';
+import { verifyFleet, type VerifyReport } from '../../fleet/verify.js';
 import { describeSupervisor } from '../../fleet/supervisor-choice.js';
 import type { SupervisedFleet } from '../../fleet/open.js';
 import type { AgentSpec } from '../../roster/model.js';
@@ -28,17 +29,30 @@ export async function init(command: Command): Promise<number> {
   return 0;
 }
 
+/** The agents this host acts on and the other hosts' selections; whether to act here at all. */
+function targetsOf(ctx: SupervisedFleet, names: readonly string[]): HostTargets & { here: boolean } {
+  const targets = splitTargets(ctx.roster, names);
+  // A roster whose agents all run elsewhere starts nothing here (no holder, no server).
+  const here = names.length === 0 ? ctx.roster.agents.length > 0 || targets.remote.size === 0 : targets.local.length > 0;
+  return { ...targets, here };
+}
+
 export async function start(command: Command): Promise<number> {
   const ctx = await open(command);
-  const agents = selectAgents(ctx.roster, command.args);
-  await ctx.tmux.assertSupportedVersion();
+  const { local: agents, remote, here } = targetsOf(ctx, command.args);
+  if (here) await ctx.tmux.assertSupportedVersion();
   const showProgress = process.stderr.isTTY && !options(command).json && agents.length >= 20;
-  const outcomes = await ctx.supervisor.start(agents, (done, total) => {
-    if (showProgress) process.stderr.write(`\rstarting agents: ${done}/${total}`);
-  });
+  const [outcomes, others] = await Promise.all([
+    here
+      ? ctx.supervisor.start(agents, (done, total) => {
+          if (showProgress) process.stderr.write(`\rstarting agents: ${done}/${total}`);
+        })
+      : [],
+    fanOut(ctx, remote, ['fleet', 'start']),
+  ]);
   if (showProgress) process.stderr.write('\n');
-  if (!options(command).json) out(`socket ${ctx.tmux.socket}, ${describeSupervisor(ctx.roster)}`);
-  const code = renderOutcomes(ctx, outcomes, options(command).json);
+  if (!options(command).json && here) out(`socket ${ctx.tmux.socket}, ${describeSupervisor(ctx.roster)}`);
+  const code = renderOutcomes(ctx, outcomes, options(command).json, others);
   return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
 
@@ -62,7 +76,9 @@ export async function stop(command: Command): Promise<number> {
   if (opts.orphans) return stopOrphanSessions(command, opts);
   if (opts.socket !== undefined) throw new UsageError('--socket goes with --orphans (agents are stopped on the socket their roster names)');
   const ctx = await open(command);
-  return renderOutcomes(ctx, await ctx.supervisor.stop(selectAgents(ctx.roster, command.args)), options(command).json);
+  const { local, remote, here } = targetsOf(ctx, command.args);
+  const [outcomes, others] = await Promise.all([here ? ctx.supervisor.stop(local) : [], fanOut(ctx, remote, ['fleet', 'stop'])]);
+  return renderOutcomes(ctx, outcomes, options(command).json, others);
 }
 
 /** `fleet stop --orphans`: works without a readable roster too (see fleet/orphans.ts). */
@@ -88,10 +104,10 @@ async function stopOrphanSessions(command: Command, opts: { socket?: string; ros
 
 export async function restart(command: Command): Promise<number> {
   const ctx = await open(command);
-  const agents = selectAgents(ctx.roster, command.args);
-  await ctx.tmux.assertSupportedVersion();
-  const outcomes = await ctx.supervisor.restart(agents);
-  const code = renderOutcomes(ctx, outcomes, options(command).json);
+  const { local: agents, remote, here } = targetsOf(ctx, command.args);
+  if (here) await ctx.tmux.assertSupportedVersion();
+  const [outcomes, others] = await Promise.all([here ? ctx.supervisor.restart(agents) : [], fanOut(ctx, remote, ['fleet', 'restart'])]);
+  const code = renderOutcomes(ctx, outcomes, options(command).json, others);
   return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
 
@@ -114,21 +130,43 @@ export function statusTable(rows: AgentStatus[]): string {
 
 export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
-  const rows = await fleetStatus(ctx, ctx.roster.agents);
+  const { remote } = splitTargets(ctx.roster, []);
+  const [local, others] = await Promise.all([fleetStatus(ctx, ctx.roster.agents), fanOut(ctx, remote, ['fleet', 'status'])]);
+  const rows = [...local, ...(others.rows as AgentStatus[])];
+  const hostsOk = reportHosts(others.failed);
   if (options(command).json) {
     printJson(rows);
-    return 0;
+    return hostsOk ? 0 : 1;
   }
   out(`fleet of ${ctx.roster.tenantId}@${ctx.host.identity.host} on socket ${ctx.tmux.socket} (${describeSupervisor(ctx.roster)})`);
-  out(statusTable(rows));
+  out(statusTable(rows.map((r, i) => (i < local.length ? r : { ...r, agent: `${r.host}/${r.agent}` }))));
   if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
   for (const r of rows.filter((row) => row.failed_reason)) out(`${r.agent} failed: ${r.failed_reason} (mosaic fleet restart ${r.agent})`);
-  return 0;
+  return hostsOk ? 0 : 1;
 }
 
 export async function verify(command: Command): Promise<number> {
   const ctx = await open(command, { quietWarnings: true }); // the roster's warnings are in the report's
-  const report = await verifyFleet(ctx, { restartCheck: options<{ restartCheck?: string }>(command).restartCheck });
+  const restartCheck = options<{ restartCheck?: string }>(command).restartCheck;
+  const elsewhere = restartCheck === undefined ? undefined : remoteAgent(ctx, restartCheck);
+  const { remote } = splitTargets(ctx.roster, []);
+  const [local, others] = await Promise.all([
+    verifyFleet(ctx, elsewhere ? {} : { restartCheck }),
+    fanOut(ctx, remote, ['fleet', 'verify'], (host) => (elsewhere?.host === host ? ['--restart-check', elsewhere.name] : [])),
+  ]);
+  // Every host's report: this one's, with the other hosts' problems added by name.
+  const reports = others.rows as VerifyReport[];
+  const unreachable = others.failed.filter((f) => f.unreachable || (f.error && !/^exit \d+$/.test(f.error)));
+  const report: VerifyReport & { hosts?: VerifyReport[] } = {
+    ...local,
+    ok: local.ok && reports.every((r) => r.ok) && unreachable.length === 0,
+    problems: [
+      ...local.problems,
+      ...reports.flatMap((r) => r.problems.map((p) => `${r.host}: ${p}`)),
+      ...unreachable.map((f) => `${f.host}: ${f.unreachable ? `unreachable: ${f.unreachable}` : f.error}`),
+    ],
+    ...(remote.size > 0 ? { hosts: reports } : {}),
+  };
   if (options(command).json) {
     printJson(report);
     return report.ok ? 0 : 1;

@@ -32,6 +32,8 @@ const record = (over: Partial<PsRecord>): PsRecord => ({
   model: null,
   session_id: null,
   flags: ['boot'],
+  reachable: true,
+  stale_seconds: null,
   reasons: { boot: 'mosaic-agent@a.service is active but not enabled' },
   ...over,
 });

@@ -4,9 +4,10 @@ import { UsageError } from '../../core/errors.js';
 import { fleetPs as readFleet, type PsRecord, type PsReport } from '../../fleet/ps.js';
 import { attentionRank } from '../../attention/state.js';
 import { loadFleetContext, type FleetContext } from '../../context/context.js';
+import { runElsewhere } from '../elsewhere.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
-import { colour, out, printJson, stateColour, table, write } from '../output.js';
+import { colour, err, out, printJson, stateColour, table, write } from '../output.js';
 
 /*
  * `fleet ps` is the hot path here (run in loops, by scripts, at 500 agents): only it is
@@ -192,19 +193,28 @@ function byAttention(report: PsReport): PsReport {
   return { ...report, records: [...report.records].sort((a, b) => rank(a) - rank(b) || a.agent.localeCompare(b.agent)) };
 }
 
+/** `fleet ps` when some hosts did not answer: the rows are all there, some of them stale. */
+export const PARTIAL_EXIT = 3;
+
 export async function ps(command: Command): Promise<number> {
   const opts = options<{ watch?: boolean; interval: string; attention?: boolean }>(command);
   const intervalMs = parseInterval(opts.interval) * 1000;
   const view = await openView(command);
+  let unreachable: { host: string; reason: string }[] = [];
   const fleetPs = async (v: FleetContext): Promise<PsReport> => {
-    const report = await readFleet(v);
+    let report = await readFleet(v);
+    if (v.roster.remoteAgents?.length) {
+      const { psAcrossHosts } = await import('../../fleet/hosts.js');
+      ({ report, unreachable } = await psAcrossHosts(v, report));
+    }
     return opts.attention ? byAttention(report) : report;
   };
   if (!opts.watch) {
     const report = await fleetPs(view);
     if (opts.json) printJson(report.records);
     else out(psText(report));
-    return 0;
+    for (const host of unreachable) err(`host ${host.host}: unreachable: ${host.reason} (its rows are the last known, flagged stale)`);
+    return unreachable.length > 0 ? PARTIAL_EXIT : 0;
   }
   const tty = Boolean(process.stdout.isTTY) && !opts.json;
   const { signal, dispose } = untilInterrupted();
@@ -238,12 +248,16 @@ export async function ps(command: Command): Promise<number> {
 
 export async function watch(command: Command): Promise<number> {
   const view = await openView(command);
+  const there = await runElsewhere(view, command, { tty: true });
+  if (there !== undefined) return there;
   const { watchAgent } = await import('../../observe/watch.js');
   return watchAgent(view, await agentOf(view, command), { stdinIsTTY: Boolean(process.stdin.isTTY) });
 }
 
 export async function attach(command: Command): Promise<number> {
   const view = await openView(command);
+  const there = await runElsewhere(view, command, { tty: true });
+  if (there !== undefined) return there;
   const { attachAgent } = await import('../../observe/attach.js');
   return attachAgent(view, await agentOf(view, command), { stdinIsTTY: Boolean(process.stdin.isTTY) });
 }
@@ -257,6 +271,8 @@ export async function logs(command: Command): Promise<number> {
     throw new UsageError(`-n must be a whole number from 0 to 1000000, got "${opts.lines}"`);
   }
   const view = await openView(command);
+  const there = await runElsewhere(view, command);
+  if (there !== undefined) return there;
   const agent = await agentOf(view, command);
   const { agentTranscript, followTranscript, readTranscriptTail } = await import('../../observe/logs.js');
   const { AnsiStripper, stripAnsi } = await import('../../observe/ansi.js');

@@ -12,6 +12,7 @@ import {
   type SendResult,
 } from '../../messaging/send.js';
 import { loadFleetContext, selectAgents } from '../../context/context.js';
+import { runElsewhere } from '../elsewhere.js';
 import { cliHost } from '../host.js';
 import { recordTasksTaken } from '../../messaging/tasks.js';
 import type { AgentSpec } from '../../roster/model.js';
@@ -47,6 +48,13 @@ export async function send(command: Command): Promise<number> {
   const flags = command.optsWithGlobals<MessageFlags>();
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
+  // An agent on another host: its mosaic sends; the body goes over ssh's stdin, byte for byte.
+  const there = await runElsewhere(ctx, command, {
+    input: sendOptions.body,
+    drop: ['--message', '-m', '--file', '-f', '--source-label', '--source'],
+    extra: ['--source-label', sendOptions.source],
+  });
+  if (there !== undefined) return there;
   const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
   await resetBeforeTask(ctx, [agent!], flags);
   const result = await sendToAgent(ctx, agent!, sendOptions);
@@ -63,7 +71,14 @@ export async function broadcast(command: Command): Promise<number> {
   if (ways !== 1) throw new UsageError('say who gets the message: --all, --class <class>, or agent names (exactly one of these)');
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
-  let agents = names.length > 0 ? selectAgents(ctx.roster, names) : ctx.roster.agents;
+  const remote = await broadcastElsewhere(ctx, names, flags, sendOptions);
+  if (remote && names.length > 0 && !names.some((name) => ctx.roster.agents.some((a) => a.name === name))) {
+    // Every named agent runs elsewhere.
+    if (flags.json) printJson(remote.rows);
+    else (remote.rows as SendResult[]).forEach(render);
+    return remote.rows.every((row) => delivered(row as SendResult)) && remote.failed.length === 0 ? 0 : 1;
+  }
+  let agents = names.length > 0 ? selectAgents(ctx.roster, names.filter((name) => ctx.roster.agents.some((a) => a.name === name))) : ctx.roster.agents;
   if (flags.class !== undefined) {
     agents = agents.filter((agent) => agent.class === flags.class);
     if (agents.length === 0) {
@@ -73,13 +88,37 @@ export async function broadcast(command: Command): Promise<number> {
       });
     }
   }
-  if (agents.length === 0) throw new UserError(`roster ${ctx.roster.file} has no agents`);
+  if (agents.length === 0 && !remote?.rows.length) throw new UserError(`roster ${ctx.roster.file} has no agents`);
   await resetBeforeTask(ctx, agents, flags);
-  const results = await broadcastMessage(ctx, agents, sendOptions);
+  const results = [...(await broadcastMessage(ctx, agents, sendOptions)), ...((remote?.rows ?? []) as SendResult[])];
   await recordTasksTaken(ctx.paths.runDir, agents, results);
   if (flags.json) printJson(results);
   else results.forEach(render);
-  return results.every(delivered) ? 0 : 1;
+  const hostsOk = remote ? (await import('../remote.js')).reportHosts(remote.failed) : true;
+  return results.every(delivered) && hostsOk ? 0 : 1;
+}
+
+/** The part of a broadcast for agents on other hosts: each host's mosaic broadcasts to its own (body over stdin). */
+async function broadcastElsewhere(ctx: SendContext, names: readonly string[], flags: BroadcastFlags, options: SendOptions) {
+  if (!('remoteAgents' in ctx.roster) || !ctx.roster.remoteAgents?.length) return undefined;
+  const { splitTargets } = await import('../../fleet/hosts.js');
+  const { fanOut } = await import('../remote.js');
+  const view = ctx as Parameters<typeof fanOut>[0];
+  const targets = splitTargets(ctx.roster, names);
+  const hosts =
+    flags.class === undefined
+      ? targets.remote
+      : new Map([...targets.remote].filter(([host]) => (ctx.roster.remoteAgents ?? []).some((a) => a.host === host && a.class === flags.class)));
+  if (hosts.size === 0) return undefined;
+  const extra = [
+    ...(names.length === 0 ? (flags.class === undefined ? ['--all'] : ['--class', flags.class]) : []),
+    '--source-label',
+    options.source,
+    ...(options.verify ? ['--verify', '--verify-timeout', String(options.timeoutMs)] : []),
+    ...(options.preamble ? [] : ['--no-preamble']),
+    ...(flags.reset ? [] : ['--no-reset']),
+  ];
+  return fanOut(view, hosts, ['agent', 'broadcast'], extra, options.body);
 }
 
 /** reset_between_tasks agents get a new conversation first (loaded only when the roster has such agents). */

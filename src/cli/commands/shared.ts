@@ -3,6 +3,7 @@ import { openFleet, type SupervisedFleet } from '../../fleet/open.js';
 import { cliHost } from '../host.js';
 import type { AgentOutcome } from '../../supervisor/types.js';
 import { colour, err, out, printJson, stateColour } from '../output.js';
+import { reportHosts, type FanOut } from '../remote.js';
 
 export interface CommonOptions {
   roster?: string;
@@ -20,23 +21,28 @@ export async function open(command: Command, how: { quietWarnings?: boolean } = 
   return fleet;
 }
 
-/** Print per-agent outcomes; exit 1 if any failed. */
-export function renderOutcomes(ctx: SupervisedFleet, outcomes: AgentOutcome[], json: boolean | undefined): number {
+/** Print per-agent outcomes (this host's, then other hosts' rows); exit 1 if any failed or a host did not answer. */
+export function renderOutcomes(ctx: SupervisedFleet, outcomes: AgentOutcome[], json: boolean | undefined, remote?: FanOut): number {
   const failed = outcomes.filter((o) => o.result === 'error');
+  const others = (remote?.rows ?? []) as (AgentOutcome & { host: string })[];
   if (json) {
-    printJson(
-      outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, supervisor: ctx.supervisor.kind, ...o })),
-    );
+    printJson([
+      ...outcomes.map((o) => ({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, supervisor: ctx.supervisor.kind, ...o })),
+      ...others,
+    ]);
   } else {
-    for (const outcome of outcomes) {
+    const line = (name: string, outcome: AgentOutcome): void => {
       if (outcome.result === 'error') {
-        err(`${outcome.agent}: ${colour.red('error', process.stderr)}: ${outcome.error}`);
+        err(`${name}: ${colour.red('error', process.stderr)}: ${outcome.error}`);
         if (outcome.hint) err(`  hint: ${outcome.hint}`);
       } else {
-        out(`${outcome.agent}: ${stateColour(outcome.result.replace('-', ' '))}`);
+        out(`${name}: ${stateColour(outcome.result.replace('-', ' '))}`);
       }
-    }
-    if (outcomes.length === 0) out('no agents');
+    };
+    for (const outcome of outcomes) line(outcome.agent, outcome);
+    for (const outcome of others) line(`${outcome.host}/${outcome.agent}`, outcome);
+    if (outcomes.length === 0 && others.length === 0) out('no agents');
   }
-  return failed.length > 0 ? 1 : 0;
+  const hostsOk = remote ? reportHosts(remote.failed) : true;
+  return failed.length > 0 || others.some((o) => o.result === 'error') || !hostsOk ? 1 : 0;
 }

@@ -1,0 +1,150 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { createSshWorld, type SshWorld } from './sshd.js';
+
+interface Row {
+  tenant_id: string;
+  host: string;
+  agent: string;
+  state: string;
+  pane: string;
+  flags: string[];
+  reachable: boolean;
+  stale_seconds: number | null;
+}
+
+const canNetns = process.getuid?.() === 0;
+
+/**
+ * A fleet of three machines: this one (agent here1), host alpha (a real sshd on loopback) and host
+ * beta (a real sshd in its own network namespace), each with its own HOME, TMUX_TMPDIR and mosaic.
+ */
+async function threeHosts(): Promise<{ fleet: TestFleet; world: SshWorld; env: NodeJS.ProcessEnv }> {
+  const fleet = createFleet();
+  const world = await createSshWorld({ hosts: [{ name: 'alpha' }, { name: 'beta', netns: canNetns }] });
+  mkdirSync(path.join(fleet.dir, 'work'), { recursive: true });
+  fleet.writeRoster(
+    roster(
+      fleet.socket,
+      [
+        'defaults:',
+        '  working_directory: "~"',
+        'hosts:',
+        '  alpha: {ssh: alpha, timeout_seconds: 4}',
+        '  beta: {ssh: beta, timeout_seconds: 4}',
+        'agents:',
+        `  - {name: here1, runtime: stub, working_directory: ${JSON.stringify(path.join(fleet.dir, 'work'))}}`,
+        '  - {name: a1, runtime: stub, host: alpha}',
+        '  - {name: a2, runtime: stub, host: alpha}',
+        '  - {name: b1, runtime: stub, host: beta}',
+        '',
+      ].join('\n'),
+    ),
+  );
+  // ssh comes from PATH: the world's wrapper adds its config (keys, known hosts, the namespace proxy).
+  const env = { ...fleet.env, PATH: world.env.PATH, XDG_RUNTIME_DIR: world.env.XDG_RUNTIME_DIR };
+  return { fleet, world, env };
+}
+
+describe('many hosts over OpenSSH (real sshd on loopback, one in its own network namespace)', () => {
+  it('starts, lists, messages byte-exact, tails and stops agents on three machines; an unreachable host is shown stale and comes back', async () => {
+    const { fleet, world, env } = await threeHosts();
+    const mosaic = (args: string[], input?: string) => fleet.mosaic(args, { env, ...(input !== undefined ? { input } : {}) });
+
+    const started = await mosaic(['fleet', 'start', '--json']);
+    expect(started.status, started.stderr).toBe(0);
+    const outcomes = JSON.parse(started.stdout) as { host: string; agent: string; result: string }[];
+    expect(outcomes.map((o) => `${o.host === 'alpha' || o.host === 'beta' ? o.host : 'here'}/${o.agent}:${o.result}`).sort()).toEqual([
+      'alpha/a1:started',
+      'alpha/a2:started',
+      'beta/b1:started',
+      'here/here1:started',
+    ]);
+
+    // ps merges all three machines; remote rows carry the roster's host names.
+    const ps = await mosaic(['fleet', 'ps', '--json']);
+    expect(ps.status, ps.stderr).toBe(0);
+    const rows = JSON.parse(ps.stdout) as Row[];
+    expect(rows.map((r) => `${r.host}/${r.agent}:${r.state}`).filter((r) => !r.startsWith('alpha') && !r.startsWith('beta'))).toEqual([
+      `${rows[0]!.host}/here1:running`,
+    ]);
+    expect(rows.filter((r) => r.host !== rows[0]!.host).map((r) => `${r.host}/${r.agent}:${r.state}:${r.reachable}`)).toEqual([
+      'alpha/a1:running:true',
+      'alpha/a2:running:true',
+      'beta/b1:running:true',
+    ]);
+    // Each host's agents live in that host's own tmux server, not in ours.
+    expect(fleet.tmux(['list-sessions', '-F', '#{session_name}']).stdout.split('\n').filter(Boolean).sort()).toEqual(['_holder', 'here1']);
+    const alphaSessions = await world.ssh('alpha', `tmux -L ${fleet.socket} list-sessions -F '#{session_name}'`);
+    expect(alphaSessions.stdout.split('\n').filter(Boolean).sort()).toEqual(['_holder', 'a1', 'a2']);
+
+    // A 100 KB hostile body to an agent on the namespaced host, verified there, byte-exact.
+    const hostile = `it's "q" $(touch /tmp/pwned) \`id\` ; | & < > \\ ✓ \t end\n`;
+    const body = (hostile.repeat(Math.ceil(100_000 / Buffer.byteLength(hostile))) + 'LAST').slice(0, 100_000);
+    const sent = await mosaic(['agent', 'send', 'beta/b1', '--verify', '--json'], body);
+    expect(sent.status, sent.stderr).toBe(0);
+    const verdict = JSON.parse(sent.stdout) as { host: string; agent: string; status: string; bytes: number; detail: string };
+    expect(verdict).toMatchObject({ host: 'beta', agent: 'b1', status: 'accepted' });
+    expect(verdict.detail).toMatch(/bytes and checksum match/);
+    // By plain name too, with --message: the stub on alpha acknowledges exactly these bytes.
+    const short = await mosaic(['agent', 'send', 'a2', '--verify', '--json', '--message', `two\nlines ${hostile}`]);
+    expect(short.status, short.stderr).toBe(0);
+    expect(JSON.parse(short.stdout)).toMatchObject({ host: 'alpha', agent: 'a2', status: 'accepted' });
+
+    // tail and logs of a remote agent come from that host.
+    const tail = await mosaic(['agent', 'tail', 'alpha/a2', '-n', '200']);
+    expect(tail.status, tail.stderr).toBe(0);
+    expect(tail.stdout).toContain('two');
+    const logs = await mosaic(['agent', 'logs', 'a2', '-n', '200', '--strip-ansi']);
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('lines');
+
+    // beta's sshd dies: ps answers within the host timeout, alpha and this host still fresh, beta stale.
+    await world.host('beta').stop();
+    const before = Date.now();
+    const partial = await mosaic(['fleet', 'ps', '--json']);
+    expect(Date.now() - before).toBeLessThan(4000 + 3000);
+    expect(partial.status).toBe(3);
+    expect(partial.stderr).toMatch(/host beta: unreachable/);
+    const partialRows = JSON.parse(partial.stdout) as Row[];
+    const b1 = partialRows.find((r) => r.agent === 'b1')!;
+    expect(b1).toMatchObject({ host: 'beta', state: 'running', reachable: false });
+    expect(b1.flags).toContain('stale');
+    expect(b1.stale_seconds).toBeGreaterThanOrEqual(0);
+    expect(partialRows.filter((r) => r.reachable).map((r) => r.agent)).toEqual(['here1', 'a1', 'a2']);
+
+    // sshd back: the next ps is whole again, with no manual step (a stale master socket is replaced).
+    await world.host('beta').start();
+    const healed = await eventually(
+      async () => {
+        const again = await mosaic(['fleet', 'ps', '--json']);
+        return again.status === 0 ? (JSON.parse(again.stdout) as Row[]) : undefined;
+      },
+      20_000,
+      'ps to reach beta again',
+    );
+    expect(healed.find((r) => r.agent === 'b1')).toMatchObject({ state: 'running', reachable: true, stale_seconds: null });
+
+    const stopped = await mosaic(['fleet', 'stop', '--json']);
+    expect(stopped.status, stopped.stderr).toBe(0);
+    expect((JSON.parse(stopped.stdout) as { result: string }[]).every((o) => o.result === 'stopped')).toBe(true);
+    const after = await world.ssh('alpha', `tmux -L ${fleet.socket} list-sessions`);
+    expect(after.status).not.toBe(0); // its server is gone with its last agent
+  });
+
+  it('refuses a host whose destination could be read as an option, and an agent naming an unknown host, with file and line', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'hosts:\n  evil: {ssh: "-oProxyCommand=touch /tmp/x"}\nagents: []\n'));
+    const option = await fleet.mosaic(['fleet', 'ps']);
+    expect(option.status).toBe(1);
+    expect(option.stderr).toMatch(/roster\.yaml:\d+:\d+: hosts\.evil\.ssh "-oProxyCommand=touch \/tmp\/x" must not start with "-"/);
+    fleet.writeRoster(roster(fleet.socket, 'hosts:\n  far: {ssh: far.example}\nagents:\n  - {name: a, runtime: stub, host: nowhere}\n'));
+    const unknown = await fleet.mosaic(['fleet', 'ps']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /roster\.yaml:\d+:\d+: agent "a" names host "nowhere", which is neither this machine .* nor in hosts: \(far\)/,
+    );
+  });
+});
