@@ -329,7 +329,7 @@ Example:
   tenantCmd
     .command('add')
     .description('(root) create the user if needed, enable linger, write its starter roster (stub profile, its own socket)')
-    .argument('<name>', 'Linux login name (^[a-z_][a-z0-9_-]{0,30}$); an existing user needs uid >= 1000')
+    .argument('<name>', 'Linux login name, also its host name in rosters (^[a-z][a-z0-9_-]{0,30}$); an existing user needs uid >= 1000')
     .option('--force', "replace the tenant's existing roster")
     .option('--socket <name>', "the tenant's tmux socket (default: mosaic-<name>)")
     .addOption(json())

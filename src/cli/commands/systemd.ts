@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { selectAgents } from '../../context/context.js';
 import { disableAgents, enableAgents, type BootOutcome } from '../../systemd/boot.js';
-import { installSystemd, uninstallSystemd } from '../../systemd/install.js';
+import { installSystemd, uninstallSystemd, type InstallReport } from '../../systemd/install.js';
+import type { SupervisedFleet } from '../../fleet/open.js';
 import { systemdSetup } from '../../systemd/setup.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
@@ -10,10 +11,12 @@ import { open, options } from './shared.js';
 export async function installUnits(command: Command): Promise<number> {
   const opts = options<{ enable?: boolean; force?: boolean }>(command);
   const ctx = await open(command);
+  // Other hosts install their own units (each host's mosaic, its own user manager).
+  const elsewhere = ctx.roster.remoteAgents?.length ? await installElsewhere(ctx, opts) : undefined;
   const report = await installSystemd(ctx, systemdSetup(ctx.host), { enable: opts.enable, force: opts.force });
   const kept = report.files.filter((f) => f.action === 'kept' && f.unit);
   if (opts.json) {
-    printJson(report);
+    printJson(elsewhere ? { ...report, hosts: elsewhere.rows } : report);
   } else {
     out(
       table(
@@ -35,7 +38,21 @@ export async function installUnits(command: Command): Promise<number> {
       err('  hint: `mosaic fleet install-systemd --force` replaces them');
     }
   }
-  return kept.length > 0 || report.agent_errors.length > 0 ? 1 : 0;
+  if (elsewhere && !opts.json) {
+    for (const row of elsewhere.rows as (InstallReport & { host: string })[]) {
+      out(`${row.host}: units in ${row.unit_dir}${row.enabled.length > 0 ? `; enabled for boot: ${row.enabled.join(' ')}` : ''}`);
+      for (const e of row.agent_errors) err(`${row.host}/${e.agent}: ${colour.red('error', process.stderr)}: ${e.error}`);
+    }
+  }
+  const hostsOk = elsewhere ? (await import('../remote.js')).reportHosts(elsewhere.failed) : true;
+  return kept.length > 0 || report.agent_errors.length > 0 || !hostsOk ? 1 : 0;
+}
+
+async function installElsewhere(ctx: SupervisedFleet, opts: { enable?: boolean; force?: boolean }) {
+  const { splitTargets } = await import('../../fleet/hosts.js');
+  const { fanOut } = await import('../remote.js');
+  const flags = [...(opts.enable ? ['--enable'] : []), ...(opts.force ? ['--force'] : [])];
+  return fanOut(ctx, splitTargets(ctx.roster, []).remote, ['fleet', 'install-systemd'], flags);
 }
 
 export async function uninstallUnits(command: Command): Promise<number> {
