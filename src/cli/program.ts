@@ -419,13 +419,15 @@ Example:
   const hostCmd = program.command('host').description('other machines (roster hosts:) whose own mosaic runs some of the agents');
   hostCmd
     .command('check')
-    .description('per host: reachable over ssh, its mosaic and protocol, tmux, runtimes on its non-interactive PATH, linger, systemd --user')
+    .description(
+      'per host: reachable over ssh, its mosaic and protocol, tmux, runtimes on its non-interactive PATH, linger, systemd --user',
+    )
     .argument('[host...]', 'roster host names (default: all)')
     .addOption(json())
     .action(lazy(() => import('./commands/hosts.js'), 'check'));
   program
     .command('_host-roster', { hidden: true })
-    .description('receive this host\'s part of an operator\'s roster on stdin (run over ssh by the operator\'s mosaic)')
+    .description("receive this host's part of an operator's roster on stdin (run over ssh by the operator's mosaic)")
     .requiredOption('--origin <name>', 'who sends it (tenant@host)')
     .action(lazy(() => import('./commands/hosts.js'), 'hostRoster'));
 

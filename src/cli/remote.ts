@@ -58,8 +58,13 @@ export async function forwardToHost(
     if (result.stderr) process.stderr.write(result.stderr);
     return result.status;
   }
-  const status = await runInteractive(await remote.interactiveArgv(args, Boolean(how.tty)), view.host.env, 'install the OpenSSH client: sudo apt-get install -y openssh-client');
-  if (status === 255) err(`mosaic: host "${target.host}" did not answer (ssh exit 255); check it with \`mosaic host check ${target.host}\``);
+  const status = await runInteractive(
+    await remote.interactiveArgv(args, Boolean(how.tty)),
+    view.host.env,
+    'install the OpenSSH client: sudo apt-get install -y openssh-client',
+  );
+  if (status === 255)
+    err(`mosaic: host "${target.host}" did not answer (ssh exit 255); check it with \`mosaic host check ${target.host}\``);
   return status;
 }
 

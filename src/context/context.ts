@@ -34,7 +34,12 @@ export interface LoadContextOptions extends GlobalOptions {
 
 export async function loadFleetContext(host: Host, options: LoadContextOptions = {}): Promise<FleetContext> {
   const paths = resolveFleetPaths(host.env, options.roster);
-  const loadOptions = { env: host.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: host.identity.tenantId, localHost: host.identity.host };
+  const loadOptions = {
+    env: host.env,
+    knownRuntimes: BUILTIN_RUNTIMES,
+    defaultTenant: host.identity.tenantId,
+    localHost: host.identity.host,
+  };
   const roster = options.cached
     ? await loadRosterCached(paths.roster, paths.runDir, loadOptions)
     : await (await import('../roster/load.js')).loadRoster(paths.roster, loadOptions);

@@ -21,7 +21,12 @@ export async function storeHostRoster(
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,100}$/.test(origin)) throw new UsageError(`--origin "${origin}" is not a valid origin name`);
   const root = resolveFleetPaths(host.env).root;
   const file = path.join(root, 'hosts', `${origin}.yaml`);
-  parseRoster(yaml, file, { env: host.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: host.identity.tenantId, localHost: host.identity.host });
+  parseRoster(yaml, file, {
+    env: host.env,
+    knownRuntimes: BUILTIN_RUNTIMES,
+    defaultTenant: host.identity.tenantId,
+    localHost: host.identity.host,
+  });
   const changed = (await host.files.read(file)) !== yaml;
   if (changed) {
     await host.files.ensurePrivateDir(path.dirname(file));

@@ -47,12 +47,16 @@ export function splitTargets(roster: Roster, names: readonly string[]): HostTarg
 }
 
 /** The operator's name as other hosts file its roster under: tenant@host. */
-export const originOf = (view: FleetContext): string => `${view.roster.tenantId}@${view.host.identity.host}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
+export const originOf = (view: FleetContext): string =>
+  `${view.roster.tenantId}@${view.host.identity.host}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
 
 /** The mosaic of one roster host. */
 export function remoteMosaic(view: FleetContext, host: string): RemoteMosaic {
   const spec = view.roster.hosts?.[host];
-  if (!spec) throw new UserError(`no host "${host}" in roster ${view.roster.file} (hosts: ${Object.keys(view.roster.hosts ?? {}).join(', ') || 'none'})`);
+  if (!spec)
+    throw new UserError(
+      `no host "${host}" in roster ${view.roster.file} (hosts: ${Object.keys(view.roster.hosts ?? {}).join(', ') || 'none'})`,
+    );
   const yaml = view.roster.hostRosters?.[host] ?? `agents: []\n`;
   return new RemoteMosaic(view.host, spec, { yaml, stateDir: view.paths.stateDir, origin: originOf(view) });
 }
@@ -144,9 +148,7 @@ async function lastSeenRows(view: FleetContext, host: string, reason: string, no
       reasons: { ...row.reasons, stale: `host "${host}" did not answer (${reason}); this row is ${age}s old` },
     }));
   }
-  return (view.roster.remoteAgents ?? [])
-    .filter((agent) => agent.host === host)
-    .map((agent) => unreachableRow(view, agent, reason));
+  return (view.roster.remoteAgents ?? []).filter((agent) => agent.host === host).map((agent) => unreachableRow(view, agent, reason));
 }
 
 /** A row for an agent of a host that has never answered: nothing known but its roster entry. */

@@ -96,7 +96,8 @@ export class RemoteMosaic {
   /** `mosaic --version` there, without sending the roster (for `host check`). */
   async version(): Promise<string> {
     const result = await this.ssh([...this.spec.mosaic, '--version'], {});
-    if (result.status !== 0) throw new UserError(`host "${this.name}": \`${this.spec.mosaic.join(' ')} --version\` failed: ${lastLine(result.stderr)}`);
+    if (result.status !== 0)
+      throw new UserError(`host "${this.name}": \`${this.spec.mosaic.join(' ')} --version\` failed: ${lastLine(result.stderr)}`);
     return result.stdout.trim();
   }
 

@@ -110,7 +110,8 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
     throw new RosterError(file, issues);
   }
   const roster = normalise(data as RawRoster, file, locate, options);
-  if (roster.remoteAgents && roster.remoteAgents.length > 0) roster.hostRosters = hostRosters(data as RawRoster, Object.keys(roster.hosts ?? {}));
+  if (roster.remoteAgents && roster.remoteAgents.length > 0)
+    roster.hostRosters = hostRosters(data as RawRoster, Object.keys(roster.hosts ?? {}));
   return roster;
 }
 
@@ -329,7 +330,8 @@ function normalise(
     return undefined;
   };
   const remoteAgents: AgentSpec[] = [];
-  const onHost = (value: string | undefined): boolean => value === undefined || path.isAbsolute(value) || value === '~' || value.startsWith('~/');
+  const onHost = (value: string | undefined): boolean =>
+    value === undefined || path.isAbsolute(value) || value === '~' || value.startsWith('~/');
 
   const agents: AgentSpec[] = [];
   const byName = new Map<string, number>();
@@ -372,11 +374,24 @@ function normalise(
       const dir = workdir ?? defaultsWorkdir ?? topWorkdir ?? DEFAULT_WORKING_DIRECTORY;
       if (!onHost(dir)) {
         issues.push({
-          ...locate(workdir === undefined ? ['defaults'] : [...where, entry.working_directory === undefined ? 'workingDirectory' : 'working_directory']),
+          ...locate(
+            workdir === undefined
+              ? ['defaults']
+              : [...where, entry.working_directory === undefined ? 'workingDirectory' : 'working_directory'],
+          ),
           message: `agent "${name}" runs on host "${remote}": its working directory "${dir}" must be absolute or start with ~/ (a path on that host)`,
         });
       }
-      const spec: AgentSpec = { name, session, runtime, workingDirectory: dir, args: [], mode: (entry.mode as AgentMode | undefined) ?? defaultMode, line, host: remote };
+      const spec: AgentSpec = {
+        name,
+        session,
+        runtime,
+        workingDirectory: dir,
+        args: [],
+        mode: (entry.mode as AgentMode | undefined) ?? defaultMode,
+        line,
+        host: remote,
+      };
       if (entry.class !== undefined) spec.class = entry.class as string;
       remoteAgents.push(spec);
       return;

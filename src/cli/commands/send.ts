@@ -78,7 +78,13 @@ export async function broadcast(command: Command): Promise<number> {
     else (remote.rows as SendResult[]).forEach(render);
     return remote.rows.every((row) => delivered(row as SendResult)) && remote.failed.length === 0 ? 0 : 1;
   }
-  let agents = names.length > 0 ? selectAgents(ctx.roster, names.filter((name) => ctx.roster.agents.some((a) => a.name === name))) : ctx.roster.agents;
+  let agents =
+    names.length > 0
+      ? selectAgents(
+          ctx.roster,
+          names.filter((name) => ctx.roster.agents.some((a) => a.name === name)),
+        )
+      : ctx.roster.agents;
   if (flags.class !== undefined) {
     agents = agents.filter((agent) => agent.class === flags.class);
     if (agents.length === 0) {
@@ -108,7 +114,9 @@ async function broadcastElsewhere(ctx: SendContext, names: readonly string[], fl
   const hosts =
     flags.class === undefined
       ? targets.remote
-      : new Map([...targets.remote].filter(([host]) => (ctx.roster.remoteAgents ?? []).some((a) => a.host === host && a.class === flags.class)));
+      : new Map(
+          [...targets.remote].filter(([host]) => (ctx.roster.remoteAgents ?? []).some((a) => a.host === host && a.class === flags.class)),
+        );
   if (hosts.size === 0) return undefined;
   const extra = [
     ...(names.length === 0 ? (flags.class === undefined ? ['--all'] : ['--class', flags.class]) : []),
