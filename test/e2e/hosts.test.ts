@@ -93,6 +93,20 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     expect(short.status, short.stderr).toBe(0);
     expect(JSON.parse(short.stdout)).toMatchObject({ host: 'alpha', agent: 'a2', status: 'accepted' });
 
+    // host check: both reachable, the same mosaic, tmux on the non-interactive PATH.
+    const checked = await mosaic(['host', 'check', '--json']);
+    expect(checked.status, checked.stderr).toBe(0);
+    const checks = JSON.parse(checked.stdout) as { host: string; ok: boolean; reachable: boolean; mosaic_version: string; tmux: string }[];
+    expect(checks.map((c) => [c.host, c.ok, c.reachable, c.mosaic_version === checks[0]!.mosaic_version, /^tmux \d/.test(c.tmux)])).toEqual(
+      [
+        ['alpha', true, true, true, true],
+        ['beta', true, true, true, true],
+      ],
+    );
+    const status = await mosaic(['agent', 'status', 'b1', '--json']);
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ host: 'beta', agent: 'b1', state: 'running' });
+
     // tail and logs of a remote agent come from that host.
     const tail = await mosaic(['agent', 'tail', 'alpha/a2', '-n', '200']);
     expect(tail.status, tail.stderr).toBe(0);
@@ -114,6 +128,9 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     expect(b1.flags).toContain('stale');
     expect(b1.stale_seconds).toBeGreaterThanOrEqual(0);
     expect(partialRows.filter((r) => r.reachable).map((r) => r.agent)).toEqual(['here1', 'a1', 'a2']);
+    const down = await mosaic(['host', 'check', 'beta']);
+    expect(down.status).toBe(1);
+    expect(down.stdout).toMatch(/beta: unreachable/);
 
     // sshd back: the next ps is whole again, with no manual step (a stale master socket is replaced).
     await world.host('beta').start();
