@@ -105,8 +105,12 @@ function connectEvents() {
     // The browser gave up (an HTTP error such as 401): find out why, then try again ourselves.
     setConn('lost', 'disconnected');
     const info = await api('/api/info');
-    if (info.status === 401) setConn('lost', 'signed out');
     showBanner(info.ok ? '' : info.message);
+    // Signed out (or locked out): retrying with the same cookie would only count as failed logins.
+    if (info.status === 401 || info.status === 429) {
+      setConn('lost', 'signed out');
+      return;
+    }
     setTimeout(connectEvents, eventRetryMs);
     eventRetryMs = Math.min(eventRetryMs * 2, 10_000);
   });

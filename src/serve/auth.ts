@@ -1,13 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { sameToken } from './token.js';
 
-export const TOKEN_COOKIE = 'mosaic_token';
+/**
+ * The cookie's name carries the port: browsers share cookies across ports of one host, so two
+ * dashboards on one machine (two rosters) would otherwise sign each other out.
+ */
+export const tokenCookie = (port: number): string => `mosaic_token_${port}`;
 
 /** How a request proved it holds the token. */
 export type Credential = 'bearer' | 'cookie';
 
 /** The cookie the page gets for `/?token=…`: never readable by scripts, never sent cross-site. */
-export const sessionCookie = (token: string): string => `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+export const sessionCookie = (name: string, token: string): string => `${name}=${token}; HttpOnly; SameSite=Strict; Path=/`;
 
 function cookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
@@ -18,11 +22,11 @@ function cookie(header: string | undefined, name: string): string | undefined {
 }
 
 /** Which credential of the request carries the token, if any does. */
-export function credentialOf(request: IncomingMessage, token: string): Credential | undefined {
+export function credentialOf(request: IncomingMessage, token: string, cookieName: string): Credential | undefined {
   const header = request.headers.authorization;
   const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
   if (bearer !== undefined && sameToken(token, bearer)) return 'bearer';
-  const fromCookie = cookie(request.headers.cookie, TOKEN_COOKIE);
+  const fromCookie = cookie(request.headers.cookie, cookieName);
   if (fromCookie !== undefined && sameToken(token, fromCookie)) return 'cookie';
   return undefined;
 }

@@ -77,4 +77,27 @@ describe('PaneScreens', () => {
     expect(later[0]).toMatchObject({ type: 'gone', reason: expect.stringMatching(/not running.*can't find session/) });
     screens.close();
   });
+
+  it('rides out a control client that dropped (two failed reads), and gives up after three', async () => {
+    const { run } = fakePane();
+    let failing = 2;
+    const flaky = async (args: readonly string[]): Promise<ControlReply> => {
+      if (failing > 0 && args[0] === 'display-message') {
+        failing -= 1;
+        throw new Error('the tmux control client ended');
+      }
+      return run(args);
+    };
+    const screens = new PaneScreens(flaky, 5);
+    const events: ScreenEvent[] = [];
+    screens.watch('a', (event) => events.push(event));
+    await until(() => events.length === 1);
+    expect(events[0]!.type).toBe('screen');
+    const down = new PaneScreens(async () => Promise.reject(new Error('no tmux session to attach the control client to')), 5);
+    const gone: ScreenEvent[] = [];
+    down.watch('a', (event) => gone.push(event));
+    await until(() => gone.length === 1);
+    expect(gone[0]).toEqual({ type: 'gone', reason: 'cannot read the pane: no tmux session to attach the control client to' });
+    screens.close();
+  });
 });

@@ -29,7 +29,11 @@ interface Watch {
   listeners: Set<ScreenListener>;
   last: ScreenEvent | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Reads that failed in a row (not a dead pane: the control client could not answer). */
+  failures: number;
 }
+
+const MAX_FAILED_READS = 3;
 
 /**
  * Live read-only views of panes, for any number of pages: one poll per watched pane (not per
@@ -47,7 +51,7 @@ export class PaneScreens {
   watch(session: string, listener: ScreenListener): () => void {
     let watch = this.watches.get(session);
     if (!watch) {
-      watch = { session, listeners: new Set(), last: undefined, timer: undefined };
+      watch = { session, listeners: new Set(), last: undefined, timer: undefined, failures: 0 };
       this.watches.set(session, watch);
       void this.tick(watch);
     } else if (watch.last) {
@@ -76,11 +80,23 @@ export class PaneScreens {
   }
 
   private async tick(watch: Watch): Promise<void> {
-    const event = await this.read(watch.session).catch((error: unknown): ScreenEvent => ({
-      type: 'gone',
-      reason: `cannot read the pane: ${error instanceof Error ? error.message : String(error)}`,
-    }));
+    let event: ScreenEvent | undefined;
+    try {
+      event = await this.read(watch.session);
+      watch.failures = 0;
+    } catch (error) {
+      // The control client dropped (the session it was attached to ended): it reconnects on the
+      // next read, so only a pane that cannot be read several times in a row is gone.
+      watch.failures += 1;
+      if (watch.failures >= MAX_FAILED_READS) {
+        event = { type: 'gone', reason: `cannot read the pane: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    }
     if (this.watches.get(watch.session) !== watch) return; // nobody watches any more
+    if (event === undefined) {
+      watch.timer = setTimeout(() => void this.tick(watch), this.pollMs);
+      return;
+    }
     const changed =
       watch.last?.type !== event.type || (event.type === 'screen' && watch.last.type === 'screen' && !sameScreen(watch.last, event));
     if (changed) {

@@ -64,10 +64,9 @@ async function serve(options: { readOnly?: boolean } = {}) {
     log: () => undefined,
   });
   servers.push(server);
-  return { ...fake, server, origin: `http://127.0.0.1:${server.port}` };
+  return { ...fake, server, origin: `http://127.0.0.1:${server.port}`, cookie: { Cookie: `mosaic_token_${server.port}=${TOKEN}` } };
 }
 
-const cookie = { Cookie: `mosaic_token=${TOKEN}` };
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
 async function post(url: string, headers: Record<string, string>, body: string, type = 'application/json') {
@@ -80,7 +79,7 @@ describe('fleet serve: authentication', () => {
     const { origin } = await serve();
     let failures = 0;
     for (const path of ['/', '/api/fleet', '/api/events', '/api/pending', '/api/info', '/nothing']) {
-      for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Cookie: 'mosaic_token=wrong' }] as Record<string, string>[]) {
+      for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Cookie: 'mosaic_token_1=wrong' }] as Record<string, string>[]) {
         const response = await fetch(origin + path, { headers });
         failures += 1;
         // The 11th failure from one address and after: locked out (429), still without data.
@@ -92,11 +91,11 @@ describe('fleet serve: authentication', () => {
   });
 
   it('trades the URL token for an HttpOnly SameSite=Strict cookie and drops it from the address', async () => {
-    const { origin } = await serve();
+    const { origin, cookie } = await serve();
     const good = await fetch(`${origin}/?token=${TOKEN}`, { redirect: 'manual' });
     expect(good.status).toBe(303);
     expect(good.headers.get('location')).toBe('/');
-    expect(good.headers.get('set-cookie')).toBe(`mosaic_token=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`);
+    expect(good.headers.get('set-cookie')).toBe(`mosaic_token_${new URL(origin).port}=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`);
     expect(good.headers.get('referrer-policy')).toBe('no-referrer');
     const bad = await fetch(`${origin}/?token=${'b'.repeat(64)}`, { redirect: 'manual' });
     expect(bad.status).toBe(401);
@@ -121,7 +120,7 @@ describe('fleet serve: authentication', () => {
 
 describe('fleet serve: changes', () => {
   it('takes a POST with the cookie only from its own Origin, and with the Bearer header also without one', async () => {
-    const { origin, sent } = await serve();
+    const { origin, sent, cookie } = await serve();
     const url = `${origin}/api/agents/secret-agent-name/send`;
     const message = `it's "q" $(x) \`y\` ; | \\ \n second ✓`;
     const body = JSON.stringify({ message });
@@ -195,7 +194,7 @@ function readEvents(url: string, headers: Record<string, string>, enough: (event
 
 describe('fleet serve: the event stream', () => {
   it('sends the fleet at once, then only changes; a page coming back with the newest id gets no repeat', async () => {
-    const { origin, state } = await serve();
+    const { origin, state, cookie } = await serve();
     const first = await readEvents(`${origin}/api/events`, cookie, (events) => events.length === 1);
     expect(first.type).toMatch(/^text\/event-stream/);
     expect(first.events[0]!.data.records[0]!.state).toBe('running');
@@ -221,7 +220,7 @@ describe('fleet serve: terminal sockets', () => {
     });
 
   it('refuses an upgrade without the token or from another origin, and says why an agent cannot be watched', async () => {
-    const { origin } = await serve();
+    const { origin, cookie } = await serve();
     const ws = `${origin.replace('http', 'ws')}/api/agents/secret-agent-name/terminal`;
     expect(await upgrade(ws, { Origin: origin })).toBe(401);
     expect(await upgrade(ws, { ...cookie, Origin: 'http://evil.example' })).toBe(403);

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { UserError } from '../core/errors.js';
 import type { TmuxClient } from '../tmux/client.js';
 import type { Asset } from './assets.js';
-import { credentialOf, FailedAuthLimiter, originAllowed, sessionCookie, type Credential } from './auth.js';
+import { credentialOf, FailedAuthLimiter, originAllowed, sessionCookie, tokenCookie, type Credential } from './auth.js';
 import { TmuxControlClient } from './control-client.js';
 import type { DashboardFleet } from './dashboard-fleet.js';
 import { FleetFeed, type FeedEvent } from './fleet-feed.js';
@@ -60,12 +60,13 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
     (error) => settings.log(`reading the fleet failed: ${error instanceof Error ? error.message : String(error)}`),
   );
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
+  let cookieName = tokenCookie(settings.port); // the real port once listening (--port 0)
 
   /** The request's credential, or undefined after answering it (429 locked out, 401 no or wrong token). */
   const admit = (request: IncomingMessage): { credential?: Credential; status?: number } => {
     const address = request.socket.remoteAddress ?? 'unknown';
     if (limiter.locked(address)) return { status: 429 };
-    const credential = credentialOf(request, token);
+    const credential = credentialOf(request, token, cookieName);
     if (credential) return { credential };
     limiter.fail(address);
     return { status: 401 };
@@ -77,7 +78,7 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
     // The printed URL: trade the token for the cookie, then drop it from the address bar.
     if (url.pathname === '/' && url.searchParams.has('token') && method === 'GET') {
       if (!limiter.locked(request.socket.remoteAddress ?? 'unknown') && sameToken(token, url.searchParams.get('token') ?? '')) {
-        response.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(token) });
+        response.writeHead(303, { ...SECURITY_HEADERS, Location: '/', 'Set-Cookie': sessionCookie(cookieName, token) });
         response.end();
         return;
       }
@@ -217,6 +218,7 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
+  cookieName = tokenCookie(port);
   const hostPart = settings.bind.includes(':') ? `[${settings.bind}]` : settings.bind;
   return {
     url: `http://${hostPart}:${port}/`,
