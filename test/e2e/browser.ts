@@ -1,10 +1,8 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { CLI, type CliResult, type TestFleet } from './harness.js';
+import { CLI, makeFleet, type TestFleet } from './harness.js';
 
 /*
  * Helpers for the dashboard's browser test: a fleet shared by a whole file, `mosaic fleet serve` as
@@ -15,111 +13,9 @@ import { CLI, type CliResult, type TestFleet } from './harness.js';
 /** Debian's chromium (apt install chromium); Playwright's own browser downloads are not used. */
 export const CHROMIUM = '/usr/bin/chromium';
 
-export interface FileFleet extends TestFleet {
-  /** Kill the tmux server, wait for the fleet's processes, remove the directory; throws on a leak. */
-  dispose(): Promise<void>;
-}
-
-/**
- * createFleet's world for a whole test file (harness.createFleet ties its finaliser to the one
- * test that made it, so a fleet made in beforeAll needs its own): its own config root,
- * TMUX_TMPDIR, scratch dirs and socket; `dispose()` (afterAll) does what createFleet's finaliser does.
- */
-export function fileFleet(): FileFleet {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-e2e-'));
-  const home = path.join(dir, 'home');
-  const tmuxTmpdir = path.join(dir, 'tmux');
-  const socket = `mt-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const scratch = {
-    TMPDIR: path.join(dir, 'tmp'),
-    XDG_CACHE_HOME: path.join(dir, 'xdg', 'cache'),
-    XDG_DATA_HOME: path.join(dir, 'xdg', 'data'),
-    XDG_STATE_HOME: path.join(dir, 'xdg', 'state'),
-  };
-  for (const scratchDir of [home, tmuxTmpdir, ...Object.values(scratch)]) mkdirSync(scratchDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, ...scratch, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
-  delete env.TMUX;
-  delete env.TMUX_PANE;
-  delete env.MOSAIC_TMUX_SOCKET;
-  const rosterPath = path.join(home, 'roster.yaml');
-  const fleet: FileFleet = {
-    dir,
-    home,
-    socket,
-    tmuxTmpdir,
-    rosterPath,
-    env,
-    writeRoster(yaml) {
-      writeFileSync(rosterPath, yaml);
-    },
-    mosaic(args, options = {}) {
-      return new Promise<CliResult>((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? env, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (status) => resolve({ status, stdout, stderr }));
-        child.stdin.end(options.input ?? '');
-      });
-    },
-    async json<T>(args: string[]) {
-      const result = await fleet.mosaic([...args, '--json']);
-      if (result.status !== 0) throw new Error(`mosaic ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-      return JSON.parse(result.stdout) as T;
-    },
-    tmux(args) {
-      const result = spawnSync('tmux', ['-u', '-L', socket, ...args], { env, encoding: 'utf8' });
-      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-    },
-    async dispose() {
-      const panePids = (fleet.tmux(['list-panes', '-a', '-F', '#{pane_pid}']).stdout ?? '').split('\n').filter(Boolean).map(Number);
-      spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
-      const socketDir = path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`);
-      const sockets = existsSync(socketDir) ? readdirSync(socketDir) : [];
-      const deadline = Date.now() + 15_000;
-      while ((panePids.some(isAlive) || processesUsing(dir).length > 0) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const leaked = processesUsing(dir);
-      for (const pid of leaked) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-      if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
-      if (leaked.length > 0) throw new Error(`processes outlived the test's fleet (pids ${leaked.join(', ')}): something leaks`);
-    },
-  };
-  return fleet;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** PIDs of processes (other than ours) whose environment mentions `dir`. */
-function processesUsing(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(`${dir}/`)) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
-}
+/** A fleet shared by a whole test file: `dispose()` it in afterAll (harness.createFleet's finaliser is per test). */
+export type FileFleet = TestFleet;
+export const fileFleet = (): FileFleet => makeFleet();
 
 export interface Serve {
   /** The printed URL, token included: what a person opens. */

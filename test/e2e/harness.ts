@@ -16,6 +16,8 @@ export interface CliResult {
 }
 
 export interface TestFleet {
+  /** Kill the tmux server, wait for the fleet's processes, remove the directory; throws on a leak. */
+  dispose(): Promise<void>;
   dir: string;
   home: string;
   socket: string;
@@ -38,6 +40,13 @@ export function roster(socket: string, body: string, extra = ''): string {
  * The finaliser kills the server by its socket and checks that no default server appeared.
  */
 export function createFleet(): TestFleet {
+  const fleet = makeFleet();
+  onTestFinished(() => fleet.dispose());
+  return fleet;
+}
+
+/** createFleet's world without the finaliser, for a fleet shared by a whole file (dispose it in afterAll). */
+export function makeFleet(): TestFleet {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-e2e-'));
   const home = path.join(dir, 'home');
   const tmuxTmpdir = path.join(dir, 'tmux');
@@ -88,41 +97,41 @@ export function createFleet(): TestFleet {
       const result = spawnSync('tmux', ['-u', '-L', socket, ...args], { env, encoding: 'utf8' });
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     },
-  };
-  onTestFinished(async () => {
-    const panePids = (spawnSync('tmux', ['-L', socket, 'list-panes', '-a', '-F', '#{pane_pid}'], { env, encoding: 'utf8' }).stdout ?? '')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
-    const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
-      ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
-      : [];
-    // Real runtimes write into the test's directory while they shut down (exit hooks, config,
-    // heartbeat loops), also after an in-test `fleet stop`: wait until no process of the pane trees
-    // and no process whose environment points into this test's directory is left, then remove it.
-    const deadline = Date.now() + 15_000;
-    while ((panePids.some(isAlive) || processesUsing(dir).length > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // Anything still running now outlived its fleet: a leak. Stop it by PID (it is ours), then fail.
-    const leaked = processesUsing(dir);
-    for (const pid of leaked) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
+    async dispose() {
+      const panePids = (spawnSync('tmux', ['-L', socket, 'list-panes', '-a', '-F', '#{pane_pid}'], { env, encoding: 'utf8' }).stdout ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
+      const sockets = existsSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
+        ? readdirSync(path.join(tmuxTmpdir, `tmux-${process.getuid?.() ?? 0}`))
+        : [];
+      // Real runtimes write into the test's directory while they shut down (exit hooks, config,
+      // heartbeat loops), also after an in-test `fleet stop`: wait until no process of the pane trees
+      // and no process whose environment points into this test's directory is left, then remove it.
+      const deadline = Date.now() + 15_000;
+      while ((panePids.some(isAlive) || processesUsing(dir).length > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-    }
-    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-    if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
-    if (leaked.length > 0) throw new Error(`processes outlived the test's fleet (pids ${leaked.join(', ')}): something leaks`);
-  });
+      // Anything still running now outlived its fleet: a leak. Stop it by PID (it is ours), then fail.
+      const leaked = processesUsing(dir);
+      for (const pid of leaked) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      if (sockets.includes('default')) throw new Error('a test contacted the default tmux server (a "default" socket appeared)');
+      if (leaked.length > 0) throw new Error(`processes outlived the test's fleet (pids ${leaked.join(', ')}): something leaks`);
+    },
+  };
   return fleet;
 }
 
 /** Running, that is: not gone and not a zombie waiting to be reaped. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
@@ -186,7 +195,7 @@ export const statusOf = async (fleet: TestFleet): Promise<Record<string, StatusR
   Object.fromEntries((await fleet.json<StatusRow[]>(['fleet', 'status'])).map((row) => [row.agent, row]));
 
 /** PIDs of processes (other than ours) whose environment mentions `dir`: the agents' hooks and loops. */
-function processesUsing(dir: string): number[] {
+export function processesUsing(dir: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;

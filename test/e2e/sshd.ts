@@ -17,7 +17,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
-import { CLI, ROOT, type CliResult } from './harness.js';
+import { CLI, isAlive, processesUsing, ROOT, type CliResult } from './harness.js';
 
 /*
  * Fake remote hosts for the multi-host tests: one real OpenSSH sshd per host on loopback, each
@@ -561,16 +561,6 @@ function childrenTable(): Map<number, number[]> {
   return table;
 }
 
-/** Running, that is: not gone and not a zombie waiting to be reaped. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Unix sockets anywhere under `dir`. */
 function socketsUnder(dir: string): string[] {
   const found: string[] = [];
@@ -588,20 +578,6 @@ function socketsUnder(dir: string): string[] {
       else if (st.isDirectory()) found.push(...socketsUnder(full));
     } catch {
       // gone
-    }
-  }
-  return found;
-}
-
-/** PIDs of processes (other than ours) whose environment mentions `dir`. */
-function processesUsing(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(`${dir}/`)) found.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
     }
   }
   return found;
