@@ -1,4 +1,5 @@
 import { CheckFailedError, CommandError, MosaicError } from '../core/errors.js';
+import { stateTone } from '../observe/ps-cells.js';
 
 /** The only place that writes to the terminal. */
 export const out = (text: string): void => {
@@ -20,28 +21,10 @@ const paint =
     useColour(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
 export const colour = { red: paint('31'), green: paint('32'), yellow: paint('33'), dim: paint('2'), bold: paint('1') };
 
+/** A state word in its colour (the same tones the dashboard uses: observe/ps-cells.ts). */
 export function stateColour(state: string): string {
-  switch (state) {
-    case 'running':
-    case 'healthy':
-    case 'started':
-    case 'restarted':
-    case 'stopped-ok':
-      return colour.green(state);
-    case 'failed':
-    case 'dead':
-    case 'error':
-    case 'stale':
-      return colour.red(state);
-    case 'restarting':
-    case 'unknown':
-    case 'waiting':
-      return colour.yellow(state);
-    case 'busy':
-      return colour.bold(state);
-    default:
-      return state;
-  }
+  const tone = stateTone(state);
+  return tone === '' ? state : colour[tone](state);
 }
 
 /** Fixed-width columns; widths ignore colour codes. */

@@ -431,6 +431,35 @@ Example:
     .requiredOption('--origin <name>', 'who sends it (tenant@host)')
     .action(lazy(() => import('./commands/hosts.js'), 'hostRoster'));
 
+  const framework = (name: string) => lazy(() => import('./commands/framework.js'), name);
+  const contractHelp = `
+Files: <config root>/contract/{AGENTS,CONSTITUTION}.md (the agent contract, put in every agent's system
+prompt ahead of its persona), the roster, and <config root>/.mosaic-manifest.json (the sha256 of what
+mosaic wrote). One row per file: written, kept, replaced, unchanged or new-beside (<file>.new).
+Example:`;
+  program
+    .command('init')
+    .description('deploy the agent contract and a starter roster into the config root; existing files are kept unless --force')
+    .addOption(
+      new Option('--profile <name>', 'starter roster profile').choices(['minimal', 'local-canary', 'usc', 'stub']).default('minimal'),
+    )
+    .option('--force', 'replace existing files (the roster too) with the shipped versions')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `${contractHelp}\n  mosaic init\n  mosaic init --profile stub --json\n  mosaic init --force   # back to the shipped files`,
+    )
+    .action(framework('init'));
+  program
+    .command('update')
+    .description('refresh the contract files mosaic wrote; keep edited ones (the new version goes beside them); never replace the roster')
+    .addOption(json())
+    .addHelpText(
+      'after',
+      `${contractHelp}\n  mosaic update          # a second run changes nothing\n  mosaic update --json | jq '.[] | select(.action == "new-beside")'`,
+    )
+    .action(framework('update'));
+
   return program;
 }
 

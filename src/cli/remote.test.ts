@@ -20,23 +20,35 @@ describe('argvForHost', () => {
   it('replaces only the first occurrence of the agent argument', () => {
     const agent = { given: 'alpha/a1', name: 'a1' };
     expect(argvForHost(['agent', 'status', 'alpha/a1', 'alpha/a1'], agent)).toEqual(['agent', 'status', 'a1', 'alpha/a1']);
-    expect(argvForHost(['agent', 'tail', 'a1', '--grep', 'a1'], { given: 'a1', name: 'a1' })).toEqual(['agent', 'tail', 'a1', '--grep', 'a1']);
+    expect(argvForHost(['agent', 'tail', 'a1', '--grep', 'a1'], { given: 'a1', name: 'a1' })).toEqual([
+      'agent',
+      'tail',
+      'a1',
+      '--grep',
+      'a1',
+    ]);
     // A word that merely contains the agent is not it.
     expect(argvForHost(['agent', 'tail', 'alpha/a1x', 'alpha/a1'], agent)).toEqual(['agent', 'tail', 'alpha/a1x', 'a1']);
   });
 
   it('drops listed options with their values, as `--opt value` and `--opt=value`', () => {
     const agent = { given: 'beta/b1', name: 'b1' };
-    expect(
-      argvForHost(['agent', 'send', 'beta/b1', '--message', 'hello world', '--verify', '--json'], agent, SEND_DROP),
-    ).toEqual(['agent', 'send', 'b1', '--verify', '--json']);
-    expect(argvForHost(['agent', 'send', '--message=hi=there', 'beta/b1', '--json'], agent, SEND_DROP)).toEqual(['agent', 'send', 'b1', '--json']);
-    expect(argvForHost(['agent', 'send', 'beta/b1', '-m', 'x', '--file', '/tmp/body', '--source-label', 'ci', '--json'], agent, SEND_DROP)).toEqual([
+    expect(argvForHost(['agent', 'send', 'beta/b1', '--message', 'hello world', '--verify', '--json'], agent, SEND_DROP)).toEqual([
+      'agent',
+      'send',
+      'b1',
+      '--verify',
+      '--json',
+    ]);
+    expect(argvForHost(['agent', 'send', '--message=hi=there', 'beta/b1', '--json'], agent, SEND_DROP)).toEqual([
       'agent',
       'send',
       'b1',
       '--json',
     ]);
+    expect(
+      argvForHost(['agent', 'send', 'beta/b1', '-m', 'x', '--file', '/tmp/body', '--source-label', 'ci', '--json'], agent, SEND_DROP),
+    ).toEqual(['agent', 'send', 'b1', '--json']);
     expect(argvForHost(['agent', 'send', 'beta/b1', '--file=/tmp/body', '--source=ci'], agent, SEND_DROP)).toEqual(['agent', 'send', 'b1']);
   });
 
@@ -63,7 +75,18 @@ describe('argvForHost', () => {
       '--json',
     ]);
     const untouched = ['agent', 'logs', 'alpha/a1', '-n', '200', '--strip-ansi', '--since', '5m', '--', '--roster-like'];
-    expect(argvForHost(untouched, agent)).toEqual(['agent', 'logs', 'a1', '-n', '200', '--strip-ansi', '--since', '5m', '--', '--roster-like']);
+    expect(argvForHost(untouched, agent)).toEqual([
+      'agent',
+      'logs',
+      'a1',
+      '-n',
+      '200',
+      '--strip-ansi',
+      '--since',
+      '5m',
+      '--',
+      '--roster-like',
+    ]);
   });
 
   it('without the agent or anything to drop, gives the argv back as it was (a copy)', () => {

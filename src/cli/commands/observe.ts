@@ -7,7 +7,10 @@ import { loadFleetContext, type FleetContext } from '../../context/context.js';
 import { runElsewhere } from '../elsewhere.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
-import { colour, err, out, printJson, stateColour, table, write } from '../output.js';
+import { COLUMNS, headerLine, needsLine, needsYou, recordCells, type Segment } from '../../observe/ps-cells.js';
+import { colour, err, out, printJson, table, write } from '../output.js';
+
+export { formatSeconds } from '../../observe/ps-cells.js';
 
 /*
  * `fleet ps` is the hot path here (run in loops, by scripts, at 500 agents): only it is
@@ -33,121 +36,26 @@ async function agentOf(view: FleetContext, command: Command): Promise<AgentSpec>
 
 /* ---------- fleet ps ---------- */
 
-const dash = (value: string | number | null | undefined): string =>
-  value === null || value === undefined || value === '' ? '-' : String(value);
-
-export function formatSeconds(seconds: number | null): string {
-  if (seconds === null) return '-';
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
-
-function unitCell(record: PsRecord): string {
-  if (!record.unit) return '-';
-  const active = record.unit.active_state ?? '?';
-  const file = record.unit.unit_file_state ?? '?';
-  const text = `${active}/${file}`;
-  return active === 'active' && file === 'enabled' ? colour.green(text) : active === 'failed' ? colour.red(text) : colour.yellow(text);
-}
-
-function paneCell(record: PsRecord): string {
-  if (record.pane === 'alive') return colour.green('alive');
-  if (record.pane === 'dead') return colour.red(record.exit_status === null ? 'dead' : `dead(${record.exit_status})`);
-  return '-';
-}
-
-function flagsCell(record: PsRecord): string {
-  if (record.flags.length === 0) return '';
-  return record.flags.map((flag) => (flag === 'boot' || flag === 'missing' ? colour.yellow(flag) : colour.red(flag))).join(',');
-}
-
-/** busy / idle / waiting:permission; `*` when read off the screen, `-` when unknown. */
-function activityCell(r: PsRecord): string {
-  if (r.status_source === 'none') return '-';
-  const text = `${stateColour(r.activity)}${r.reason ? `:${r.reason}` : ''}`;
-  return r.status_source === 'screen' ? `${text}*` : text;
-}
-
-/** permission:Bash, question, done, limit 14:05, error; `-` for none. */
-function needsCell(r: PsRecord): string {
-  const a = r.attention;
-  if (a.state === 'none') return '-';
-  const text =
-    a.state === 'permission' && a.tool
-      ? `permission:${a.tool}`
-      : a.state === 'limit' && a.resets_at
-        ? `limit→${new Date(a.resets_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
-        : a.state;
-  return a.state === 'done' ? colour.green(text) : a.state === 'error' ? colour.red(text) : colour.yellow(text);
-}
+/** A cell's segments with their tones as ANSI colours (none when stdout is not a terminal). */
+const paintCell = (cell: readonly Segment[]): string =>
+  cell.map((segment) => (segment.tone === '' ? segment.text : colour[segment.tone](segment.text))).join('');
 
 export function psTable(report: PsReport): string {
-  const rows = report.records.map((r) => [
-    r.agent,
-    needsCell(r),
-    r.tenant_id,
-    r.host,
-    dash(r.runtime),
-    dash(r.class),
-    dash(r.mode),
-    dash(r.model),
-    stateColour(r.state),
-    activityCell(r),
-    unitCell(r),
-    paneCell(r),
-    dash(r.pane_pid),
-    dash(r.agent_pid),
-    dash(r.current_command),
-    formatSeconds(r.idle_seconds),
-    r.heartbeat.age_seconds === null
-      ? stateColour(r.heartbeat.health)
-      : `${stateColour(r.heartbeat.health)} ${formatSeconds(r.heartbeat.age_seconds)}`,
-    dash(r.restarts),
-    flagsCell(r),
-  ]);
   return table(
-    [
-      'AGENT',
-      'NEEDS',
-      'TENANT',
-      'HOST',
-      'RUNTIME',
-      'CLASS',
-      'MODE',
-      'MODEL',
-      'STATE',
-      'ACTIVITY',
-      'UNIT',
-      'PANE',
-      'PANE PID',
-      'AGENT PID',
-      'COMMAND',
-      'IDLE',
-      'HEARTBEAT',
-      'RESTARTS',
-      'FLAGS',
-    ],
-    rows,
+    [...COLUMNS],
+    report.records.map((record) => recordCells(record).map(paintCell)),
   );
 }
 
 export function psText(report: PsReport): string {
-  const header = `fleet of ${report.tenant_id}@${report.host} on socket ${report.socket} (${report.supervisor} supervisor, holder ${report.holder})`;
-  const lines = [header];
+  const lines = [headerLine(report)];
   if (report.systemd_error) lines.push(colour.yellow(`systemd: ${report.systemd_error}; unit states unknown`));
   lines.push(report.records.length > 0 ? psTable(report) : 'no agents in the roster and no sessions on the socket');
   if (report.records.some((r) => r.status_source === 'screen')) lines.push('* activity read off the screen (no report from the runtime)');
   const notes = report.records.flatMap((r) => r.flags.map((flag) => `  ${r.agent}: ${flag}: ${r.reasons[flag] ?? ''}`));
   if (notes.length > 0) lines.push('', ...notes);
-  const needs = report.records.filter((r) => r.attention.state !== 'none' && r.attention.state !== 'done');
-  if (needs.length > 0) {
-    lines.push(
-      '',
-      ...needs.map((r) => `  ${r.agent} needs you: ${r.attention.detail}${r.attention.summary ? ` — ${r.attention.summary}` : ''}`),
-    );
-  }
+  const needs = needsYou(report.records);
+  if (needs.length > 0) lines.push('', ...needs.map((r) => `  ${needsLine(r)}`));
   return lines.join('\n');
 }
 

@@ -1,7 +1,20 @@
-// The `fleet ps` table as data: the same columns, cell texts and colours as the CLI
-// (src/cli/commands/observe.ts psTable, src/cli/output.ts stateColour). Pure functions, no DOM.
+import type { PsRecord, PsReport } from '../fleet/ps.js';
 
-export const COLUMNS = [
+/*
+ * The `fleet ps` table as data, for the CLI (which paints the tones with ANSI colours) and the
+ * dashboard page (which loads this compiled file as /cells.js and paints them with CSS): one
+ * source for columns, cell texts and colours. Pure, no imports at run time (the browser loads it alone).
+ */
+
+/** A colour as stateColour gives it; '' for none. */
+export type Tone = 'green' | 'red' | 'yellow' | 'bold' | '';
+/** A cell is a list of segments: only part of some cells is coloured (ACTIVITY, HEARTBEAT, FLAGS). */
+export interface Segment {
+  text: string;
+  tone: Tone;
+}
+
+export const COLUMNS: readonly string[] = [
   'AGENT',
   'NEEDS',
   'TENANT',
@@ -24,13 +37,14 @@ export const COLUMNS = [
 ];
 
 /** `PANE PID` → `pane-pid`: the `data-col` of a cell. */
-export const colKey = (header) => header.toLowerCase().replace(/ /g, '-');
+export const colKey = (header: string): string => header.toLowerCase().replace(/ /g, '-');
 
-const ATTENTION_ORDER = ['permission', 'question', 'error', 'limit', 'done', 'none'];
+/** attention/state.ts ATTENTION_STATES (a test keeps them equal; not imported, so the browser needs no other file). */
+export const ATTENTION_ORDER: readonly string[] = ['permission', 'question', 'error', 'limit', 'done', 'none'];
 
 /** Needs-you first (as `fleet ps --attention`), then by agent name. */
-export function byAttention(records) {
-  const rank = (r) => {
+export function byAttention<T extends Pick<PsRecord, 'agent' | 'attention'>>(records: readonly T[]): T[] {
+  const rank = (r: T): number => {
     const i = ATTENTION_ORDER.indexOf(r.attention?.state);
     return i === -1 ? ATTENTION_ORDER.length : i;
   };
@@ -38,7 +52,7 @@ export function byAttention(records) {
 }
 
 /** The tone stateColour gives a word: green, red, yellow, bold or none. */
-export function stateTone(state) {
+export function stateTone(state: string): Tone {
   switch (state) {
     case 'running':
     case 'healthy':
@@ -62,7 +76,7 @@ export function stateTone(state) {
   }
 }
 
-export function formatSeconds(seconds) {
+export function formatSeconds(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return '-';
   if (seconds < 60) return `${Math.round(seconds)}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
@@ -70,11 +84,12 @@ export function formatSeconds(seconds) {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-// A cell is a list of segments { text, tone }: only part of some cells is coloured (ACTIVITY, HEARTBEAT, FLAGS).
-const seg = (text, tone = '') => ({ text: String(text), tone });
-const plain = (value) => [seg(value === null || value === undefined || value === '' ? '-' : value)];
+const seg = (text: string | number, tone: Tone = ''): Segment => ({ text: String(text), tone });
+const plain = (value: string | number | null | undefined): Segment[] => [
+  seg(value === null || value === undefined || value === '' ? '-' : value),
+];
 
-function needsCell(r) {
+function needsCell(r: PsRecord): Segment[] {
   const a = r.attention;
   if (!a || a.state === 'none') return plain('-');
   const text =
@@ -86,35 +101,35 @@ function needsCell(r) {
   return [seg(text, a.state === 'done' ? 'green' : a.state === 'error' ? 'red' : 'yellow')];
 }
 
-function activityCell(r) {
+function activityCell(r: PsRecord): Segment[] {
   if (r.status_source === 'none') return plain('-');
   return [seg(r.activity, stateTone(r.activity)), seg(`${r.reason ? `:${r.reason}` : ''}${r.status_source === 'screen' ? '*' : ''}`)];
 }
 
-function unitCell(r) {
+function unitCell(r: PsRecord): Segment[] {
   if (!r.unit) return plain('-');
   const active = r.unit.active_state ?? '?';
   const file = r.unit.unit_file_state ?? '?';
   return [seg(`${active}/${file}`, active === 'active' && file === 'enabled' ? 'green' : active === 'failed' ? 'red' : 'yellow')];
 }
 
-function paneCell(r) {
+function paneCell(r: PsRecord): Segment[] {
   if (r.pane === 'alive') return [seg('alive', 'green')];
   if (r.pane === 'dead') return [seg(r.exit_status === null ? 'dead' : `dead(${r.exit_status})`, 'red')];
   return plain('-');
 }
 
-function heartbeatCell(r) {
+function heartbeatCell(r: PsRecord): Segment[] {
   const { health, age_seconds: age } = r.heartbeat;
   return [seg(health, stateTone(health)), seg(age === null ? '' : ` ${formatSeconds(age)}`)];
 }
 
-function flagsCell(r) {
+function flagsCell(r: PsRecord): Segment[] {
   return r.flags.flatMap((flag, i) => [...(i > 0 ? [seg(',')] : []), seg(flag, flag === 'boot' || flag === 'missing' ? 'yellow' : 'red')]);
 }
 
 /** One record's cells, in COLUMNS order. */
-export function recordCells(r) {
+export function recordCells(r: PsRecord): Segment[][] {
   return [
     [seg(r.agent)],
     needsCell(r),
@@ -139,17 +154,20 @@ export function recordCells(r) {
 }
 
 /** Hover text with what the CLI prints under the table (why a flag is set, what the activity reading says). */
-export function cellTitle(column, r) {
+export function cellTitle(column: string, r: PsRecord): string {
   if (column === 'ACTIVITY') return r.activity_detail ?? '';
   if (column === 'STATE') return r.failed_reason ?? '';
   if (column === 'NEEDS') return r.attention?.state === 'none' ? '' : (r.attention?.detail ?? '');
-  if (column === 'FLAGS') return r.flags.map((f) => `${f}: ${r.reasons?.[f] ?? ''}`).join('\n');
+  if (column === 'FLAGS') return r.flags.map((f) => `${f}: ${r.reasons[f] ?? ''}`).join('\n');
   return '';
 }
 
-export const headerLine = (s) => `fleet of ${s.tenant_id}@${s.host} on socket ${s.socket} (${s.supervisor} supervisor, holder ${s.holder})`;
+export const headerLine = (s: Omit<PsReport, 'records'>): string =>
+  `fleet of ${s.tenant_id}@${s.host} on socket ${s.socket} (${s.supervisor} supervisor, holder ${s.holder})`;
 
 /** The "needs you" lines: every agent whose attention is neither none nor done. */
-export const needsYou = (records) => records.filter((r) => r.attention && r.attention.state !== 'none' && r.attention.state !== 'done');
+export const needsYou = <T extends Pick<PsRecord, 'attention'>>(records: readonly T[]): T[] =>
+  records.filter((r) => r.attention && r.attention.state !== 'none' && r.attention.state !== 'done');
 
-export const needsLine = (r) => `${r.agent} needs you: ${r.attention.detail}${r.attention.summary ? ` — ${r.attention.summary}` : ''}`;
+export const needsLine = (r: Pick<PsRecord, 'agent' | 'attention'>): string =>
+  `${r.agent} needs you: ${r.attention.detail}${r.attention.summary ? ` — ${r.attention.summary}` : ''}`;
