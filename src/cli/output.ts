@@ -1,5 +1,5 @@
 import { CheckFailedError, CommandError, MosaicError } from '../core/errors.js';
-import { stateTone } from '../observe/ps-cells.js';
+import { stateTone } from '../fleet/ps-cells.js';
 
 /** The only place that writes to the terminal. */
 export const out = (text: string): void => {
@@ -21,7 +21,7 @@ const paint =
     useColour(stream) ? `\u001b[${code}m${text}\u001b[0m` : text;
 export const colour = { red: paint('31'), green: paint('32'), yellow: paint('33'), dim: paint('2'), bold: paint('1') };
 
-/** A state word in its colour (the same tones the dashboard uses: observe/ps-cells.ts). */
+/** A state word in its colour (the same tones the dashboard uses: fleet/ps-cells.ts). */
 export function stateColour(state: string): string {
   const tone = stateTone(state);
   return tone === '' ? state : colour[tone](state);

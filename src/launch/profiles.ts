@@ -26,7 +26,10 @@ export interface LaunchProfile {
   /** Flags and environment of a mode (safe adds nothing). */
   mode(mode: AgentMode, context: { uid: number }): { args: string[]; env: Record<string, string> };
   model(model: string): string[];
-  /** The persona appended to the runtime's own system prompt (null: the integration places it in the agent's config). */
+  /**
+   * The persona channel: what is appended to the runtime's own system prompt (the contract, then the
+   * persona; see systemPromptFor in spec.ts). null: the integration places it in the agent's config.
+   */
   persona(file: string, text: string): PersonaPlacement | null;
   /** The first prompt on the command line. */
   kickstart(prompt: SectionArg): SectionArg[];

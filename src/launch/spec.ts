@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InternalError, UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type AgentSpec, type Roster } from '../roster/model.js';
-import { expandHome, pendingDir } from '../roster/paths.js';
+import { expandHome, pendingDir, resolveFleetPaths } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
@@ -11,6 +11,7 @@ import { ensurePrivateDir, fileExists, isExecutable, readFileOrUndefined, writeR
 import { renderKickstart } from './kickstart.js';
 import { sessionIdFile } from './session.js';
 import { chooseModel } from './model.js';
+import { composeSystemPrompt, contractParts } from './contract.js';
 import { personaFileFor } from './persona.js';
 import { prepareWorktree } from './worktree.js';
 import type { CommandRunner } from '../system/runner.js';
@@ -24,7 +25,12 @@ export interface LaunchEnvironment {
   /** Directories that exist and go in front of PATH, in order, deduplicated. */
   runtimeBinDirs: string[];
   identity?: LaunchIdentity;
-  /** Set by prepareAgentLaunch: the persona to append, and the rendered kickstart's file. */
+  /** Where the operator's contract lives (<configRoot>/contract); default: the config root of `env`. */
+  configRoot?: string;
+  /**
+   * Set by prepareAgentLaunch: what the runtime appends to its own system prompt (for the built-in
+   * runtimes the composed file: the contract, then the persona), and the rendered kickstart's file.
+   */
   persona?: { file: string; text: string };
   kickstart?: string;
   /** Runs git for worktree agents (their worktree is made or found before the launch). */
@@ -96,6 +102,8 @@ export interface LaunchIdentity {
 
 /** The kickstart prompt, rendered: the launcher passes its contents as one argument. */
 export const kickstartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.kickstart`);
+/** The composed system prompt (contract, then persona) that a built-in runtime appends to its own. */
+export const systemPromptFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.system-prompt.md`);
 /** pi keeps its sessions in a directory of the agent's own, so "continue the latest" is this agent's. */
 export const piSessionDir = (agentsDir: string, agent: string): string => path.join(agentsDir, agent, 'pi', 'sessions');
 
@@ -196,13 +204,12 @@ function launchFeatures(
 
 /**
  * Everything before a session is created for an agent: the runtime integration's private
- * config and hooks, the persona and kickstart, the launch spec, the executable check and the
- * working directory.
+ * config and hooks, the system prompt (contract and persona) and the kickstart, the launch spec,
+ * the executable check and the working directory.
  */
 export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): Promise<LaunchSpec> {
   const integration = await integrationFor(agent.runtime);
-  const personaPath = personaFileFor(agent);
-  const persona = personaPath ? { file: personaPath, text: await readPersona(agent, personaPath) } : undefined;
+  const persona = await systemPromptFor(roster, agent, launch);
   let additions: LaunchAdditions = { env: {}, args: [] };
   if (integration && launch.agentsDir) {
     const configDir = path.join(launch.agentsDir, agent.name, agent.runtime);
@@ -232,6 +239,29 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   else await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
   await writeLaunchSpec(spec);
   return spec;
+}
+
+/**
+ * What the agent's runtime appends to its own system prompt, through the one persona channel of
+ * its launch profile (claude and pi a file, codex developer instructions, opencode an instructions
+ * file): for a built-in runtime, the contract (AGENTS.md, then CONSTITUTION.md) and then the
+ * persona, composed into one file in the run directory at every prepare; for the stub and custom
+ * runtimes, which take no system prompt, the plain persona as before.
+ */
+export async function systemPromptFor(
+  roster: Roster,
+  agent: AgentSpec,
+  launch: Pick<LaunchEnvironment, 'env' | 'runDir' | 'configRoot'>,
+): Promise<{ file: string; text: string } | undefined> {
+  const personaPath = personaFileFor(agent);
+  const persona = personaPath ? { file: personaPath, text: await readPersona(agent, personaPath) } : undefined;
+  if (!launchProfile(roster, agent.runtime)) return persona;
+  const parts = await contractParts(launch.configRoot ?? resolveFleetPaths(launch.env).root);
+  if (persona) parts.push({ source: 'persona', ...persona });
+  const text = composeSystemPrompt(parts);
+  const file = systemPromptFile(launch.runDir, agent.name);
+  await writeRunFile(file, text);
+  return { file, text };
 }
 
 async function readPersona(agent: AgentSpec, file: string): Promise<string> {

@@ -20,7 +20,7 @@ const TYPES: Record<string, string> = {
 
 /**
  * The page's files, read once: everything directly in the package's `web/` folder at `/<name>`
- * (index.html at `/`), the fleet table's cells (`/cells.js`, compiled from src/observe/ps-cells.ts),
+ * (index.html at `/`), the fleet table's cells (`/cells.js`, compiled from src/fleet/ps-cells.ts),
  * and xterm.js from its npm package at `/vendor/…`. Nothing comes from a CDN,
  * so the page works offline, and nothing outside these files can be requested.
  */
@@ -32,7 +32,7 @@ export function loadAssets(webDir: string): Map<string, Asset> {
   };
   for (const name of readdirSync(webDir)) add(name === 'index.html' ? '/' : `/${name}`, path.join(webDir, name));
   // The table's cells: the same compiled module the CLI's `fleet ps` uses (it has no run-time imports).
-  add('/cells.js', fileURLToPath(new URL('../observe/ps-cells.js', import.meta.url)));
+  add('/cells.js', fileURLToPath(new URL('../fleet/ps-cells.js', import.meta.url)));
   const xterm = path.dirname(createRequire(import.meta.url).resolve('@xterm/xterm/package.json'));
   add('/vendor/xterm.mjs', path.join(xterm, 'lib', 'xterm.mjs'));
   add('/vendor/xterm.css', path.join(xterm, 'css', 'xterm.css'));

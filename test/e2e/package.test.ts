@@ -39,6 +39,8 @@ describe("the README's install line", () => {
       'package/LICENSE',
       'package/framework/bin/mosaic-launch',
       'package/framework/personas/implementer.md',
+      'package/framework/contract/AGENTS.md',
+      'package/framework/contract/CONSTITUTION.md',
       'package/dist/roster/roster-validator.cjs',
     ]) {
       expect(listed).toContain(file);

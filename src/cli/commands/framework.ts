@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { initFramework, updateFramework, type FrameworkReport } from '../../fleet/framework.js';
 import { cliHost } from '../host.js';
-import { colour, out, printJson, table } from '../output.js';
+import { colour, err, out, printJson, table } from '../output.js';
 import { options } from './shared.js';
 
 /** `mosaic init [--profile <p>] [--force]`: deploy the agent contract and the starter roster. */
@@ -48,4 +48,9 @@ function print(report: FrameworkReport, json: boolean): void {
       ]),
     ),
   );
+  const beside = report.rows.filter((row) => row.action === 'new-beside');
+  if (beside.length > 0) {
+    err(`hint: compare with \`diff -u ${beside[0]!.file} ${beside[0]!.beside}\`; copy a .new over its file to take the new`);
+    err('  version (mosaic then owns the file again and updates it), or delete the .new to keep yours (it is not offered twice)');
+  }
 }

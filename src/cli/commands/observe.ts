@@ -7,10 +7,10 @@ import { loadFleetContext, type FleetContext } from '../../context/context.js';
 import { runElsewhere } from '../elsewhere.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
-import { COLUMNS, headerLine, needsLine, needsYou, recordCells, type Segment } from '../../observe/ps-cells.js';
+import { COLUMNS, headerLine, needsLine, needsYou, recordCells, type Segment } from '../../fleet/ps-cells.js';
 import { colour, err, out, printJson, table, write } from '../output.js';
 
-export { formatSeconds } from '../../observe/ps-cells.js';
+export { formatSeconds } from '../../fleet/ps-cells.js';
 
 /*
  * `fleet ps` is the hot path here (run in loops, by scripts, at 500 agents): only it is

@@ -14,7 +14,7 @@ export interface IntegrationContext {
   env: NodeJS.ProcessEnv;
   /** The agent's environment so far (roster runtime env + agent env). */
   agentEnv: Record<string, string>;
-  /** The persona to append to the runtime's system prompt, for runtimes that take it in their config. */
+  /** What to append to the runtime's system prompt (the contract, then the persona), for runtimes that take it in their config. */
   persona?: { file: string; text: string };
 }
 

@@ -1,4 +1,4 @@
-import type { PsRecord, PsReport } from '../fleet/ps.js';
+import type { PsRecord, PsReport } from './ps.js';
 
 /*
  * The `fleet ps` table as data, for the CLI (which paints the tones with ANSI colours) and the
