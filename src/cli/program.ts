@@ -460,6 +460,96 @@ Example:`;
     )
     .action(framework('update'));
 
+  const forge = (name: string) => lazy(() => import('./commands/forge.js'), name);
+  const forgeOptions = (command: Command): Command =>
+    command
+      .addOption(
+        new Option('--forge <kind>', 'github or gitea (default: from the origin remote: github.com is github, any other host gitea)'),
+      )
+      .option('--api <url>', 'API root: GitHub the root that serves /repos (https://api.github.com), Gitea the /api/v1 root')
+      .option('--repo <owner/repo>', 'the repository (default: from the origin remote)')
+      .addOption(new Option('--json', 'print machine-readable JSON'));
+  const forgeHelp = `
+Token: $MOSAIC_FORGE_TOKEN, else $GITHUB_TOKEN / $GITEA_TOKEN, else <config root>/forge-credentials.json
+({"hosts": {"<API host>": {"token": "…"}}}, mode 0600, exact host match). Never on the command line, never printed.`;
+  const forgeCmd = program.command('forge').description('GitHub and Gitea helpers over their REST APIs: issues, comments, CI wait');
+  const issueCmd = forgeCmd.command('issue').description('create issues and comment on them; bodies reach the forge byte for byte');
+  forgeOptions(
+    issueCmd
+      .command('create')
+      .description('open an issue: the body from --body-file or stdin, sent exactly as given')
+      .requiredOption('--title <title>', 'the issue title')
+      .option('--body-file <file>', 'read the body from this file ("-": stdin); default: stdin'),
+  )
+    .addHelpText(
+      'after',
+      `${forgeHelp}
+Example:
+  mosaic forge issue create --repo acme/api --title 'Flaky test in pkg/db' --body-file report.md
+  git log -1 --format=%B | mosaic forge issue create --title 'Follow-up' --forge gitea --api https://git.example.com/api/v1`,
+    )
+    .action(forge('issueCreate'));
+  forgeOptions(
+    issueCmd
+      .command('comment')
+      .description('comment on an issue or pull request: the body from --body-file or stdin, sent exactly as given')
+      .argument('<number>', 'the issue (or pull request) number')
+      .option('--body-file <file>', 'read the body from this file ("-": stdin); default: stdin'),
+  )
+    .addHelpText('after', `${forgeHelp}\nExample:\n  mosaic forge issue comment 42 --repo acme/api --body-file review.md`)
+    .action(forge('issueComment'));
+  const ciCmd = forgeCmd.command('ci').description("a commit's CI: commit statuses and check runs together");
+  forgeOptions(
+    ciCmd
+      .command('wait')
+      .description('wait until the CI of a pull request head or a commit is green, red, absent or out of time')
+      .option('--pr <number>', 'the pull request whose head commit to watch (a new push restarts the wait on the new head)')
+      .option('--sha <commit>', 'the commit to watch')
+      .option('--timeout <duration>', 'give up after this long (exit 124)', '30m')
+      .option('--interval <duration>', 'between polls (500ms, 3s, 1m)', '3s')
+      .option('--ci-grace <duration>', 'zero statuses and zero check runs for this long means no CI (exit 3)', '20s'),
+  )
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 every status and check run passed, 1 one failed (named), 3 no CI configured
+(nothing reported within --ci-grace), 124 timeout. A progress line goes to stderr on a terminal.
+${forgeHelp.trim()}
+Example:
+  mosaic forge ci wait --pr 17
+  mosaic forge ci wait --repo acme/api --sha 3f2c9e1 --timeout 10m --json | jq .failing`,
+    )
+    .action(forge('ciWait'));
+
+  const sanitizeCmd = program.command('sanitize').description('the sanitization gate: no secrets and no private names in the files');
+  sanitizeCmd
+    .command('check')
+    .description(
+      'scan files for secrets (GitHub/GitLab/Gitea tokens, AWS keys, private keys, password=/token= values) and deny-listed names',
+    )
+    .argument('[paths...]', 'files and directories (default: .); a directory in a git work tree means its tracked and unignored files')
+    .option('--config <file>', 'deny and allow lists (default: <repository top>/.mosaic/sanitize.yaml)')
+    .option('--self-test', 'only prove that every rule flags its built-in sample (and leaves its clean lines alone)')
+    .addOption(new Option('--json', 'print machine-readable JSON (findings never include the matched text)'))
+    .addHelpText(
+      'after',
+      `
+Every text file is read, whatever its extension; binary files (a NUL byte) are skipped.
+Exit status: 0 clean, 1 findings (file:line:column and rule) or a failed --self-test, 2 bad config.
+.mosaic/sanitize.yaml:
+  deny: [git.corp.example, jdoe]         # private host and user names (case-insensitive, whole words)
+  allow:
+    - docs/vendor/**                     # no rule applies to these files
+    - path: test/fixtures/*.txt          # only these rules are off there
+      rules: [github-token]
+      reason: fake tokens the parser tests read
+Example:
+  mosaic sanitize check
+  mosaic sanitize check src docs --json | jq '.findings[] | "\\(.file):\\(.line) \\(.rule)"'
+  mosaic sanitize check --self-test`,
+    )
+    .action(lazy(() => import('./commands/sanitize.js'), 'check'));
+
   return program;
 }
 
