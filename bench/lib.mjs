@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** The mosaic under test: `MOSAIC_BENCH_CLI` (bench/run.mjs points it at a private copy of the build), else this tree's dist/. */
+export const CLI = process.env.MOSAIC_BENCH_CLI ? path.resolve(process.env.MOSAIC_BENCH_CLI) : path.join(ROOT, 'dist', 'cli', 'main.js');
 
 /** A private config root, TMUX_TMPDIR and socket; `close()` kills the server by its socket. */
 export function world(name) {
@@ -115,4 +116,136 @@ export function timed(argv, env) {
     child.on('error', reject);
     child.on('close', (status) => resolve({ ms: performance.now() - t0, status, stdout, stderr }));
   });
+}
+
+/* ---------- machine-readable results (bench/run.mjs collects them into one table) ---------- */
+
+/**
+ * The issue's performance targets, by result id: which bench measures each, what the figure is,
+ * the target as printed, and `met(result)`: true, false, or null (not decidable from what was measured).
+ * `ratio` is as each bench reports it (see `ratioOf`): baseline/mosaic for "≥ N×", mosaic/baseline for "≤ N×".
+ */
+export const TARGETS = {
+  'ps@500': {
+    bench: 'ps',
+    figure: 'fleet ps --json, 500 agents (vs naive join)',
+    target: '≤ 120 ms',
+    met: (r) => r.mosaic <= 120,
+  },
+  'peers.ps@500': {
+    bench: 'peers',
+    figure: 'fleet ps --json vs pm2 jlist, 500',
+    target: '≤ 120 ms, ≥ 2× pm2',
+    met: (r) => r.mosaic <= 120 && r.ratio >= 2,
+  },
+  'start@500': {
+    bench: 'start',
+    figure: 'fleet start 500 (until all heartbeats)',
+    target: '≤ 1.5 s, ≥ 2.5× tmux loop',
+    met: (r) => r.mosaic <= 1500 && r.ratio >= 2.5,
+  },
+  'stop@500': {
+    bench: 'peers',
+    figure: 'fleet stop 500 (vs pm2 stop all)',
+    target: '≤ 0.5 s',
+    met: (r) => r.mosaic <= 500,
+  },
+  'systemd@100': {
+    bench: 'systemd',
+    figure: 'systemd start+stop 100',
+    target: '≥ 3× per-unit, ≤ 1.5× built-in',
+    // The built-in side is only decidable when the bench measured it (extra.builtin, ms).
+    met: (r) => {
+      if (!(r.ratio >= 3)) return false;
+      if (typeof r.extra?.builtin !== 'number') return null;
+      return r.mosaic <= 1.5 * r.extra.builtin;
+    },
+  },
+  send: {
+    bench: 'send',
+    figure: 'one agent send --verify (median)',
+    target: '≤ 100 ms',
+    met: (r) => r.mosaic <= 100,
+  },
+  'send×50': {
+    bench: 'send',
+    figure: '50 concurrent agent send --verify',
+    target: '≤ 2 s',
+    met: (r) => r.mosaic <= 2000,
+  },
+  'serve@200/10': {
+    bench: 'serve',
+    figure: 'serve tmux spawns/s, 200 vs 10 agents',
+    target: '≈ 1× (≤ 1.2×)',
+    met: (r) => r.ratio !== null && r.ratio <= 1.2,
+  },
+  'hosts@3x100': {
+    bench: 'hosts',
+    figure: 'fleet ps --json, 3 hosts×100 vs 1×100',
+    target: '≤ 2×',
+    met: (r) => r.ratio <= 2,
+  },
+};
+
+const finite = (v, digits) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
+
+/**
+ * Print one `BENCH-RESULT {json}` line on stdout for bench/run.mjs's table; returns the record.
+ * `id` names an entry of TARGETS (its figure, target and verdict are filled in); without one the
+ * line is informational (give `figure`). `mosaic` and `baseline` are in `unit` (default ms);
+ * `ratio` defaults to baseline/mosaic; `ratio_of` says what it divides ("pm2/mosaic").
+ */
+export function emitResult(fields) {
+  const record = resultRecord(fields);
+  process.stdout.write(`BENCH-RESULT ${JSON.stringify(record)}\n`);
+  return record;
+}
+
+/** The record emitResult prints (also used by bench/run.mjs for output it has to parse). */
+export function resultRecord({
+  id,
+  bench,
+  figure,
+  mosaic,
+  baseline = null,
+  ratio,
+  ratio_of = '',
+  unit = 'ms',
+  baseline_label = '',
+  extra,
+  note,
+}) {
+  const spec = id ? TARGETS[id] : undefined;
+  if (id && !spec) throw new Error(`emitResult: unknown target id ${id}`);
+  const record = {
+    id: id ?? null,
+    bench: spec?.bench ?? bench ?? path.basename(process.argv[1] ?? '', '.mjs'),
+    figure: figure ?? spec?.figure ?? id,
+    mosaic: finite(mosaic, 2),
+    baseline: finite(baseline, 2),
+    baseline_label,
+    unit,
+    ratio: finite(ratio ?? (typeof baseline === 'number' && mosaic ? baseline / mosaic : null), 3),
+    ratio_of,
+    target: spec?.target ?? '',
+    met: null,
+    ...(extra ? { extra } : {}),
+    ...(note ? { note } : {}),
+  };
+  if (spec && record.mosaic !== null) record.met = spec.met(record);
+  return record;
+}
+
+/** The machine as the result table heads it: cores, CPU, memory, load averages, node, tmux. */
+export function machine() {
+  const cpus = os.cpus();
+  const tmux = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
+  return {
+    cores: cpus.length,
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    load: os.loadavg().map((v) => Number(v.toFixed(2))),
+    node: process.version,
+    tmux: tmux.status === 0 ? tmux.stdout.trim() : 'no tmux',
+  };
 }

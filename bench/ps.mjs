@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, median, timed, world } from './lib.mjs';
+import { CLI, emitResult, median, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -121,4 +121,11 @@ for (const size of SIZES) {
   console.log(
     `${String(r.size).padStart(6)}  ${`${r.ours.toFixed(0)} ms / ${r.oursMin.toFixed(0)} ms`.padStart(23)}  ${`${r.theirs.toFixed(0)} ms`.padStart(10)}  ${`${(r.theirs / r.ours).toFixed(1)}x`.padStart(6)}    ${count(r.oursProcesses).padStart(16)}  ${count(r.theirsProcesses).padStart(5)}`,
   );
+  emitResult({
+    ...(r.size === 500 ? { id: 'ps@500' } : { figure: `fleet ps --json, ${r.size} agents (vs naive join)` }),
+    mosaic: r.ours,
+    baseline: r.theirs,
+    baseline_label: 'naive join',
+    ratio_of: 'naive/mosaic',
+  });
 }

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { timed } from './lib.mjs';
+import { emitResult, timed } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -172,6 +172,7 @@ try {
   console.log(
     `    rest                        ${ms(s.mosaic - s.refused - s.delivery).padStart(8)}   cached roster, context, output, exit`,
   );
+  emitResult({ id: 'send', mosaic: s.mosaic, baseline: s.upstream, baseline_label: 'upstream-style script', ratio_of: 'upstream/mosaic' });
   const p = await parallel();
   console.log(`\n${AGENTS} sends to ${AGENTS} agents at once (time until all accepted):`);
   console.log(
@@ -182,6 +183,20 @@ try {
   console.log(
     `  ${AGENTS} upstream-style scripts    ${ms(p.upstream).padStart(8)}   ratio ${(p.upstream / p.processes).toFixed(1)}x (processes), ${(p.upstream / p.broadcast).toFixed(1)}x (broadcast)`,
   );
+  emitResult({
+    ...(AGENTS === 50 ? { id: 'send×50' } : { figure: `${AGENTS} concurrent agent send --verify` }),
+    mosaic: p.processes,
+    baseline: p.upstream,
+    baseline_label: `${AGENTS} upstream-style scripts`,
+    ratio_of: 'upstream/mosaic',
+  });
+  emitResult({
+    figure: `agent broadcast --all --verify, ${AGENTS} agents`,
+    mosaic: p.broadcast,
+    baseline: p.upstream,
+    baseline_label: `${AGENTS} upstream-style scripts`,
+    ratio_of: 'upstream/mosaic',
+  });
 } finally {
   closeAll();
 }

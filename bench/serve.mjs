@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, stubAgents, world } from './lib.mjs';
+import { CLI, emitResult, stubAgents, world } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const secondsAt = argv.indexOf('--seconds');
@@ -293,9 +293,30 @@ if (results.length >= 2) {
     `serve at ${large.size} vs ${small.size} agents: tmux spawns/s ${ratio(large.serve.spawns, small.serve.spawns)}, CPU ${ratio(large.serve.cpu, small.serve.cpu)}` +
       `  (naive: tmux spawns/s ${ratio(large.naive.spawns, small.naive.spawns)}, CPU ${ratio(large.naive.cpu, small.naive.cpu)})`,
   );
+  emitResult({
+    ...(small.size === 10 && large.size === 200
+      ? { id: 'serve@200/10' }
+      : { figure: `serve tmux spawns/s, ${large.size} vs ${small.size} agents` }),
+    mosaic: large.serve.spawns,
+    baseline: small.serve.spawns,
+    baseline_label: `at ${small.size} agents`,
+    unit: '/s',
+    ratio: small.serve.spawns === 0 ? (large.serve.spawns === 0 ? 1 : Infinity) : large.serve.spawns / small.serve.spawns,
+    ratio_of: `${large.size}/${small.size}`,
+  });
 }
 for (const { size, serve, naive } of results) {
   console.log(
     `  ${size} agents: serve started ${serve.setupSpawns} tmux processes before the window (page load, control client); naive made ${naive.runs} fleet ps runs`,
   );
+}
+for (const { size, serve, naive } of results) {
+  emitResult({
+    figure: `serve tmux spawns/s at ${size} agents`,
+    mosaic: serve.spawns,
+    baseline: naive.spawns,
+    baseline_label: 'fleet ps every 1 s',
+    unit: '/s',
+    ratio_of: 'naive/serve',
+  });
 }

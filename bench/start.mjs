@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, fmt, median, now, stubAgents, treeMemory, until, world } from './lib.mjs';
+import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, until, world } from './lib.mjs';
 import { sessionCreateCommands } from '../dist/supervisor/direct.js';
 import { joinCommands } from '../dist/tmux/client.js';
 
@@ -116,3 +116,18 @@ console.log(
   `  memory per stub agent          : RSS ${(mem.rss / COUNT / 1024).toFixed(2)} MiB, PSS ${(mem.pss / COUNT / 1024).toFixed(2)} MiB` +
     ` (${(mem.processes / COUNT).toFixed(1)} processes per agent; ${(mem.pss / 1024).toFixed(0)} MiB PSS for all ${COUNT})`,
 );
+emitResult({
+  ...(COUNT === 500 ? { id: 'start@500' } : { figure: `fleet start ${COUNT} (until all heartbeats)` }),
+  mosaic: m,
+  baseline: n,
+  baseline_label: 'one tmux new-session each',
+  ratio_of: 'loop/mosaic',
+});
+emitResult({
+  figure: `fleet start ${COUNT} vs the same agents, one tmux call each`,
+  mosaic: m,
+  baseline: sw,
+  baseline_label: 'same work, per agent',
+  ratio_of: 'naive/mosaic',
+});
+emitResult({ figure: 'memory per stub agent (PSS)', mosaic: mem.pss / COUNT / 1024, unit: 'MiB' });

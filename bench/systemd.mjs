@@ -20,6 +20,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emitResult } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const COUNT = Number(process.env.BENCH_AGENTS ?? 100);
@@ -185,6 +186,14 @@ try {
     `  calibration, ExecStart=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
       ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that both sides pay)',
   );
+  emitResult({
+    ...(COUNT === 100 ? { id: 'systemd@100' } : { figure: `systemd start+stop ${COUNT}` }),
+    mosaic: b.start + b.stop,
+    baseline: n.start + n.stop,
+    baseline_label: 'one systemctl per unit',
+    ratio_of: 'per-unit/mosaic',
+    note: 'built-in side not measured',
+  });
 } finally {
   cleanup();
 }

@@ -121,3 +121,11 @@ agents:
     expect(() => remoteAgent(view, 'beta/a1')).toThrow(/agent "beta\/a1" not in roster/);
   });
 });
+
+describe('argvForHost with short options', () => {
+  it('drops a dropped short option with its value attached (-mhello, -f/tmp/body)', () => {
+    expect(
+      argvForHost(['agent', 'send', 'alpha/a1', '-mhello', '-f/tmp/body', '--verify'], { given: 'alpha/a1', name: 'a1' }, ['-m', '-f']),
+    ).toEqual(['agent', 'send', 'a1', '--verify']);
+  });
+});

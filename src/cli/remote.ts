@@ -19,6 +19,8 @@ export function argvForHost(argv: readonly string[], agent: { given: string; nam
       if (!arg.includes('=')) i += 1; // and its value
       continue;
     }
+    // A short option with its value attached (`-mhello`, `-f/tmp/body`).
+    if (drop.some((name) => /^-[A-Za-z]$/.test(name) && arg.startsWith(name) && arg.length > 2)) continue;
     if (arg.startsWith('--roster=')) continue;
     if (!replaced && arg === agent.given) {
       out.push(agent.name);

@@ -59,8 +59,14 @@ export function withWorktreeDirs(roster: Roster, worktreesDir: string): Roster {
 }
 
 /** The named agents in roster order (all when none are named); unknown names are an error. */
-export function selectAgents(roster: Roster, names: readonly string[]): AgentSpec[] {
-  if (names.length === 0) return roster.agents;
+export function selectAgents(roster: Roster, given: readonly string[]): AgentSpec[] {
+  if (given.length === 0) return roster.agents;
+  // `<this host>/agent` names an agent of this machine too.
+  const here = new Set([roster.localHost, roster.localHost?.split('.')[0]]);
+  const names = given.map((name) => {
+    const slash = name.indexOf('/');
+    return slash > 0 && here.has(name.slice(0, slash)) ? name.slice(slash + 1) : name;
+  });
   const unknown = names.filter((name) => !roster.agents.some((agent) => agent.name === name));
   if (unknown.length > 0) {
     throw new UserError(

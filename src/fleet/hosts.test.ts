@@ -85,8 +85,21 @@ describe('splitTargets', () => {
   });
 
   it('an agent named under the wrong host is unknown', () => {
-    for (const given of ['beta/a1', 'alpha/b1', 'alpha/h1', 'box/a1', 'box.lan/b1', 'idle/a1', 'other.lan/h1', '/a1', 'alpha/', 'box.other/h1']) {
-      expect(() => splitTargets(threeHosts(), [given]), given).toThrow(new RegExp(`^agent "${given.replace(/[./]/g, '\\$&')}" not in roster`));
+    for (const given of [
+      'beta/a1',
+      'alpha/b1',
+      'alpha/h1',
+      'box/a1',
+      'box.lan/b1',
+      'idle/a1',
+      'other.lan/h1',
+      '/a1',
+      'alpha/',
+      'box.other/h1',
+    ]) {
+      expect(() => splitTargets(threeHosts(), [given]), given).toThrow(
+        new RegExp(`^agent "${given.replace(/[./]/g, '\\$&')}" not in roster`),
+      );
     }
   });
 
@@ -119,5 +132,29 @@ describe('asRosterHost', () => {
       { host: 'alpha', agent: 'a2' },
     ]);
     expect(rows[0]!.host).toBe('alpha.internal');
+  });
+});
+
+describe('selectAgents and the roster loader with hosts', () => {
+  it('takes `<this host>/agent` for an agent of this machine (short or full name)', async () => {
+    const { selectAgents } = await import('../context/context.js');
+    const roster = threeHosts();
+    expect(names(selectAgents(roster, ['box/h1', 'box.lan/h2']))).toEqual(['h1', 'h2']);
+    expect(() => selectAgents(roster, ['alpha/h1'])).toThrow(/not in roster/);
+  });
+
+  it('refuses paths of other hosts that are relative to this roster (working directory, persona, shared defaults)', () => {
+    const load = (body: string) => () =>
+      parseRoster(`version: 1\ntransport: tmux\nhosts:\n  alpha: {ssh: alpha}\n${body}`, '/etc/fleet/roster.yaml', options('box'));
+    expect(load('agents:\n  - {name: a1, runtime: stub, host: alpha, working_directory: rel/dir}\n')).toThrow(
+      /working directory "rel\/dir" must be absolute or start with ~\//,
+    );
+    expect(load('agents:\n  - {name: a1, runtime: stub, host: alpha, persona_file: p.md}\n')).toThrow(
+      /persona_file "p.md" must be absolute/,
+    );
+    expect(load('defaults:\n  persona_file: p.md\nagents:\n  - {name: a1, runtime: stub, host: alpha}\n')).toThrow(
+      /defaults.persona_file "p.md" is shared with other hosts/,
+    );
+    expect(load('agents:\n  - {name: a1, runtime: stub, host: alpha, working_directory: ~/w, persona_file: /etc/p.md}\n')).not.toThrow();
   });
 });

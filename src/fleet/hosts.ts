@@ -105,15 +105,19 @@ export interface HostsPs {
  * with the host's timeout. A host that does not answer shows its last known rows flagged `stale`
  * with their age (or, never seen, one `unreachable` row per agent) instead of failing the command.
  */
-export async function psAcrossHosts(view: FleetContext, local: PsReport): Promise<HostsPs> {
+export async function psAcrossHosts(view: FleetContext, readLocal: () => Promise<PsReport>): Promise<HostsPs> {
   const hosts = splitTargets(view.roster, []).remote;
-  if (hosts.size === 0) return { report: local, unreachable: [] };
+  if (hosts.size === 0) return { report: await readLocal(), unreachable: [] };
   const now = view.host.now();
-  const answers = await onHosts(view, hosts, async (remote) => {
-    const result = await remote.json<PsRecord[]>(['fleet', 'ps']);
-    if (!Array.isArray(result.value)) throw new UserError(`fleet ps failed there: ${result.stderr.trim() || `exit ${result.status}`}`);
-    return result.value;
-  });
+  // The other hosts work while this one reads its own fleet.
+  const [local, answers] = await Promise.all([
+    readLocal(),
+    onHosts(view, hosts, async (remote) => {
+      const result = await remote.json<PsRecord[]>(['fleet', 'ps']);
+      if (!Array.isArray(result.value)) throw new UserError(`fleet ps failed there: ${result.stderr.trim() || `exit ${result.status}`}`);
+      return result.value;
+    }),
+  ]);
   const records = [...local.records];
   const unreachable: HostsPs['unreachable'] = [];
   for (const answer of answers) {

@@ -21,8 +21,19 @@ const tempDir = (): string => {
   return dir;
 };
 
-const host = (extra: Partial<RemoteHost> = {}): RemoteHost => ({ name: 'far', ssh: 'u@far.example', mosaic: ['mosaic'], timeoutSeconds: 10, ...extra });
-const call = (extra: Partial<SshCall> = {}): SshCall => ({ remote: ['mosaic', 'fleet', 'ps', '--json'], connectTimeoutSeconds: 10, control: '/run/cm-x', ...extra });
+const host = (extra: Partial<RemoteHost> = {}): RemoteHost => ({
+  name: 'far',
+  ssh: 'u@far.example',
+  mosaic: ['mosaic'],
+  timeoutSeconds: 10,
+  ...extra,
+});
+const call = (extra: Partial<SshCall> = {}): SshCall => ({
+  remote: ['mosaic', 'fleet', 'ps', '--json'],
+  connectTimeoutSeconds: 10,
+  control: '/run/cm-x',
+  ...extra,
+});
 
 /** What `sh -c <line>` hands to printf: every word, NUL-terminated, exactly as the shell parsed it. */
 function throughShell(line: string): string[] {
@@ -119,7 +130,9 @@ describe('assertSafeDestination', () => {
     for (const ssh of ['-oProxyCommand=x', '-oProxyCommand=touch /tmp/x', '-p', 'a b', 'a\tb', 'a\nb', ' a', 'a ', '']) {
       expect(() => assertSafeDestination({ name: 'evil', ssh }), JSON.stringify(ssh)).toThrow(UserError);
     }
-    expect(() => assertSafeDestination({ name: 'evil', ssh: '-oProxyCommand=x' })).toThrow(/host "evil": ssh destination "-oProxyCommand=x" must not start with "-"/);
+    expect(() => assertSafeDestination({ name: 'evil', ssh: '-oProxyCommand=x' })).toThrow(
+      /host "evil": ssh destination "-oProxyCommand=x" must not start with "-"/,
+    );
   });
 
   it('accepts user@address, addresses and config aliases', () => {
@@ -160,7 +173,10 @@ describe('sshArgv', () => {
       const argv = sshArgv(h, c);
       expect(argv[0], what).toBe('ssh');
       expect(options(argv).get('BatchMode'), what).toEqual(['yes']);
-      expect(argv.some((arg) => /StrictHostKeyChecking|UserKnownHostsFile|GlobalKnownHostsFile/i.test(arg)), what).toBe(false);
+      expect(
+        argv.some((arg) => /StrictHostKeyChecking|UserKnownHostsFile|GlobalKnownHostsFile/i.test(arg)),
+        what,
+      ).toBe(false);
     }
   });
 
@@ -241,15 +257,18 @@ describe('controlDirectory and controlPath', () => {
 });
 
 describe('probeMaster', () => {
-  const listen = (socket: string): Promise<Server> =>
+  /** A master that greets (as OpenSSH's mux hello does), or one that accepts and stays silent (frozen). */
+  const listen = (socket: string, greet = true): Promise<Server> =>
     new Promise((resolve, reject) => {
-      const server = createServer((connection) => connection.destroy());
+      const server = createServer((connection) => {
+        if (greet) connection.end(Buffer.from('000000080000000100000004', 'hex'));
+      });
       server.once('error', reject);
       server.listen(socket, () => resolve(server));
       servers.push(server);
     });
 
-  it('is alive when something accepts on the socket, and leaves it alone', async () => {
+  it('is alive when the master greets, and leaves it alone', async () => {
     const socket = path.join(tempDir(), 'cm-live');
     await listen(socket);
     expect(await probeMaster(socket)).toBe('alive');
@@ -257,10 +276,20 @@ describe('probeMaster', () => {
     expect(await probeMaster(socket)).toBe('alive');
   });
 
+  it('is hung when the master accepts but never greets (a stopped ssh), and leaves the socket', async () => {
+    const socket = path.join(tempDir(), 'cm-frozen');
+    await listen(socket, false);
+    expect(await probeMaster(socket, 100)).toBe('hung');
+    expect(existsSync(socket)).toBe(true);
+  });
+
   it('is stale when the socket file outlived its server, and removes it', async () => {
     const socket = path.join(tempDir(), 'cm-dead');
     // A server that dies without closing (like a killed ssh master): its socket file stays.
-    const died = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const died = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect(died.signal).toBe('SIGKILL');
     expect(existsSync(socket)).toBe(true);
     expect(await probeMaster(socket)).toBe('stale');

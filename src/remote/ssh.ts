@@ -38,27 +38,25 @@ export function controlPath(dir: string, host: RemoteHost): string {
 export type MasterState = 'absent' | 'alive' | 'stale' | 'hung';
 
 /**
- * Dial the master socket: a refused or missing socket is stale (removed, so ssh makes a new
- * master instead of failing); one that does not answer in time is hung (left alone, and this call
- * goes around it), because ssh's ConnectTimeout does not cover a stuck master.
+ * Dial the master socket and wait for its greeting (an OpenSSH master speaks first: its mux
+ * hello). A refused or missing socket is stale (removed, so ssh makes a new master instead of
+ * failing); one that accepts but stays silent, or whose backlog is full, is hung (left alone, and
+ * this call goes around it), because ssh's ConnectTimeout does not cover a stuck master.
  */
 export async function probeMaster(socket: string, timeoutMs = 300): Promise<MasterState> {
   if (socket === 'none') return 'absent';
   const state = await new Promise<MasterState>((resolve) => {
     const client = connect(socket);
-    const timer = setTimeout(() => {
-      client.destroy();
-      resolve('hung');
-    }, timeoutMs);
-    client.once('connect', () => {
+    const done = (result: MasterState): void => {
       clearTimeout(timer);
       client.destroy();
-      resolve('alive');
-    });
-    client.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(error.code === 'ENOENT' ? 'absent' : 'stale');
-    });
+      resolve(result);
+    };
+    const timer = setTimeout(() => done('hung'), timeoutMs);
+    client.once('data', () => done('alive'));
+    client.once('error', (error: NodeJS.ErrnoException) =>
+      done(error.code === 'ENOENT' ? 'absent' : error.code === 'EAGAIN' ? 'hung' : 'stale'),
+    );
   });
   if (state === 'stale') await rm(socket, { force: true });
   return state;

@@ -72,7 +72,10 @@ describe('hostRosters', () => {
       ['beta', ['b1']],
     ] as const) {
       const roster = parseRoster(out[host]!, `/home/u/.config/mosaic/fleet/hosts/${host}.yaml`, options(host));
-      expect(roster.agents.map((a) => a.name), host).toEqual(names);
+      expect(
+        roster.agents.map((a) => a.name),
+        host,
+      ).toEqual(names);
       expect(roster.hosts).toEqual({});
       expect(roster.remoteAgents).toEqual([]);
       expect(roster.hostRosters).toBeUndefined();
@@ -86,7 +89,13 @@ describe('hostRosters', () => {
     }
     const alpha = parseRoster(out.alpha!, '/r.yaml', options('alpha'));
     // ~ is the host's own HOME, read there.
-    expect(alpha.agents[0]).toMatchObject({ workingDirectory: '/home/u/work', args: ['--x', "it's"], env: { K: 'v' }, class: 'build', onLimit: 'continue' });
+    expect(alpha.agents[0]).toMatchObject({
+      workingDirectory: '/home/u/work',
+      args: ['--x', "it's"],
+      env: { K: 'v' },
+      class: 'build',
+      onLimit: 'continue',
+    });
     expect(alpha.agents[1]).toMatchObject({ mode: 'yolo' });
   });
 

@@ -382,6 +382,13 @@ function normalise(
           message: `agent "${name}" runs on host "${remote}": its working directory "${dir}" must be absolute or start with ~/ (a path on that host)`,
         });
       }
+      const persona = pick<string>(entry, 'persona_file', 'personaFile', where);
+      if (persona !== undefined && !onHost(persona)) {
+        issues.push({
+          ...locate([...where, entry.persona_file === undefined ? 'personaFile' : 'persona_file']),
+          message: `agent "${name}" runs on host "${remote}": its persona_file "${persona}" must be absolute or start with ~/ (a path on that host)`,
+        });
+      }
       const spec: AgentSpec = {
         name,
         session,
@@ -447,6 +454,27 @@ function normalise(
     }
     agents.push(spec);
   });
+
+  if (remoteAgents.length > 0) {
+    // What other hosts' rosters share is read on those hosts: a path relative to this roster means nothing there.
+    const shared: [RawObject | undefined, (string | number)[], string][] = [
+      [defaults, ['defaults'], 'persona_file'],
+      [defaults, ['defaults'], 'personaFile'],
+      ...Object.keys(rawRuntimes).flatMap((name): [RawObject | undefined, (string | number)[], string][] => [
+        [rawRuntimes[name], ['runtimes', name], 'seed_dir'],
+        [rawRuntimes[name], ['runtimes', name], 'seedDir'],
+      ]),
+    ];
+    for (const [obj, where, key] of shared) {
+      const value = obj?.[key];
+      if (typeof value === 'string' && !onHost(value)) {
+        issues.push({
+          ...locate([...where, key]),
+          message: `${describePath([...where, key])} "${value}" is shared with other hosts (hosts:), so it must be absolute or start with ~/`,
+        });
+      }
+    }
+  }
 
   const notifySink = (sink: RawObject, where: (string | number)[]): NotifySink => {
     const kinds = ['exec', 'webhook', 'desktop'].filter((kind) => sink[kind] !== undefined);

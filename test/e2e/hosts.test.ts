@@ -93,6 +93,14 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     expect(short.status, short.stderr).toBe(0);
     expect(JSON.parse(short.stdout)).toMatchObject({ host: 'alpha', agent: 'a2', status: 'accepted' });
 
+    // A broadcast to this host's agent (named with its host) and one remote agent reaches exactly those two.
+    const here = rows[0]!.host;
+    const cast = await mosaic(['agent', 'broadcast', `${here}/here1`, 'alpha/a1', '--verify', '--json', '--message', 'to two']);
+    expect(cast.status, cast.stderr).toBe(0);
+    expect(
+      (JSON.parse(cast.stdout) as { host: string; agent: string; status: string }[]).map((r) => `${r.host}/${r.agent}:${r.status}`).sort(),
+    ).toEqual([`alpha/a1:accepted`, `${here}/here1:accepted`].sort());
+
     // host check: both reachable, the same mosaic, tmux on the non-interactive PATH.
     const checked = await mosaic(['host', 'check', '--json']);
     expect(checked.status, checked.stderr).toBe(0);

@@ -110,10 +110,12 @@ export async function ps(command: Command): Promise<number> {
   const view = await openView(command);
   let unreachable: { host: string; reason: string }[] = [];
   const fleetPs = async (v: FleetContext): Promise<PsReport> => {
-    let report = await readFleet(v);
+    let report: PsReport;
     if (v.roster.remoteAgents?.length) {
       const { psAcrossHosts } = await import('../../fleet/hosts.js');
-      ({ report, unreachable } = await psAcrossHosts(v, report));
+      ({ report, unreachable } = await psAcrossHosts(v, () => readFleet(v)));
+    } else {
+      report = await readFleet(v);
     }
     return opts.attention ? byAttention(report) : report;
   };

@@ -72,22 +72,18 @@ export async function broadcast(command: Command): Promise<number> {
   const sendOptions = await messageOptions(flags);
   const ctx = await openForSend(flags);
   const remote = await broadcastElsewhere(ctx, names, flags, sendOptions);
-  if (remote && names.length > 0 && !names.some((name) => ctx.roster.agents.some((a) => a.name === name))) {
+  // Named agents of this host (`agent` or `<this host>/agent`); those of other hosts went above.
+  const local = remote ? remote.local : names.length > 0 ? selectAgents(ctx.roster, names) : ctx.roster.agents;
+  if (remote && names.length > 0 && local.length === 0) {
     // Every named agent runs elsewhere.
     if (flags.json) printJson(remote.rows);
     else (remote.rows as SendResult[]).forEach(render);
     return remote.rows.every((row) => delivered(row as SendResult)) && remote.failed.length === 0 ? 0 : 1;
   }
-  let agents =
-    names.length > 0
-      ? selectAgents(
-          ctx.roster,
-          names.filter((name) => ctx.roster.agents.some((a) => a.name === name)),
-        )
-      : ctx.roster.agents;
+  let agents = local;
   if (flags.class !== undefined) {
     agents = agents.filter((agent) => agent.class === flags.class);
-    if (agents.length === 0) {
+    if (agents.length === 0 && !remote?.rows.length) {
       const classes = [...new Set(ctx.roster.agents.map((a) => a.class).filter(Boolean))];
       throw new UserError(`no agent of class "${flags.class}" in roster ${ctx.roster.file}`, {
         hint: classes.length > 0 ? `known classes: ${classes.join(', ')}` : 'set `class:` on agents in the roster',
@@ -106,18 +102,19 @@ export async function broadcast(command: Command): Promise<number> {
 
 /** The part of a broadcast for agents on other hosts: each host's mosaic broadcasts to its own (body over stdin). */
 async function broadcastElsewhere(ctx: SendContext, names: readonly string[], flags: BroadcastFlags, options: SendOptions) {
-  if (!('remoteAgents' in ctx.roster) || !ctx.roster.remoteAgents?.length) return undefined;
+  if (!ctx.roster.remoteAgents?.length) return undefined;
   const { splitTargets } = await import('../../fleet/hosts.js');
   const { fanOut } = await import('../remote.js');
   const view = ctx as Parameters<typeof fanOut>[0];
   const targets = splitTargets(ctx.roster, names);
+  const local = names.length > 0 ? targets.local : ctx.roster.agents;
   const hosts =
     flags.class === undefined
       ? targets.remote
       : new Map(
           [...targets.remote].filter(([host]) => (ctx.roster.remoteAgents ?? []).some((a) => a.host === host && a.class === flags.class)),
         );
-  if (hosts.size === 0) return undefined;
+  if (hosts.size === 0) return { rows: [], failed: [], local };
   const extra = [
     ...(names.length === 0 ? (flags.class === undefined ? ['--all'] : ['--class', flags.class]) : []),
     '--source-label',
@@ -126,7 +123,7 @@ async function broadcastElsewhere(ctx: SendContext, names: readonly string[], fl
     ...(options.preamble ? [] : ['--no-preamble']),
     ...(flags.reset ? [] : ['--no-reset']),
   ];
-  return fanOut(view, hosts, ['agent', 'broadcast'], extra, options.body);
+  return { ...(await fanOut(view, hosts, ['agent', 'broadcast'], extra, options.body)), local };
 }
 
 /** reset_between_tasks agents get a new conversation first (loaded only when the roster has such agents). */
