@@ -24,7 +24,7 @@ interface PsRow {
 
 /**
  * One `fleet ps --json` at a time, for the whole test: records when each agent's activity was
- * first seen to change. Lags are measured against when the change really happened (the fake
+ * first seen to change (the start of the ps run that showed it). Lags are measured against when the change really happened (the fake
  * model's own request log, the runtime's own report), so a slow poll cannot hide a late state.
  */
 class PsWatcher {
@@ -36,8 +36,10 @@ class PsWatcher {
   }
   private async run(): Promise<void> {
     while (this.running) {
-      const rows = await this.fleet.json<PsRow[]>(['fleet', 'ps']);
+      // A `fleet ps` shows the fleet as it was when it started reading it: its own run time (node
+      // start-up and exit, seconds on a loaded 2-core box) is the watcher's delay, not the fleet's.
       const at = Date.now();
+      const rows = await this.fleet.json<PsRow[]>(['fleet', 'ps']);
       for (const row of rows) {
         const history = this.seen.get(row.agent) ?? [];
         if (history.at(-1)?.activity !== row.activity) history.push({ activity: row.activity, at });
