@@ -70,10 +70,13 @@ export async function forwardToHost(
   return status;
 }
 
-/** What every other host answered to a fan-out verb: JSON rows, and the hosts that failed. */
+/** What every other host answered to a fan-out verb: JSON rows, the hosts that failed, those whose mosaic exited non-zero. */
 export interface FanOut {
   rows: unknown[];
+  /** Unreachable, or answered with an error and no rows. */
   failed: HostOutcome<unknown>[];
+  /** Answered with rows, but its mosaic's exit status said something failed (the rows say what). */
+  exitedNonZero: string[];
 }
 
 /**
@@ -98,23 +101,24 @@ export async function fanOut(
   });
   const rows: unknown[] = [];
   const failed: HostOutcome<unknown>[] = [];
+  const exitedNonZero: string[] = [];
   for (const answer of answers) {
     if (answer.value) {
       const value = answer.value.value;
       rows.push(...(Array.isArray(value) ? value : [value]));
-      if (answer.value.status !== 0) failed.push({ host: answer.host, error: `exit ${answer.value.status}` });
+      if (answer.value.status !== 0) exitedNonZero.push(answer.host);
     } else {
       failed.push(answer);
     }
   }
-  return { rows, failed };
+  return { rows, failed, exitedNonZero };
 }
 
-/** Say which hosts failed or did not answer (stderr); returns whether all answered well. */
-export function reportHosts(failed: readonly HostOutcome<unknown>[]): boolean {
+/** Say which hosts failed or did not answer (stderr); returns whether all answered, each with exit 0. */
+export function reportHosts({ failed, exitedNonZero }: Pick<FanOut, 'failed' | 'exitedNonZero'>): boolean {
   for (const f of failed) {
     if (f.unreachable) err(`host ${f.host}: unreachable: ${f.unreachable}`);
-    else if (f.error && !/^exit \d+$/.test(f.error)) err(`host ${f.host}: ${f.error}`);
+    else if (f.error) err(`host ${f.host}: ${f.error}`);
   }
-  return failed.length === 0;
+  return failed.length === 0 && exitedNonZero.length === 0;
 }

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { TenantReport } from '../../src/fleet/tenant.js';
 import { CLI, ROOT, eventually } from './harness.js';
 
 /*
@@ -100,20 +101,8 @@ const tmpEntriesOf = (uid: number): string[] =>
       }
     });
 
-interface TenantJson {
-  tenant_id: string;
-  host: string;
-  user: string;
-  uid: number;
-  home: string;
-  created: boolean;
-  linger: 'loginctl' | 'file' | 'failed';
-  linger_detail: string;
-  roster: 'written' | 'replaced' | 'kept';
-  roster_file: string;
-  ssh_hint: { hosts: Record<string, { ssh: string }> };
-  hints: string[];
-}
+/** What `tenant add --json` prints (the service's report). */
+type TenantJson = TenantReport;
 
 interface PsRow {
   tenant_id: string;

@@ -133,7 +133,7 @@ export async function status(command: Command): Promise<number> {
   const { remote } = splitTargets(ctx.roster, []);
   const [local, others] = await Promise.all([fleetStatus(ctx, ctx.roster.agents), fanOut(ctx, remote, ['fleet', 'status'])]);
   const rows = [...local, ...(others.rows as AgentStatus[])];
-  const hostsOk = reportHosts(others.failed);
+  const hostsOk = reportHosts(others);
   if (options(command).json) {
     printJson(rows);
     return hostsOk ? 0 : 1;
@@ -156,7 +156,7 @@ export async function verify(command: Command): Promise<number> {
   ]);
   // Every host's report: this one's, with the other hosts' problems added by name.
   const reports = others.rows as VerifyReport[];
-  const unreachable = others.failed.filter((f) => f.unreachable || (f.error && !/^exit \d+$/.test(f.error)));
+  const unreachable = others.failed; // a host that answered with a failing report is in its report's problems
   const report: VerifyReport & { hosts?: VerifyReport[] } = {
     ...local,
     ok: local.ok && reports.every((r) => r.ok) && unreachable.length === 0,

@@ -78,7 +78,9 @@ export async function broadcast(command: Command): Promise<number> {
     // Every named agent runs elsewhere.
     if (flags.json) printJson(remote.rows);
     else (remote.rows as SendResult[]).forEach(render);
-    return remote.rows.every((row) => delivered(row as SendResult)) && remote.failed.length === 0 ? 0 : 1;
+    return remote.rows.every((row) => delivered(row as SendResult)) && remote.failed.length === 0 && remote.exitedNonZero.length === 0
+      ? 0
+      : 1;
   }
   let agents = local;
   if (flags.class !== undefined) {
@@ -96,7 +98,7 @@ export async function broadcast(command: Command): Promise<number> {
   await recordTasksTaken(ctx.paths.runDir, agents, results);
   if (flags.json) printJson(results);
   else results.forEach(render);
-  const hostsOk = remote ? (await import('../remote.js')).reportHosts(remote.failed) : true;
+  const hostsOk = remote ? (await import('../remote.js')).reportHosts(remote) : true;
   return results.every(delivered) && hostsOk ? 0 : 1;
 }
 
@@ -114,7 +116,7 @@ async function broadcastElsewhere(ctx: SendContext, names: readonly string[], fl
       : new Map(
           [...targets.remote].filter(([host]) => (ctx.roster.remoteAgents ?? []).some((a) => a.host === host && a.class === flags.class)),
         );
-  if (hosts.size === 0) return { rows: [], failed: [], local };
+  if (hosts.size === 0) return { rows: [], failed: [], exitedNonZero: [], local };
   const extra = [
     ...(names.length === 0 ? (flags.class === undefined ? ['--all'] : ['--class', flags.class]) : []),
     '--source-label',

@@ -43,6 +43,6 @@ export function renderOutcomes(ctx: SupervisedFleet, outcomes: AgentOutcome[], j
     for (const outcome of others) line(`${outcome.host}/${outcome.agent}`, outcome);
     if (outcomes.length === 0 && others.length === 0) out('no agents');
   }
-  const hostsOk = remote ? reportHosts(remote.failed) : true;
+  const hostsOk = remote ? reportHosts(remote) : true;
   return failed.length > 0 || others.some((o) => o.result === 'error') || !hostsOk ? 1 : 0;
 }

@@ -44,7 +44,7 @@ export async function installUnits(command: Command): Promise<number> {
       for (const e of row.agent_errors) err(`${row.host}/${e.agent}: ${colour.red('error', process.stderr)}: ${e.error}`);
     }
   }
-  const hostsOk = elsewhere ? (await import('../remote.js')).reportHosts(elsewhere.failed) : true;
+  const hostsOk = elsewhere ? (await import('../remote.js')).reportHosts(elsewhere) : true;
   return kept.length > 0 || report.agent_errors.length > 0 || !hostsOk ? 1 : 0;
 }
 
