@@ -135,7 +135,11 @@ export async function stopOrphans(host: Host, options: { roster?: string; socket
     const name = orphan.agent;
     if (applies && result.status === 0 && AGENT_NAME_PATTERN.test(name) && name !== '.' && name !== '..') {
       if (!applies.roster.agents.some((agent) => agent.name === name) && name !== applies.roster.holderSession) {
-        await removeRunState(applies.paths.runDir, name).catch(() => undefined);
+        try {
+          removeRunState(applies.paths.runDir, name);
+        } catch {
+          // best effort: the session is gone either way
+        }
         await rm(launchSpecFile(applies.paths.runDir, name), { force: true }).catch(() => undefined);
       }
     }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '../heartbeat/heartbeat.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
-import type { PaneRow } from '../supervisor/direct.js';
+import type { PaneRow } from '../supervisor/panes.js';
 import type { AgentRunState } from '../supervisor/state.js';
 import { ProcessTable } from '../system/proc.js';
 import { unitNames } from '../systemd/names.js';

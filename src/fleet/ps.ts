@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { readFileIfReadable } from '../system/fs.js';
 import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
-import { listPanes, observeAgent, type PaneRow } from '../supervisor/direct.js';
+import { listPanes, observeAgent, type PaneRow } from '../supervisor/panes.js';
 import { stateFile, type AgentRunState } from '../supervisor/state.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { ProcessTable } from '../system/proc.js';
@@ -135,7 +137,7 @@ function listDir(dir: string): string[] {
 
 function readJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return JSON.parse(readFileIfReadable(file) ?? '') as T;
   } catch {
     return undefined; // missing, torn or foreign: no state
   }
@@ -356,10 +358,16 @@ async function screensToRead(
 export async function fleetPs(view: FleetContext, options: { procRoot?: string } = {}): Promise<PsReport> {
   const { roster, paths } = view;
   const listing = Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
-  // While tmux and systemctl answer, read what every row needs from files.
-  const runStates = new Map(roster.agents.map((agent) => [agent.name, readJson<AgentRunState>(stateFile(paths.runDir, agent.name))]));
-  const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name)]));
+  // While tmux and systemctl answer, read what every row needs from files. One listing of the
+  // run directory first: no failed open per agent for the files most agents do not have.
   const runFiles = new Set(listDir(paths.runDir));
+  const runStates = new Map(
+    roster.agents.map((agent) => {
+      const file = stateFile(paths.runDir, agent.name);
+      return [agent.name, runFiles.has(path.basename(file)) ? readJson<AgentRunState>(file) : undefined];
+    }),
+  );
+  const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name, runFiles)]));
   // One listing of pending/ instead of a failed open per agent: most agents never have a request.
   const hasPending = new Set(runFiles.has('pending') ? listDir(pendingDir(paths.runDir, '')) : []);
   const now = new Date(view.host.now());

@@ -9,7 +9,7 @@ import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
-import { listPanes } from '../supervisor/direct.js';
+import { listPanes } from '../supervisor/panes.js';
 import { rm } from 'node:fs/promises';
 import { sessionIdFile } from '../launch/session.js';
 import { clearTaskMarker } from '../messaging/tasks.js';

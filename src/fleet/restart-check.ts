@@ -1,5 +1,5 @@
 import { findAgent } from '../context/context.js';
-import { listPanes } from '../supervisor/direct.js';
+import { listPanes } from '../supervisor/panes.js';
 import { waitFor } from '../system/wait.js';
 import { systemdSetup, type SystemdSetup } from '../systemd/setup.js';
 import { serverPid, verifySystemd, type SystemdVerifyResult } from '../systemd/verify.js';

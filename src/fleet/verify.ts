@@ -1,6 +1,6 @@
 import { strayWorktrees } from '../worktree/worktree.js';
 import { chooseModel } from '../launch/model.js';
-import { listPanes } from '../supervisor/direct.js';
+import { listPanes } from '../supervisor/panes.js';
 import type { SupervisedFleet } from './open.js';
 import { fleetStatus } from './status.js';
 import type { RestartCheckReport } from './restart-check.js';

@@ -60,11 +60,18 @@ export async function readHeartbeat(runDir: string, agentName: string): Promise<
   return withNewerStatus(text === undefined ? undefined : parseHeartbeat(text), statusText);
 }
 
-/** readHeartbeat for hot loops over hundreds of agents (fleet ps): no promise per file. */
-export function readHeartbeatSync(runDir: string, agentName: string): Heartbeat | undefined {
+/**
+ * readHeartbeat for hot loops over hundreds of agents (fleet ps): no promise per file. With
+ * `present` (a listing of the run directory), files it does not name are not opened.
+ */
+export function readHeartbeatSync(runDir: string, agentName: string, present?: ReadonlySet<string>): Heartbeat | undefined {
   const file = heartbeatFile(runDir, agentName);
+  const name = `${agentName}.hb`;
+  if (present && !present.has(name)) return undefined;
   const text = readFileIfReadable(file);
-  return text === undefined ? undefined : withNewerStatus(parseHeartbeat(text), readFileIfReadable(`${file}.status`));
+  if (text === undefined) return undefined;
+  const status = present && !present.has(`${name}.status`) ? undefined : readFileIfReadable(`${file}.status`);
+  return withNewerStatus(parseHeartbeat(text), status);
 }
 
 /** What besides the beat's age decides its health: a beat from a dead pane or a gone writer is stale, however young. */

@@ -1,8 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
-import { failureReason, freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
+import { freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
 import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
 import { buildHolderSpec } from './holder.js';
 import { launchIdentity } from './identity.js';
@@ -12,6 +12,10 @@ import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
 import { rotateTranscripts, supervisorLogFile, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
+import { listPanes, observeAgent, type PaneRow } from './panes.js';
+
+// The read side lives in ./panes.js (fleet ps loads it without the launch machinery).
+export { listPanes, observeAgent, PANE_FIELDS, type PaneRow } from './panes.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
@@ -19,61 +23,8 @@ export const PANE_ROWS = 50;
 /** Agents prepared (files written) per step of the start pipeline: about one tmux call's worth. */
 const PREPARE_CHUNK = 50;
 
-export const PANE_FIELDS = [
-  'session_name',
-  '@mosaic_agent',
-  'pane_id',
-  'pane_pid',
-  'pane_dead',
-  'pane_dead_status',
-  'pane_dead_signal',
-  'pane_dead_time',
-  'window_activity',
-  'pane_current_command',
-  'pane_pipe',
-] as const;
-
 /** Session option set on the holder session: `fleet stop --orphans` never stops a session carrying it. */
 export const HOLDER_MARK = '@mosaic_holder';
-
-export interface PaneRow {
-  session: string;
-  /** The session's `@mosaic_agent` mark, else the session name. */
-  agent: string;
-  /** The raw `@mosaic_agent` mark ('' when the session does not carry mosaic's mark). */
-  mark?: string;
-  paneId: string;
-  panePid: number | null;
-  dead: boolean;
-  deadStatus: number | null;
-  deadSignal: number | null;
-  /** Epoch seconds when the pane died. */
-  deadTime: number | null;
-  activity: number | null;
-  currentCommand: string;
-  /** The pane's output is piped (to its transcript). */
-  pipe?: boolean;
-}
-
-/** One batched listing of every pane on our server. */
-export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
-  const rows = await deps.tmux.list('list-panes', PANE_FIELDS);
-  const num = (value: string | undefined): number | null => (value ? Number(value) : null);
-  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe]) => ({
-    session: session!,
-    agent: agent || session!,
-    mark: agent ?? '',
-    paneId: paneId!,
-    panePid: num(pid),
-    dead: dead === '1',
-    deadStatus: num(status),
-    deadSignal: num(signal),
-    deadTime: num(deadTime),
-    activity: num(activity),
-    currentCommand: command ?? '',
-    pipe: pipe === '1',
-  }));
-}
 
 /**
  * The built-in supervisor: the tmux server holds the panes, `remain-on-exit` keeps a
@@ -282,12 +233,10 @@ export class DirectSupervisor implements Supervisor {
       cleanup.push(holder);
     }
     if (kills.length > 0) await this.deps.tmux.batch(kills);
-    await Promise.all(
-      cleanup.map(async (name) => {
-        await removeRunState(this.deps.paths.runDir, name);
-        await rm(launchSpecFile(this.deps.paths.runDir, name), { force: true });
-      }),
-    );
+    for (const name of cleanup) {
+      removeRunState(this.deps.paths.runDir, name);
+      rmSync(launchSpecFile(this.deps.paths.runDir, name), { force: true });
+    }
     return outcomes;
   }
 
@@ -395,28 +344,3 @@ export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: numbe
   return pane.deadTime === null || nowMs - pane.deadTime * 1000 > HOOK_GRACE_MS;
 }
 
-export function observeAgent(
-  agent: AgentSpec,
-  pane: PaneRow | undefined,
-  state: AgentRunState | undefined,
-  nowMs: number,
-): AgentObservation {
-  const base = {
-    agent: agent.name,
-    session: agent.session,
-    paneId: pane?.paneId ?? null,
-    panePid: pane && !pane.dead ? pane.panePid : null,
-    paneDead: pane?.dead ?? false,
-    currentCommand: pane && !pane.dead ? pane.currentCommand : null,
-    restarts: state?.restarts ?? 0,
-    lastExitStatus:
-      state?.lastExitStatus ?? (pane?.dead ? (pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal)) : null),
-    activity: pane?.activity ?? null,
-    failedReason: failureReason(state),
-  };
-  if (!pane) return { ...base, state: 'stopped' };
-  if (state?.failed) return { ...base, state: 'failed' };
-  if (pane.dead) return { ...base, state: state ? 'restarting' : 'dead' };
-  if (state?.nextStartAt && state.nextStartAt > nowMs) return { ...base, state: 'restarting' };
-  return { ...base, state: 'running' };
-}

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RestartPolicy } from '../roster/model.js';
 import { readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
@@ -55,8 +55,9 @@ export async function writeFreshStateCopy(runDir: string, state: AgentRunState):
   await writeRunFile(freshStateFile(runDir, state.agent), renderRunState(state));
 }
 
-export async function removeRunState(runDir: string, agent: string): Promise<void> {
-  await rm(stateFile(runDir, agent), { force: true });
+/** Synchronous: a stop of hundreds of agents removes them in one loop, not as hundreds of thread-pool jobs on one directory. */
+export function removeRunState(runDir: string, agent: string): void {
+  rmSync(stateFile(runDir, agent), { force: true });
 }
 
 /** Why the supervisor gave up on the agent, or null while it has not (states from before reasons were kept say "crash loop"). */

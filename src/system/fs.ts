@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, promises as fsp, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -94,12 +94,34 @@ export async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-/** Synchronous read for hot loops over many small files (heartbeats, run states): undefined when missing or unreadable. */
+let smallFileBuffer = Buffer.alloc(4096);
+
+/**
+ * Synchronous read for hot loops over many small files (heartbeats, run states, /proc entries):
+ * open, read into one reused buffer, close; undefined when missing or unreadable. readFileSync
+ * also fstats and allocates per file, and /proc files report size 0 so it reads them twice.
+ */
 export function readFileIfReadable(file: string): string | undefined {
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined; // missing (or a process that exited), or not ours to read
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === smallFileBuffer.length) smallFileBuffer = Buffer.concat([smallFileBuffer, Buffer.alloc(smallFileBuffer.length)]);
+      const space = smallFileBuffer.length - length;
+      const n = readSync(fd, smallFileBuffer, length, space, null);
+      length += n;
+      if (n < space) break; // a short read is the end of these small files
+    }
+    return smallFileBuffer.toString('utf8', 0, length);
   } catch {
     return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

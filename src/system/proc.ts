@@ -1,4 +1,5 @@
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileIfReadable } from './fs.js';
 
 /** One line of /proc/<pid>/stat, the fields we use. */
 export interface ProcessStat {
@@ -45,37 +46,12 @@ export class ProcessTable {
   private children: Map<number, number[]> | undefined;
   private readonly stats = new Map<number, ProcessStat | null>();
   private readonly argvs = new Map<number, string[] | null>();
-  private buffer = Buffer.alloc(4096);
 
   /** `root` is /proc; tests point it at a fixture directory. */
   constructor(private readonly root = '/proc') {}
 
-  /**
-   * Read a small /proc file: open, read into a reused buffer, close. (readFileSync also
-   * fstats, and /proc files report size 0, so it reads twice; this runs per agent.)
-   */
   private read(file: string): string | undefined {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch {
-      return undefined; // the process exited (ENOENT/ESRCH) or is not ours to read (EACCES)
-    }
-    try {
-      let length = 0;
-      for (;;) {
-        if (length === this.buffer.length) this.buffer = Buffer.concat([this.buffer, Buffer.alloc(this.buffer.length)]);
-        const space = this.buffer.length - length;
-        const n = readSync(fd, this.buffer, length, space, null);
-        length += Math.max(0, n);
-        if (n < space) break; // a short read is the end of these small generated files
-      }
-      return this.buffer.toString('utf8', 0, length);
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return readFileIfReadable(file);
   }
 
   stat(pid: number): ProcessStat | undefined {

@@ -75,7 +75,7 @@ export async function stop(command: Command): Promise<number> {
   const opts = options<{ orphans?: boolean; socket?: string }>(command);
   if (opts.orphans) return stopOrphanSessions(command, opts);
   if (opts.socket !== undefined) throw new UsageError('--socket goes with --orphans (agents are stopped on the socket their roster names)');
-  const ctx = await open(command);
+  const ctx = await open(command, { cached: true });
   const { local, remote, here } = targetsOf(ctx, command.args);
   const [outcomes, others] = await Promise.all([here ? ctx.supervisor.stop(local) : [], fanOut(ctx, remote, ['fleet', 'stop'])]);
   return renderOutcomes(ctx, outcomes, options(command).json, others);
