@@ -23,7 +23,7 @@ import { TARGETS, machine, resultRecord } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORK = path.resolve(here, '..');
-const ORDER = ['ps', 'peers', 'start', 'send', 'systemd', 'serve', 'hosts'];
+const ORDER = ['ps', 'peers', 'start', 'scale', 'send', 'systemd', 'serve', 'hosts'];
 const NOT_BENCHES = new Set(['run', 'lib', 'report', 'compare-builds']);
 const available = readdirSync(here)
   .filter((name) => name.endsWith('.mjs'))

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import { exactPane, exactSession, exactSessionWindow } from '../tmux/client.js';
+import { chunkCommands, exactPane, exactSession, exactSessionWindow, MAX_BATCH_BYTES } from '../tmux/client.js';
 import { freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
 import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
 import { buildHolderSpec } from './holder.js';
@@ -22,6 +22,13 @@ export const PANE_COLUMNS = 200;
 export const PANE_ROWS = 50;
 /** Agents prepared (files written) per step of the start pipeline: about one tmux call's worth. */
 const PREPARE_CHUNK = 50;
+/**
+ * kill-session per tmux call. Each kill costs the server a walk over every session and a
+ * synchronous utempter helper (Debian's tmux): about 12 ms each at 2,000 sessions, so a
+ * size-limited chunk of 600 outran the runner's 30 s timeout; 100 take about 1 s there.
+ */
+const STOP_CHUNK = 100;
+const STOP_CHUNK_TIMEOUT_MS = 120_000;
 
 /** Session option set on the holder session: `fleet stop --orphans` never stops a session carrying it. */
 export const HOLDER_MARK = '@mosaic_holder';
@@ -228,16 +235,29 @@ export class DirectSupervisor implements Supervisor {
     const stopping = new Set(agents.map((agent) => agent.session));
     const remaining = [...panes.keys()].filter((session) => session !== holder && !stopping.has(session));
     const cleanup = [...agents.map((agent) => agent.name)];
-    if (remaining.length === 0 && panes.get(holder)?.agent === holder) {
-      kills.push(['kill-session', '-t', exactSession(holder)]);
+    let failure: Error | undefined;
+    for (const chunk of chunkCommands(kills, MAX_BATCH_BYTES, STOP_CHUNK)) {
+      // A failed chunk does not stop the rest: every agent is stopped that can be, then the truth is reported.
+      await this.deps.tmux.batch(chunk, { timeoutMs: STOP_CHUNK_TIMEOUT_MS }).catch((error: Error) => (failure ??= error));
+    }
+    // The holder goes only when every agent is known to be gone (it supervises any left).
+    if (!failure && remaining.length === 0 && panes.get(holder)?.agent === holder) {
+      await this.deps.tmux.batch([['kill-session', '-t', exactSession(holder)]]).catch((error: Error) => (failure ??= error));
       cleanup.push(holder);
     }
-    if (kills.length > 0) await this.deps.tmux.batch(kills);
+    const sessionOf = new Map([...agents.map((agent): [string, string] => [agent.name, agent.session]), [holder, holder]]);
+    const left = failure ? new Set((await listPanes(this.deps).catch(() => [])).map((pane) => pane.session)) : new Set<string>();
     for (const name of cleanup) {
+      if (left.has(sessionOf.get(name)!)) continue; // still running: its state stays true
       removeRunState(this.deps.paths.runDir, name);
       rmSync(launchSpecFile(this.deps.paths.runDir, name), { force: true });
     }
-    return outcomes;
+    if (!failure) return outcomes;
+    return outcomes.map((outcome) =>
+      outcome.result === 'stopped' && left.has(sessionOf.get(outcome.agent)!)
+        ? { agent: outcome.agent, result: 'error', error: `still running after kill-session: ${failure!.message}` }
+        : outcome,
+    );
   }
 
   async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {

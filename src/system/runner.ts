@@ -38,7 +38,12 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
     // even start must not keep mosaic alive until the timeout.
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     const done = (): void => clearTimeout(timer);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -77,7 +82,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
         status,
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8') + (timedOut ? `timed out after ${timeoutMs / 1000} s and was killed\n` : ''),
         durationMs: Math.round(performance.now() - started),
       };
       if (status === 0 || options.allowFailure) resolve(result);

@@ -73,6 +73,16 @@ describe('batching', () => {
     const creationsPerChunk = chunks.slice(0, -1).map((chunk) => chunk.filter((c) => c[0] === 'new-session').length);
     expect(Math.min(...creationsPerChunk)).toBeGreaterThanOrEqual(50);
   });
+
+  it('caps the commands per call when asked, keeping their order (a stop of 2,000 sessions)', async () => {
+    const kills = Array.from({ length: 250 }, (_, i) => ['kill-session', '-t', `=a${i}`]);
+    const chunks = chunkCommands(kills, MAX_BATCH_BYTES, 100);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([100, 100, 50]);
+    expect(chunks.flat()).toEqual(kills);
+    const { runner, calls } = recordingRunner();
+    await new TmuxClient({ socket: 's', runner, env: {} }).batch(kills, { maxCommands: 100 });
+    expect(calls).toHaveLength(3);
+  });
 });
 
 describe('version check', () => {

@@ -13,6 +13,13 @@ export const exactSessionWindow = (session: string): string => `=${session}:`;
 
 const NO_SERVER = /no server running|error connecting to|server exited unexpectedly/i;
 
+export interface BatchOptions {
+  /** At most this many commands per tmux call (default: as many as fit the size limit). */
+  maxCommands?: number;
+  /** Per tmux call (default: the runner's). */
+  timeoutMs?: number;
+}
+
 export interface TmuxClientOptions {
   socket: string;
   runner: CommandRunner;
@@ -82,10 +89,10 @@ export class TmuxClient {
    * Run many commands in as few tmux invocations as the message-size limit allows.
    * Commands are argv arrays; they are joined with tmux's ";" separator argument.
    */
-  async batch(commands: readonly (readonly string[])[]): Promise<RunResult[]> {
+  async batch(commands: readonly (readonly string[])[], options: BatchOptions = {}): Promise<RunResult[]> {
     const results: RunResult[] = [];
-    for (const chunk of chunkCommands(commands)) {
-      results.push(await this.run(joinCommands(chunk)));
+    for (const chunk of chunkCommands(commands, MAX_BATCH_BYTES, options.maxCommands)) {
+      results.push(await this.run(joinCommands(chunk), { timeoutMs: options.timeoutMs }));
     }
     return results;
   }
@@ -173,13 +180,17 @@ function commandBytes(command: readonly string[]): number {
   return command.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 2);
 }
 
-export function chunkCommands(commands: readonly (readonly string[])[], maxBytes = MAX_BATCH_BYTES): (readonly string[])[][] {
+export function chunkCommands(
+  commands: readonly (readonly string[])[],
+  maxBytes = MAX_BATCH_BYTES,
+  maxCommands = Number.POSITIVE_INFINITY,
+): (readonly string[])[][] {
   const chunks: (readonly string[])[][] = [];
   let current: (readonly string[])[] = [];
   let size = 0;
   for (const command of commands) {
     const bytes = commandBytes(command);
-    if (current.length > 0 && size + bytes > maxBytes) {
+    if (current.length > 0 && (size + bytes > maxBytes || current.length >= maxCommands)) {
       chunks.push(current);
       current = [];
       size = 0;
