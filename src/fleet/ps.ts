@@ -179,7 +179,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
     const beat = inputs.heartbeat(agent.name);
     const health = heartbeatHealth(
       beat,
-      { paneAlive: alive, writerAlive: beat ? table.alive(beat.pid) : false },
+      { paneAlive: alive, writerAlive: beat !== undefined && alive && table.aliveUnder(beat.pid, pane.panePid) },
       now,
       roster.heartbeatIntervalSeconds,
     );

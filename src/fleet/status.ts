@@ -65,7 +65,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
       const beat = beats[index];
       const health = heartbeatHealth(
         beat,
-        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: beat ? processes.alive(beat.pid) : false },
+        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: beat ? processes.aliveUnder(beat.pid, seen.panePid) : false },
         now,
         ctx.roster.heartbeatIntervalSeconds,
       );

@@ -57,6 +57,17 @@ describe('ProcessTable', () => {
       30: ['sh', 'S', 10, ['sh']],
     });
 
+  it('knows a writer runs under a pane only when its parent chain reaches the pane (a reused pid elsewhere does not count)', () => {
+    const table = new ProcessTable(root());
+    expect(table.aliveUnder(20, 20)).toBe(true);
+    expect(table.aliveUnder(23, 20)).toBe(true);
+    expect(table.aliveUnder(30, 20)).toBe(false); // alive, but another pane's
+    expect(table.aliveUnder(22, 20)).toBe(false); // a zombie
+    expect(table.aliveUnder(99, 20)).toBe(false); // gone
+    expect(table.aliveUnder(21, null)).toBe(false); // no pane
+    expect(table.fullyScanned).toBe(false);
+  });
+
   it('answers single processes without scanning the whole table', () => {
     const table = new ProcessTable(root());
     expect(table.stat(21)?.comm).toBe('node');

@@ -118,6 +118,21 @@ export class ProcessTable {
     return this.scanned !== undefined;
   }
 
+  /**
+   * Whether `pid` is alive and is `root` or runs under it (walking up parent pids, a few
+   * reads). A bare "is alive" is fooled when a busy box reuses the pid of a dead writer.
+   */
+  aliveUnder(pid: number, root: number | null): boolean {
+    if (root === null || !this.alive(pid)) return false;
+    for (let current = pid, depth = 0; current > 1 && depth < 64; depth += 1) {
+      if (current === root) return true;
+      const parent = this.stat(current)?.ppid;
+      if (parent === undefined) return false;
+      current = parent;
+    }
+    return false;
+  }
+
   /** All descendants of pid, breadth first (nearest first), not including pid itself. */
   descendants(pid: number): number[] {
     const children = this.scan();
