@@ -7,6 +7,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * NODE_EXTRA_CA_CERTS makes every node process parse that certificate bundle as it starts, before
+ * any of its code runs (this workplace sets it for every process: +40 ms and +40 ms CPU per node
+ * start here, measured with `node -e ''`). mosaic opens no TLS connection on the paths measured, and
+ * its baselines and peers (pm2) are node processes too, so the benches run every process without it,
+ * as on a machine that does not set it; BENCH_KEEP_CA_CERTS=1 keeps it. machine() reports which.
+ */
+export const CA_CERTS_FROM_ENV = process.env.NODE_EXTRA_CA_CERTS ?? null;
+if (CA_CERTS_FROM_ENV !== null && process.env.BENCH_KEEP_CA_CERTS !== '1') delete process.env.NODE_EXTRA_CA_CERTS;
 /** The mosaic under test: `MOSAIC_BENCH_CLI` (bench/run.mjs points it at a private copy of the build), else this tree's dist/. */
 export const CLI = process.env.MOSAIC_BENCH_CLI ? path.resolve(process.env.MOSAIC_BENCH_CLI) : path.join(ROOT, 'dist', 'cli', 'main.js');
 
@@ -247,5 +257,24 @@ export function machine() {
     load: os.loadavg().map((v) => Number(v.toFixed(2))),
     node: process.version,
     tmux: tmux.status === 0 ? tmux.stdout.trim() : 'no tmux',
+    caCerts: CA_CERTS_FROM_ENV === null ? 'not set' : process.env.NODE_EXTRA_CA_CERTS ? 'kept' : 'removed',
+  };
+}
+
+/** Median wall time of a bare `node -e ''`, with and without NODE_EXTRA_CA_CERTS (the cost every node process pays). */
+export function nodeStartCost(rounds = 9) {
+  const time = (env) =>
+    median(
+      Array.from({ length: rounds }, () => {
+        const t0 = now();
+        spawnSync(process.execPath, ['-e', ''], { env, stdio: 'ignore' });
+        return now() - t0;
+      }),
+    );
+  const without = { ...process.env };
+  delete without.NODE_EXTRA_CA_CERTS;
+  return {
+    without: time(without),
+    with: CA_CERTS_FROM_ENV === null ? null : time({ ...without, NODE_EXTRA_CA_CERTS: CA_CERTS_FROM_ENV }),
   };
 }

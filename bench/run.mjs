@@ -19,7 +19,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlink
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TARGETS, machine, resultRecord } from './lib.mjs';
+import { TARGETS, machine, nodeStartCost, resultRecord } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORK = path.resolve(here, '..');
@@ -323,6 +323,7 @@ for (const bench of selected) {
   );
 }
 const atEnd = machine();
+const nodeStart = nodeStartCost();
 
 const rows = rowsOf(runs);
 const load = (l) => l.map((v) => v.toFixed(2)).join(' ');
@@ -331,6 +332,12 @@ console.log(
 );
 console.log(
   `machine: ${atStart.cores} cores (${atStart.cpu}), ${atStart.memoryGiB} GiB, node ${atStart.node}, ${atStart.tmux}; load average (1/5/15 min) at start ${load(atStart.load)}, at end ${load(atEnd.load)}`,
+);
+console.log(
+  `node start-up (bare \`node -e ''\`): ${nodeStart.without.toFixed(0)} ms` +
+    (nodeStart.with === null
+      ? ''
+      : `; ${nodeStart.with.toFixed(0)} ms with this machine's NODE_EXTRA_CA_CERTS, which every bench process ran ${atStart.caCerts === 'kept' ? 'with (BENCH_KEEP_CA_CERTS=1)' : 'without (bench/lib.mjs says why)'}`),
 );
 console.log(`build: mosaic ${build.version}, dist/ built ${build.built.toISOString()}, run from a private copy\n`);
 printTable(rows);
@@ -344,7 +351,7 @@ console.log(
 if (jsonFile) {
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ date: started.toISOString(), machine: { ...atStart, loadStart: atStart.load, loadEnd: atEnd.load }, build, runs }, null, 2)}\n`,
+    `${JSON.stringify({ date: started.toISOString(), machine: { ...atStart, loadStart: atStart.load, loadEnd: atEnd.load, nodeStart }, build, runs }, null, 2)}\n`,
   );
   console.log(`results written to ${jsonFile}`);
 }
