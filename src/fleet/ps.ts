@@ -1,10 +1,9 @@
 import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { readFileIfReadable } from '../system/fs.js';
 import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/panes.js';
-import { stateFile, type AgentRunState } from '../supervisor/state.js';
+import { stateFileName, type AgentRunState } from '../supervisor/state.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { ProcessTable } from '../system/proc.js';
 import { maintainTranscripts } from '../supervisor/transcript.js';
@@ -363,8 +362,8 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   const runFiles = new Set(listDir(paths.runDir));
   const runStates = new Map(
     roster.agents.map((agent) => {
-      const file = stateFile(paths.runDir, agent.name);
-      return [agent.name, runFiles.has(path.basename(file)) ? readJson<AgentRunState>(file) : undefined];
+      const name = stateFileName(agent.name); // no path.join per agent: runDir is already normalized
+      return [agent.name, runFiles.has(name) ? readJson<AgentRunState>(`${paths.runDir}/${name}`) : undefined];
     }),
   );
   const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name, runFiles)]));

@@ -363,4 +363,3 @@ export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: numbe
   // tmux stamps pane_dead_time exactly when it runs the pane-died hook: no stamp, no hook coming.
   return pane.deadTime === null || nowMs - pane.deadTime * 1000 > HOOK_GRACE_MS;
 }
-

@@ -22,7 +22,8 @@ export interface AgentRunState {
   handledPid?: number | null;
 }
 
-export const stateFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.state.json`);
+export const stateFileName = (agent: string): string => `${agent}.state.json`;
+export const stateFile = (runDir: string, agent: string): string => path.join(runDir, stateFileName(agent));
 
 export async function readRunState(runDir: string, agent: string): Promise<AgentRunState | undefined> {
   const text = await readFileOrUndefined(stateFile(runDir, agent));
