@@ -1,8 +1,12 @@
 // bench/systemd: start and stop 100 stub agents through a real `systemd --user` manager,
 // batched (`mosaic fleet start` / `fleet stop`: one systemctl call for all units) vs naive
-// (one `systemctl --user start|stop` per unit, in a loop), same run, printed as ratios.
+// (one `systemctl --user start|stop` per unit, in a loop) vs the built-in supervisor (same 100
+// stubs, `supervisor: builtin` roster, own socket), same run, printed as ratios.
+// Every figure is whole-process wall time of the commands; "started" means the command returned
+// (the session count is checked afterwards, untimed, on every side). Rounds alternate the order
+// of the sides; each figure is the median over rounds, after one untimed warm-up of both mosaic sides.
 // Needs a reachable user manager (see ../shared/scripts/user-systemd). Cleans up its units,
-// links and tmux server whatever happens.
+// links and tmux servers whatever happens.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -24,7 +28,7 @@ import { emitResult } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const COUNT = Number(process.env.BENCH_AGENTS ?? 100);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const uid = process.getuid?.() ?? 0;
 const managerEnv = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR || `/run/user/${uid}` };
@@ -40,8 +44,12 @@ symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
 const CLI = path.join(pkg, 'dist', 'cli', 'main.js');
 const prefix = `mb${randomBytes(4).toString('hex')}`;
 const socket = `mb-systemd-${randomBytes(3).toString('hex')}`;
+const builtinSocket = `mb-builtin-${randomBytes(3).toString('hex')}`;
 const home = path.join(dir, 'home');
+// The built-in side: its own config root and socket, so the two fleets never meet.
+const builtinHome = path.join(dir, 'home-builtin');
 mkdirSync(home, { recursive: true });
+mkdirSync(builtinHome, { recursive: true });
 mkdirSync(path.join(dir, 'tmux'), { recursive: true });
 const env = {
   ...process.env,
@@ -57,7 +65,9 @@ delete env.TMUX_PANE;
 delete env.MOSAIC_TMUX_SOCKET;
 
 const run = (argv) => spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-const mosaic = (args) => run([process.execPath, CLI, ...args]);
+const mosaic = (args, extraEnv = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+const builtinEnv = { MOSAIC_FLEET_HOME: builtinHome };
 const systemctl = (args) => run(['systemctl', '--user', '--no-pager', ...args]);
 const must = (result, what) => {
   if (result.status !== 0) throw new Error(`${what} failed (${result.status}): ${result.stderr}`);
@@ -66,8 +76,8 @@ const must = (result, what) => {
 const agents = Array.from({ length: COUNT }, (_, i) => `a${i}`);
 const units = agents.map((a) => `${prefix}-agent@${a}.service`);
 const holder = `${prefix}-tmux-holder.service`;
-const sessionCount = () => {
-  const r = run(['tmux', '-L', socket, 'list-sessions', '-F', '#{session_name}']);
+const sessionCount = (on = socket) => {
+  const r = run(['tmux', '-L', on, 'list-sessions', '-F', '#{session_name}']);
   return r.status === 0
     ? r.stdout
         .trim()
@@ -86,6 +96,14 @@ function batched() {
   if (sessionCount() !== COUNT) throw new Error(`batched start: ${sessionCount()} sessions, expected ${COUNT}`);
   const stop = time(() => must(mosaic(['fleet', 'stop']), 'mosaic fleet stop'));
   if (sessionCount() !== 0) throw new Error('batched stop left sessions behind');
+  return { start, stop };
+}
+
+function builtin() {
+  const start = time(() => must(mosaic(['fleet', 'start'], builtinEnv), 'built-in fleet start'));
+  if (sessionCount(builtinSocket) !== COUNT) throw new Error(`built-in start: ${sessionCount(builtinSocket)} sessions, expected ${COUNT}`);
+  const stop = time(() => must(mosaic(['fleet', 'stop'], builtinEnv), 'built-in fleet stop'));
+  if (sessionCount(builtinSocket) !== 0) throw new Error('built-in stop left sessions behind');
   return { start, stop };
 }
 
@@ -142,7 +160,9 @@ function cleanup() {
   }
   systemctl(['daemon-reload']);
   systemctl(['reset-failed', '--', `${prefix}-*`]);
+  mosaic(['fleet', 'stop'], builtinEnv);
   run(['tmux', '-L', socket, 'kill-server']);
+  run(['tmux', '-L', builtinSocket, 'kill-server']);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -161,38 +181,69 @@ if (probe.status !== 0 || probe.error) {
   process.exit(1);
 }
 
+const roster = (supervisor, on) =>
+  `version: 1\ntransport: tmux\nsupervisor: ${supervisor}\ntmux:\n  socket_name: ${on}\ndefaults:\n  working_directory: work\nagents:\n${agents.map((a) => `  - {name: ${a}, runtime: stub}\n`).join('')}`;
+const total = (r) => r.start + r.stop;
+const summary = (rows) => ({
+  start: median(rows.map((r) => r.start)),
+  stop: median(rows.map((r) => r.stop)),
+  total: median(rows.map(total)),
+});
+
 try {
-  writeFileSync(
-    path.join(home, 'roster.yaml'),
-    `version: 1\ntransport: tmux\nsupervisor: systemd\ntmux:\n  socket_name: ${socket}\ndefaults:\n  working_directory: work\nagents:\n${agents.map((a) => `  - {name: ${a}, runtime: stub}\n`).join('')}`,
-  );
+  writeFileSync(path.join(home, 'roster.yaml'), roster('systemd', socket));
+  writeFileSync(path.join(builtinHome, 'roster.yaml'), roster('builtin', builtinSocket));
   must(mosaic(['fleet', 'install-systemd']), 'mosaic fleet install-systemd');
-  const results = { batched: [], naive: [] };
+  // Warm-up, untimed: first runs of a fresh package copy pay cold caches that no later start pays.
+  batched();
+  builtin();
+  const sides = { batched, builtin, naive };
+  const results = { batched: [], builtin: [], naive: [] };
   for (let round = 0; round < ROUNDS; round += 1) {
-    results.batched.push(batched());
-    results.naive.push(naive());
+    // Alternate the order, so neither mosaic side always runs right after the other (or after naive).
+    const order = round % 2 === 0 ? ['batched', 'builtin', 'naive'] : ['builtin', 'batched', 'naive'];
+    for (const side of order) results[side].push(sides[side]());
+    if (process.env.BENCH_VERBOSE)
+      console.log(
+        `  round ${round}: ${order.map((side) => `${side} ${fmt(results[side].at(-1).start).trim()}+${fmt(results[side].at(-1).stop).trim()}`).join(', ')}`,
+      );
   }
-  const b = { start: median(results.batched.map((r) => r.start)), stop: median(results.batched.map((r) => r.stop)) };
-  const n = { start: median(results.naive.map((r) => r.start)), stop: median(results.naive.map((r) => r.stop)) };
+  const b = summary(results.batched);
+  const d = summary(results.builtin);
+  const n = summary(results.naive);
+  const row = (label, r) => console.log(`  ${label.padEnd(34)}${fmt(r.start)} ${fmt(r.stop)} ${fmt(r.total)}`);
+  const ratio = (x, y) => `${(x / y).toFixed(2).padStart(8)}x`;
   console.log(`bench/systemd: ${COUNT} stub agents via systemd --user, ${ROUNDS} rounds each (median), ${os.cpus().length} CPUs`);
   console.log(`                                        start      stop     total`);
-  console.log(`  mosaic fleet start/stop (batched) ${fmt(b.start)} ${fmt(b.stop)} ${fmt(b.start + b.stop)}`);
-  console.log(`  one systemctl call per unit       ${fmt(n.start)} ${fmt(n.stop)} ${fmt(n.start + n.stop)}`);
+  row('mosaic fleet start/stop (systemd)', b);
+  row('built-in supervisor start/stop', d);
+  row('one systemctl call per unit', n);
   console.log(
-    `  ratio naive / batched             ${(n.start / b.start).toFixed(2).padStart(8)}x ${(n.stop / b.stop).toFixed(2).padStart(8)}x ${((n.start + n.stop) / (b.start + b.stop)).toFixed(2).padStart(8)}x   (target >= 3x)`,
+    `  ratio naive / systemd             ${ratio(n.start, b.start)} ${ratio(n.stop, b.stop)} ${ratio(n.total, b.total)}   (target >= 3x)`,
+  );
+  console.log(
+    `  ratio systemd / built-in          ${ratio(b.start, d.start)} ${ratio(b.stop, d.stop)} ${ratio(b.total, d.total)}   (target <= 1.5x)`,
   );
   const c = calibration();
   console.log(
     `  calibration, ExecStart=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
-      ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that both sides pay)',
+      ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that every side pays)',
   );
   emitResult({
     ...(COUNT === 100 ? { id: 'systemd@100' } : { figure: `systemd start+stop ${COUNT}` }),
-    mosaic: b.start + b.stop,
-    baseline: n.start + n.stop,
+    mosaic: b.total,
+    baseline: n.total,
     baseline_label: 'one systemctl per unit',
     ratio_of: 'per-unit/mosaic',
-    note: 'built-in side not measured',
+    extra: {
+      builtin: Number(d.total.toFixed(2)),
+      builtin_ratio: Number((b.total / d.total).toFixed(3)),
+      start: Number(b.start.toFixed(2)),
+      stop: Number(b.stop.toFixed(2)),
+      builtin_start: Number(d.start.toFixed(2)),
+      builtin_stop: Number(d.stop.toFixed(2)),
+    },
+    note: 'whole-process wall time; start = command returned; medians of start+stop per round',
   });
 } finally {
   cleanup();

@@ -3,7 +3,6 @@ import type { FleetContext } from '../context/context.js';
 import { waitFor } from '../system/wait.js';
 import type { Host } from '../host/host.js';
 import { exactSession, type TmuxClient } from '../tmux/client.js';
-import { DirectSupervisor } from '../supervisor/direct.js';
 
 /*
  * What the holder unit runs (`mosaic _systemd <step>`). Each step is short-lived: no mosaic
@@ -38,6 +37,8 @@ export async function holderReady(ctx: FleetContext): Promise<number> {
   }
   const { files } = ctx.host;
   await Promise.all([files.ensurePrivateDir(ctx.paths.runDir), files.ensurePrivateDir(ctx.paths.logsDir)]);
+  // Loaded here, not at the top: holder-check (the holder's ExecStartPre) needs none of the launch machinery.
+  const { DirectSupervisor } = await import('../supervisor/direct.js');
   const direct = new DirectSupervisor(ctx);
   const holder = await ctx.tmux.run(['has-session', '-t', exactSession(ctx.roster.holderSession)], { allowFailure: true });
   await ctx.tmux.batch([...direct.serverSetupCommands(), ...(holder.status === 0 ? [] : await direct.holderCommands())]);

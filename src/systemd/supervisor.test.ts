@@ -41,6 +41,7 @@ async function world(agentCount: number) {
   const calls: string[][] = [];
   const active = new Set<string>();
   const sessions = new Set<string>();
+  const behaviour = { holderFails: false };
   const setupForPaths = systemdSetup({ env, runner: async () => ok('') });
   const ok = (stdout: string, status = 0): RunResult => ({ argv: [], status, signal: null, stdout, stderr: '', durationMs: 1 });
   const runner: CommandRunner = async (argv) => {
@@ -67,6 +68,7 @@ async function world(agentCount: number) {
         );
       case 'start':
       case 'restart':
+        if (behaviour.holderFails && units.includes(setupForPaths.names.holder)) return ok('', 1);
         for (const unit of units) {
           active.add(unit);
           const agent = /@(.*)\.service$/.exec(unit)?.[1];
@@ -101,7 +103,7 @@ async function world(agentCount: number) {
   }
   const supervisor = new SystemdSupervisor(deps, setup);
   const systemctlCalls = (verb: string) => calls.filter((c) => c[0] === 'systemctl' && c[3] === verb);
-  return { supervisor, roster, setup, calls, systemctlCalls, sessions, active };
+  return { supervisor, roster, paths, setup, calls, systemctlCalls, sessions, active, behaviour };
 }
 
 describe('SystemdSupervisor', () => {
@@ -110,8 +112,11 @@ describe('SystemdSupervisor', () => {
     const outcomes = await w.supervisor.start(w.roster.agents);
     expect(outcomes.every((o) => o.result === 'started')).toBe(true);
     const starts = w.systemctlCalls('start');
-    expect(starts).toHaveLength(1);
-    expect(starts[0]!.slice(5)).toEqual([w.setup.names.holder, ...w.roster.agents.map((a) => w.setup.names.agent(a.name))]);
+    // The holder alone first (overlapped with preparing the agents), then every unit in one call.
+    expect(starts.map((c) => c.slice(5))).toEqual([
+      [w.setup.names.holder],
+      [w.setup.names.holder, ...w.roster.agents.map((a) => w.setup.names.agent(a.name))],
+    ]);
     // Every agent got its EnvironmentFile and launch spec before systemd was asked.
     expect(w.calls.filter((c) => c[0] === 'systemctl').length).toBeLessThanOrEqual(5);
   });
@@ -122,7 +127,8 @@ describe('SystemdSupervisor', () => {
     w.sessions.delete('a1');
     const outcomes = await w.supervisor.start(w.roster.agents);
     expect(outcomes.map((o) => o.result)).toEqual(['already-running', 'started', 'already-running']);
-    expect(w.systemctlCalls('start')).toHaveLength(1);
+    // Only the first start's two calls (holder, then all): the second start restarts a1 and starts nothing.
+    expect(w.systemctlCalls('start')).toHaveLength(2);
     expect(w.systemctlCalls('restart').map((c) => c.slice(5))).toEqual([[w.setup.names.agent('a1')]]);
   });
 
@@ -134,6 +140,57 @@ describe('SystemdSupervisor', () => {
     const last = await w.supervisor.stop(w.roster.agents.slice(2));
     expect(last).toEqual([{ agent: 'a2', result: 'stopped' }]);
     expect(w.systemctlCalls('stop')[1]!.slice(5)).toEqual([w.setup.names.agent('a2'), w.setup.names.holder]);
+  });
+
+  it("kills the agents' own sessions in one tmux call before the units stop", async () => {
+    const w = await world(3);
+    await w.supervisor.start(w.roster.agents);
+    w.calls.length = 0;
+    await w.supervisor.stop(w.roster.agents);
+    const kill = w.calls.findIndex((c) => c[0] === 'tmux' && c.includes('kill-session'));
+    const stop = w.calls.findIndex((c) => c[0] === 'systemctl' && c[3] === 'stop');
+    expect(w.calls.filter((c) => c[0] === 'tmux' && c.includes('kill-session'))).toHaveLength(1);
+    expect(w.calls[kill]).toEqual([
+      'tmux',
+      '-u',
+      '-L',
+      'unit',
+      '-f',
+      '/dev/null',
+      'kill-session',
+      '-t',
+      '=a0',
+      ';',
+      'kill-session',
+      '-t',
+      '=a1',
+      ';',
+      'kill-session',
+      '-t',
+      '=a2',
+    ]);
+    expect(kill).toBeLessThan(stop);
+    expect(w.calls.filter((c) => c[0] === 'systemctl' && c[3] === 'show')).toHaveLength(0);
+  });
+
+  it('does not start a failed holder twice, and reports every agent', async () => {
+    const w = await world(2);
+    w.behaviour.holderFails = true;
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['error', 'error']);
+    expect(outcomes[0]).toMatchObject({ error: expect.stringMatching(/holder unit .* is inactive/) });
+    expect(w.systemctlCalls('start').map((c) => c.slice(5))).toEqual([[w.setup.names.holder]]);
+  });
+
+  it('stops the holder again when no agent could be prepared', async () => {
+    const w = await world(1);
+    mkdirSync(w.paths.agentsDir, { recursive: true });
+    writeFileSync(path.join(w.paths.agentsDir, 'a0.env'), 'MOSAIC_AGENT_NAME=mine\n');
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['error']);
+    expect(w.systemctlCalls('start').map((c) => c.slice(5))).toEqual([[w.setup.names.holder]]);
+    expect(w.systemctlCalls('stop').map((c) => c.slice(5))).toEqual([[w.setup.names.holder]]);
+    expect(w.active.size).toBe(0);
   });
 
   it('restarts many agents with one systemctl restart', async () => {

@@ -11,7 +11,8 @@ import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from 
 /**
  * systemd supervision: the holder unit owns the tmux server, one template instance per agent
  * creates and kills that agent's session. start/stop/restart are one `systemctl --user` call
- * for all the units involved. Sessions, crash recovery and observation are the built-in
+ * for all the units involved (start: the holder's own start first, overlapped with preparing
+ * the agents). Sessions, crash recovery and observation are the built-in
  * supervisor's (the tmux server is the same; only who owns it differs).
  */
 export class SystemdSupervisor implements Supervisor {
@@ -29,18 +30,23 @@ export class SystemdSupervisor implements Supervisor {
     return this.setup.names.agent(agent.name);
   }
 
-  /** Manager reachable, unit files current, manager loading them; returns the units' states. */
-  private async readyStates(agents: readonly AgentSpec[]): Promise<Map<string, UnitState>> {
-    await this.setup.systemctl.manager();
-    const files = await checkUnitFiles(this.setup, await unitContext(this.setup, this.deps.roster, this.deps.paths));
+  /**
+   * Unit files current and the manager loading them; returns the units' states and the panes.
+   * All queries at once: an unreachable manager fails them with the same clear error a
+   * separate probe would give, so there is none.
+   */
+  private async readyStates(agents: readonly AgentSpec[]): Promise<{ states: Map<string, UnitState>; panes: PaneRow[] }> {
+    await this.setup.systemctl.requireBinary();
     // An instance loads the template even when no roster agent is named: probe with the first one.
     const probe = agents.length > 0 ? agents : this.deps.roster.agents;
-    const [probed, loaded] = await Promise.all([
+    const [files, probed, states, panes] = await Promise.all([
+      unitContext(this.setup, this.deps.roster, this.deps.paths).then((ctx) => checkUnitFiles(this.setup, ctx)),
       this.setup.systemctl.show([this.setup.names.holder, ...probe.slice(0, 1).map((a) => this.unit(a))]),
       this.loadedStates(),
+      listPanes(this.deps),
     ]);
     assertInstalled(files, await managerViewProblems(this.setup, probed));
-    return loaded;
+    return { states, panes };
   }
 
   /** Active states of the holder and every agent unit: one list call, not one `show` per unit. */
@@ -49,8 +55,9 @@ export class SystemdSupervisor implements Supervisor {
   }
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
-    const states = await this.readyStates(agents);
-    const sessions = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+    const { systemctl, names } = this.setup;
+    const { states, panes } = await this.readyStates(agents);
+    const sessions = new Set(panes.map((pane) => pane.session));
     const outcomes = new Map<string, AgentOutcome>();
     const toStart: AgentSpec[] = [];
     const toRestart: AgentSpec[] = [];
@@ -61,19 +68,40 @@ export class SystemdSupervisor implements Supervisor {
       else if (active) toRestart.push(agent);
       else toStart.push(agent);
     }
-    const errors = await prepareAgents(this.deps, [...toStart, ...toRestart]);
+    // The holder's start runs two mosaic processes (ExecStartPre/Post, ~0.4 s): it runs while the agents'
+    // files are written, and their start is queued behind it (After=) as soon as they are.
+    const holderDown = toStart.length > 0 && !isActive(states.get(names.holder));
+    let holderFailed = false;
+    const holderJob = holderDown
+      ? systemctl.jobs('start', [names.holder]).then((result) => {
+          holderFailed = result?.status !== 0;
+          return result;
+        })
+      : undefined;
+    holderJob?.catch(() => undefined); // awaited below; a rejection must not go unobserved meanwhile
+    let errors: Map<string, UserError>;
+    try {
+      errors = await prepareAgents(this.deps, [...toStart, ...toRestart]);
+    } catch (error) {
+      await this.undoHolder(holderJob);
+      throw error;
+    }
     this.recordErrors(outcomes, errors);
     const starting = toStart.filter((a) => !errors.has(a.name));
     const restarting = toRestart.filter((a) => !errors.has(a.name));
     const output: string[] = [];
-    if (starting.length > 0) {
-      const result = await this.setup.systemctl.jobs('start', [this.setup.names.holder, ...starting.map((a) => this.unit(a))]);
-      output.push(result?.stderr ?? '');
+    // Every agent failed to prepare: leave no server behind, as if the holder had never been asked.
+    if (starting.length === 0) await this.undoHolder(holderJob);
+    else {
+      // While the holder's job runs, the agents' jobs share it; once it has failed, asking again would
+      // only run the failing holder a second time (settle reports the agents from their states).
+      const agentsJob = holderFailed ? undefined : systemctl.jobs('start', [names.holder, ...starting.map((a) => this.unit(a))]);
+      for (const result of await Promise.all([holderJob, agentsJob])) output.push(result?.stderr ?? '');
     }
     if (restarting.length > 0)
       output.push(
         (
-          await this.setup.systemctl.jobs(
+          await systemctl.jobs(
             'restart',
             restarting.map((a) => this.unit(a)),
           )
@@ -84,11 +112,19 @@ export class SystemdSupervisor implements Supervisor {
     return this.settle(agents, outcomes, () => 'started', output.join('\n'));
   }
 
+  /** Stops the holder this start brought up, when no agent is going to use it. */
+  private async undoHolder(job: Promise<unknown> | undefined): Promise<void> {
+    if (!job) return;
+    await job.catch(() => undefined);
+    await this.setup.systemctl.jobs('stop', [this.setup.names.holder]);
+    await this.setup.systemctl.resetFailed([this.setup.names.holder]);
+  }
+
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     const { systemctl, names } = this.setup;
-    await systemctl.manager();
-    const states = await this.loadedStates();
-    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    await systemctl.requireBinary();
+    const [states, paneRows] = await Promise.all([this.loadedStates(), listPanes(this.deps)]);
+    const panes = new Map(paneRows.map((pane) => [pane.session, pane]));
     const selected = new Set(agents.map((a) => this.unit(a)));
     const stopping = agents.filter((a) => {
       const state = states.get(this.unit(a));
@@ -98,10 +134,17 @@ export class SystemdSupervisor implements Supervisor {
     const others = [...states.values()].filter((u) => u.unit !== names.holder && !selected.has(u.unit) && isActive(u));
     const units = stopping.map((a) => this.unit(a));
     if (others.length === 0) units.push(names.holder);
+    // Our sessions go first, in one tmux call (exact names, only those marked as the agent): each unit's
+    // ExecStop then finds nothing to kill and exits at once, instead of 100 clients tearing panes down side
+    // by side (the stop takes about half as long). Anything this misses, the units' ExecStop still kills.
+    const ours = agents.filter((a) => panes.get(a.session)?.agent === a.name);
+    if (ours.length > 0 && units.length > 0) {
+      await this.deps.tmux.batch(ours.map((a) => ['kill-session', '-t', exactSession(a.session)])).catch(() => undefined);
+    }
     await systemctl.jobs('stop', units);
-    await systemctl.resetFailed(units);
+    const [, afterRows] = await Promise.all([systemctl.resetFailed(units), listPanes(this.deps)]);
     // A session without an active unit (left from before, or adopted) is stopped by hand, exactly.
-    const after = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    const after = new Map(afterRows.map((pane) => [pane.session, pane]));
     const leftovers = agents.filter((a) => after.get(a.session)?.agent === a.name);
     if (leftovers.length > 0) await this.deps.tmux.batch(leftovers.map((a) => ['kill-session', '-t', exactSession(a.session)]));
     return agents.map((agent): AgentOutcome => {
@@ -119,14 +162,13 @@ export class SystemdSupervisor implements Supervisor {
   }
 
   async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
-    const states = await this.readyStates(agents);
+    const { states, panes } = await this.readyStates(agents);
     const outcomes = new Map<string, AgentOutcome>();
     const errors = await prepareAgents(this.deps, agents);
     this.recordErrors(outcomes, errors);
     const restarting = agents.filter((a) => !errors.has(a.name));
     const wasActive = new Set(restarting.filter((a) => isActive(states.get(this.unit(a)))).map((a) => a.name));
     // An inactive unit with a live session would adopt that session on start: end it first, so a restart is one.
-    const panes = await listPanes(this.deps);
     const orphans = restarting.filter((a) => !wasActive.has(a.name) && panes.some((p) => p.session === a.session && p.agent === a.name));
     if (orphans.length > 0) await this.deps.tmux.batch(orphans.map((a) => ['kill-session', '-t', exactSession(a.session)]));
     const result = await this.setup.systemctl.jobs(
@@ -154,8 +196,8 @@ export class SystemdSupervisor implements Supervisor {
     const pending = agents.filter((a) => !outcomes.has(a.name));
     if (pending.length > 0) {
       const { names } = this.setup;
-      const states = await this.loadedStates();
-      const sessions = new Map<string, PaneRow>((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+      const [states, panes] = await Promise.all([this.loadedStates(), listPanes(this.deps)]);
+      const sessions = new Map<string, PaneRow>(panes.map((pane) => [pane.session, pane]));
       // Not listed: not loaded, so inactive.
       const holderState = states.get(names.holder)?.activeState ?? 'inactive';
       // The holder's own message is in the journal, which may not exist: say the likely cause here.

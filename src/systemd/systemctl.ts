@@ -47,6 +47,7 @@ export const NO_MANAGER_HINT =
 /** A typed client for `systemctl --user`: argv only, one call for many units, clear errors. */
 export class Systemctl {
   private managerInfo: ManagerInfo | undefined;
+  private binaryFound: Promise<boolean> | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -76,11 +77,17 @@ export class Systemctl {
     return result;
   }
 
+  /** Throws the clear "not installed" error unless systemctl is on PATH (looked up once). */
+  async requireBinary(): Promise<void> {
+    // Looked up first: a spawn that fails with ENOENT leaves the runner's timeout timer holding the process.
+    this.binaryFound ??= findOnPath('systemctl', this.env).then((found) => found !== undefined);
+    if (!(await this.binaryFound)) throw systemctlMissing();
+  }
+
   /** Proves the user manager answers; returns its version and unit search path (cached). */
   async manager(): Promise<ManagerInfo> {
     if (this.managerInfo) return this.managerInfo;
-    // Looked up first: a spawn that fails with ENOENT leaves the runner's timeout timer holding the process.
-    if (!(await findOnPath('systemctl', this.env))) throw systemctlMissing();
+    await this.requireBinary();
     const result = await this.run(['show', '--property=Version', '--property=UnitPath']);
     const props = parseProperties(result.stdout);
     this.managerInfo = { version: props.Version ?? '', unitPath: (props.UnitPath ?? '').split(/\s+/).filter(Boolean) };
