@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, emitResult, median, stubAgents, timed, world } from './lib.mjs';
+import { CA_CERTS_FROM_ENV, CLI, emitResult, median, stubAgents, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -111,7 +111,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exi
 function installPm2() {
   const t0 = performance.now();
   const r = spawnSync('npm', ['install', '--prefix', pm2Prefix, `pm2@${PM2_VERSION}`, '--no-audit', '--no-fund'], {
-    env: { ...process.env, npm_config_cache: path.join(root, 'npm-cache'), npm_config_update_notifier: 'false' },
+    env: {
+      ...process.env,
+      // npm does talk TLS: it gets the machine's CA bundle back (a registry behind a TLS proxy needs it).
+      ...(CA_CERTS_FROM_ENV === null ? {} : { NODE_EXTRA_CA_CERTS: CA_CERTS_FROM_ENV }),
+      npm_config_cache: path.join(root, 'npm-cache'),
+      npm_config_update_notifier: 'false',
+    },
     encoding: 'utf8',
     timeout: 300_000,
   });
