@@ -15,8 +15,11 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * its baselines and peers (pm2) are node processes too, so the benches run every process without it,
  * as on a machine that does not set it; BENCH_KEEP_CA_CERTS=1 keeps it. machine() reports which.
  */
-export const CA_CERTS_FROM_ENV = process.env.NODE_EXTRA_CA_CERTS ?? null;
-if (CA_CERTS_FROM_ENV !== null && process.env.BENCH_KEEP_CA_CERTS !== '1') delete process.env.NODE_EXTRA_CA_CERTS;
+export const CA_CERTS_FROM_ENV = process.env.NODE_EXTRA_CA_CERTS ?? process.env.BENCH_REMOVED_CA_CERTS ?? null;
+if (CA_CERTS_FROM_ENV !== null && process.env.BENCH_KEEP_CA_CERTS !== '1') {
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  process.env.BENCH_REMOVED_CA_CERTS = CA_CERTS_FROM_ENV; // for a bench started by bench/run.mjs (npm needs it back)
+}
 /** The mosaic under test: `MOSAIC_BENCH_CLI` (bench/run.mjs points it at a private copy of the build), else this tree's dist/. */
 export const CLI = process.env.MOSAIC_BENCH_CLI ? path.resolve(process.env.MOSAIC_BENCH_CLI) : path.join(ROOT, 'dist', 'cli', 'main.js');
 
