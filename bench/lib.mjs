@@ -82,8 +82,8 @@ export async function until(probe, timeoutMs, what) {
   }
 }
 
-/** Resident and proportional memory of a process tree, from /proc (kB). */
-export function treeMemory(rootPids) {
+/** Every pid in the process trees under `rootPids` (roots included), from one pass over /proc. */
+export function treePids(rootPids) {
   const children = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -96,12 +96,22 @@ export function treeMemory(rootPids) {
       /* process went away */
     }
   }
-  let rss = 0;
-  let pss = 0;
-  let processes = 0;
+  const out = [];
   const stack = [...rootPids];
   while (stack.length) {
     const pid = stack.pop();
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/** Resident and proportional memory of a process tree, from /proc (kB). */
+export function treeMemory(rootPids) {
+  let rss = 0;
+  let pss = 0;
+  let processes = 0;
+  for (const pid of treePids(rootPids)) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
@@ -110,7 +120,6 @@ export function treeMemory(rootPids) {
     } catch {
       /* gone */
     }
-    stack.push(...(children.get(pid) ?? []));
   }
   return { rss, pss, processes };
 }

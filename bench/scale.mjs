@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
-import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, world } from './lib.mjs';
+import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, treePids, world } from './lib.mjs';
 
 const COUNT = Number(process.env.BENCH_AGENTS ?? 2000);
 const PS_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -243,30 +243,6 @@ function panes() {
       const [session, pid, dead] = line.split(' ');
       return { session, pid: Number(pid), dead: dead === '1' };
     });
-}
-
-/** Every pid in the trees under `roots`. */
-function treePids(roots) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  const out = [];
-  const stack = [...roots];
-  while (stack.length) {
-    const pid = stack.pop();
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
 }
 
 /** The holder's pane, and whether its process is the watchdog and still runs. */
