@@ -29,6 +29,8 @@ interface PsRow {
  */
 class PsWatcher {
   readonly seen = new Map<string, { activity: string; at: number }[]>();
+  /** When each `fleet ps` run started, in order. */
+  readonly starts: number[] = [];
   private running = true;
   private readonly loop: Promise<void>;
   constructor(private readonly fleet: TestFleet) {
@@ -41,6 +43,7 @@ class PsWatcher {
       // A `fleet ps` shows the fleet as it was when it started reading it: its own run time (node
       // start-up and exit, seconds on a loaded 2-core box) is the watcher's delay, not the fleet's.
       const at = Date.now();
+      this.starts.push(at);
       let rows: PsRow[];
       try {
         rows = await this.fleet.json<PsRow[]>(['fleet', 'ps']);
@@ -62,6 +65,16 @@ class PsWatcher {
       timeoutMs,
       `${agent} to show ${activity} (seen: ${JSON.stringify(this.seen.get(agent)?.slice(-4))}${this.failure ? `; the watcher's fleet ps failed: ${this.failure}` : ''})`,
     );
+  }
+  /**
+   * The fleet's lag in showing a change made at `changedAt` that a run started at `seenAt` showed:
+   * how much later that run started than the first run that started after the change. 0 when the
+   * first `fleet ps` started after the change showed it (a run that started just before the change
+   * and took seconds under load is the watcher's delay, not the fleet's).
+   */
+  lag(seenAt: number, changedAt: number): number {
+    const firstAfter = this.starts.find((start) => start >= changedAt) ?? seenAt;
+    return Math.max(0, seenAt - Math.max(firstAfter, changedAt));
   }
   async stop(): Promise<void> {
     this.running = false;
@@ -120,7 +133,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
     const check = async (activity: string, agent: string, changedAt: number, since: number): Promise<void> => {
       const seenAt = await watcher.firstSeen(agent, activity, since, 60_000);
       if (activity === 'busy') busySeenAt.set(agent, seenAt);
-      lags[activity]![agent] = Math.max(0, seenAt - changedAt);
+      lags[activity]![agent] = watcher.lag(seenAt, changedAt);
     };
 
     try {
@@ -199,7 +212,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
             if (askers.includes(agent.name)) {
               // An interrupted prompt fires no hook: the change is when we pressed Esc.
               const seenAt = await watcher.firstSeen(agent.name, 'idle', escAt - 1000, 60_000);
-              lags.idle![agent.name] = Math.max(0, seenAt - Math.max(lastReport(fleet, agent.name)!.at, escAt));
+              lags.idle![agent.name] = watcher.lag(seenAt, Math.max(lastReport(fleet, agent.name)!.at, escAt));
               return;
             }
             // The change: when the runtime itself said its turn was over (its hook's timestamp), after
@@ -217,7 +230,7 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
             // the runtime's hook writes its report, and a `fleet ps` run that started before the report
             // (seconds, under this load) is still the first to show the change (a lag of 0).
             const seenAt = await watcher.firstSeen(agent.name, 'idle', busySeenAt.get(agent.name)! + 1, 60_000);
-            lags.idle![agent.name] = Math.max(0, seenAt - changedAt);
+            lags.idle![agent.name] = watcher.lag(seenAt, changedAt);
           }),
       );
     } finally {
