@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
-import { chunkCommands, exactPane, exactSession, exactSessionWindow, MAX_BATCH_BYTES } from '../tmux/client.js';
+import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommands, MAX_BATCH_BYTES } from '../tmux/client.js';
 import { freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
 import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
 import { buildHolderSpec } from './holder.js';
@@ -12,10 +12,8 @@ import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
 import { rotateTranscripts, supervisorLogFile, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
+// The read side lives in ./panes.js (fleet ps loads it without the launch machinery): import it from there.
 import { listPanes, observeAgent, type PaneRow } from './panes.js';
-
-// The read side lives in ./panes.js (fleet ps loads it without the launch machinery).
-export { listPanes, observeAgent, PANE_FIELDS, type PaneRow } from './panes.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
@@ -237,8 +235,9 @@ export class DirectSupervisor implements Supervisor {
     const cleanup = [...agents.map((agent) => agent.name)];
     let failure: Error | undefined;
     for (const chunk of chunkCommands(kills, MAX_BATCH_BYTES, STOP_CHUNK)) {
-      // A failed chunk does not stop the rest: every agent is stopped that can be, then the truth is reported.
-      await this.deps.tmux.batch(chunk, { timeoutMs: STOP_CHUNK_TIMEOUT_MS }).catch((error: Error) => (failure ??= error));
+      // One tmux call per chunk. A failed chunk does not stop the rest: every agent is stopped that
+      // can be, then the truth is reported.
+      await this.deps.tmux.run(joinCommands(chunk), { timeoutMs: STOP_CHUNK_TIMEOUT_MS }).catch((error: Error) => (failure ??= error));
     }
     // The holder goes only when every agent is known to be gone (it supervises any left).
     if (!failure && remaining.length === 0 && panes.get(holder)?.agent === holder) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentSpec } from '../roster/model.js';
 import { DEFAULT_RESTART_POLICY } from '../roster/model.js';
-import { needsReconcile, observeAgent, type PaneRow } from './direct.js';
+import { needsReconcile } from './direct.js';
+import { observeAgent, type PaneRow } from './panes.js';
 import { freshRunState } from './state.js';
 
 const agent: AgentSpec = { name: 'a', session: 'a', runtime: 'stub', workingDirectory: '/w', args: [], mode: 'safe', env: {}, line: 1 };

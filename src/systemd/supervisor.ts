@@ -4,7 +4,8 @@ import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.
 import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
-import { DirectSupervisor, listPanes, type PaneRow } from '../supervisor/direct.js';
+import { DirectSupervisor } from '../supervisor/direct.js';
+import { listPanes, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 

@@ -30,6 +30,8 @@ describe('generated units', () => {
     expect(lines(unit, 'ExecStart')).toEqual(['ExecStart="/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "-D"']);
     expect(lines(unit, 'ExecStartPre')[0]).toContain('"/opt/mosaic $$dir/dist/cli/main.js" "--roster"');
     expect(lines(unit, 'ExecStartPost')[0]).toMatch(/"_systemd" "holder-ready"$/);
+    // tmux needs ~2 fds per pane: the manager's default soft limit of 1024 would cap the fleet near 500 agents.
+    expect(lines(unit, 'LimitNOFILE')).toEqual(['LimitNOFILE=65536:524288']);
     expect(lines(unit, 'Environment')).toEqual(['Environment="MOSAIC_FLEET_HOME=/home/u/100%% fleet" "MOSAIC_TMUX_SOCKET=mosaic-factory"']);
     expect(lines(unit, 'WantedBy')).toEqual(['WantedBy=default.target']);
   });

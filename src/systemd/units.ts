@@ -55,6 +55,11 @@ const mosaic = (ctx: UnitContext, ...args: string[]): string =>
 const tmux = (ctx: UnitContext, ...args: string[]): string =>
   [execWord(ctx.tmuxBinary, 'tmux binary'), ...['-L', ctx.socket, '-f', '/dev/null', ...args].map((a) => execWord(a))].join(' ');
 
+/** RLIMIT_NOFILE of the holder's tmux server (and so of every pane): room for about 20,000 agents. */
+const HOLDER_NOFILE_SOFT = 65_536;
+/** systemd's default hard RLIMIT_NOFILE for services since v240, inherited by user managers. */
+const HOLDER_NOFILE_HARD = 524_288;
+
 /**
  * The holder owns the fleet's tmux server: the server runs in the foreground (`tmux -D`) as the
  * unit's main process, so its PID is the unit's MainPID, every pane lives in the unit's cgroup,
@@ -75,6 +80,10 @@ export function renderHolderUnit(ctx: UnitContext): string {
     `ExecStartPre=${mosaic(ctx, '--roster', ctx.rosterFile, '_systemd', 'holder-check')}`,
     `ExecStart=${tmux(ctx, '-D')}`,
     `ExecStartPost=${mosaic(ctx, '--roster', ctx.rosterFile, '_systemd', 'holder-ready')}`,
+    // tmux holds ~2 fds per pane: the manager's default soft limit (1024) caps a fleet near 500 agents.
+    // The hard part is systemd's own default (what a user manager normally has); where the manager
+    // holds less, systemd clamps both parts to its limit instead of failing the unit.
+    `LimitNOFILE=${HOLDER_NOFILE_SOFT}:${HOLDER_NOFILE_HARD}`,
     'KillMode=control-group',
     // A tmux server that dies (crash, OOM kill) comes back, and the agents with it: their units stay
     // active (no BindsTo=), so the automatic restart propagates to them through PartOf=.

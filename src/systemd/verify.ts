@@ -7,7 +7,7 @@ import { agentOfUnit } from './names.js';
 import { systemdSetup, unitContext } from './setup.js';
 import { isActive } from './systemctl.js';
 import { agentEnvFile, renderAgentEnvFile } from './units.js';
-import { listPanes, type PaneRow } from '../supervisor/direct.js';
+import { listPanes, type PaneRow } from '../supervisor/panes.js';
 import { packageVersion } from '../system/package.js';
 import type { FleetContext } from '../context/context.js';
 

