@@ -2,12 +2,14 @@
 // upstream-style per-agent join (a shell loop: tmux has-session + tmux display-message +
 // systemctl --user show + ps, per agent), in the same run, printed as medians and ratios,
 // plus the number of processes each one starts (counted with `strace --seccomp-bpf -f -e trace=execve`:
-// every successful execve, the measured program itself included).
+// every successful execve, the measured program itself included); and against bench/ps-floor.mjs, the
+// least a Node program can do for the same answer (one tmux listing and the same four reads per agent),
+// which shows how much of ps is node and the kernel and how much is mosaic.
 // Run: npm run build && node bench/ps.mjs   (BENCH_SIZES=10,100,500  BENCH_ROUNDS=n)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, emitResult, median, timed, world } from './lib.mjs';
+import { CLI, emitResult, median, ROOT, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -69,11 +71,14 @@ async function measure(size) {
   const script = path.join(w.dir, 'naive-ps.sh');
   writeFileSync(script, NAIVE);
   const naive = ['sh', script, w.socket, path.join(w.home, 'run'), ...names];
+  const floorArgv = [process.execPath, path.join(ROOT, 'bench', 'ps-floor.mjs'), w.socket, path.join(w.home, 'run')];
 
   await timed(ps, w.env); // warm caches once each
   await timed(naive, w.env);
+  await timed(floorArgv, w.env);
   const ours = [];
   const theirs = [];
+  const floor = [];
   // Interleaved, so both see the same machine load.
   for (let round = 0; round < ROUNDS; round += 1) {
     const run = await timed(ps, w.env);
@@ -82,6 +87,9 @@ async function measure(size) {
     if (records.length !== size || records.some((r) => r.state !== 'running' || r.flags.length > 0))
       throw new Error('fleet ps gave a wrong answer');
     ours.push(run.ms);
+    const least = await timed(floorArgv, w.env);
+    if (least.status !== 0 || JSON.parse(least.stdout).length !== size + 1) throw new Error(`ps-floor failed: ${least.stderr}`);
+    floor.push(least.ms);
     if (round < NAIVE_ROUNDS) {
       const slow = await timed(naive, w.env);
       const rows = slow.stdout.split('\n').filter((line) => /^a\d+\|\d+ 0 /.test(line)).length;
@@ -94,6 +102,7 @@ async function measure(size) {
     ours: median(ours),
     oursMin: Math.min(...ours),
     theirs: median(theirs),
+    floor: median(floor),
     oursProcesses: countProcesses(ps, w.env, w.dir),
     theirsProcesses: countProcesses(naive, w.env, w.dir),
   };
@@ -114,12 +123,12 @@ console.log(
 console.log(
   `(naive loop's systemctl --user: ${systemctl.status === 0 ? `reaches a user manager, systemd ${systemctl.stdout.trim()}` : 'no user manager, fails fast'}; programs started = successful execve, by strace --seccomp-bpf -f)`,
 );
-console.log('agents  mosaic ps (median / min)  naive join  ratio    processes: mosaic  naive');
+console.log('agents  mosaic ps (median / min)  naive join  ratio    processes: mosaic  naive   node floor');
 for (const size of SIZES) {
   const r = await measure(size);
   const count = (n) => (n === null ? 'n/a (no strace)' : String(n));
   console.log(
-    `${String(r.size).padStart(6)}  ${`${r.ours.toFixed(0)} ms / ${r.oursMin.toFixed(0)} ms`.padStart(23)}  ${`${r.theirs.toFixed(0)} ms`.padStart(10)}  ${`${(r.theirs / r.ours).toFixed(1)}x`.padStart(6)}    ${count(r.oursProcesses).padStart(16)}  ${count(r.theirsProcesses).padStart(5)}`,
+    `${String(r.size).padStart(6)}  ${`${r.ours.toFixed(0)} ms / ${r.oursMin.toFixed(0)} ms`.padStart(23)}  ${`${r.theirs.toFixed(0)} ms`.padStart(10)}  ${`${(r.theirs / r.ours).toFixed(1)}x`.padStart(6)}    ${count(r.oursProcesses).padStart(16)}  ${count(r.theirsProcesses).padStart(5)}   ${`${r.floor.toFixed(0)} ms`.padStart(10)}`,
   );
   emitResult({
     ...(r.size === 500 ? { id: 'ps@500' } : { figure: `fleet ps --json, ${r.size} agents (vs naive join)` }),
@@ -127,5 +136,13 @@ for (const size of SIZES) {
     baseline: r.theirs,
     baseline_label: 'naive join',
     ratio_of: 'naive/mosaic',
+  });
+  emitResult({
+    figure: `fleet ps --json, ${r.size} agents (vs the Node floor)`,
+    mosaic: r.ours,
+    baseline: r.floor,
+    baseline_label: 'bench/ps-floor.mjs',
+    ratio: r.ours / r.floor,
+    ratio_of: 'mosaic/floor',
   });
 }

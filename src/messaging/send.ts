@@ -9,7 +9,6 @@ import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
-import { controlRunner } from '../tmux/control-runner.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type DeliveryOutcome, type PaneIo, type SendStatus } from './deliver.js';
@@ -196,19 +195,6 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
     };
   } finally {
     await lock.release();
-  }
-}
-
-/**
- * Run the sends of one command with their tmux calls on one control-mode client attached to the
- * fleet's holder session instead of a tmux process per call; without a holder they spawn as before.
- */
-export async function withControlMode<T>(ctx: SendContext, work: (ctx: SendContext) => Promise<T>): Promise<T> {
-  const control = controlRunner(ctx.tmux, ctx.roster.holderSession, ctx.paths.runDir);
-  try {
-    return await work({ ...ctx, tmux: control.tmux });
-  } finally {
-    control.close();
   }
 }
 

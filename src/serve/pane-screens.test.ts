@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ControlReply } from '../tmux/control-client.js';
+import type { ControlReply } from './control-client.js';
 import { PaneScreens, renderFrame, type ScreenEvent } from './pane-screens.js';
 
 describe('renderFrame', () => {

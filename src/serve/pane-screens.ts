@@ -1,5 +1,5 @@
 import { exactPane } from '../tmux/client.js';
-import type { ControlReply } from '../tmux/control-client.js';
+import type { ControlReply } from './control-client.js';
 
 /** Sent to a page watching an agent's pane. */
 export type ScreenEvent = { type: 'screen'; cols: number; rows: number; data: string } | { type: 'gone'; reason: string };

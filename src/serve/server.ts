@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import type { TmuxClient } from '../tmux/client.js';
 import type { Asset } from './assets.js';
 import { credentialOf, FailedAuthLimiter, originAllowed, sessionCookie, tokenCookie, type Credential } from './auth.js';
-import { TmuxControlClient } from '../tmux/control-client.js';
+import { TmuxControlClient } from './control-client.js';
 import type { DashboardFleet } from './dashboard-fleet.js';
 import { FleetFeed, type FeedEvent } from './fleet-feed.js';
 import { HttpError, optionalString, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from './http.js';

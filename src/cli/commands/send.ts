@@ -7,7 +7,6 @@ import {
   delivered,
   DEFAULT_VERIFY_TIMEOUT_MS,
   sendToAgent,
-  withControlMode,
   type SendContext,
   type SendOptions,
   type SendResult,
@@ -58,7 +57,7 @@ export async function send(command: Command): Promise<number> {
   if (there !== undefined) return there;
   const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
   await resetBeforeTask(ctx, [agent!], flags);
-  const result = await withControlMode(ctx, (sending) => sendToAgent(sending, agent!, sendOptions));
+  const result = await sendToAgent(ctx, agent!, sendOptions);
   await recordTasksTaken(ctx.paths.runDir, [agent!], [result]);
   if (flags.json) printJson(result);
   else render(result);
@@ -95,8 +94,7 @@ export async function broadcast(command: Command): Promise<number> {
   }
   if (agents.length === 0 && !remote?.rows.length) throw new UserError(`roster ${ctx.roster.file} has no agents`);
   await resetBeforeTask(ctx, agents, flags);
-  const sent = await withControlMode(ctx, (sending) => broadcastMessage(sending, agents, sendOptions));
-  const results = [...sent, ...((remote?.rows ?? []) as SendResult[])];
+  const results = [...(await broadcastMessage(ctx, agents, sendOptions)), ...((remote?.rows ?? []) as SendResult[])];
   await recordTasksTaken(ctx.paths.runDir, agents, results);
   if (flags.json) printJson(results);
   else results.forEach(render);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCommand } from '../system/runner.js';
 import { waitFor } from '../system/wait.js';
-import { TmuxClient } from './client.js';
+import { TmuxClient } from '../tmux/client.js';
 import { quoteControlArgument, TmuxControlClient } from './control-client.js';
 
 /** A throwaway tmux server (own TMUX_TMPDIR, unique socket), killed after each test. */

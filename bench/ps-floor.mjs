@@ -1,0 +1,60 @@
+// bench/ps-floor: the least a `fleet ps --json` in Node can do, for bench/ps.mjs to measure mosaic
+// against. One tmux listing with the same fields, then per agent the same four reads mosaic makes
+// (/proc/<pane pid>/stat and cmdline, <run>/<agent>.state.json and <run>/<agent>.hb) and one JSON
+// record; no CLI framework, no roster, no checks. It imports nothing but node:child_process and node:fs.
+// Run: node bench/ps-floor.mjs SOCKET RUN_DIR
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const [socket, runDir] = process.argv.slice(2);
+const FIELDS = [
+  'session_name',
+  '@mosaic_agent',
+  'pane_id',
+  'pane_pid',
+  'pane_dead',
+  'pane_dead_status',
+  'pane_dead_signal',
+  'pane_dead_time',
+  'window_activity',
+  'pane_current_command',
+  'pane_pipe',
+];
+const listing = spawnSync(
+  'tmux',
+  ['-u', '-L', socket, '-f', '/dev/null', 'list-panes', '-a', '-F', FIELDS.map((f) => `#{${f}}`).join('\t')],
+  {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  },
+);
+const read = (file) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+const records = [];
+for (const line of listing.stdout.split('\n')) {
+  if (!line) continue;
+  const [session, agent, paneId, pid, dead, , , , activity, command] = line.split('\t');
+  const stat = read(`/proc/${pid}/stat`) ?? '';
+  const argv = (read(`/proc/${pid}/cmdline`) ?? '').split('\0');
+  const state = JSON.parse(read(`${runDir}/${agent}.state.json`) ?? 'null');
+  const beat = read(`${runDir}/${agent}.hb`) ?? '';
+  records.push({
+    agent: agent || session,
+    session,
+    pane: dead === '1' ? 'dead' : 'alive',
+    pane_id: paneId,
+    pane_pid: Number(pid),
+    state: stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3),
+    pane_command: argv.slice(0, 4).join(' '),
+    current_command: command,
+    idle_seconds: Math.round(Date.now() / 1000 - Number(activity)),
+    restarts: state?.restarts ?? null,
+    heartbeat: beat.trim(),
+  });
+}
+process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
