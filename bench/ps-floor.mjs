@@ -7,6 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const [socket, runDir] = process.argv.slice(2);
+if (!socket || !runDir) {
+  console.error('usage: node bench/ps-floor.mjs SOCKET RUN_DIR (bench/ps.mjs runs it; it is not a bench of its own)');
+  process.exit(2);
+}
 const FIELDS = [
   'session_name',
   '@mosaic_agent',
