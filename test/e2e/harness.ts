@@ -140,17 +140,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Poll until the probe returns a value; fail with the last seen value after the deadline. */
+/**
+ * Poll until the probe returns a value; fail after the deadline. `what` names the condition; as a
+ * function it is asked at the timeout, so the message shows the state then, not at the start.
+ */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 15_000,
-  what = 'condition',
+  what: string | (() => string) = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

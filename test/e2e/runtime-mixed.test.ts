@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FakeModel } from '../fake-model/server.mjs';
@@ -33,6 +34,9 @@ class PsWatcher {
   readonly starts: number[] = [];
   private running = true;
   private readonly loop: Promise<void>;
+  /** Completed runs, and when the run in progress started: a timeout says whether the watch itself stalled. */
+  private completed = 0;
+  private current: number | undefined;
   constructor(private readonly fleet: TestFleet) {
     this.loop = this.run();
   }
@@ -44,6 +48,7 @@ class PsWatcher {
       // start-up and exit, seconds on a loaded 2-core box) is the watcher's delay, not the fleet's.
       const at = Date.now();
       this.starts.push(at);
+      this.current = at;
       let rows: PsRow[];
       try {
         rows = await this.fleet.json<PsRow[]>(['fleet', 'ps']);
@@ -51,6 +56,8 @@ class PsWatcher {
         this.failure = (error as Error).message;
         throw error;
       }
+      this.completed += 1;
+      this.current = undefined;
       for (const row of rows) {
         const history = this.seen.get(row.agent) ?? [];
         if (history.at(-1)?.activity !== row.activity) history.push({ activity: row.activity, at });
@@ -63,8 +70,22 @@ class PsWatcher {
     return eventually(
       () => this.seen.get(agent)?.find((entry) => entry.activity === activity && entry.at >= since)?.at,
       timeoutMs,
-      `${agent} to show ${activity} (seen: ${JSON.stringify(this.seen.get(agent)?.slice(-4))}${this.failure ? `; the watcher's fleet ps failed: ${this.failure}` : ''})`,
+      () => `${agent} to show ${activity} since ${since} (seen: ${JSON.stringify(this.seen.get(agent)?.slice(-4))}; ${this.progress()})`,
     );
+  }
+  /** How the watch itself is doing, for timeout messages. */
+  private progress(): string {
+    if (this.failure) return `the watcher's fleet ps failed: ${this.failure}`;
+    const running = this.current === undefined ? 'none running' : `the current one started ${Date.now() - this.current} ms ago`;
+    // A stalled run: what our fleet ps and tmux processes are doing (state, kernel wait channel).
+    const stalled =
+      this.current !== undefined && Date.now() - this.current > 10_000
+        ? spawnSync('ps', ['-eo', 'pid,ppid,stat,etimes,wchan:24,args'], { encoding: 'utf8' })
+            .stdout.split('\n')
+            .filter((line) => line.includes(this.fleet.home) || line.includes(this.fleet.socket) || / fleet ps /.test(line))
+            .join(' | ')
+        : '';
+    return `watcher: ${this.completed} fleet ps runs completed, ${running}${stalled ? `; processes: ${stalled}` : ''}`;
   }
   /**
    * The fleet's lag in showing a change made at `changedAt` that a run started at `seenAt` showed:
