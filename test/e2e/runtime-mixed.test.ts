@@ -29,7 +29,8 @@ interface PsRow {
  * model's own request log, the runtime's own report), so a slow poll cannot hide a late state.
  */
 class PsWatcher {
-  readonly seen = new Map<string, { activity: string; at: number }[]>();
+  /** Each agent's activity changes: `at` when the run that showed one started, `end` when it finished. */
+  readonly seen = new Map<string, { activity: string; at: number; end: number }[]>();
   /** When each `fleet ps` run started, in order. */
   readonly starts: number[] = [];
   private running = true;
@@ -56,19 +57,25 @@ class PsWatcher {
         this.failure = (error as Error).message;
         throw error;
       }
+      const end = Date.now();
       this.completed += 1;
       this.current = undefined;
       for (const row of rows) {
         const history = this.seen.get(row.agent) ?? [];
-        if (history.at(-1)?.activity !== row.activity) history.push({ activity: row.activity, at });
+        if (history.at(-1)?.activity !== row.activity) history.push({ activity: row.activity, at, end });
         this.seen.set(row.agent, history);
       }
     }
   }
-  /** When `fleet ps` first showed `activity` for `agent` at or after `since`. */
+  /**
+   * When the first `fleet ps` that showed `activity` for `agent` after `since` (when the test caused the
+   * change) started. A run counts if it finished after `since`: one that started just before the change
+   * and read the fleet after it shows the change first (runs take seconds under load), and as the
+   * history records changes only, a later run would not record it again.
+   */
   async firstSeen(agent: string, activity: string, since: number, timeoutMs: number): Promise<number> {
     return eventually(
-      () => this.seen.get(agent)?.find((entry) => entry.activity === activity && entry.at >= since)?.at,
+      () => this.seen.get(agent)?.find((entry) => entry.activity === activity && entry.end >= since)?.at,
       timeoutMs,
       () => `${agent} to show ${activity} since ${since} (seen: ${JSON.stringify(this.seen.get(agent)?.slice(-4))}; ${this.progress()})`,
     );
