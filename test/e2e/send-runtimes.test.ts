@@ -51,7 +51,13 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
     const turn = await model.waitForRequest((entry) => !entry.isTitle && entry.lastUserText.includes(`#${first.send_id}]`), 30_000);
     expect(turn.lastUserText).toContain(`-> r0 #${first.send_id}] please hold the line`);
 
-    // The model holds its reply: the runtime is busy, and queues what we send now.
+    // The model holds its reply: the runtime is busy, and queues what we send now. Busy as mosaic sees it:
+    // under load a TUI can take a while to draw its turn, and until it does the screen cannot say "queued".
+    await eventually(
+      async () => ((await fleet.json<{ activity: string }>(['agent', 'status', 'r0'])).activity === 'busy' ? true : undefined),
+      30_000,
+      'the runtime to show its turn as busy',
+    );
     const second = await send(fleet, 'second message, after the turn', 20_000);
     expect(second.status, second.detail).toBe('queued');
     release();
