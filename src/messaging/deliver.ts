@@ -29,6 +29,8 @@ export interface DeliveryRequest {
   /** Without --verify: stop at the first evidence or after a short window, and never fail on it. */
   verify: boolean;
   ackSources?: readonly AckSource[];
+  /** Does the runtime's own report say it is busy (asked just before the paste)? */
+  reportsBusy?: () => boolean;
 }
 
 export interface Clock {
@@ -84,10 +86,11 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     }
     await clock.sleep(pollPause(i + 3, clock.now() - started));
   }
+  const reportedBusy = request.reportsBusy?.() ?? false;
   const before = await io.snapshotAndPaste(request.text);
   const pastedAt = clock.now();
   const deadline = request.verify ? started + request.timeoutMs : pastedAt + Math.min(request.timeoutMs, UNVERIFIED_WINDOW_MS);
-  const probe = probeFor(request.text, before);
+  const probe = { ...probeFor(request.text, before), reportedBusy };
   const pending = { sendId: request.sendId, agent: request.agent, text: request.text, pastedAt: Date.now() };
 
   // 1. Wait until the draft shows (bounded: half the time left at most), then let it settle.

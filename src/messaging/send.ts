@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { heartbeatFile } from '../heartbeat/heartbeat.js';
+import { reportedActivity } from '../attention/activity.js';
+import { heartbeatFile, readHeartbeatSync } from '../heartbeat/heartbeat.js';
 import type { FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
 import { withSpan } from '../core/trace.js';
@@ -92,6 +93,15 @@ class Panes {
 
 const newSendId = (): string => randomBytes(4).toString('hex');
 
+/** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
+const BUSY_REPORT_FOR_SEND_SECONDS = 30;
+
+/** The runtime's own recent report says busy: a TUI under load may not have drawn its turn yet. */
+function reportsBusy(runDir: string, agent: AgentSpec): boolean {
+  const reported = reportedActivity(readHeartbeatSync(runDir, agent.name), agent.runtime);
+  return reported?.activity === 'busy' && Date.now() - reported.at.getTime() <= BUSY_REPORT_FOR_SEND_SECONDS * 1000;
+}
+
 /** "stopped" or "frozen" when the pane's process is in state T/t or D, else undefined. */
 async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | undefined> {
   const result = await tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_pid}'], { allowFailure: true });
@@ -170,6 +180,7 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
           timeoutMs: options.timeoutMs,
           verify: options.verify,
           ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
+          reportsBusy: () => reportsBusy(ctx.paths.runDir, agent),
         },
         clock,
       ),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 /** Long enough after Enter that a busy runtime's queue would show. */
 const AFTER_GRACE = 1000;
 import { detectorFor } from './index.js';
+import { REPORTED_QUEUE_GRACE_MS } from './screen-spec.js';
 import { blankScreen, MESSAGE, probe, screen } from '../../../test/unit/screen-fixtures.js';
 
 /** Every real runtime: ready on its idle screen, sees the draft, and tells the outcomes apart. */
@@ -179,5 +180,24 @@ describe('generic detector (custom runtimes)', () => {
   it('a program that ignores Enter leaves the draft: draft', () => {
     const stuck = screen('generic/never-submits');
     expect(generic.classify(stuck, probe(text, before, screen('generic/draft')), AFTER_GRACE).kind).toBe('draft');
+  });
+});
+
+describe('a busy report the screen does not show yet (a TUI slow to draw its turn)', () => {
+  const opencode = detectorFor('opencode');
+  const idle = screen('opencode/idle');
+  const draft = screen('opencode/draft');
+  const cleared = screen('opencode/after-submit');
+  const reported = { ...probe(MESSAGE, idle, draft), reportedBusy: true };
+
+  it('looks for the queue for longer, and says queued when it shows', () => {
+    // The screen alone: nothing said busy when we pasted, so a cleared input is taken as accepted.
+    expect(opencode.classify(cleared, probe(MESSAGE, idle, draft), AFTER_GRACE).kind).toBe('accepted');
+    expect(opencode.classify(cleared, reported, AFTER_GRACE)).toMatchObject({ kind: 'waiting', settling: true });
+    expect(opencode.classify(screen('opencode/queued'), reported, AFTER_GRACE).kind).toBe('queued');
+  });
+
+  it('takes a cleared input as accepted once that longer grace is over (the report was stale)', () => {
+    expect(opencode.classify(cleared, reported, REPORTED_QUEUE_GRACE_MS).kind).toBe('accepted');
   });
 });

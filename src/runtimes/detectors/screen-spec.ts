@@ -31,6 +31,11 @@ export interface ScreenSpec {
 
 /** How long a runtime that was busy gets to show a cleared message in its queue. */
 export const QUEUE_GRACE_MS = 600;
+/**
+ * The same, when only the runtime's report said busy (its screen did not show the turn yet): a TUI
+ * that is slow to draw its turn is slow to draw its queue too.
+ */
+export const REPORTED_QUEUE_GRACE_MS = 2000;
 
 export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
   const inputText = (input: InputRegion): string =>
@@ -86,11 +91,12 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
         if (busyNow || answered || echoed) return { kind: 'accepted', detail: `${spec.runtime} reacted to the message` };
         return { kind: 'waiting', detail: 'the text never showed in the input' };
       }
-      if (countMatches(probe.before.lines, spec.busy) > 0 && spec.queued.length > 0) {
+      const busyOnScreen = countMatches(probe.before.lines, spec.busy) > 0;
+      if ((busyOnScreen || probe.reportedBusy === true) && spec.queued.length > 0) {
         // Busy when we pasted: the runtime queues what is submitted; its queue may show a frame later.
         if (countMatches(screen.lines, spec.queued) > 0)
           return { kind: 'queued', detail: `${spec.runtime} is busy; the message waits in its queue` };
-        if (sinceEnterMs < QUEUE_GRACE_MS)
+        if (sinceEnterMs < (busyOnScreen ? QUEUE_GRACE_MS : REPORTED_QUEUE_GRACE_MS))
           return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue', settling: true };
       }
       if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };

@@ -34,6 +34,8 @@ export interface MessageProbe {
   before: Screen;
   /** The screen on which the draft was first seen, if it was. */
   draft: Screen | undefined;
+  /** The runtime's own report said busy when we pasted: its TUI may not show the turn yet. */
+  reportedBusy?: boolean;
 }
 
 export type Observation =
