@@ -9,8 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CLI, emitResult, median, ROOT, timed, world } from './lib.mjs';
 
+// The fields mosaic lists (from the build under test), handed to the floor program.
+const { PANE_FIELDS } = await import(pathToFileURL(path.join(path.dirname(CLI), '..', 'supervisor', 'panes.js')).href);
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const NAIVE_ROUNDS = Number(process.env.BENCH_NAIVE_ROUNDS ?? 3);
@@ -71,7 +74,13 @@ async function measure(size) {
   const script = path.join(w.dir, 'naive-ps.sh');
   writeFileSync(script, NAIVE);
   const naive = ['sh', script, w.socket, path.join(w.home, 'run'), ...names];
-  const floorArgv = [process.execPath, path.join(ROOT, 'bench', 'ps-floor.mjs'), w.socket, path.join(w.home, 'run')];
+  const floorArgv = [
+    process.execPath,
+    path.join(ROOT, 'bench', 'ps-floor.mjs'),
+    w.socket,
+    path.join(w.home, 'run'),
+    JSON.stringify(PANE_FIELDS),
+  ];
 
   await timed(ps, w.env); // warm caches once each
   await timed(naive, w.env);

@@ -158,6 +158,15 @@ export async function eventually<T>(
   }
 }
 
+/** Wait until `mosaic agent status <agent>` shows `activity` (busy, waiting, idle). */
+export async function activityBecomes(fleet: TestFleet, agent: string, activity: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    async () => ((await fleet.json<{ activity: string }>(['agent', 'status', agent])).activity === activity ? true : undefined),
+    timeoutMs,
+    `${agent} to show activity ${activity}`,
+  );
+}
+
 export interface StatusRow {
   tenant_id: string;
   host: string;

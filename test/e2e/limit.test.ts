@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { screenLimit } from '../../src/runtimes/detectors/limit.js';
 import type { FakeModel, FakeRule } from '../fake-model/server.mjs';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { activityBecomes, createFleet, eventually, roster, type TestFleet } from './harness.js';
 import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
 
 /**
@@ -65,16 +65,8 @@ async function startFleet(runtime: RealRuntime, model: FakeModel, edit: (section
   fleet.writeRoster(roster(fleet.socket, `runtimes:\n${section}agents:\n  - {name: r1, runtime: ${runtime}, working_directory: work}\n`));
   const started = await fleet.mosaic(['fleet', 'start']);
   expect(started.status, started.stderr).toBe(0);
-  await activityBecomes(fleet, 'idle', 120_000);
+  await activityBecomes(fleet, 'r1', 'idle', 120_000);
   return fleet;
-}
-
-async function activityBecomes(fleet: TestFleet, activity: string, timeoutMs = 30_000): Promise<void> {
-  await eventually(
-    async () => ((await fleet.json<{ activity: string }>(['agent', 'status', 'r1'])).activity === activity ? true : undefined),
-    timeoutMs,
-    `activity ${activity}`,
-  );
 }
 
 async function send(fleet: TestFleet, message: string): Promise<void> {
@@ -104,7 +96,7 @@ describe('usage and rate limits from the real runtimes (fake model limit rule)',
     expectResetNear(limit, resetsAt);
     // Over 60 s of retry-after, claude gives up at once: one request, and StopFailure reports the turn over.
     expect(model.requests.filter((r) => r.status === 429)).toHaveLength(1);
-    await activityBecomes(fleet, 'idle');
+    await activityBecomes(fleet, 'r1', 'idle');
     // The screen says the same.
     const seen = screenLimit('claude', await tail(fleet), new Date());
     expect(seen?.detail).toBe('rate_limit_429');

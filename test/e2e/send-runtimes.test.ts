@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeModel } from '../fake-model/server.mjs';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { activityBecomes, createFleet, roster, type TestFleet } from './harness.js';
 import { runtimeSection, type RealRuntime } from './runtime-fixtures.js';
 
 /**
@@ -41,11 +41,7 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
     expect(started.status, started.stderr).toBe(0);
 
     // A runtime busy with its own start-up rightly queues a message: wait until it shows idle.
-    await eventually(
-      async () => ((await fleet.json<{ activity: string }>(['agent', 'status', 'r0'])).activity === 'idle' ? true : undefined),
-      120_000,
-      'the runtime to come up idle',
-    );
+    await activityBecomes(fleet, 'r0', 'idle', 120_000);
     const first = await send(fleet, 'please hold the line', 120_000);
     expect(first.status, first.detail).toBe('accepted');
     const turn = await model.waitForRequest((entry) => !entry.isTitle && entry.lastUserText.includes(`#${first.send_id}]`), 30_000);
@@ -53,11 +49,7 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
 
     // The model holds its reply: the runtime is busy, and queues what we send now. Busy as mosaic sees it:
     // under load a TUI can take a while to draw its turn, and until it does the screen cannot say "queued".
-    await eventually(
-      async () => ((await fleet.json<{ activity: string }>(['agent', 'status', 'r0'])).activity === 'busy' ? true : undefined),
-      30_000,
-      'the runtime to show its turn as busy',
-    );
+    await activityBecomes(fleet, 'r0', 'busy', 30_000);
     const second = await send(fleet, 'second message, after the turn', 20_000);
     expect(second.status, second.detail).toBe('queued');
     release();
