@@ -31,6 +31,19 @@ export interface DeliveryRequest {
   ackSources?: readonly AckSource[];
   /** Does the runtime's own report say it is busy (asked just before the paste)? */
   reportsBusy?: () => boolean;
+  /** Sees every step and the screen it judged (MOSAIC_SEND_TRACE): why a verdict was reached. */
+  trace?: (step: DeliveryStep) => void;
+}
+
+/** One step of a delivery, for tracing. */
+export interface DeliveryStep {
+  /** Milliseconds since the delivery started. */
+  atMs: number;
+  step: 'paste' | 'draft' | 'enter' | 'observe';
+  detail?: string;
+  reportedBusy?: boolean;
+  observation?: Observation;
+  screen?: readonly string[];
 }
 
 export interface Clock {
@@ -86,9 +99,11 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     }
     await clock.sleep(pollPause(i + 3, clock.now() - started));
   }
+  const trace = (step: Omit<DeliveryStep, 'atMs'>): void => request.trace?.({ atMs: Math.round(clock.now() - started), ...step });
   const reportedBusy = request.reportsBusy?.() ?? false;
   const before = await io.snapshotAndPaste(request.text);
   const pastedAt = clock.now();
+  trace({ step: 'paste', reportedBusy, screen: before.lines });
   const deadline = request.verify ? started + request.timeoutMs : pastedAt + Math.min(request.timeoutMs, UNVERIFIED_WINDOW_MS);
   const probe = { ...probeFor(request.text, before), reportedBusy };
   const pending = { sendId: request.sendId, agent: request.agent, text: request.text, pastedAt: Date.now() };
@@ -99,9 +114,13 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     const screen = await io.capture();
     if (detector.draftVisible(screen, probe)) {
       probe.draft = screen;
+      trace({ step: 'draft', detail: 'the draft shows', screen: screen.lines });
       break;
     }
-    if (clock.now() >= draftDeadline) break;
+    if (clock.now() >= draftDeadline) {
+      trace({ step: 'draft', detail: 'the draft never showed', screen: screen.lines });
+      break;
+    }
     await clock.sleep(pollPause(i, clock.now() - pastedAt));
   }
   const settle = pastedAt + timing.settleMs - clock.now();
@@ -109,6 +128,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
 
   // 2. Enter, then watch.
   await io.pressEnter();
+  trace({ step: 'enter' });
   let presses = 1;
   let lastEnter = clock.now();
   const firstEnter = lastEnter;
@@ -123,6 +143,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     await clock.sleep(pollPause(i, clock.now() - firstEnter));
     const screen = await io.capture();
     last = detector.classify(screen, probe, clock.now() - firstEnter);
+    trace({ step: 'observe', observation: last, screen: screen.lines });
     if (last.kind === 'accepted') return finish(last.kind, withRetries(last.detail, presses));
     if (last.kind === 'queued') {
       // A runtime may hold a prompt briefly while its own start-up hooks run (codex's first
@@ -152,6 +173,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
         await io.pressEnter();
         presses++;
         lastEnter = clock.now();
+        trace({ step: 'enter', detail: `press ${presses}` });
         continue;
       }
       // The Enter presses are spent; the text may still be taken by a slow or loaded runtime, so

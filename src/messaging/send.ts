@@ -12,7 +12,7 @@ import type { AckSource, Screen } from '../runtimes/detectors/types.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
-import { deliver, realClock, type Clock, type DeliveryOutcome, type PaneIo, type SendStatus } from './deliver.js';
+import { deliver, realClock, type Clock, type DeliveryOutcome, type DeliveryStep, type PaneIo, type SendStatus } from './deliver.js';
 import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from './lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
@@ -32,6 +32,8 @@ export interface SendOptions {
   lockTimeoutMs?: number;
   ackSources?: readonly AckSource[];
   clock?: Clock;
+  /** Sees each step of each delivery, with the agent's name. */
+  trace?: (agent: string, step: DeliveryStep) => void;
 }
 
 export interface SendResult {
@@ -181,6 +183,7 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
           verify: options.verify,
           ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
           reportsBusy: () => reportsBusy(ctx.paths.runDir, agent),
+          trace: options.trace && ((step) => options.trace!(agent.name, step)),
         },
         clock,
       ),

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeModel } from '../fake-model/server.mjs';
 import { activityBecomes, createFleet, roster, type TestFleet } from './harness.js';
@@ -15,10 +17,37 @@ interface SendResult {
   send_id: string;
 }
 
-async function send(fleet: TestFleet, message: string, timeoutMs: number): Promise<SendResult> {
-  const run = await fleet.mosaic(['agent', 'send', 'r0', '--verify', '--verify-timeout', String(timeoutMs), '--json', '-m', message]);
+async function send(fleet: TestFleet, message: string, timeoutMs: number): Promise<SendResult & { trace: string }> {
+  const traceFile = join(fleet.dir, `send-trace-${sends++}.jsonl`);
+  const run = await fleet.mosaic(['agent', 'send', 'r0', '--verify', '--verify-timeout', String(timeoutMs), '--json', '-m', message], {
+    env: { ...fleet.env, MOSAIC_SEND_TRACE: traceFile },
+  });
   expect(run.stdout, run.stderr).not.toBe('');
-  return JSON.parse(run.stdout) as SendResult;
+  return { ...(JSON.parse(run.stdout) as SendResult), trace: readTrace(traceFile) };
+}
+let sends = 0;
+
+/** The send's steps, with the screens it judged (an observation only when it changed): what a wrong verdict saw. */
+function readTrace(file: string): string {
+  if (!existsSync(file)) return '(no trace)';
+  let previous = '';
+  const shown: string[] = [];
+  for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
+    const step = JSON.parse(line) as {
+      atMs: number;
+      step: string;
+      detail?: string;
+      reportedBusy?: boolean;
+      observation?: object;
+      screen?: string[];
+    };
+    const said = `${step.step} ${step.detail ?? ''} ${JSON.stringify(step.observation ?? step.reportedBusy ?? '')}`;
+    const screen = (step.screen ?? []).filter((row) => row.trim() !== '').join('\n');
+    if (step.step === 'observe' && `${said}${screen}` === previous) continue;
+    previous = `${said}${screen}`;
+    shown.push(`${step.atMs} ms ${said}${screen ? `\n${screen}` : ''}`);
+  }
+  return shown.join('\n');
 }
 
 describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the real %s TUI (fake model)', (runtime) => {
@@ -43,7 +72,7 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
     // A runtime busy with its own start-up rightly queues a message: wait until it shows idle.
     await activityBecomes(fleet, 'r0', 'idle', 120_000);
     const first = await send(fleet, 'please hold the line', 120_000);
-    expect(first.status, first.detail).toBe('accepted');
+    expect(first.status, `${first.detail}\n${first.trace}`).toBe('accepted');
     const turn = await model.waitForRequest((entry) => !entry.isTitle && entry.lastUserText.includes(`#${first.send_id}]`), 30_000);
     expect(turn.lastUserText).toContain(`-> r0 #${first.send_id}] please hold the line`);
 
@@ -51,7 +80,7 @@ describe.each<Runtime>(['pi', 'claude', 'codex', 'opencode'])('agent send to the
     // under load a TUI can take a while to draw its turn, and until it does the screen cannot say "queued".
     await activityBecomes(fleet, 'r0', 'busy', 30_000);
     const second = await send(fleet, 'second message, after the turn', 20_000);
-    expect(second.status, second.detail).toBe('queued');
+    expect(second.status, `${second.detail}\n${second.trace}`).toBe('queued');
     release();
     const next = await model.waitForRequest((entry) => !entry.isTitle && entry.lastUserText.includes(`#${second.send_id}]`), 30_000);
     expect(next.lastUserText).toContain('second message, after the turn');

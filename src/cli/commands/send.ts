@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
@@ -147,7 +148,14 @@ async function messageOptions(flags: MessageFlags): Promise<SendOptions> {
     preamble: flags.preamble,
     verify: Boolean(flags.verify),
     timeoutMs,
+    trace: traceTo(process.env.MOSAIC_SEND_TRACE),
   };
+}
+
+/** MOSAIC_SEND_TRACE=<file>: one JSON line per delivery step, with the screen judged (why a verdict was reached). */
+function traceTo(file: string | undefined): SendOptions['trace'] {
+  if (!file) return undefined;
+  return (agent, step) => appendFileSync(file, `${JSON.stringify({ agent, ...step })}\n`, { mode: 0o600 });
 }
 
 async function readMessage(flags: MessageFlags): Promise<string> {

@@ -1,5 +1,5 @@
 import { locateInput, outsideInput, type InputLocator, type InputRegion } from './input-box.js';
-import { containsNeedle, countMatches, isBlank, sameText, squeeze } from './text.js';
+import { containsNeedle, countMatches, isBlank, needleCount, sameText, squeeze } from './text.js';
 import type { AcceptanceDetector, MessageProbe, Observation, Screen, SubmitTiming } from './types.js';
 
 /**
@@ -29,13 +29,16 @@ export interface ScreenSpec {
   reactionRequired?: boolean;
 }
 
-/** How long a runtime that was busy gets to show a cleared message in its queue. */
-export const QUEUE_GRACE_MS = 600;
 /**
- * The same, when only the runtime's report said busy (its screen did not show the turn yet): a TUI
- * that is slow to draw its turn is slow to draw its queue too.
+ * A runtime that was busy when we pasted (its screen or its own report said so) queues what is
+ * submitted, and draws it a moment later: the queue marker, or the message in its transcript
+ * once the turn is over. Until one of them shows (at most this long after Enter), a cleared
+ * input is not yet evidence of anything. A loaded machine (a TUI that posts the message to its
+ * own server, as opencode does) can take well over a second.
  */
-export const REPORTED_QUEUE_GRACE_MS = 2000;
+export const QUEUE_WAIT_MS = 5000;
+/** Once the message shows outside the input, how long its queue marker gets to follow it. */
+export const QUEUE_GRACE_MS = 600;
 
 export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
   const inputText = (input: InputRegion): string =>
@@ -91,12 +94,15 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
         if (busyNow || answered || echoed) return { kind: 'accepted', detail: `${spec.runtime} reacted to the message` };
         return { kind: 'waiting', detail: 'the text never showed in the input' };
       }
-      const busyOnScreen = countMatches(probe.before.lines, spec.busy) > 0;
-      if ((busyOnScreen || probe.reportedBusy === true) && spec.queued.length > 0) {
-        // Busy when we pasted: the runtime queues what is submitted; its queue may show a frame later.
+      const busyAtPaste = countMatches(probe.before.lines, spec.busy) > 0 || probe.reportedBusy === true;
+      if (busyAtPaste && spec.queued.length > 0) {
+        // Busy when we pasted: the runtime queues what is submitted, and shows it a little later.
         if (countMatches(screen.lines, spec.queued) > 0)
           return { kind: 'queued', detail: `${spec.runtime} is busy; the message waits in its queue` };
-        if (sinceEnterMs < (busyOnScreen ? QUEUE_GRACE_MS : REPORTED_QUEUE_GRACE_MS))
+        const shown =
+          needleCount(outsideInput(screen, input), probe.needle) >
+          needleCount(outsideInput(reference, locateInput(reference, spec.input)), probe.needle);
+        if (sinceEnterMs < (shown ? QUEUE_GRACE_MS : QUEUE_WAIT_MS))
           return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue', settling: true };
       }
       if (busyNow) return { kind: 'accepted', detail: `input cleared; ${spec.runtime} is working on it` };
@@ -107,7 +113,9 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
         return { kind: 'waiting', detail: 'only the terminal echoed the Enter; the program has printed nothing since' };
       }
       if (isEmpty(input)) return { kind: 'accepted', detail: 'input cleared on submit' };
-      if (!sameText(outsideInput(screen, input), outsideInput(reference, locateInput(reference, spec.input)))) {
+      // A spinner or progress bar redrawn is not the screen moving on.
+      const settled = (lines: string[]): string[] => lines.filter((line) => !spec.busy.some((p) => p.test(line)));
+      if (!sameText(settled(outsideInput(screen, input)), settled(outsideInput(reference, locateInput(reference, spec.input))))) {
         return { kind: 'accepted', detail: 'the draft left the input and the screen moved on' };
       }
       return { kind: 'waiting', detail: 'the draft left the input; waiting for the runtime to react' };

@@ -27,6 +27,11 @@ export function containsNeedle(lines: readonly string[], needle: string | undefi
   return needle !== undefined && squeeze(lines).includes(needle);
 }
 
+/** How many times the needle shows in the lines (a message sent twice shows twice). */
+export function needleCount(lines: readonly string[], needle: string | undefined): number {
+  return needle === undefined ? 0 : squeeze(lines).split(needle).length - 1;
+}
+
 export function isBlank(screen: Screen): boolean {
   return screen.lines.every((line) => line.trim() === '');
 }
