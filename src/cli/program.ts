@@ -317,6 +317,7 @@ Example:
       `
 --verify results: accepted (exit 0), queued (exit 0: the agent reads it after its current turn),
 draft (exit 1: the text sits unsubmitted in the input), unverifiable (exit 1: no evidence).
+Why a verdict: MOSAIC_SEND_TRACE=<file> appends each step, with the screen judged, as JSON lines.
 Example:
   mosaic agent send coder0 --verify -m 'run the tests in pkg/api'
   git diff | mosaic agent send reviewer0 --verify --source-label ci`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { posixCksum } from '../runtimes/detectors/cksum.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import type { AckSource, Screen } from '../runtimes/detectors/types.js';
-import { deliver, type Clock, type PaneIo } from './deliver.js';
+import { deliver, type Clock, type DeliveryStep, type PaneIo } from './deliver.js';
 
 /** Virtual time: sleeping advances the clock at once, so timing logic is tested without waiting. */
 function virtualClock(): Clock & { t: number } {
@@ -69,6 +69,20 @@ describe('deliver', () => {
     const outcome = await deliver(io, request(), virtualClock());
     expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 1 });
     expect(state.pastes).toEqual(['[h:operator -> a] hello']);
+  });
+
+  it('traces each step with the screen it judged: paste, draft, Enter, then observations to the verdict', async () => {
+    const { io } = fakeStub({ dropEnters: 1 });
+    const steps: DeliveryStep[] = [];
+    const outcome = await deliver(io, request({ trace: (step) => steps.push(step), reportsBusy: () => false }), virtualClock());
+    expect(outcome.status).toBe('accepted');
+    const names = steps.map((step) => step.step);
+    expect(names.slice(0, 4)).toEqual(['paste', 'draft', 'enter', 'observe']);
+    expect(names.filter((name) => name === 'enter')).toHaveLength(2); // the retried Enter is there too
+    expect(steps[0]).toMatchObject({ reportedBusy: false });
+    expect(steps[1]!.screen?.some((line) => line.includes('hello'))).toBe(true);
+    expect(steps.at(-1)).toMatchObject({ step: 'observe', observation: { kind: 'accepted' } });
+    expect(steps.every((step, i) => i === 0 || step.atMs >= steps[i - 1]!.atMs)).toBe(true);
   });
 
   it('retries Enter, never the body, while the draft stays', async () => {

@@ -114,10 +114,24 @@ describe('agent send on real tmux with the stub agent', () => {
   it('a lost first Enter is retried (Enter only): accepted, one message', async () => {
     const { fleet, recorded } = stubFleet([{ name: 'dropper', args: ['--drop-first-enter'] }]);
     expect((await fleet.mosaic(['fleet', 'start', 'dropper'])).status).toBe(0);
-    const { status, result } = await sendJson(fleet, ['dropper', '--verify', '-m', 'please do not lose me']);
-    expect(status).toBe(0);
+    const traceFile = path.join(fleet.dir, 'send-trace.jsonl');
+    const run = await fleet.mosaic(['agent', 'send', 'dropper', '--verify', '--json', '-m', 'please do not lose me'], {
+      env: { ...fleet.env, MOSAIC_SEND_TRACE: traceFile },
+    });
+    const result = JSON.parse(run.stdout) as SendResult;
+    expect(run.status).toBe(0);
     expect(result.status).toBe('accepted');
     expect(result.detail).toMatch(/Enter pressed [2-4] times/);
+    // The trace says why: the draft stayed after the first Enter, and the retried Enter was taken.
+    const steps = readFileSync(traceFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { agent: string; step: string; observation?: { kind: string }; screen?: string[] });
+    expect(steps.every((step) => step.agent === 'dropper')).toBe(true);
+    expect(steps.filter((step) => step.step === 'enter').length).toBeGreaterThanOrEqual(2);
+    expect(steps.some((step) => step.observation?.kind === 'draft')).toBe(true);
+    expect(steps.at(-1)?.observation?.kind).toBe('accepted');
+    expect(steps.at(-1)?.screen?.some((line) => line.includes('[stub] ack'))).toBe(true);
     expect(recorded('dropper')).toEqual(['1.msg']);
     expect(readFileSync(path.join(fleet.dir, 'rec-dropper', '1.msg'), 'utf8')).toMatch(/\] please do not lose me$/);
     expect(recorded('a')).toEqual([]);
