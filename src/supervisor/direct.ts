@@ -7,10 +7,17 @@ import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec
 import { buildHolderSpec } from './holder.js';
 import { launchIdentity } from './identity.js';
 import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
-import { HOOK_GRACE_MS, handlePaneDied } from './pane-died.js';
+import { HOOK_GRACE_MS, handlePaneDied, paneDiedLogLine, type PaneDiedEvent } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
-import { rotateTranscripts, supervisorLogFile, transcriptFile, transcriptMaxBytes, transcriptPipeCommand } from './transcript.js';
+import {
+  appendSupervisorLog,
+  rotateTranscripts,
+  supervisorLogFile,
+  transcriptFile,
+  transcriptMaxBytes,
+  transcriptPipeCommand,
+} from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 // The read side lives in ./panes.js (fleet ps loads it without the launch machinery): import it from there.
 import { listPanes, observeAgent, type PaneRow } from './panes.js';
@@ -312,18 +319,20 @@ export class DirectSupervisor implements Supervisor {
    * holds the pane's tty as the agent exits): handle the death as the hook would have.
    */
   private async reconcile(agent: AgentSpec, pane: PaneRow): Promise<void> {
-    await handlePaneDied(
-      {
-        agent: agent.name,
-        paneId: pane.paneId,
-        deadPid: pane.panePid,
-        exitStatus: pane.deadStatus,
-        exitSignal: pane.deadSignal,
-        deadTime: pane.deadTime,
-        backstop: true,
-      },
-      { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, logsDir: this.deps.paths.logsDir, now: this.deps.host.now },
-    );
+    const event: PaneDiedEvent = {
+      agent: agent.name,
+      paneId: pane.paneId,
+      deadPid: pane.panePid,
+      exitStatus: pane.deadStatus,
+      exitSignal: pane.deadSignal,
+      deadTime: pane.deadTime,
+      backstop: true,
+    };
+    const { logsDir } = this.deps.paths;
+    const outcome = await handlePaneDied(event, { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, logsDir, now: this.deps.host.now });
+    // The supervisor log has one line per handled exit, whichever path handled it.
+    if (outcome.result !== 'deferred')
+      await appendSupervisorLog(logsDir, paneDiedLogLine(event, outcome, 'reader', new Date(this.deps.host.now())));
   }
 }
 

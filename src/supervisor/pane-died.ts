@@ -28,6 +28,16 @@ export interface PaneDiedOutcome {
   reason?: string;
 }
 
+/** Which path handled a death: the tmux hook, the fleet watchdog, or a reading command (status, ps). */
+export type PaneDiedHandler = 'hook' | 'watchdog' | 'reader';
+
+/** The supervisor.log line for one handled exit, the same whichever path handled it. */
+export function paneDiedLogLine(event: PaneDiedEvent, outcome: PaneDiedOutcome, by: PaneDiedHandler, at: Date): string {
+  const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
+  const why = outcome.reason ? ` (${outcome.reason})` : '';
+  return `${at.toISOString()} ${by}: ${event.agent} (${event.paneId}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${outcome.result}${why}`;
+}
+
 /** Grace given to the hook (a Node start-up) before a backstop handles a death itself. */
 export const HOOK_GRACE_MS = 2000;
 

@@ -1,4 +1,6 @@
+import fsp from 'node:fs/promises';
 import { shellQuote } from './hook.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../system/fs.js';
 import { logMaxBytes, rotateIfOverCap, rotatedLogFile } from '../system/rotate.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
 
@@ -66,6 +68,23 @@ export async function rotateTranscripts(logsDir: string, agents: readonly Transc
 
 /** The supervisor's own log (one line per handled exit), kept under the same cap. */
 export const supervisorLogFile = (logsDir: string): string => `${logsDir}/supervisor.log`;
+
+/**
+ * Append one line to the supervisor log from inside mosaic (the hook and the watchdog write
+ * theirs through their stderr). Never throws: a reader must not fail over its log line.
+ */
+export async function appendSupervisorLog(logsDir: string, line: string): Promise<void> {
+  const append = (): Promise<void> => fsp.appendFile(supervisorLogFile(logsDir), `${line}\n`, { mode: PRIVATE_FILE_MODE });
+  try {
+    await append().catch(async (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await ensurePrivateDir(logsDir);
+      await append();
+    });
+  } catch {
+    // The death was handled and is in the event log; only this line is lost.
+  }
+}
 
 /** A running agent's pane, and whether tmux reports a pipe on it. */
 export interface RunningTranscript extends TranscriptAgent {

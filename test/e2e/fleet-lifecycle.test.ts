@@ -190,6 +190,36 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     await eventually(() => existsSync(`${fleet.home}/logs/supervisor.log`) || undefined, 15_000, 'the supervisor log to be written again');
   });
 
+  it('with the hook and the watchdog both gone, a reading command handles the death and logs it', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n', FAST_RESTART));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    fleet.tmux(['kill-session', '-t', '=_holder']);
+    fleet.tmux(['set-hook', '-gu', 'pane-died']);
+    const paneOf = (format: string): string => fleet.tmux(['display-message', '-p', '-t', '=a:0.0', format]).stdout.trim();
+    const first = Number(paneOf('#{pane_pid}'));
+    process.kill(first, 'SIGKILL');
+    await eventually(() => paneOf('#{pane_dead}') === '1' || undefined, 10_000, 'the pane to be dead');
+    const supervisorLog = `${fleet.home}/logs/supervisor.log`;
+    const line = new RegExp(`reader: a \\(%\\d+, pid ${first}\\) exited with signal 9: respawn-scheduled`);
+    // Nothing else is left to notice the death: `fleet status` repairs it, once.
+    await eventually(
+      async () => {
+        await fleet.mosaic(['fleet', 'status']);
+        return (existsSync(supervisorLog) && line.test(readFileSync(supervisorLog, 'utf8'))) || undefined;
+      },
+      15_000,
+      () => `a reader line in supervisor.log:\n${existsSync(supervisorLog) ? readFileSync(supervisorLog, 'utf8') : '(none)'}`,
+    );
+    await paneComesBack(fleet, 'a', first);
+    await fleet.mosaic(['fleet', 'status']);
+    expect(
+      readFileSync(supervisorLog, 'utf8')
+        .split('\n')
+        .filter((entry) => line.test(entry)),
+    ).toHaveLength(1);
+  });
+
   it('a fleet-wide crash storm fails the crashing agents instead of restarting them; a restart starts over', async () => {
     const fleet = createFleet();
     const crashing = Array.from({ length: 6 }, (_, i) => `c${i}`);
@@ -220,7 +250,13 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(ps.find((row) => row.agent === 'c1')).toMatchObject({ state: 'failed', failed_reason: rows.c1!.failed_reason });
     const verify = await fleet.mosaic(['fleet', 'verify']);
     expect(verify.stderr).toMatch(/agent "c0" failed \(fleet-wide crash storm/);
-    expect(readFileSync(`${fleet.home}/logs/supervisor.log`, 'utf8')).toMatch(/: failed \(fleet-wide crash storm/);
+    // Whichever path gave up on an agent (hook, watchdog or this test's own status reads), it logged why.
+    const supervisorLog = `${fleet.home}/logs/supervisor.log`;
+    await eventually(
+      () => /: failed \(fleet-wide crash storm/.test(readFileSync(supervisorLog, 'utf8')) || undefined,
+      10_000,
+      () => `a "failed (fleet-wide crash storm" line in supervisor.log:\n${readFileSync(supervisorLog, 'utf8')}`,
+    );
 
     // An explicit restart is the operator's go: the storm record starts over, so c0 gets restarts again.
     expect((await fleet.mosaic(['fleet', 'restart', 'c0'])).status).toBe(0);

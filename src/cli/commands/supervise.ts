@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
-import { handlePaneDied } from '../../supervisor/pane-died.js';
+import { handlePaneDied, paneDiedLogLine } from '../../supervisor/pane-died.js';
 import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
 import { cliHost } from '../host.js';
 import { err } from '../output.js';
@@ -44,11 +44,7 @@ export async function supervise(command: Command): Promise<number> {
     deadTime: number(opts.deadTime),
     backstop: Boolean(opts.watchdog),
   };
-  const { result, reason } = await handlePaneDied(event, { tmux, runDir: paths.runDir, logsDir: paths.logsDir, now: host.now });
-  const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
-  if (result === 'deferred') return 0;
-  err(
-    `${new Date().toISOString()} ${opts.watchdog ? 'watchdog' : 'hook'}: ${opts.agent} (${opts.pane}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${result}${reason ? ` (${reason})` : ''}`,
-  );
+  const outcome = await handlePaneDied(event, { tmux, runDir: paths.runDir, logsDir: paths.logsDir, now: host.now });
+  if (outcome.result !== 'deferred') err(paneDiedLogLine(event, outcome, opts.watchdog ? 'watchdog' : 'hook', new Date()));
   return 0;
 }
