@@ -165,11 +165,12 @@ export function joinFleet(inputs: PsInputs): PsReport {
     return matchers.get(runtime);
   };
 
-  const base = { tenant_id: roster.tenantId, host: inputs.host, supervisor: roster.supervisor };
   // Records spell these fields out: an object literal that starts with a spread and goes on with
   // thirty more fields is built property by property on a slow path (~80 µs each on node 20, a
   // third of `fleet ps` at 500 agents); written out, ~2 µs.
-  const { tenant_id, host, supervisor } = base;
+  const tenant_id = roster.tenantId;
+  const { host } = inputs;
+  const { supervisor } = roster;
   const records: PsRecord[] = roster.agents.map((agent) => agentRecord(agent));
   function agentRecord(agent: AgentSpec): PsRecord {
     const pane = bySession.get(agent.session);
@@ -326,7 +327,9 @@ export function joinFleet(inputs: PsInputs): PsReport {
 
   const holder = bySession.get(roster.holderSession);
   return {
-    ...base,
+    tenant_id,
+    host,
+    supervisor,
     socket: inputs.socket,
     systemd_error: inputs.systemd?.error ?? null,
     holder: !holder ? 'missing' : holder.dead ? 'dead' : 'alive',

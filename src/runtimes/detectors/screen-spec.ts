@@ -86,22 +86,22 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
           : { kind: 'waiting', detail: `no ${spec.runtime} input box on screen` };
       }
       if (holdsDraft(input, probe)) return { kind: 'draft', detail: 'the text is still in the input' };
+      const outside = outsideInput(screen, input);
       const busyNow = grew(screen, probe.before, spec.busy);
       const answered = grew(screen, reference, spec.responses);
       if (!probe.draft) {
         // We never saw the draft, so an empty input proves nothing: only the runtime's reaction counts.
-        const echoed = containsNeedle(outsideInput(screen, input), probe.needle) && !containsNeedle(probe.before.lines, probe.needle);
+        const echoed = containsNeedle(outside, probe.needle) && !containsNeedle(probe.before.lines, probe.needle);
         if (busyNow || answered || echoed) return { kind: 'accepted', detail: `${spec.runtime} reacted to the message` };
         return { kind: 'waiting', detail: 'the text never showed in the input' };
       }
+      const outsideBefore = outsideInput(reference, locateInput(reference, spec.input));
       const busyAtPaste = countMatches(probe.before.lines, spec.busy) > 0 || probe.reportedBusy === true;
       if (busyAtPaste && spec.queued.length > 0) {
         // Busy when we pasted: the runtime queues what is submitted, and shows it a little later.
         if (countMatches(screen.lines, spec.queued) > 0)
           return { kind: 'queued', detail: `${spec.runtime} is busy; the message waits in its queue` };
-        const shown =
-          needleCount(outsideInput(screen, input), probe.needle) >
-          needleCount(outsideInput(reference, locateInput(reference, spec.input)), probe.needle);
+        const shown = needleCount(outside, probe.needle) > needleCount(outsideBefore, probe.needle);
         if (sinceEnterMs < (shown ? QUEUE_GRACE_MS : QUEUE_WAIT_MS))
           return { kind: 'waiting', detail: 'input cleared while busy; looking for the queue', settling: true };
       }
@@ -115,7 +115,7 @@ export function screenDetector(spec: ScreenSpec): AcceptanceDetector {
       if (isEmpty(input)) return { kind: 'accepted', detail: 'input cleared on submit' };
       // A spinner or progress bar redrawn is not the screen moving on.
       const settled = (lines: string[]): string[] => lines.filter((line) => !spec.busy.some((p) => p.test(line)));
-      if (!sameText(settled(outsideInput(screen, input)), settled(outsideInput(reference, locateInput(reference, spec.input))))) {
+      if (!sameText(settled(outside), settled(outsideBefore))) {
         return { kind: 'accepted', detail: 'the draft left the input and the screen moved on' };
       }
       return { kind: 'waiting', detail: 'the draft left the input; waiting for the runtime to react' };
