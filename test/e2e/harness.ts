@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import type { DeliveryStep } from '../../src/messaging/deliver.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -165,6 +166,18 @@ export async function activityBecomes(fleet: TestFleet, agent: string, activity:
     timeoutMs,
     `${agent} to show activity ${activity}`,
   );
+}
+
+/** One line of a send's trace (`MOSAIC_SEND_TRACE=<file>`): a delivery step and the agent it was for. */
+export type SendTraceStep = DeliveryStep & { agent: string };
+
+/** The steps a traced send wrote; none when it wrote no file. */
+export function readSendTrace(file: string): SendTraceStep[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as SendTraceStep);
 }
 
 export interface StatusRow {

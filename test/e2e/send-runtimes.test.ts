@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFakeModel } from '../fake-model/server.mjs';
-import { activityBecomes, createFleet, roster, type TestFleet } from './harness.js';
+import { activityBecomes, createFleet, readSendTrace, roster, type TestFleet } from './harness.js';
 import { runtimeSection, type RealRuntime } from './runtime-fixtures.js';
 
 /**
@@ -32,15 +32,7 @@ function readTrace(file: string): string {
   if (!existsSync(file)) return '(no trace)';
   let previous = '';
   const shown: string[] = [];
-  for (const line of readFileSync(file, 'utf8').trim().split('\n')) {
-    const step = JSON.parse(line) as {
-      atMs: number;
-      step: string;
-      detail?: string;
-      reportedBusy?: boolean;
-      observation?: object;
-      screen?: string[];
-    };
+  for (const step of readSendTrace(file)) {
     const said = `${step.step} ${step.detail ?? ''} ${JSON.stringify(step.observation ?? step.reportedBusy ?? '')}`;
     const screen = (step.screen ?? []).filter((row) => row.trim() !== '').join('\n');
     if (step.step === 'observe' && `${said}${screen}` === previous) continue;

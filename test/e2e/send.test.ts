@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { createFleet, eventually, readSendTrace, roster, type TestFleet } from './harness.js';
 
 interface SendResult {
   tenant_id: string;
@@ -123,10 +123,7 @@ describe('agent send on real tmux with the stub agent', () => {
     expect(result.status).toBe('accepted');
     expect(result.detail).toMatch(/Enter pressed [2-4] times/);
     // The trace says why: the draft stayed after the first Enter, and the retried Enter was taken.
-    const steps = readFileSync(traceFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { agent: string; step: string; observation?: { kind: string }; screen?: string[] });
+    const steps = readSendTrace(traceFile);
     expect(steps.every((step) => step.agent === 'dropper')).toBe(true);
     expect(steps.filter((step) => step.step === 'enter').length).toBeGreaterThanOrEqual(2);
     expect(steps.some((step) => step.observation?.kind === 'draft')).toBe(true);
