@@ -84,7 +84,7 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     const hostile = `it's "q" $(touch /tmp/pwned) \`id\` ; | & < > \\ ✓ \t end\n`;
     const body = (hostile.repeat(Math.ceil(100_000 / Buffer.byteLength(hostile))) + 'LAST').slice(0, 100_000);
     const sent = await mosaic(['agent', 'send', 'beta/b1', '--verify', '--json'], body);
-    expect(sent.status, sent.stderr).toBe(0);
+    expect(sent.status, `${sent.stdout}\n${sent.stderr}`).toBe(0);
     const verdict = JSON.parse(sent.stdout) as { host: string; agent: string; status: string; bytes: number; detail: string };
     expect(verdict).toMatchObject({ host: 'beta', agent: 'b1', status: 'accepted' });
     expect(verdict.detail).toMatch(/bytes and checksum match/);
