@@ -2,7 +2,8 @@
 // test/.runtimes. opencode-ai lists platform packages the npm registry mirror here does not
 // serve, which leaves package-lock.json out of sync for `npm ci`; a separate prefix avoids that.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,9 +16,13 @@ for (const [name, version] of Object.entries(PINNED)) {
   const binary = path.join(prefix, 'node_modules', '.bin', 'opencode');
   if (existsSync(binary) && existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === version) continue;
   console.error(`installing ${name}@${version} for the e2e tests into ${prefix}`);
+  // Its own TMPDIR, removed afterwards: opencode-ai's install script leaves a directory in the temp dir.
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'mosaic-runtime-install-'));
   const install = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `${name}@${version}`], {
     stdio: 'inherit',
+    env: { ...process.env, TMPDIR: tmp },
   });
+  rmSync(tmp, { recursive: true, force: true });
   if (install.status !== 0) {
     console.error(`could not install ${name}@${version}; the ${name} e2e tests will fail`);
     process.exit(1);

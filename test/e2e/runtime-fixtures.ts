@@ -26,10 +26,12 @@ export function runtimeSection(runtime: RealRuntime, model: FakeModel, dir: stri
   const approvals = options.approvals ?? true;
   const seed = path.join(dir, 'seed', runtime);
   const home = path.join(dir, 'agent-home');
-  mkdirSync(seed, { recursive: true });
-  mkdirSync(home, { recursive: true });
+  // TMPDIR too: under systemd an agent gets the user manager's environment, not the test's (pi's
+  // jiti cache and opencode otherwise write into /tmp).
+  const tmp = path.join(dir, 'agent-tmp');
+  for (const made of [seed, home, tmp]) mkdirSync(made, { recursive: true });
   const env = (vars: Record<string, string>): string =>
-    Object.entries({ HOME: home, ...vars })
+    Object.entries({ HOME: home, TMPDIR: tmp, ...vars })
       .map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`)
       .join('\n');
   switch (runtime) {
