@@ -5,10 +5,21 @@ import type { TestProject } from 'vitest/node';
 
 /*
  * `npm test` must leave nothing behind: every test puts its runtimes' HOME, XDG dirs and TMPDIR
- * under its own directory and removes it. This global setup notes what the temp dir and $HOME
- * hold before the run and fails the run if anything new is left after it.
+ * under its own directory and removes it. This global setup notes what the temp dir, $HOME and
+ * its XDG default directories hold before the run and fails the run if anything new is left after it.
  */
-const watched = (): Record<string, string> => ({ tmp: os.tmpdir(), home: os.homedir() });
+const watched = (): Record<string, string> => {
+  const home = os.homedir();
+  // One level into the XDG defaults too: a runtime or a user manager writes there, not in $HOME itself.
+  return {
+    tmp: os.tmpdir(),
+    home,
+    config: path.join(home, '.config'),
+    cache: path.join(home, '.cache'),
+    data: path.join(home, '.local', 'share'),
+    state: path.join(home, '.local', 'state'),
+  };
+};
 let before: Record<string, Set<string>> = {};
 /** vitest's own temp directory, which it removes after the teardown. */
 let ownTmp: string | undefined;
