@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
 import {
   IN_CI,
@@ -345,19 +345,6 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     const home = process.env.HOME ?? '/root';
     const ownDir = path.join(home, '.config', 'systemd', 'user');
     expect(MANAGER.unitPath, 'the user manager searches ~/.config/systemd/user').toContain(ownDir);
-    // Registered first, so it runs after the unit cleanup (onTestFinished runs in reverse): the
-    // directories this test made are removed again once they are empty.
-    const made = [path.dirname(ownDir), ownDir].filter((dir) => !existsSync(dir));
-    onTestFinished(() => {
-      for (const dir of made.reverse()) {
-        try {
-          rmdirSync(dir);
-        } catch (error) {
-          // Not empty: something else lives there now, and stays.
-          if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw error;
-        }
-      }
-    });
     const fleet = createFleet();
     const world = systemdWorld(fleet, { configHome: path.join(home, '.config') });
     threeAgents(fleet);
