@@ -6,18 +6,26 @@ import { UserError } from '../core/errors.js';
 import { ensurePrivateDir } from '../system/fs.js';
 
 /**
- * A per-agent send lock: an O_EXCL lock file naming its holder (pid, process start time,
- * random token). Sends to one agent never interleave; a lock whose holder is gone
- * (crashed, killed, or its pid reused) is broken, so a dead sender cannot block an agent forever.
+ * A per-agent lock: an O_EXCL lock file naming its holder (pid, process start time, random
+ * token). Sends to one agent never interleave, nor do two handlers of one agent's death; a lock
+ * whose holder is gone (crashed, killed, or its pid reused) is broken, so a dead holder cannot
+ * block an agent forever.
  */
 export interface AgentLock {
   readonly file: string;
   release(): Promise<void>;
 }
 
+/** What the lock guards: a send (paste, Enter, verdict), or the handling of an agent's exit (supervisor). */
+export type LockPurpose = 'send' | 'supervise';
+
 export interface LockOptions {
-  /** Give up after this long (a live sender holds the lock). */
+  /** Give up after this long (a live holder keeps the lock). */
   timeoutMs: number;
+  /** Default: send. Each purpose has its own lock file, so a send never waits for a restart. */
+  purpose?: LockPurpose;
+  /** Default true. False: a missing run dir is an ENOENT error, not created (a late exit handler must not recreate a removed fleet home). */
+  createRunDir?: boolean;
 }
 
 export interface LockOwner {
@@ -28,10 +36,12 @@ export interface LockOwner {
 
 const EMPTY_LOCK_GRACE_MS = 2000;
 
-export const lockFile = (runDir: string, agent: string): string => path.join(runDir, `send-${agent}.lock`);
+export const lockFile = (runDir: string, agent: string, purpose: LockPurpose = 'send'): string =>
+  path.join(runDir, `${purpose}-${agent}.lock`);
 
 export async function acquireAgentLock(runDir: string, agent: string, options: LockOptions): Promise<AgentLock> {
-  const file = lockFile(runDir, agent);
+  const purpose = options.purpose ?? 'send';
+  const file = lockFile(runDir, agent, purpose);
   // The token tells this holder from another send in the same process (broadcast).
   const content = `${process.pid} ${processStart(process.pid) || '-'} ${randomBytes(6).toString('hex')}\n`;
   const deadline = Date.now() + options.timeoutMs;
@@ -47,7 +57,7 @@ export async function acquireAgentLock(runDir: string, agent: string, options: L
       return { file, release: () => releaseIfMine(file, content) };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && attempt === 0) {
+      if (code === 'ENOENT' && attempt === 0 && options.createRunDir !== false) {
         await ensurePrivateDir(runDir);
         continue;
       }
@@ -58,7 +68,7 @@ export async function acquireAgentLock(runDir: string, agent: string, options: L
     if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(file, holder.raw))) continue;
     if (Date.now() >= deadline) {
       throw new UserError(
-        `agent "${agent}" is busy: another send (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
+        `agent "${agent}" is busy: another ${purpose === 'send' ? 'send' : 'exit handler'} (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
         { hint: `wait and try again; if no mosaic process is running, remove ${file}` },
       );
     }

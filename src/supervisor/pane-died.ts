@@ -1,4 +1,6 @@
+import { UserError } from '../core/errors.js';
 import { appendEvents, type NewFleetEvent } from '../events/log.js';
+import { acquireAgentLock, type AgentLock } from '../messaging/lock.js';
 import { fileExists } from '../system/fs.js';
 import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
@@ -41,24 +43,50 @@ export function paneDiedLogLine(event: PaneDiedEvent, outcome: PaneDiedOutcome, 
 /** Grace given to the hook (a Node start-up) before a backstop handles a death itself. */
 export const HOOK_GRACE_MS = 2000;
 
+/** A handler holds the agent's lock for a state read, a few file writes and one tmux call. */
+const HANDLER_LOCK_TIMEOUT_MS = 5000;
+
+export interface PaneDiedDeps {
+  tmux: TmuxClient;
+  runDir: string;
+  now: () => number;
+  /** Where the fleet event log is (crash, restart, failed). */
+  logsDir?: string;
+}
+
 /**
  * Called when an agent's process has exited: by the tmux pane-died hook, by the fleet
  * watchdog, or by a reader that sees an unhandled dead pane. Decides between a delayed
  * respawn (the delay is slept inside the pane by the launcher) and giving up as `failed`.
  * Handling is idempotent per dead PID, so the three paths never double-count a crash.
  */
-export async function handlePaneDied(
-  event: PaneDiedEvent,
-  deps: {
-    tmux: TmuxClient;
-    runDir: string;
-    now: () => number;
-    /** Where the fleet event log is (crash, restart, failed). */ logsDir?: string;
-  },
-): Promise<PaneDiedOutcome> {
+export async function handlePaneDied(event: PaneDiedEvent, deps: PaneDiedDeps): Promise<PaneDiedOutcome> {
   const now = deps.now();
   // tmux stamps pane_dead_time exactly when it runs the hook; with a stamp, let the hook act first.
   if (event.backstop && event.deadTime !== null && now - event.deadTime * 1000 < HOOK_GRACE_MS) return { result: 'deferred' };
+  // Without a stamp the hook and a backstop can both get here for one death. Each reads the run
+  // state, checks `handledPid` and writes it back: under this lock only one of them counts it.
+  let lock: AgentLock;
+  try {
+    lock = await acquireAgentLock(deps.runDir, event.agent, {
+      purpose: 'supervise',
+      timeoutMs: HANDLER_LOCK_TIMEOUT_MS,
+      createRunDir: false,
+    });
+  } catch (error) {
+    if (error instanceof UserError) return { result: 'deferred' }; // another handler is on it; the watchdog asks again
+    // No run dir (a fleet home removed under a late hook): nothing of ours to handle, nothing to recreate.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return handleUnderLock(event, deps, now);
+    throw error;
+  }
+  try {
+    return await handleUnderLock(event, deps, now);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function handleUnderLock(event: PaneDiedEvent, deps: PaneDiedDeps, now: number): Promise<PaneDiedOutcome> {
   // The watchdog lists only dead panes whose @mosaic_handled differs from their PID.
   const markHandled = event.deadPid === null ? [] : ['set-option', '-p', '-t', event.paneId, '@mosaic_handled', String(event.deadPid)];
   const mark = async (): Promise<void> => {

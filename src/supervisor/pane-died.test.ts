@@ -1,0 +1,83 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { launchSpecFile } from '../launch/spec.js';
+import type { CommandRunner } from '../system/runner.js';
+import { TmuxClient } from '../tmux/client.js';
+import { fleetCrashesFile } from './fleet-crashes.js';
+import { handlePaneDied, type PaneDiedEvent } from './pane-died.js';
+import { readRunState, writeRunState } from './state.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A run dir with one supervised agent `a`, and a tmux whose every call takes a few ms (as a real one does). */
+async function world(): Promise<{ runDir: string; tmux: TmuxClient; calls: string[][] }> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-pane-died-'));
+  dirs.push(runDir);
+  writeFileSync(launchSpecFile(runDir, 'a'), '{}\n');
+  await writeRunState(runDir, {
+    agent: 'a',
+    session: 'a',
+    policy: { backoffInitialMs: 50, backoffMaxMs: 200, maxCrashes: 100, windowSeconds: 60, fleetMaxCrashes: 4 },
+    crashes: [],
+    restarts: 0,
+    failed: false,
+    lastExitStatus: null,
+    nextStartAt: null,
+  });
+  const calls: string[][] = [];
+  const runner: CommandRunner = async (argv) => {
+    calls.push([...argv]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return { argv, status: 0, signal: null, stdout: '', stderr: '', durationMs: 5 };
+  };
+  return { runDir, tmux: new TmuxClient({ socket: 'sock', runner, env: {} }), calls };
+}
+
+const death = (pid: number, backstop: boolean): PaneDiedEvent => ({
+  agent: 'a',
+  paneId: '%1',
+  deadPid: pid,
+  exitStatus: 1,
+  exitSignal: null,
+  deadTime: null, // tmux had not stamped it yet: the backstop does not wait for the hook
+  backstop,
+});
+
+describe('handlePaneDied', () => {
+  it('counts one death once when the hook and a reader handle it at the same moment', async () => {
+    const { runDir, tmux, calls } = await world();
+    const deps = { tmux, runDir, now: () => 1_000_000 };
+    const outcomes = await Promise.all([handlePaneDied(death(4242, false), deps), handlePaneDied(death(4242, true), deps)]);
+    expect(outcomes.map((outcome) => outcome.result).sort()).toEqual(['ignored', 'respawn-scheduled']);
+    expect(readFileSync(fleetCrashesFile(runDir), 'utf8').trim().split('\n')).toEqual(['1000000 a']);
+    expect(await readRunState(runDir, 'a')).toMatchObject({ restarts: 1, crashes: [1_000_000], handledPid: 4242 });
+    expect(calls.filter((argv) => argv.includes('respawn-pane'))).toHaveLength(1);
+  });
+
+  it('counts each of two deaths in a row', async () => {
+    const { runDir, tmux } = await world();
+    const deps = { tmux, runDir, now: () => 1_000_000 };
+    expect((await handlePaneDied(death(1, false), deps)).result).toBe('respawn-scheduled');
+    expect((await handlePaneDied(death(1, true), deps)).result).toBe('ignored');
+    expect((await handlePaneDied(death(2, false), deps)).result).toBe('respawn-scheduled');
+    expect(await readRunState(runDir, 'a')).toMatchObject({ restarts: 2, handledPid: 2 });
+  });
+
+  it('leaves a removed run dir removed (a late hook after the fleet home is gone)', async () => {
+    const { runDir, tmux } = await world();
+    rmSync(runDir, { recursive: true, force: true });
+    expect((await handlePaneDied(death(7, false), { tmux, runDir, now: () => 1_000_000 })).result).toBe('ignored');
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('leaves no lock file behind', async () => {
+    const { runDir, tmux } = await world();
+    await handlePaneDied(death(8, false), { tmux, runDir, now: () => 1_000_000 });
+    expect(readdirSync(runDir).filter((name) => name.endsWith('.lock'))).toEqual([]);
+  });
+});
