@@ -16,8 +16,13 @@ export interface AgentLock {
   release(): Promise<void>;
 }
 
-/** What the lock guards: a send (paste, Enter, verdict), or the handling of an agent's exit (supervisor). */
-export type LockPurpose = 'send' | 'supervise';
+/**
+ * What the lock guards: a send to an agent (paste, Enter, verdict), the handling of an agent's exit
+ * (supervisor), or a socket's one control-mode client (`fleet serve`; the name is the socket's).
+ */
+export type LockPurpose = 'send' | 'supervise' | 'control';
+
+const HOLDER: Record<LockPurpose, string> = { send: 'send', supervise: 'exit handler', control: 'control client' };
 
 export interface LockOptions {
   /** Give up after this long (a live holder keeps the lock). */
@@ -68,7 +73,7 @@ export async function acquireAgentLock(runDir: string, agent: string, options: L
     if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(file, holder.raw))) continue;
     if (Date.now() >= deadline) {
       throw new UserError(
-        `agent "${agent}" is busy: another ${purpose === 'send' ? 'send' : 'exit handler'} (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
+        `agent "${agent}" is busy: another ${HOLDER[purpose]} (pid ${holder?.pid ?? 'unknown'}) has held its lock for over ${options.timeoutMs} ms`,
         { hint: `wait and try again; if no mosaic process is running, remove ${file}` },
       );
     }

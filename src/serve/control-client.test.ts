@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lockFile } from '../messaging/lock.js';
 import { runCommand } from '../system/runner.js';
 import { waitFor } from '../system/wait.js';
 import { TmuxClient } from '../tmux/client.js';
@@ -81,6 +82,64 @@ describe('TmuxControlClient (real tmux)', () => {
       const none = new TmuxControlClient(tmux, async () => undefined);
       await expect(none.run(['display-message', '-p', 'x'])).rejects.toThrow(/no tmux session/);
       none.close();
+    } finally {
+      client.close();
+    }
+  });
+
+  it('one control client per socket across clients sharing a slot dir: the other runs plain tmux calls until the slot is free', async () => {
+    const { tmux, cli } = world();
+    cli(['new-session', '-d', '-s', 'holder', 'sleep 60']);
+    const slotDir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-control-slot-'));
+    cleanups.push(() => rmSync(slotDir, { recursive: true, force: true }));
+    const first = new TmuxControlClient(tmux, async () => 'holder', { slotDir });
+    const second = new TmuxControlClient(tmux, async () => 'holder', { slotDir, slotRetryMs: 50 });
+    const controlClients = (): number =>
+      cli(['list-clients', '-F', '#{client_control_mode}'])
+        .split('\n')
+        .filter((line) => line === '1').length;
+    try {
+      // Both at once: exactly one of them attaches.
+      const [a, b] = await Promise.all([first.run(['display-message', '-p', 'one']), second.run(['display-message', '-p', 'one'])]);
+      expect([a, b]).toEqual([
+        { ok: true, lines: ['one'] },
+        { ok: true, lines: ['one'] },
+      ]);
+      expect(controlClients()).toBe(1);
+      expect(await first.holdsSlot()).toBe(true);
+      expect(await second.holdsSlot()).toBe(false);
+      // Without the slot, errors come back as replies too.
+      const missing = await second.run(['has-session', '-t', '=nope']);
+      expect(missing.ok).toBe(false);
+      expect(missing.lines.join(' ')).toMatch(/can't find session/);
+      expect(second.spawned).toBe(2);
+      expect(controlClients()).toBe(1);
+      // The first one leaves: the second takes the slot on a later call, and attaches.
+      first.close();
+      await waitFor(async () => (controlClients() === 0 ? true : undefined), { timeoutMs: 5000, intervalMs: 20 });
+      await waitFor(async () => ((await second.holdsSlot()) ? true : undefined), { timeoutMs: 5000, intervalMs: 60 });
+      expect((await second.run(['display-message', '-p', 'two'])).lines).toEqual(['two']);
+      expect(controlClients()).toBe(1);
+    } finally {
+      first.close();
+      second.close();
+    }
+    // Nothing left behind: the slot's lock file went with the last client.
+    await waitFor(async () => (readdirSync(slotDir).length === 0 ? true : undefined), { timeoutMs: 5000, intervalMs: 20 });
+  });
+
+  it('a slot left by a killed process is taken over', async () => {
+    const { tmux, cli } = world();
+    cli(['new-session', '-d', '-s', 'holder', 'sleep 60']);
+    const slotDir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-control-slot-'));
+    cleanups.push(() => rmSync(slotDir, { recursive: true, force: true }));
+    const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim(); // a pid that has exited
+    writeFileSync(lockFile(slotDir, tmux.socket, 'control'), `${dead} 1 stale\n`);
+    const client = new TmuxControlClient(tmux, async () => 'holder', { slotDir });
+    try {
+      expect((await client.run(['display-message', '-p', 'ok'])).lines).toEqual(['ok']);
+      expect(await client.holdsSlot()).toBe(true);
+      expect(readFileSync(lockFile(slotDir, tmux.socket, 'control'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));
     } finally {
       client.close();
     }

@@ -22,6 +22,8 @@ export interface ServeSettings {
   fleet: DashboardFleet;
   /** The fleet's tmux client (the socket the control client attaches on). */
   tmux: TmuxClient;
+  /** The fleet's run dir: one control client per socket across all mosaic processes (decision 019). */
+  controlSlotDir?: string;
   /** Where the server reports what it could not do in the background (a failed fleet read). */
   log: (line: string) => void;
 }
@@ -53,7 +55,9 @@ const agentName = (encoded: string): string => {
 export async function startServer(settings: ServeSettings): Promise<RunningServer> {
   const { fleet, token } = settings;
   const limiter = new FailedAuthLimiter();
-  const control = new TmuxControlClient(settings.tmux, () => fleet.controlSession());
+  const control = new TmuxControlClient(settings.tmux, () => fleet.controlSession(), {
+    ...(settings.controlSlotDir !== undefined ? { slotDir: settings.controlSlotDir } : {}),
+  });
   const screens = new PaneScreens((args) => control.run(args));
   const feed = new FleetFeed(
     () => fleet.snapshot(),

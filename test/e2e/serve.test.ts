@@ -356,6 +356,24 @@ describe.skipIf(skip)('mosaic fleet serve in a real browser (headless Chromium, 
         watching.join('\n'),
       ).toBe(true);
       expect(sizes()).toEqual(before);
+
+      // A second `fleet serve` on the same fleet shows the same pane without a control client of its
+      // own: control clients that come and go together can crash tmux 3.3a (decision 019).
+      const second = await startServe(cli());
+      extraServers.push(second);
+      const other = await context!.newPage();
+      try {
+        await other.goto(second.url);
+        await openAgent(other, WATCHED);
+        const again = unique('second-server');
+        await cliSend(WATCHED, again);
+        await expect.poll(() => terminalText(other), { timeout: 5000 }).toContain(again);
+        await expect.poll(() => terminalText(phone), { timeout: 5000 }).toContain(again);
+        const both = clients();
+        expect(both.length, both.join('\n')).toBe(1);
+      } finally {
+        await other.close();
+      }
     } finally {
       await phone.close();
       await desktop.close();

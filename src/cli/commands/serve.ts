@@ -58,6 +58,7 @@ export async function serve(command: Command): Promise<number> {
     assets: loadAssets(path.join(packageRoot(), 'web')),
     fleet: new DashboardFleet(view, flags.roster),
     tmux: first.tmux,
+    controlSlotDir: first.paths.runDir,
     log: (line) => err(`mosaic: ${line}`),
   });
   out(`mosaic: serving ${server.url}?token=${token}`);
