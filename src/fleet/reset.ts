@@ -2,7 +2,7 @@ import { UserError } from '../core/errors.js';
 import { readHeartbeat } from '../heartbeat/heartbeat.js';
 import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
-import { acquireAgentLock } from '../messaging/lock.js';
+import { acquireAgentLock } from '../system/lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';

@@ -14,7 +14,7 @@ import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type DeliveryOutcome, type DeliveryStep, type PaneIo, type SendStatus } from './deliver.js';
 import { hookAck } from './hook-ack.js';
-import { acquireAgentLock } from './lock.js';
+import { acquireAgentLock } from '../system/lock.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
 

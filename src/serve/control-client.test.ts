@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lockFile } from '../messaging/lock.js';
+import { lockFile } from '../system/lock.js';
 import { runCommand } from '../system/runner.js';
 import { waitFor } from '../system/wait.js';
 import { TmuxClient } from '../tmux/client.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { UserError } from '../core/errors.js';
-import { acquireAgentLock, type AgentLock } from '../messaging/lock.js';
+import { acquireAgentLock, type AgentLock } from '../system/lock.js';
 import { exactSession, type TmuxClient } from '../tmux/client.js';
 
 /** What one command sent through the control client answered. */

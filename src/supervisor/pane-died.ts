@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import { appendEvents, type NewFleetEvent } from '../events/log.js';
-import { acquireAgentLock, type AgentLock } from '../messaging/lock.js';
+import { acquireAgentLock, type AgentLock } from '../system/lock.js';
 import { fileExists } from '../system/fs.js';
 import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
@@ -64,8 +64,9 @@ export async function handlePaneDied(event: PaneDiedEvent, deps: PaneDiedDeps): 
   const now = deps.now();
   // tmux stamps pane_dead_time exactly when it runs the hook; with a stamp, let the hook act first.
   if (event.backstop && event.deadTime !== null && now - event.deadTime * 1000 < HOOK_GRACE_MS) return { result: 'deferred' };
-  // Without a stamp the hook and a backstop can both get here for one death. Each reads the run
-  // state, checks `handledPid` and writes it back: under this lock only one of them counts it.
+  // Two paths can still get here for one death at once: the watchdog and a reader when tmux skipped
+  // the hook (no stamp), or the hook and a backstop past the grace. Each reads the run state, checks
+  // `handledPid` and writes it back: under this lock only one of them counts the death.
   let lock: AgentLock;
   try {
     lock = await acquireAgentLock(deps.runDir, event.agent, {

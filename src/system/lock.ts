@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
-import { ensurePrivateDir } from '../system/fs.js';
+import { ensurePrivateDir } from './fs.js';
 
 /**
  * A per-agent lock: an O_EXCL lock file naming its holder (pid, process start time, random
