@@ -113,7 +113,6 @@ export class TmuxControlClient {
       this.releaseSlot();
       return;
     }
-    if (!child) return;
     child.stdin.end();
     const timer = setTimeout(() => child.kill('SIGTERM'), 1000);
     timer.unref();

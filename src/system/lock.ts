@@ -6,10 +6,10 @@ import { UserError } from '../core/errors.js';
 import { ensurePrivateDir } from './fs.js';
 
 /**
- * A per-agent lock: an O_EXCL lock file naming its holder (pid, process start time, random
- * token). Sends to one agent never interleave, nor do two handlers of one agent's death; a lock
- * whose holder is gone (crashed, killed, or its pid reused) is broken, so a dead holder cannot
- * block an agent forever.
+ * A lock per agent (or per socket, for the control client): an O_EXCL lock file naming its holder
+ * (pid, process start time, random token). Sends to one agent never interleave, nor do two handlers
+ * of one agent's death; a lock whose holder is gone (crashed, killed, or its pid reused) is broken,
+ * so a dead holder cannot block an agent forever.
  */
 export interface AgentLock {
   readonly file: string;
