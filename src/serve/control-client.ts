@@ -75,7 +75,8 @@ export class TmuxControlClient {
     try {
       this.slot = await acquireAgentLock(slotDir, this.tmux.socket, { purpose: 'control', timeoutMs: 0 });
     } catch (error) {
-      if (error instanceof UserError) return false; // a live process holds it
+      // A live process holds it; or no lock file can be made (a read-only or full run dir): plain calls are always safe.
+      if (error instanceof UserError || typeof (error as NodeJS.ErrnoException).code === 'string') return false;
       throw error;
     }
     if (this.closed) this.releaseSlot(); // closed while claiming

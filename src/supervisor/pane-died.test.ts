@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,9 @@ import { handlePaneDied, type PaneDiedEvent } from './pane-died.js';
 import { readRunState, writeRunState } from './state.js';
 
 const dirs: string[] = [];
+const thaws: (() => void)[] = [];
 afterEach(() => {
+  for (const thaw of thaws.splice(0)) thaw();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -81,4 +84,27 @@ describe('handlePaneDied', () => {
     await handlePaneDied(death(8, false), { tmux, runDir, now: () => 1_000_000 });
     expect(readdirSync(runDir).filter((name) => name.endsWith('.lock'))).toEqual([]);
   });
+
+  it('still restarts the agent when its run dir cannot be written (no lock file, no state), and says what was not recorded', async () => {
+    const { runDir, tmux, calls } = await world();
+    freeze(runDir);
+    const outcome = await handlePaneDied(death(9, false), { tmux, runDir, now: () => 1_000_000 });
+    expect(outcome.result).toBe('respawn-scheduled');
+    expect(outcome.reason).toMatch(/not recorded: .*fleet crash record.*run state/);
+    expect(calls.filter((argv) => argv.includes('respawn-pane'))).toHaveLength(1);
+  });
 });
+
+/** Make a directory unwritable: chmod 0500, and for root (which ignores modes) chattr +i, undone after the test. */
+function freeze(dir: string): void {
+  chmodSync(dir, 0o500);
+  if (process.getuid?.() === 0) {
+    const immutable = spawnSync('chattr', ['+i', dir], { encoding: 'utf8' });
+    if (immutable.status !== 0) throw new Error(`chattr +i ${dir}: ${immutable.stderr}`);
+  }
+  thaws.push(() => {
+    if (process.getuid?.() === 0) spawnSync('chattr', ['-i', dir]);
+    chmodSync(dir, 0o700);
+  });
+  expect(() => writeFileSync(path.join(dir, 'probe'), 'x')).toThrow();
+}

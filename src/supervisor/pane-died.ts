@@ -76,18 +76,20 @@ export async function handlePaneDied(event: PaneDiedEvent, deps: PaneDiedDeps): 
     });
   } catch (error) {
     if (error instanceof UserError) return { result: 'deferred' }; // another handler is on it; the watchdog asks again
-    // No run dir (a fleet home removed under a late hook): nothing of ours to handle, nothing to recreate.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return handleUnderLock(event, deps, now);
+    // No lock file can be made: the run dir was removed under a late hook (nothing of ours to handle,
+    // nothing to recreate), or it is read-only or full. Handle the death without the lock, as before
+    // there was one: bookkeeping that cannot be written must not cost the agent its restart.
+    if (typeof (error as NodeJS.ErrnoException).code === 'string') return handleDeath(event, deps, now);
     throw error;
   }
   try {
-    return await handleUnderLock(event, deps, now);
+    return await handleDeath(event, deps, now);
   } finally {
     await lock.release();
   }
 }
 
-async function handleUnderLock(event: PaneDiedEvent, deps: PaneDiedDeps, now: number): Promise<PaneDiedOutcome> {
+async function handleDeath(event: PaneDiedEvent, deps: PaneDiedDeps, now: number): Promise<PaneDiedOutcome> {
   // The watchdog lists only dead panes whose @mosaic_handled differs from their PID.
   const markHandled = event.deadPid === null ? [] : ['set-option', '-p', '-t', event.paneId, '@mosaic_handled', String(event.deadPid)];
   const mark = async (): Promise<void> => {
