@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { CELLS } from './cells.mjs';
 import { CLI, probeManager, runInWorld, stopManagerIfOurs } from './lib.mjs';
+import { missingManagerUnitDirs, removeEmptyDirs } from '../test/manager-unit-dirs.mjs';
 
 const print = (text = '') => process.stdout.write(`${text}\n`);
 const args = process.argv.slice(2);
@@ -30,6 +31,7 @@ const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
 const started = Date.now();
 const tmpBefore = new Set(readdirSync(os.tmpdir()));
+const madeBySystemctl = missingManagerUnitDirs(); // removed again below when empty
 let systemdSkip = '';
 if (selected.some((c) => c.sup === 'systemd')) {
   const m = probeManager();
@@ -103,6 +105,7 @@ if (misses.length) {
   for (const c of misses) print(`MISS ${c.name} (${c.fault}, ${c.sup}): ${results.get(c.name).evidence}`);
 }
 const notes = selected.flatMap((c) => results.get(c.name).notes.map((n) => `${c.name}: ${n}`));
+removeEmptyDirs(madeBySystemctl);
 // Nothing may be left in the temp dir by the suite.
 const leftovers = readdirSync(os.tmpdir()).filter((e) => !tmpBefore.has(e) && e.startsWith('mosaic-faults-'));
 if (leftovers.length) notes.push(`left in ${os.tmpdir()}: ${leftovers.join(' ')}`);

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { missingManagerUnitDirs, removeEmptyDirs } from './manager-unit-dirs.mjs';
 
 /*
  * `npm test` must leave nothing behind: every test puts its runtimes' HOME, XDG dirs and TMPDIR
@@ -32,34 +33,16 @@ const list = (dir: string): string[] => {
   }
 };
 
-/**
- * `systemctl --user link` (how `fleet install-systemd` registers units kept elsewhere) creates the
- * manager's own unit directory, ~/.config/systemd/user, when it is missing. Every test unlinks its
- * units; the directories themselves, when this run made them and they are empty again, go here.
- */
-const managerUnitDirs = (): string[] => {
-  const systemd = path.join(os.homedir(), '.config', 'systemd');
-  return [path.join(systemd, 'user'), systemd];
-};
 let madeBySystemctl: string[] = [];
 
-function removeIfEmpty(dir: string): void {
-  try {
-    rmdirSync(dir);
-  } catch (error) {
-    // Not empty: a unit is still in there, and the check below reports what this run left.
-    if (!['ENOTEMPTY', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-  }
-}
-
 export function setup(project: TestProject): void {
-  madeBySystemctl = managerUnitDirs().filter((dir) => !existsSync(dir));
+  madeBySystemctl = missingManagerUnitDirs();
   ownTmp = path.basename(project.tmpDir);
   before = Object.fromEntries(Object.entries(watched()).map(([name, dir]) => [name, new Set(list(dir))]));
 }
 
 export function teardown(): void {
-  for (const dir of madeBySystemctl) removeIfEmpty(dir);
+  removeEmptyDirs(madeBySystemctl); // ~/.config/systemd/user, made by `systemctl --user link` (manager-unit-dirs.mjs)
   const left = Object.entries(watched()).flatMap(([name, dir]) =>
     list(dir)
       .filter((entry) => !before[name]!.has(entry) && !(name === 'tmp' && entry === ownTmp))

@@ -1,0 +1,2 @@
+export function missingManagerUnitDirs(): string[];
+export function removeEmptyDirs(dirs: readonly string[]): void;
