@@ -6,7 +6,7 @@ import { captureByAgent } from '../messaging/screen.js';
 import { DEFAULT_VERIFY_TIMEOUT_MS, sendToAgent } from '../messaging/send.js';
 import { limitDialogKey } from '../runtimes/detectors/limit.js';
 import type { Screen } from '../runtimes/detectors/types.js';
-import { waitFor } from '../system/wait.js';
+import { sleepUnlessAborted, waitFor } from '../system/wait.js';
 import { exactPane } from '../tmux/client.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import { notificationEvent } from '../notify/event.js';
@@ -55,12 +55,6 @@ function edgeKey(a: Attention): string {
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-
 export async function runNeedsYou(host: Host, globals: GlobalOptions, options: NeedsYouOptions): Promise<NeedsYouEnd> {
   const { signal, log } = options;
   let view: FleetContext = await loadFleetContext(host, { roster: globals.roster, cached: true });
@@ -108,7 +102,7 @@ export async function runNeedsYou(host: Host, globals: GlobalOptions, options: N
         if (resumed) track(resumed);
       }
       if (events.length > 0) await appendEvents(view.paths.logsDir, events);
-      await sleep(options.tickMs ?? 1000 + 4 * view.roster.agents.length, signal);
+      await sleepUnlessAborted(options.tickMs ?? 1000 + 4 * view.roster.agents.length, signal);
 
       function observe(record: PsRecord, at: Date): GateFire[] {
         const a = record.attention;

@@ -12,3 +12,23 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(1, deadline - Date.now()))));
   }
 }
+
+/**
+ * Sleep `ms`, or until `signal` aborts. Leaves no listener on the signal: loops that run for hours
+ * (`fleet ps --watch`, the needs-you process) call it once per tick on the same signal.
+ */
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -284,10 +284,22 @@ process.stdout.write('fake pi ready\\n');
       const child = spawn(process.execPath, [CLI, 'fleet', 'ps', '--watch', '--interval', '0.2', ...args], { env: fleet.env });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await eventually(() => frames(stdout) >= 3 || undefined, 15_000, 'three frames');
-      child.kill('SIGINT');
-      return { status: await closed, stdout };
+      try {
+        // A deadline, not a pace: on a loaded 2-core box one frame has taken seconds.
+        await eventually(
+          () => frames(stdout) >= 3 || undefined,
+          60_000,
+          () => `three frames (stdout so far: ${stdout}; stderr: ${stderr})`,
+        );
+      } finally {
+        child.kill('SIGINT'); // also when the wait failed: the watch must not outlive the test
+      }
+      const status = await closed;
+      expect(stderr).toBe('');
+      return { status, stdout };
     };
     const text = await run([], (out) => out.split('fleet of ').length - 1);
     expect(text.status).toBe(0);

@@ -9,6 +9,7 @@ import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { COLUMNS, headerLine, needsLine, needsYou, recordCells, type Segment } from '../../fleet/ps-cells.js';
 import { colour, err, out, printJson, table, write } from '../output.js';
+import { sleepUnlessAborted } from '../../system/wait.js';
 
 export { formatSeconds } from '../../fleet/ps-cells.js';
 
@@ -82,19 +83,6 @@ function untilInterrupted(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 /** `--attention`: who needs the operator first (permission, question, error, limit, done), then by name. */
 function byAttention(report: PsReport): PsReport {
   const rank = (r: PsRecord): number => attentionRank(r.attention.state);
@@ -145,7 +133,7 @@ export async function ps(command: Command): Promise<number> {
       } else {
         out(`${psText(report)}\n`);
       }
-      await sleep(intervalMs, signal);
+      await sleepUnlessAborted(intervalMs, signal);
     }
   } finally {
     dispose();
