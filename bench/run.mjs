@@ -186,12 +186,56 @@ const FALLBACK = {
   },
 };
 
+/* ---------- a user manager for bench/systemd ---------- */
+
+/** Extra environment for the benches: the user manager's, when bench/systemd runs and none answered. */
+const benchEnv = {};
+let startedManager = false;
+const managerScript = path.join(WORK, 'scripts', 'user-systemd');
+const managerAnswers = () => spawnSync('systemctl', ['--user', 'show-environment'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+
+/**
+ * bench/systemd needs `systemctl --user`. Where none answers (no login session, PID 1 not systemd), start a
+ * private one with scripts/user-systemd, as .ci/run does, and stop it when the run ends; one that was
+ * already there is left alone. Without it the full run had no systemd row.
+ */
+function ensureUserManager() {
+  if (!selected.some((s) => s.name === 'systemd') || managerAnswers()) return;
+  const wasRunning = spawnSync(managerScript, ['status'], { stdio: 'ignore' }).status === 0;
+  // The script prints `export` lines for eval; a fixed bash program evaluates them and prints the values.
+  const result = spawnSync(
+    'bash',
+    [
+      '-c',
+      'out=$("$1" start) && eval "$out" && printf "%s\\0%s" "$XDG_RUNTIME_DIR" "${DBUS_SESSION_BUS_ADDRESS-}"',
+      'bench-run',
+      managerScript,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
+  );
+  if (result.status !== 0) {
+    console.log(`bench/run: no systemd user manager, and ${managerScript} could not start one: ${result.stderr.trim().split('\n').at(-1)}`);
+    return;
+  }
+  const [runtimeDir, bus] = result.stdout.split('\0');
+  benchEnv.XDG_RUNTIME_DIR = runtimeDir;
+  if (bus) benchEnv.DBUS_SESSION_BUS_ADDRESS = bus;
+  startedManager = !wasRunning;
+  console.log(`bench/run: started a systemd user manager for bench/systemd (XDG_RUNTIME_DIR=${runtimeDir}); stopped at the end`);
+}
+function stopUserManager() {
+  if (!startedManager) return;
+  startedManager = false;
+  spawnSync(managerScript, ['stop'], { stdio: 'ignore', env: { ...process.env, ...benchEnv }, timeout: 60_000 });
+}
+process.on('exit', stopUserManager);
+
 /* ---------- running one bench ---------- */
 
 function runBench({ name, args }) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const env = { ...process.env, MOSAIC_BENCH_CLI: CLI, BENCH_CLI: CLI };
+    const env = { ...process.env, ...benchEnv, MOSAIC_BENCH_CLI: CLI, BENCH_CLI: CLI };
     const child = spawn(process.execPath, [path.join(pkg, 'bench', `${name}.mjs`), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     current = child;
     const results = [];
@@ -308,6 +352,7 @@ try {
 console.log(
   `bench/run: ${selected.map((s) => [s.name, ...s.args].join(' ')).join(', ')} from a private copy of the build (${build.files} files in dist/, built ${build.built.toISOString()}, mosaic ${build.version})`,
 );
+ensureUserManager();
 const runs = [];
 for (const bench of selected) {
   console.log(
@@ -356,4 +401,5 @@ if (jsonFile) {
   console.log(`results written to ${jsonFile}`);
 }
 removeCopy();
+stopUserManager();
 process.exitCode = failed.length > 0 ? 1 : 0;
