@@ -7,7 +7,7 @@ import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec
 import { buildHolderSpec } from './holder.js';
 import { launchIdentity } from './identity.js';
 import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
-import { HOOK_GRACE_MS, handlePaneDied, paneDiedLogLine, type PaneDiedEvent } from './pane-died.js';
+import { HOOK_GRACE_MS, handlePaneDied, paneDiedLogLine, withZombieStatus } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
 import {
@@ -319,7 +319,7 @@ export class DirectSupervisor implements Supervisor {
    * holds the pane's tty as the agent exits): handle the death as the hook would have.
    */
   private async reconcile(agent: AgentSpec, pane: PaneRow): Promise<void> {
-    const event: PaneDiedEvent = {
+    const event = withZombieStatus({
       agent: agent.name,
       paneId: pane.paneId,
       deadPid: pane.panePid,
@@ -327,7 +327,7 @@ export class DirectSupervisor implements Supervisor {
       exitSignal: pane.deadSignal,
       deadTime: pane.deadTime,
       backstop: true,
-    };
+    });
     const { logsDir } = this.deps.paths;
     const outcome = await handlePaneDied(event, { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, logsDir, now: this.deps.host.now });
     // The supervisor log has one line per handled exit, whichever path handled it.

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,8 +8,10 @@ import { launchSpecFile } from '../launch/spec.js';
 import type { CommandRunner } from '../system/runner.js';
 import { TmuxClient } from '../tmux/client.js';
 import { fleetCrashesFile } from './fleet-crashes.js';
-import { handlePaneDied, type PaneDiedEvent } from './pane-died.js';
+import { handlePaneDied, withZombieStatus, type PaneDiedEvent } from './pane-died.js';
 import { readRunState, writeRunState } from './state.js';
+import { ProcessTable } from '../system/proc.js';
+import { waitFor } from '../system/wait.js';
 
 const dirs: string[] = [];
 const thaws: (() => void)[] = [];
@@ -70,6 +73,38 @@ describe('handlePaneDied', () => {
     expect((await handlePaneDied(death(1, true), deps)).result).toBe('ignored');
     expect((await handlePaneDied(death(2, false), deps)).result).toBe('respawn-scheduled');
     expect(await readRunState(runDir, 'a')).toMatchObject({ restarts: 2, handledPid: 2 });
+  });
+
+  it('reads a zombie\'s exit from the kernel when tmux has not reaped it (no status to log as "status ?")', async () => {
+    // Real zombies: two children end once their parent is `sleep`, which never waits for them, as a pane's
+    // process waits for the tmux server to reap it. One exits with 7 when told to on its stdin (fd 3), the
+    // other is killed: ending before the exec, the shell could reap them.
+    const parent = spawn('sh', ['-c', 'exec 3<&0; (read -r go <&3; exit 7) & echo $!; sleep 60 & echo $!; exec sleep 60'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    try {
+      let printed = '';
+      while (printed.split('\n').length < 3) printed += String((await once(parent.stdout, 'data'))[0]);
+      const [exited, killed] = printed.trim().split('\n').map(Number) as [number, number];
+      const execed = await waitFor(() => (new ProcessTable().argv(parent.pid!)?.[0] === 'sleep' ? true : undefined), { timeoutMs: 10_000 });
+      expect(execed).toBe(true);
+      parent.stdin.write('go\n');
+      process.kill(killed, 'SIGTERM');
+      const zombies = await waitFor(
+        () => ([exited, killed].every((pid) => new ProcessTable().stat(pid)?.state === 'Z') ? true : undefined),
+        { timeoutMs: 10_000 },
+      );
+      expect(zombies).toBe(true);
+      const unknown = (pid: number): PaneDiedEvent => ({ ...death(pid, true), exitStatus: null });
+      expect(withZombieStatus(unknown(exited))).toMatchObject({ exitStatus: 7, exitSignal: null });
+      expect(withZombieStatus(unknown(killed))).toMatchObject({ exitStatus: null, exitSignal: 15 });
+      // What tmux reported stands; a process that is gone (reaped) leaves the status unknown.
+      expect(withZombieStatus({ ...unknown(exited), exitStatus: 1 })).toMatchObject({ exitStatus: 1, exitSignal: null });
+      const gone = Number(spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim());
+      expect(withZombieStatus(unknown(gone))).toMatchObject({ exitStatus: null, exitSignal: null });
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('leaves a removed run dir removed (a late hook after the fleet home is gone)', async () => {

@@ -2,6 +2,7 @@ import { UserError } from '../core/errors.js';
 import { appendEvents, type NewFleetEvent } from '../events/log.js';
 import { acquireAgentLock, type AgentLock } from '../system/lock.js';
 import { fileExists } from '../system/fs.js';
+import { zombieWaitStatus } from '../system/proc.js';
 import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
 import { launcherScript } from './hook.js';
@@ -16,7 +17,7 @@ export interface PaneDiedEvent {
   deadPid: number | null;
   exitStatus: number | null;
   exitSignal: number | null;
-  /** Epoch seconds tmux stamped on the death; null when tmux skipped its pane-died path. */
+  /** Epoch seconds tmux stamped on the death; null when tmux skipped its pane-died path or has not reaped the process. */
   deadTime: number | null;
   /** Reported by the watchdog or a reader rather than by the hook itself. */
   backstop: boolean;
@@ -38,6 +39,20 @@ export function paneDiedLogLine(event: PaneDiedEvent, outcome: PaneDiedOutcome, 
   const how = event.exitSignal ? `signal ${event.exitSignal}` : `status ${event.exitStatus ?? '?'}`;
   const why = outcome.reason ? ` (${outcome.reason})` : '';
   return `${at.toISOString()} ${by}: ${event.agent} (${event.paneId}, pid ${event.deadPid ?? '?'}) exited with ${how}: ${outcome.result}${why}`;
+}
+
+/**
+ * The exit status from the kernel when tmux does not have it. tmux fills in pane_dead_status/signal
+ * when it reaps the pane's process; until then (a moment after the pane's tty closed, or for good when
+ * tmux 3.3a skips its pane-died path: decision 001) the process is a zombie, whose wait status the
+ * kernel keeps. Readers and the watchdog used to log such deaths as "status ?".
+ */
+export function withZombieStatus(event: PaneDiedEvent, procRoot?: string): PaneDiedEvent {
+  if (event.exitStatus !== null || event.exitSignal !== null || event.deadPid === null) return event;
+  const wait = zombieWaitStatus(event.deadPid, procRoot);
+  if (wait === undefined) return event;
+  const signal = wait & 0x7f; // the core-dump bit (0x80) aside
+  return signal === 0 ? { ...event, exitStatus: (wait >> 8) & 0xff } : { ...event, exitSignal: signal };
 }
 
 /** Grace given to the hook (a Node start-up) before a backstop handles a death itself. */

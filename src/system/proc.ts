@@ -29,6 +29,23 @@ export function parseStat(text: string): ProcessStat | undefined {
   return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid };
 }
 
+/**
+ * A zombie's wait status (field 52 of /proc/<pid>/stat, Linux 3.5+): how it exited, kept by the kernel
+ * until its parent reaps it. undefined when the process is not a zombie (alive, reaped, or not ours to read).
+ */
+export function zombieWaitStatus(pid: number, root = '/proc'): number | undefined {
+  const text = readFileIfReadable(`${root}/${pid}/stat`);
+  const close = text?.lastIndexOf(')') ?? -1;
+  if (!text || close < 0) return undefined;
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(' '); // fields[0] is field 3, the state
+  if (fields[0] !== 'Z' || fields.length < 50) return undefined;
+  const status = Number(fields[49]);
+  return Number.isInteger(status) ? status : undefined;
+}
+
 /** /proc/<pid>/cmdline: NUL-separated argv (a process that rewrote its title may use spaces). */
 export function parseCmdline(text: string): string[] {
   const parts = text.split('\0');

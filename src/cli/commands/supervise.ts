@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
-import { handlePaneDied, paneDiedLogLine } from '../../supervisor/pane-died.js';
+import { handlePaneDied, paneDiedLogLine, withZombieStatus } from '../../supervisor/pane-died.js';
 import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
 import { cliHost } from '../host.js';
 import { err } from '../output.js';
@@ -35,7 +35,7 @@ export async function supervise(command: Command): Promise<number> {
   if (eventName !== 'pane-died') throw new UsageError(`unknown supervisor event "${eventName}"`);
   if (!opts.agent || !opts.pane) throw new UsageError('pane-died needs --agent and --pane');
   const number = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
-  const event = {
+  const event = withZombieStatus({
     agent: opts.agent,
     paneId: opts.pane,
     deadPid: number(opts.pid),
@@ -43,7 +43,7 @@ export async function supervise(command: Command): Promise<number> {
     exitSignal: number(opts.signal),
     deadTime: number(opts.deadTime),
     backstop: Boolean(opts.watchdog),
-  };
+  });
   const outcome = await handlePaneDied(event, { tmux, runDir: paths.runDir, logsDir: paths.logsDir, now: host.now });
   if (outcome.result !== 'deferred') err(paneDiedLogLine(event, outcome, opts.watchdog ? 'watchdog' : 'hook', new Date()));
   return 0;
