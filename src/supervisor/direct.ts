@@ -7,7 +7,7 @@ import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec
 import { buildHolderSpec } from './holder.js';
 import { launchIdentity } from './identity.js';
 import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
-import { HOOK_GRACE_MS, handlePaneDied, paneDiedLogLine, withZombieStatus } from './pane-died.js';
+import { HOOK_GRACE_MS, handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups } from './group-batch.js';
 import {
@@ -331,7 +331,7 @@ export class DirectSupervisor implements Supervisor {
     const { logsDir } = this.deps.paths;
     const outcome = await handlePaneDied(event, { tmux: this.deps.tmux, runDir: this.deps.paths.runDir, logsDir, now: this.deps.host.now });
     // The supervisor log has one line per handled exit, whichever path handled it.
-    if (outcome.result !== 'deferred')
+    if (loggedOutcome(outcome))
       await appendSupervisorLog(logsDir, paneDiedLogLine(event, outcome, 'reader', new Date(this.deps.host.now())));
   }
 }

@@ -8,7 +8,7 @@ import { launchSpecFile } from '../launch/spec.js';
 import type { CommandRunner } from '../system/runner.js';
 import { TmuxClient } from '../tmux/client.js';
 import { fleetCrashesFile } from './fleet-crashes.js';
-import { handlePaneDied, withZombieStatus, type PaneDiedEvent } from './pane-died.js';
+import { handlePaneDied, loggedOutcome, withZombieStatus, type PaneDiedEvent } from './pane-died.js';
 import { readRunState, writeRunState } from './state.js';
 import { ProcessTable } from '../system/proc.js';
 import { waitFor } from '../system/wait.js';
@@ -61,6 +61,8 @@ describe('handlePaneDied', () => {
     // The watchdog and a reader (tmux skipped the hook), or the hook and a backstop.
     const outcomes = await Promise.all([handlePaneDied(death(4242, true), deps), handlePaneDied(death(4242, true), deps)]);
     expect(outcomes.map((outcome) => outcome.result).sort()).toEqual(['ignored', 'respawn-scheduled']);
+    // The second path logs no line of its own: one supervisor.log line per death.
+    expect(outcomes.filter(loggedOutcome)).toEqual([{ result: 'respawn-scheduled' }]);
     expect(readFileSync(fleetCrashesFile(runDir), 'utf8').trim().split('\n')).toEqual(['1000000 a']);
     expect(await readRunState(runDir, 'a')).toMatchObject({ restarts: 1, crashes: [1_000_000], handledPid: 4242 });
     expect(calls.filter((argv) => argv.includes('respawn-pane'))).toHaveLength(1);

@@ -29,7 +29,12 @@ export type PaneDiedResult = 'ignored' | 'deferred' | 'respawn-scheduled' | 'fai
 export interface PaneDiedOutcome {
   result: PaneDiedResult;
   reason?: string;
+  /** Another path (hook, watchdog, reader) had already handled this very death. */
+  duplicate?: boolean;
 }
+
+/** One supervisor.log line per death: not for a death left to the hook, nor for one another path already handled. */
+export const loggedOutcome = (outcome: PaneDiedOutcome): boolean => outcome.result !== 'deferred' && !outcome.duplicate;
 
 /** Which path handled a death: the tmux hook, the fleet watchdog, or a reading command (status, ps). */
 export type PaneDiedHandler = 'hook' | 'watchdog' | 'reader';
@@ -112,10 +117,11 @@ async function handleDeath(event: PaneDiedEvent, deps: PaneDiedDeps, now: number
   };
   const state = await readRunState(deps.runDir, event.agent);
   const spec = launchSpecFile(deps.runDir, event.agent);
-  if (!state || state.failed || !(await fileExists(spec)) || (event.deadPid !== null && state.handledPid === event.deadPid)) {
+  const duplicate = state !== undefined && event.deadPid !== null && state.handledPid === event.deadPid;
+  if (!state || state.failed || !(await fileExists(spec)) || duplicate) {
     // Not ours, already given up, or already handled: just make sure the watchdog stops asking.
     await mark();
-    return { result: 'ignored' };
+    return duplicate ? { result: 'ignored', duplicate } : { result: 'ignored' };
   }
   state.handledPid = event.deadPid;
   // Bookkeeping that cannot be written (a full disk, a read-only run dir) must not cost the agent

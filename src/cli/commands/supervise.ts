@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
-import { handlePaneDied, paneDiedLogLine, withZombieStatus } from '../../supervisor/pane-died.js';
+import { handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from '../../supervisor/pane-died.js';
 import { maintainFleetTranscripts } from '../../supervisor/transcript.js';
 import { cliHost } from '../host.js';
 import { err } from '../output.js';
@@ -45,6 +45,6 @@ export async function supervise(command: Command): Promise<number> {
     backstop: Boolean(opts.watchdog),
   });
   const outcome = await handlePaneDied(event, { tmux, runDir: paths.runDir, logsDir: paths.logsDir, now: host.now });
-  if (outcome.result !== 'deferred') err(paneDiedLogLine(event, outcome, opts.watchdog ? 'watchdog' : 'hook', new Date()));
+  if (loggedOutcome(outcome)) err(paneDiedLogLine(event, outcome, opts.watchdog ? 'watchdog' : 'hook', new Date()));
   return 0;
 }
