@@ -2,7 +2,7 @@
 // one table at the end: figure, mosaic, peer or naive baseline, ratio, target, met/missed, headed by
 // the date and the machine (cores, load averages at start and end).
 //
-// The copy (a temp dir: dist/, framework/, web/, package.json, bench/, and a symlink to node_modules)
+// The copy (a temp dir: dist/, framework/, web/, package.json, bench/, test/manager-unit-dirs.mjs, and a symlink to node_modules)
 // is taken when dist/ is complete and quiet (unchanged for a few seconds and during the copy, its CLI
 // answering --version), so a rebuild of the work tree during a run cannot break it. Each bench runs
 // from that copy, with MOSAIC_BENCH_CLI (bench/lib.mjs) and BENCH_CLI (bench/send.mjs) pointing at it.
@@ -135,7 +135,8 @@ function copyBuild() {
       const newest = Math.max(...[...before.values()].map((stamp) => Number(stamp.split(' ')[0])));
       if (Date.now() - newest < QUIET) throw new Error('dist/ changed in the last seconds (a build is running?)');
       rmSync(pkg, { recursive: true, force: true });
-      for (const entry of ['dist', 'framework', 'web', 'package.json', 'bench']) {
+      // bench/systemd.mjs removes the manager's unit directories it made with the tests' helper.
+      for (const entry of ['dist', 'framework', 'web', 'package.json', 'bench', 'test/manager-unit-dirs.mjs']) {
         if (existsSync(path.join(WORK, entry))) cpSync(path.join(WORK, entry), path.join(pkg, entry), { recursive: true });
       }
       symlinkSync(path.join(WORK, 'node_modules'), path.join(pkg, 'node_modules'));

@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitResult } from './lib.mjs';
+import { missingManagerUnitDirs, removeEmptyDirs } from '../test/manager-unit-dirs.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const COUNT = Number(process.env.BENCH_AGENTS ?? 100);
@@ -34,6 +35,8 @@ const uid = process.getuid?.() ?? 0;
 const managerEnv = { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR || `/run/user/${uid}` };
 if (process.env.DBUS_SESSION_BUS_ADDRESS) managerEnv.DBUS_SESSION_BUS_ADDRESS = process.env.DBUS_SESSION_BUS_ADDRESS;
 
+// `systemctl --user link` makes ~/.config/systemd/user when it is missing: what this run made, it removes.
+const madeUnitDirs = missingManagerUnitDirs();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-bench-systemd-'));
 // A private copy of the built package: the units point at it, so a rebuild of the work tree
 // during the run cannot pull dist/ from under 200 unit starts.
@@ -164,6 +167,7 @@ function cleanup() {
   run(['tmux', '-L', socket, 'kill-server']);
   run(['tmux', '-L', builtinSocket, 'kill-server']);
   rmSync(dir, { recursive: true, force: true });
+  removeEmptyDirs(madeUnitDirs);
 }
 
 const median = (values) => {

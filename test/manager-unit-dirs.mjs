@@ -1,7 +1,7 @@
 // `systemctl --user link` (how `fleet install-systemd` registers units kept elsewhere) creates the
 // user manager's own unit directory, ~/.config/systemd/user, when it is missing. Tests and fault
 // cells unlink their units; the directories themselves, when a run made them and they are empty
-// again, are removed by that run (test/global-leftovers.ts, faults/run.mjs).
+// again, are removed by that run (test/global-leftovers.ts, faults/run.mjs, bench/systemd.mjs).
 import { existsSync, rmdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
