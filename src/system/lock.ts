@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
-import { ensurePrivateDir } from './fs.js';
+import { ensurePrivateDir, readFileIfReadable } from './fs.js';
+import { statFields } from './proc.js';
 
 /**
  * A lock per agent (or per socket, for the control client): an O_EXCL lock file naming its holder
@@ -155,11 +155,5 @@ async function releaseIfMine(file: string, content: string): Promise<void> {
 
 /** Field 22 of /proc/<pid>/stat; "" off Linux or when the process is gone. */
 export function processStart(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count from the last ")".
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
+  return statFields(readFileIfReadable(`/proc/${pid}/stat`))?.[19] ?? '';
 }

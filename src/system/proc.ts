@@ -11,6 +11,19 @@ export interface ProcessStat {
   ppid: number;
 }
 
+/** The fields of a /proc/<pid>/stat line from field 3 (the state) on: they start after the LAST ")". */
+const fieldsAfterComm = (text: string, close: number): string[] =>
+  text
+    .slice(close + 1)
+    .trim()
+    .split(' ');
+
+/** statFields(text)[0] is field 3 (the state), [19] field 22 (the start time); undefined for no text or no ")". */
+export function statFields(text: string | undefined): string[] | undefined {
+  const close = text?.lastIndexOf(')') ?? -1;
+  return text === undefined || close < 0 ? undefined : fieldsAfterComm(text, close);
+}
+
 /**
  * Parse /proc/<pid>/stat. The comm field sits in parentheses and may itself contain
  * spaces and ")", so the fields after it are found from the LAST ")".
@@ -20,10 +33,7 @@ export function parseStat(text: string): ProcessStat | undefined {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text
-    .slice(close + 1)
-    .trim()
-    .split(' ');
+  const rest = fieldsAfterComm(text, close);
   const ppid = Number(rest[1]);
   if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !rest[0]) return undefined;
   return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid };
@@ -34,14 +44,8 @@ export function parseStat(text: string): ProcessStat | undefined {
  * until its parent reaps it. undefined when the process is not a zombie (alive, reaped, or not ours to read).
  */
 export function zombieWaitStatus(pid: number, root = '/proc'): number | undefined {
-  const text = readFileIfReadable(`${root}/${pid}/stat`);
-  const close = text?.lastIndexOf(')') ?? -1;
-  if (!text || close < 0) return undefined;
-  const fields = text
-    .slice(close + 2)
-    .trim()
-    .split(' '); // fields[0] is field 3, the state
-  if (fields[0] !== 'Z' || fields.length < 50) return undefined;
+  const fields = statFields(readFileIfReadable(`${root}/${pid}/stat`));
+  if (fields?.[0] !== 'Z' || fields.length < 50) return undefined;
   const status = Number(fields[49]);
   return Number.isInteger(status) ? status : undefined;
 }
