@@ -10,7 +10,7 @@ import { sessionCreateCommands } from '../supervisor/direct.js';
 import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from '../launch/spec.js';
 import { clearFleetCrashes } from '../supervisor/fleet-crashes.js';
 import { launchIdentity } from '../supervisor/identity.js';
-import { freshRunState, writeFreshStateCopy } from '../supervisor/state.js';
+import { freshRunState, writeFreshStateCopy, writeRunState } from '../supervisor/state.js';
 import type { SupervisorDeps } from '../supervisor/types.js';
 
 /** The tmux arguments that create an agent's session, one per line, for framework/bin/mosaic-systemd-agent. */
@@ -31,12 +31,14 @@ async function writeUnitStart(agent: string, file: string, commands: string[][])
  * even though the user manager's PATH is minimal), the tmux arguments that create its session,
  * its fresh run state and its EnvironmentFile. All stay on disk, which is what lets an enabled
  * unit start the agent at boot with nobody logged in, and without starting Node.
+ * With `resetRunState` (an explicit start or restart), the fresh record also goes into place now:
+ * the unit's ExecStart then finds the two the same and starts no process to copy it.
  * Returns the per-agent error for agents that could not be prepared.
  */
 export async function prepareAgents(
   deps: SupervisorDeps,
   agents: readonly AgentSpec[],
-  options: { force?: boolean } = {},
+  options: { force?: boolean; resetRunState?: boolean } = {},
 ): Promise<Map<string, UserError>> {
   const { roster, paths } = deps;
   const env = deps.host.env;
@@ -58,9 +60,10 @@ export async function prepareAgents(
           identity: launchIdentity(deps),
           runner: deps.host.runner,
         });
+        const fresh = freshRunState(agent.name, agent.session, roster.restart);
         await Promise.all([
           writeUnitStart(agent.name, unitStartFile(paths.runDir, agent.name), sessionCreateCommands(paths.runDir, agent, paths.logsDir)),
-          writeFreshStateCopy(paths.runDir, freshRunState(agent.name, agent.session, roster.restart)),
+          writeFreshStateCopy(paths.runDir, fresh),
         ]);
         const file = agentEnvFile(paths.agentsDir, agent.name);
         const rendered = renderAgentEnvFile(meta, agent);
@@ -72,6 +75,8 @@ export async function prepareAgents(
           );
         }
         if (state !== 'current') await files.writeAtomic(file, rendered);
+        // Last, for an agent that will start: best effort, as the unit copies the fresh record when this one is not in place.
+        if (options.resetRunState) await writeRunState(paths.runDir, fresh).catch(() => undefined);
       } catch (error) {
         errors.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
       }

@@ -7,7 +7,6 @@ import { exactSession } from '../tmux/client.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
 import { listPanes, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents } from './prepare.js';
-import { freshRunState, writeRunState } from '../supervisor/state.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
@@ -83,7 +82,7 @@ export class SystemdSupervisor implements Supervisor {
     holderJob?.catch(() => undefined); // awaited below; a rejection must not go unobserved meanwhile
     let errors: Map<string, UserError>;
     try {
-      errors = await prepareAgents(this.deps, [...toStart, ...toRestart]);
+      errors = await prepareAgents(this.deps, [...toStart, ...toRestart], { resetRunState: true });
     } catch (error) {
       await this.undoHolder(holderJob);
       throw error;
@@ -91,7 +90,6 @@ export class SystemdSupervisor implements Supervisor {
     this.recordErrors(outcomes, errors);
     const starting = toStart.filter((a) => !errors.has(a.name));
     const restarting = toRestart.filter((a) => !errors.has(a.name));
-    await this.resetRunStates([...starting, ...restarting]);
     const output: string[] = [];
     // Every agent failed to prepare: leave no server behind, as if the holder had never been asked.
     if (starting.length === 0) await this.undoHolder(holderJob);
@@ -167,10 +165,9 @@ export class SystemdSupervisor implements Supervisor {
   async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     const { states, panes } = await this.readyStates(agents);
     const outcomes = new Map<string, AgentOutcome>();
-    const errors = await prepareAgents(this.deps, agents);
+    const errors = await prepareAgents(this.deps, agents, { resetRunState: true });
     this.recordErrors(outcomes, errors);
     const restarting = agents.filter((a) => !errors.has(a.name));
-    await this.resetRunStates(restarting);
     const wasActive = new Set(restarting.filter((a) => isActive(states.get(this.unit(a)))).map((a) => a.name));
     // An inactive unit with a live session would adopt that session on start: end it first, so a restart is one.
     const orphans = restarting.filter((a) => !wasActive.has(a.name) && panes.some((p) => p.session === a.session && p.agent === a.name));
@@ -184,18 +181,6 @@ export class SystemdSupervisor implements Supervisor {
 
   observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {
     return this.direct.observe(agents);
-  }
-
-  /**
-   * An explicit start's crash record (counters and a failed mark start over), put in place before the
-   * units start: their ExecStart then finds it there and starts no process to copy it (a start by the
-   * manager alone, at boot, still copies it). Best effort: the unit copies what is not in place.
-   */
-  private async resetRunStates(agents: readonly AgentSpec[]): Promise<void> {
-    const { roster, paths } = this.deps;
-    await Promise.all(
-      agents.map((a) => writeRunState(paths.runDir, freshRunState(a.name, a.session, roster.restart)).catch(() => undefined)),
-    );
   }
 
   private recordErrors(outcomes: Map<string, AgentOutcome>, errors: Map<string, UserError>): void {
