@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'vitest';
 import { eventually, type TestFleet } from './harness.js';
 import { startOneRuntimeAgent, type RealRuntime } from './runtime-fixtures.js';
@@ -51,6 +52,12 @@ export async function realRuntimeFlow(runtime: RealRuntime, options: { permissio
   // A runtime still busy with its own start-up (codex boots its tools) rightly queues a message:
   // wait for idle, so the first verdict can be "accepted".
   await activityBecomes(fleet, 'idle', 120_000);
+  if (runtime === 'opencode') {
+    // mosaic declared opencode's plugin package (its plugin needs nothing from it): opencode
+    // installed nothing, where it used to download 64 MB into every new agent's config.
+    const config = path.join(fleet.home, 'agents', 'r1', 'opencode', 'config', 'opencode');
+    expect(readdirSync(path.join(config, 'node_modules'))).toEqual([]);
+  }
   const sent = await fleet.mosaic([
     'agent',
     'send',

@@ -1,4 +1,4 @@
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensurePrivateDir, fileExists, readFileOrUndefined, writeFileAtomic } from '../../system/fs.js';
@@ -38,11 +38,53 @@ async function placePersona(opencodeConfig: string, text: string | undefined): P
   await writeJson(configFile, { ...config, instructions: [...listed, file] });
 }
 
+const PLUGIN_PACKAGE = '@opencode-ai/plugin';
+/** Says the lock is mosaic's declaration, not an install: taken back when other code may need the package. */
+const DECLARED_BY = 'mosaic: its plugin imports nothing from this package, so opencode need not install it';
+/** Where opencode loads a config directory's own code from (plugins and custom tools may import the package). */
+const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
+
+/**
+ * At every start, opencode installs `@opencode-ai/plugin` into a config directory that has no
+ * `node_modules`, or whose `package-lock.json` does not list the package (Npm.install in 1.18):
+ * 64 MB from the npm registry, 15 s of CPU, and on a machine without the registry a blank
+ * screen for over a minute until the install fails, at every start. mosaic's plugin needs
+ * nothing from the package, so when it is the only code in the directory the lock says the
+ * package is there. As soon as other code is (a seeded plugin or tool may import it), or the
+ * directory has its own package.json or node_modules, the declaration goes or is never made,
+ * and opencode installs as it would without mosaic.
+ */
+export async function declarePluginPackage(opencodeConfig: string): Promise<'declared' | 'left'> {
+  const lockFile = path.join(opencodeConfig, 'package-lock.json');
+  const nodeModules = path.join(opencodeConfig, 'node_modules');
+  const lock = await readJsonObject(lockFile).catch(() => ({}) as Record<string, unknown>);
+  const ours = lock.mosaic === DECLARED_BY;
+  const otherCode = await Promise.all(
+    CODE_DIRS.map(async (dir) => (await readdir(path.join(opencodeConfig, dir)).catch(() => [] as string[])).some((f) => f !== PLUGIN)),
+  );
+  if (otherCode.includes(true)) {
+    if (ours) await Promise.all([rm(lockFile, { force: true }), rmdir(nodeModules).catch(() => undefined)]);
+    return 'left';
+  }
+  if (ours) return 'declared';
+  if ((await fileExists(nodeModules)) || (await fileExists(path.join(opencodeConfig, 'package.json'))) || Object.keys(lock).length > 0) {
+    return 'left';
+  }
+  await ensurePrivateDir(nodeModules);
+  await writeJson(lockFile, {
+    mosaic: DECLARED_BY,
+    lockfileVersion: 3,
+    requires: true,
+    packages: { '': { dependencies: { [PLUGIN_PACKAGE]: '*' } } },
+  });
+  return 'declared';
+}
+
 /**
  * opencode: its four XDG directories point into the agent's own directory; the plugin in
  * config/opencode/plugin reports session.status busy/idle, permission requests and each chat
- * message. The seed directory is copied to config/opencode (opencode.json, and a pre-installed
- * node_modules so opencode does not npm-install its plugin package at every first start).
+ * message. The seed directory is copied to config/opencode (opencode.json, plugins and tools of
+ * the operator's own, with their node_modules if they need packages).
  */
 export const opencodeIntegration: RuntimeIntegration = {
   runtime: 'opencode',
@@ -55,6 +97,7 @@ export const opencodeIntegration: RuntimeIntegration = {
     for (const dir of Object.values(d)) await ensurePrivateDir(dir);
     await ensurePrivateDir(path.join(opencodeConfig, 'plugin'));
     await copyFile(pluginSource(), path.join(opencodeConfig, 'plugin', PLUGIN));
+    await declarePluginPackage(opencodeConfig);
     await placePersona(opencodeConfig, context.persona?.text);
     await ensurePrivateDir(path.join(d.data, 'opencode'));
     await linkCredential(
