@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import RuntimeLoadSequencer from './test/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -12,6 +13,8 @@ export default defineConfig({
     // message over 0.7 s late, and the send took the input's clearing as acceptance. Fixed in the product
     // (screen-spec.ts waits for the queue marker or the message), not by running fewer files.
     maxWorkers: Math.min(availableParallelism(), 6),
+    // The heaviest file first and the real-runtime files apart from it (test/sequencer.ts).
+    sequence: { sequencer: RuntimeLoadSequencer },
     // Fails the run if it leaves anything new in the temp dir or $HOME.
     globalSetup: ['test/global-leftovers.ts'],
     testTimeout: 60_000,

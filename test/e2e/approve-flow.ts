@@ -23,17 +23,33 @@ const PROBE = 'mosaic-permission-probe';
 const screenOf = async (fleet: TestFleet): Promise<string> => (await fleet.mosaic(['agent', 'tail', 'r1', '-n', '40'])).stdout;
 const toolDones = (model: FakeModel): number => model.requests.filter((r) => r.reply === 'tool_done').length;
 
-/** Poll with a deadline; on timeout the error carries the agent's screen. */
-async function until<T>(fleet: TestFleet, probe: () => Promise<T | undefined> | T | undefined, ms: number, what: string): Promise<T> {
+/** What the model was asked last, for a timeout's message: when, and what it replied. */
+const lastRequests = (model: FakeModel | undefined): string =>
+  model
+    ? model.requests
+        .slice(-6)
+        .map((r) => `${r.ts} ${r.status} ${r.reply ?? '-'} ${JSON.stringify(r.lastUserText)}`)
+        .join('\n')
+    : '';
+
+/** Poll with a deadline; on timeout the error carries the agent's screen and the model's last requests. */
+async function until<T>(
+  fleet: TestFleet,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms: number,
+  what: string,
+  model?: FakeModel,
+): Promise<T> {
   try {
     return await eventually(probe, ms, what);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; screen:\n${await screenOf(fleet)}`);
+    const asked = model ? `; at ${new Date().toISOString()} the model's last requests:\n${lastRequests(model)}` : '';
+    throw new Error(`${(error as Error).message}${asked}; screen:\n${await screenOf(fleet)}`);
   }
 }
 
 async function send(fleet: TestFleet, text: string): Promise<void> {
-  const sent = await fleet.mosaic(['agent', 'send', 'r1', '--verify', '--verify-timeout', '30000', '--json', '-m', text]);
+  const sent = await fleet.mosaic(['agent', 'send', 'r1', '--verify', '--verify-timeout', '60000', '--json', '-m', text]);
   const status = (JSON.parse(sent.stdout || '{}') as { status?: string }).status;
   expect(status, `${sent.stdout}\n${sent.stderr}\n${status === 'accepted' ? '' : await screenOf(fleet)}`).toBe('accepted');
 }
@@ -42,15 +58,16 @@ const idle = (fleet: TestFleet, ms = 30_000): Promise<true> =>
   until(fleet, async () => ((await fleet.json<StatusJson>(['agent', 'status', 'r1'])).activity === 'idle' ? true : undefined), ms, 'idle');
 
 /** The request as `mosaic fleet pending` lists it, answerable through mosaic. */
-const openRequest = (fleet: TestFleet, not?: string): Promise<PendingJson> =>
+const openRequest = (fleet: TestFleet, model: FakeModel, not?: string): Promise<PendingJson> =>
   until(
     fleet,
     async () =>
       (await fleet.json<PendingJson[]>(['fleet', 'pending'])).find(
         (r) => r.agent === 'r1' && r.answer === 'mosaic' && r.id !== null && r.id !== not,
       ),
-    30_000,
+    60_000, // the runtime's turn: a loaded 2-core box once took over 30 s
     'a permission request in `mosaic fleet pending`',
+    model,
   );
 
 /**
@@ -69,7 +86,7 @@ export async function approvalFlow(runtime: Answerable): Promise<void> {
 
   // 1. Denied: the runtime hears "no" with the operator's reason and finishes its turn without the file.
   await send(fleet, 'please ask permission');
-  const first = await openRequest(fleet);
+  const first = await openRequest(fleet, model);
   expect(first.runtime).toBe(runtime);
   expect(first.summary).toContain(`touch ${PROBE}`);
   // Private, like everything mosaic keeps: the directory 0700, the request 0600.
@@ -79,19 +96,19 @@ export async function approvalFlow(runtime: Answerable): Promise<void> {
   const denied = await fleet.mosaic(['agent', 'deny', 'r1', first.id!, '-m', 'not in this test', '--json']);
   expect(denied.status, `${denied.stdout}\n${denied.stderr}`).toBe(0);
   expect(JSON.parse(denied.stdout)).toMatchObject({ agent: 'r1', decision: 'deny', delivered: true });
-  await until(fleet, () => (toolDones(model) >= 1 ? true : undefined), 30_000, "the model's reply after the denied tool");
+  await until(fleet, () => (toolDones(model) >= 1 ? true : undefined), 30_000, "the model's reply after the denied tool", model);
   await idle(fleet);
   expect(existsSync(probe), 'the denied command ran').toBe(false);
   expect(readdirSync(pendingDir)).toEqual([]);
 
   // 2. Approved: the command runs, the turn goes on to the model's reply.
   await send(fleet, 'please ask permission again');
-  const second = await openRequest(fleet, first.id!);
+  const second = await openRequest(fleet, model, first.id!);
   const approved = await fleet.mosaic(['agent', 'approve', 'r1', second.id!, '--json']);
   expect(approved.status, `${approved.stdout}\n${approved.stderr}`).toBe(0);
   expect(JSON.parse(approved.stdout)).toMatchObject({ agent: 'r1', decision: 'allow', delivered: true });
   await until(fleet, () => (existsSync(probe) ? true : undefined), 30_000, `${PROBE} in the working directory`);
-  await until(fleet, () => (toolDones(model) >= 2 ? true : undefined), 30_000, "the model's reply after the approved tool");
+  await until(fleet, () => (toolDones(model) >= 2 ? true : undefined), 30_000, "the model's reply after the approved tool", model);
   await idle(fleet);
   expect(await screenOf(fleet)).toContain('FAKE-OK: tool done');
   expect(readdirSync(pendingDir)).toEqual([]);
@@ -102,13 +119,13 @@ export async function approvalFlow(runtime: Answerable): Promise<void> {
   const prompt = PANE_PROMPT[runtime];
   if (prompt) {
     await send(fleet, 'please ask permission in the pane');
-    const third = await openRequest(fleet, second.id!);
+    const third = await openRequest(fleet, model, second.id!);
     const request = JSON.parse(readFileSync(path.join(pendingDir, `${third.id}.json`), 'utf8')) as { pid: number };
     await until(fleet, async () => ((await screenOf(fleet)).includes(prompt) ? true : undefined), 30_000, 'the prompt in the pane');
     fleet.tmux(['send-keys', '-t', '=r1:0.0', 'Enter']); // the highlighted choice: allow once
     await until(fleet, () => (readdirSync(pendingDir).length === 0 ? true : undefined), 15_000, 'the request to go');
     if (runtime === 'claude') await until(fleet, () => (isAlive(request.pid) ? undefined : true), 15_000, 'the waiting hook to end');
-    await until(fleet, () => (toolDones(model) >= 3 ? true : undefined), 30_000, "the model's reply after the pane's answer");
+    await until(fleet, () => (toolDones(model) >= 3 ? true : undefined), 30_000, "the model's reply after the pane's answer", model);
     await idle(fleet);
   }
 

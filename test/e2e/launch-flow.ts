@@ -50,8 +50,13 @@ const bodyText = (entry: FakeRequestEntry): string => JSON.stringify(entry.body 
 const mainRequest = (text: string) => (entry: FakeRequestEntry) =>
   !entry.isTitle && entry.status === 200 && entry.lastUserText.includes(text);
 
+/**
+ * A send waits up to half its timeout for the runtime's input to be on screen. After a restart the
+ * runtime may report idle well before its TUI is drawn: opencode's server side does so while its TUI
+ * still needs seconds of CPU, which a loaded 2-core box can stretch past 20 s.
+ */
 async function send(fleet: TestFleet, agent: string, text: string): Promise<void> {
-  const sent = await fleet.mosaic(['agent', 'send', agent, '--verify', '--verify-timeout', '45000', '--no-preamble', '--json', '-m', text]);
+  const sent = await fleet.mosaic(['agent', 'send', agent, '--verify', '--verify-timeout', '90000', '--no-preamble', '--json', '-m', text]);
   const status = (JSON.parse(sent.stdout || '{}') as { status?: string }).status;
   expect(['accepted', 'queued'], `${sent.stdout}\n${sent.stderr}`).toContain(status);
 }
