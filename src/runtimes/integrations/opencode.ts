@@ -47,7 +47,7 @@ const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
 /**
  * At every start, opencode installs `@opencode-ai/plugin` into a config directory that has no
  * `node_modules`, or whose `package-lock.json` does not list the package (Npm.install in 1.18):
- * 64 MB from the npm registry, 15 s of CPU, and on a machine without the registry a blank
+ * 64 MB from the npm registry, 16 s of CPU, and on a machine without the registry a blank
  * screen for over a minute until the install fails, at every start. mosaic's plugin needs
  * nothing from the package, so when it is the only code in the directory the lock says the
  * package is there. As soon as other code is (a seeded plugin or tool may import it), or the
