@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Screen } from '../runtimes/detectors/types.js';
+import { randomHex } from '../system/random.js';
 import { exactPane, joinCommands, type TmuxClient } from '../tmux/client.js';
 import { newMarker, parseScreens, screenCommands } from './screen.js';
 
 /** A buffer name no other sender uses, so concurrent sends cannot paste each other's text. */
 export function uniqueBufferName(): string {
-  return `mosaic-${process.pid}-${randomBytes(6).toString('hex')}`;
+  return `mosaic-${process.pid}-${randomHex(6)}`;
 }
 
 /**

@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { UserError } from '../core/errors.js';
 import type { Screen } from '../runtimes/detectors/types.js';
+import { randomHex } from '../system/random.js';
 import { exactPane, joinCommands, type TmuxClient } from '../tmux/client.js';
 
 const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height} #{pane_in_mode}';
 
 /** A header line no screen content can forge: it carries a fresh random nonce. */
 export function newMarker(): string {
-  return `@@mosaic-screen-${randomBytes(6).toString('hex')}@@`;
+  return `@@mosaic-screen-${randomHex(6)}@@`;
 }
 
 /** tmux commands that print `<marker> <session> <pane facts>` and then the visible screen. */

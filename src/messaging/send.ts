@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { reportedActivity } from '../attention/activity.js';
 import { heartbeatFile, readHeartbeatSync } from '../heartbeat/heartbeat.js';
@@ -15,6 +14,7 @@ import { Coalescer } from './coalescer.js';
 import { deliver, realClock, type Clock, type DeliveryOutcome, type DeliveryStep, type PaneIo, type SendStatus } from './deliver.js';
 import { hookAck } from './hook-ack.js';
 import { acquireAgentLock } from '../system/lock.js';
+import { randomHex } from '../system/random.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
 
@@ -93,7 +93,7 @@ class Panes {
   }
 }
 
-const newSendId = (): string => randomBytes(4).toString('hex');
+const newSendId = (): string => randomHex(4);
 
 /** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
 const BUSY_REPORT_FOR_SEND_SECONDS = 30;

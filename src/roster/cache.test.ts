@@ -49,6 +49,19 @@ describe('cached roster for the send path', () => {
     expect((await loadRosterCached(file, runDir, { ...options, defaultTenant: 'other' })).tenantId).toBe('other');
   });
 
+  it('tells apart rosters whose bytes differ where UTF-8 decoding would not (the bytes themselves are the key)', async () => {
+    const { file, runDir, options } = setup();
+    const text = readFileSync(file);
+    writeFileSync(file, Buffer.concat([text, Buffer.from('# \xff\n', 'latin1')]));
+    await loadRosterCached(file, runDir, options);
+    const cache = JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')) as Record<string, unknown> & { roster: { tenantId: string } };
+    writeFileSync(rosterCacheFile(runDir), JSON.stringify({ ...cache, roster: { ...cache.roster, tenantId: 'from-cache' } }));
+    expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('from-cache');
+    // 0xff and 0xfe both decode to U+FFFD: only a byte-exact key sees the change.
+    writeFileSync(file, Buffer.concat([text, Buffer.from('# \xfe\n', 'latin1')]));
+    expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('me');
+  });
+
   it('reports a broken roster the way the loader does, and a missing one too', async () => {
     const { file, runDir, options } = setup();
     writeFileSync(file, 'version: 1\nagents: [oops\n');

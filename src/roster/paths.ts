@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -56,6 +56,8 @@ export function rosterStateDir(root: string, rosterFile: string): string {
       .replace(/[^A-Za-z0-9_.-]/g, '_')
       .replace(/^\.+/, '')
       .slice(0, 40) || 'roster';
+  // Loaded here: the default roster, which most runs use, needs no hash (node:crypto costs 6–7 ms to load).
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 10);
   return path.join(root, 'rosters', `${stem}-${hash}`);
 }

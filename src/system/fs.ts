@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, promises as fsp, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomHex } from './random.js';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -25,7 +25,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(file: string, content: string | Buffer, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
   await ensurePrivateDir(dir);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomHex(4)}.tmp`);
   const handle = await fsp.open(tmp, 'wx', options.mode ?? PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(content);

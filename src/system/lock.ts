@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { ensurePrivateDir, readFileIfReadable } from './fs.js';
 import { statFields } from './proc.js';
+import { randomHex } from './random.js';
 
 /**
  * A lock per agent (or per socket, for the control client): an O_EXCL lock file naming its holder
@@ -48,7 +48,7 @@ export async function acquireAgentLock(runDir: string, agent: string, options: L
   const purpose = options.purpose ?? 'send';
   const file = lockFile(runDir, agent, purpose);
   // The token tells this holder from another send in the same process (broadcast).
-  const content = `${process.pid} ${processStart(process.pid) || '-'} ${randomBytes(6).toString('hex')}\n`;
+  const content = `${process.pid} ${processStart(process.pid) || '-'} ${randomHex(6)}\n`;
   const deadline = Date.now() + options.timeoutMs;
   let pause = 2;
   for (let attempt = 0; ; attempt++) {
