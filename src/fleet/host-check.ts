@@ -2,6 +2,7 @@ import type { FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
 import { HostUnreachableError, REMOTE_PROTOCOL } from '../remote/remote-mosaic.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
+import { monotonicMs } from '../system/clock.js';
 import { remoteMosaic } from './hosts.js';
 
 export interface HostCheck {
@@ -63,9 +64,9 @@ async function checkOne(view: FleetContext, name: string): Promise<HostCheck> {
     round_trip_ms: null,
   };
   try {
-    const started = performance.now();
+    const started = monotonicMs();
     check.mosaic_version = await remote.version();
-    check.round_trip_ms = Math.round(performance.now() - started);
+    check.round_trip_ms = Math.round(monotonicMs() - started);
     check.reachable = true;
     const probe = await remote.shell(['sh', '-c', PROBE]);
     for (const line of probe.stdout.split('\n')) {

@@ -1,6 +1,7 @@
 import type { AcceptanceDetector, AckSource, MessageProbe, Observation, Readiness, Screen } from '../runtimes/detectors/types.js';
 import { posixCksum } from '../runtimes/detectors/cksum.js';
 import { needleOf } from '../runtimes/detectors/text.js';
+import { monotonicMs } from '../system/clock.js';
 
 /** What `--verify` reports. `sent`: submitted without --verify and no evidence awaited past a short window. */
 export type SendStatus = 'accepted' | 'queued' | 'draft' | 'unverifiable' | 'sent';
@@ -52,7 +53,7 @@ export interface Clock {
 }
 
 export const realClock: Clock = {
-  now: () => performance.now(),
+  now: monotonicMs,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 

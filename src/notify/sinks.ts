@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { CommandError } from '../core/errors.js';
+import { monotonicMs } from '../system/clock.js';
 import { isExecutable } from '../system/fs.js';
 import type { CommandRunner } from '../system/runner.js';
 import type { NotificationEvent, NotifyOn, NotifySink } from './types.js';
@@ -40,7 +41,7 @@ type Outcome = Omit<DeliveryResult, 'ms'>;
 
 /** Deliver `event` to `sink`. Never throws; resolves by the timeout (plus a short grace) at the latest. */
 export async function deliver(sink: NotifySink, event: NotificationEvent, deps: DeliverDeps): Promise<DeliveryResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const timeoutMs = deps.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
   let outcome: Outcome;
   try {
@@ -50,7 +51,7 @@ export async function deliver(sink: NotifySink, event: NotificationEvent, deps: 
   } catch (error) {
     outcome = { ok: false, detail: oneLine(error instanceof Error ? error.message : String(error)) };
   }
-  return { ...outcome, ms: Math.round(performance.now() - started) };
+  return { ...outcome, ms: Math.round(monotonicMs() - started) };
 }
 
 function deliverTo(sink: NotifySink, event: NotificationEvent, deps: DeliverDeps, timeoutMs: number): Promise<Outcome> {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { CommandError, UserError } from '../core/errors.js';
+import { monotonicMs } from './clock.js';
 
 export interface RunOptions {
   /** Bytes written to the child's stdin, then stdin is closed. */
@@ -34,7 +35,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       reject(new UserError('internal: empty command'));
       return;
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
     // even start must not keep mosaic alive until the timeout.
@@ -54,7 +55,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       done();
-      const durationMs = Math.round(performance.now() - started);
+      const durationMs = Math.round(monotonicMs() - started);
       if (error.code === 'ENOENT') {
         reject(
           new CommandError(argv, null, null, `${file}: command not found`, durationMs, {
@@ -83,7 +84,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8') + (timedOut ? `timed out after ${timeoutMs / 1000} s and was killed\n` : ''),
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round(monotonicMs() - started),
       };
       if (status === 0 || options.allowFailure) resolve(result);
       else reject(new CommandError(argv, status, signal, result.stderr, result.durationMs));
