@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import { CONTRACT_FILES, deployedContractDir, shippedContractDir } from '../launch/contract.js';
 import { resolveFleetPaths } from '../roster/paths.js';
 import { readFileOrUndefined } from '../system/fs.js';
+import { sha256Hex } from '../system/hash.js';
 import { initRoster } from './init.js';
 import { PROFILES, type ProfileName } from './profiles.js';
 
@@ -60,7 +60,6 @@ export const MANIFEST_NAME = '.mosaic-manifest.json';
 export const manifestFile = (root: string): string => path.join(root, MANIFEST_NAME);
 export const besideFile = (file: string): string => `${file}.new`;
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const DURABLE = { durable: true } as const;
 
 /** A shipped file and what it becomes in the config root. */
@@ -88,7 +87,7 @@ export async function initFramework(
   for (const item of shipped) {
     const key = manifestKey(root, item.file);
     const current = await host.files.read(item.file);
-    const hash = sha256(item.text);
+    const hash = sha256Hex(item.text);
     let row: FrameworkRow;
     if (current === undefined) {
       row = await create(host, item, 'was missing');
@@ -133,7 +132,7 @@ export async function updateFramework(host: Host, options: FrameworkOptions = {}
 
 async function updateOne(host: Host, root: string, manifest: Manifest, item: Shipped): Promise<FrameworkRow> {
   const key = manifestKey(root, item.file);
-  const hash = sha256(item.text);
+  const hash = sha256Hex(item.text);
   const current = await host.files.read(item.file);
   if (current === undefined) {
     const row = await create(host, item, 'was missing: the shipped version');
@@ -145,7 +144,7 @@ async function updateOne(host: Host, root: string, manifest: Manifest, item: Shi
     return { file: item.file, action: 'unchanged', reason: 'already the shipped version' };
   }
   const recorded = manifest.files[key];
-  if (recorded === sha256(current)) {
+  if (recorded === sha256Hex(current)) {
     await host.files.writeAtomic(item.file, item.text, DURABLE);
     own(manifest, key, hash);
     return { file: item.file, action: 'replaced', reason: 'unchanged since mosaic wrote it: now the shipped version' };
@@ -171,10 +170,10 @@ async function updateRoster(host: Host, root: string, manifest: Manifest, roster
   }
   const starter = await starterRoster(host, roster, profile);
   if (current === starter.text) {
-    own(manifest, key, sha256(starter.text));
+    own(manifest, key, sha256Hex(starter.text));
     return { file: roster, action: 'unchanged', reason: `already the shipped ${profile} profile` };
   }
-  if (recorded === sha256(starter.text)) {
+  if (recorded === sha256Hex(starter.text)) {
     return { file: roster, action: 'kept', reason: `your roster: update never replaces it (the ${profile} profile has not changed)` };
   }
   return writeBeside(host, manifest, key, starter, `your roster: update never replaces it; the ${profile} profile changed`);
@@ -186,7 +185,7 @@ async function updateRoster(host: Host, root: string, manifest: Manifest, roster
  */
 async function writeBeside(host: Host, manifest: Manifest, key: string, item: Shipped, why: string): Promise<FrameworkRow> {
   const beside = besideFile(item.file);
-  const hash = sha256(item.text);
+  const hash = sha256Hex(item.text);
   if ((await host.files.read(beside)) === item.text) {
     manifest.offered[key] = hash;
     return { file: item.file, action: 'kept', reason: `${why}; the shipped version is already beside it`, beside };

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import type { RemoteHost } from '../roster/model.js';
+import { sha256Hex } from '../system/hash.js';
 import { controlDirectory, controlPath, probeMaster, sshArgv } from './ssh.js';
 
 /** What a host's mosaic and ours must agree on (the `--json` shapes and hidden verbs used across hosts). */
@@ -139,7 +139,7 @@ export class RemoteMosaic {
 
   /** The host's copy of its roster: sent (validated there) when it is new or changed. */
   private async rosterFile(force = false): Promise<string> {
-    const hash = createHash('sha256').update(this.roster.yaml).digest('hex');
+    const hash = sha256Hex(this.roster.yaml);
     const record = path.join(this.roster.stateDir, 'hosts', `${this.name}.json`);
     const known = force ? undefined : parseSync(await this.local.files.read(record));
     if (known?.hash === hash) return known.file;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { RemoteHost } from '../roster/model.js';
+import { sha256Hex } from '../system/hash.js';
 
 /** Quote one word for the remote user's shell (ssh hands the command line to it): single quotes, nothing expands. */
 export const shellQuote = (word: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
@@ -27,10 +27,7 @@ export function controlDirectory(env: NodeJS.ProcessEnv, uid: number): string {
  * to ~104 bytes: `none` (no sharing) when the directory is too deep.
  */
 export function controlPath(dir: string, host: RemoteHost): string {
-  const key = createHash('sha256')
-    .update(JSON.stringify([host.ssh, host.port ?? null, host.identityFile ?? null, host.sshConfig ?? null]))
-    .digest('hex')
-    .slice(0, 20);
+  const key = sha256Hex(JSON.stringify([host.ssh, host.port ?? null, host.identityFile ?? null, host.sshConfig ?? null])).slice(0, 20);
   const file = path.join(dir, `cm-${key}`);
   return file.length > 100 ? 'none' : file;
 }

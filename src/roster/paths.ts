@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { sha256Hex } from '../system/hash.js';
 
 export interface FleetPaths {
   /** The config root: $MOSAIC_FLEET_HOME, else $XDG_CONFIG_HOME/mosaic/fleet, else ~/.config/mosaic/fleet. */
@@ -56,9 +56,7 @@ export function rosterStateDir(root: string, rosterFile: string): string {
       .replace(/[^A-Za-z0-9_.-]/g, '_')
       .replace(/^\.+/, '')
       .slice(0, 40) || 'roster';
-  // Loaded here: the default roster, which most runs use, needs no hash (node:crypto costs 6–7 ms to load).
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 10);
+  const hash = sha256Hex(absolute).slice(0, 10);
   return path.join(root, 'rosters', `${stem}-${hash}`);
 }
 

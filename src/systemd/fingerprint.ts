@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../system/hash.js';
 
 /**
  * Every file install-systemd writes starts with a line holding the hash of the rest of the file.
@@ -9,10 +9,8 @@ const PREFIX = '# mosaic-fingerprint: sha256=';
 
 export type GeneratedFileState = 'missing' | 'current' | 'outdated' | 'modified' | 'foreign';
 
-const digest = (body: string): string => createHash('sha256').update(body).digest('hex');
-
 export function withFingerprint(body: string): string {
-  return `${PREFIX}${digest(body)}\n${body}`;
+  return `${PREFIX}${sha256Hex(body)}\n${body}`;
 }
 
 /** Compare what is on disk with what we would write now. */
@@ -21,7 +19,7 @@ export function classifyGenerated(existing: string | undefined, rendered: string
   const newline = existing.indexOf('\n');
   const first = newline < 0 ? existing : existing.slice(0, newline);
   if (!first.startsWith(PREFIX)) return 'foreign';
-  if (first.slice(PREFIX.length) !== digest(existing.slice(newline + 1))) return 'modified';
+  if (first.slice(PREFIX.length) !== sha256Hex(existing.slice(newline + 1))) return 'modified';
   return existing === rendered ? 'current' : 'outdated';
 }
 
