@@ -24,13 +24,11 @@ const screenOf = async (fleet: TestFleet): Promise<string> => (await fleet.mosai
 const toolDones = (model: FakeModel): number => model.requests.filter((r) => r.reply === 'tool_done').length;
 
 /** What the model was asked last, for a timeout's message: when, and what it replied. */
-const lastRequests = (model: FakeModel | undefined): string =>
-  model
-    ? model.requests
-        .slice(-6)
-        .map((r) => `${r.ts} ${r.status} ${r.reply ?? '-'} ${JSON.stringify(r.lastUserText)}`)
-        .join('\n')
-    : '';
+const lastRequests = (model: FakeModel): string =>
+  model.requests
+    .slice(-6)
+    .map((r) => `${r.ts} ${r.status} ${r.reply ?? '-'} ${JSON.stringify(r.lastUserText)}`)
+    .join('\n');
 
 /** Poll with a deadline; on timeout the error carries the agent's screen and the model's last requests. */
 async function until<T>(

@@ -42,5 +42,10 @@ describe("opencode's plugin package, declared instead of installed", () => {
     writeFileSync(path.join(dir, 'package-lock.json'), '{"lockfileVersion":3,"packages":{"":{}}}');
     expect(await declarePluginPackage(dir)).toBe('left');
     expect(lock().mosaic).toBeUndefined();
+    // A lock that does not parse is still not ours to replace.
+    rmSync(path.join(dir, 'node_modules'), { recursive: true });
+    writeFileSync(path.join(dir, 'package-lock.json'), '{"lockfileVersion":');
+    expect(await declarePluginPackage(dir)).toBe('left');
+    expect(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).toBe('{"lockfileVersion":');
   });
 });

@@ -44,6 +44,14 @@ const DECLARED_BY = 'mosaic: its plugin imports nothing from this package, so op
 /** Where opencode loads a config directory's own code from (plugins and custom tools may import the package). */
 const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
 
+const declaredByUs = (lockText: string): boolean => {
+  try {
+    return (JSON.parse(lockText) as { mosaic?: unknown } | null)?.mosaic === DECLARED_BY;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * At every start, opencode installs `@opencode-ai/plugin` into a config directory that has no
  * `node_modules`, or whose `package-lock.json` does not list the package (Npm.install in 1.18):
@@ -57,8 +65,8 @@ const CODE_DIRS = ['plugin', 'plugins', 'tool', 'tools'];
 export async function declarePluginPackage(opencodeConfig: string): Promise<'declared' | 'left'> {
   const lockFile = path.join(opencodeConfig, 'package-lock.json');
   const nodeModules = path.join(opencodeConfig, 'node_modules');
-  const lock = await readJsonObject(lockFile).catch(() => ({}) as Record<string, unknown>);
-  const ours = lock.mosaic === DECLARED_BY;
+  const lockText = await readFileOrUndefined(lockFile);
+  const ours = lockText !== undefined && declaredByUs(lockText);
   const otherCode = await Promise.all(
     CODE_DIRS.map(async (dir) => (await readdir(path.join(opencodeConfig, dir)).catch(() => [] as string[])).some((f) => f !== PLUGIN)),
   );
@@ -67,7 +75,8 @@ export async function declarePluginPackage(opencodeConfig: string): Promise<'dec
     return 'left';
   }
   if (ours) return 'declared';
-  if ((await fileExists(nodeModules)) || (await fileExists(path.join(opencodeConfig, 'package.json'))) || Object.keys(lock).length > 0) {
+  // Any lock of its own, even one that does not parse, is the operator's or opencode's: never overwritten.
+  if (lockText !== undefined || (await fileExists(nodeModules)) || (await fileExists(path.join(opencodeConfig, 'package.json')))) {
     return 'left';
   }
   await ensurePrivateDir(nodeModules);
