@@ -69,7 +69,7 @@ describe('combining the runtime report and the screen', () => {
   });
 
   it('drops a reported wait once its prompt is gone, and an old busy when the screen is idle', () => {
-    const idleScreen = screen('❯ \n  ? for shortcuts');
+    const idleScreen = fixture('claude', 'idle');
     expect(reading('claude', beat('waiting'), idleScreen)).toMatchObject({
       activity: 'idle',
       source: 'screen',
@@ -90,5 +90,51 @@ describe('combining the runtime report and the screen', () => {
     expect(reportedActivity(parseHeartbeat('ts=2026-11-27T02:00:09Z pid=1 status=busy'), 'stub')).toMatchObject({ activity: 'busy' });
     expect(combineActivity('pi', undefined, screen(' ⠼ Working...'), now)).toMatchObject({ activity: 'busy', source: 'screen' });
     expect(combineActivity('pi', undefined, undefined, now)).toMatchObject({ activity: 'unknown', source: 'none' });
+  });
+
+  it('an idle reported as the runtime started waits for its input on screen (opencode reports before its TUI draws)', () => {
+    const started = (runtime: string, event: string) =>
+      reportedActivity(
+        parseHeartbeat(`ts=2026-11-27T02:00:09Z pid=1 status=idle event=${event} source=runtime status_ts=2026-11-27T02:00:08Z`),
+        runtime,
+      );
+    for (const [runtime, event] of [
+      ['claude', 'SessionStart'],
+      ['codex', 'SessionStart'],
+      ['pi', 'session_start'],
+      ['opencode', 'session.created'],
+    ] as const) {
+      expect(started(runtime, event), runtime).toMatchObject({ activity: 'idle', starting: true });
+      expect(needsScreen(runtime, started(runtime, event)), runtime).toBe(true);
+    }
+    // The end of a turn is the runtime's word: no screen read for it.
+    expect(started('claude', 'Stop')?.starting).toBeUndefined();
+    expect(needsScreen('claude', started('claude', 'Stop'))).toBe(false);
+    // Nor a start long past (its heartbeat has ticked on for over two minutes): an idle fleet costs no captures.
+    const longAgo = reportedActivity(
+      parseHeartbeat('ts=2026-11-27T02:02:09Z pid=1 status=idle event=SessionStart source=runtime status_ts=2026-11-27T02:00:08Z'),
+      'claude',
+    );
+    expect(longAgo).toMatchObject({ activity: 'idle' });
+    expect(needsScreen('claude', longAgo)).toBe(false);
+
+    const drawing = screen('\n\n                 opencode\n\n');
+    expect(screenActivity('opencode', drawing)).toEqual({ activity: 'unknown', detail: 'starting: no opencode input box on screen yet' });
+    expect(combineActivity('opencode', started('opencode', 'session.created'), drawing, now)).toMatchObject({
+      activity: 'unknown',
+      source: 'screen',
+    });
+    // Drawn: the report stands.
+    expect(combineActivity('opencode', started('opencode', 'session.created'), fixture('opencode', 'idle'), now)).toMatchObject({
+      activity: 'idle',
+      source: 'runtime',
+    });
+    // Busy already (a kickstart prompt): the screen says so.
+    expect(combineActivity('opencode', started('opencode', 'session.created'), fixture('opencode', 'busy'), now)).toMatchObject({
+      activity: 'busy',
+      source: 'screen',
+    });
+    // Without any report, a screen with no input is not idle either.
+    expect(combineActivity('claude', undefined, drawing, now)).toMatchObject({ activity: 'unknown', source: 'screen' });
   });
 });

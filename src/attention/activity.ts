@@ -1,5 +1,6 @@
 import type { Heartbeat } from '../heartbeat/heartbeat.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
+import { locateInput } from '../runtimes/detectors/input-box.js';
 import type { ScreenSpec } from '../runtimes/detectors/screen-spec.js';
 import type { Screen } from '../runtimes/detectors/types.js';
 
@@ -67,18 +68,44 @@ export function screenActivity(runtime: string, screen: Screen): { activity: Act
   if (busy) return { activity: 'busy', detail: `screen shows ${busy.source}` };
   const blocker = spec.blockers.find((pattern) => lines.some((line) => pattern.test(line)));
   if (blocker) return { activity: 'waiting', detail: `a dialog holds the input (${blocker.source})`, reason: 'dialog' };
+  // Idle means a message can be typed now (what `agent send` waits for): a TUI still drawing
+  // itself after a start has no markers yet, and no input either.
+  if (!locateInput(screen, spec.input)) return { activity: 'unknown', detail: `starting: no ${runtime} input box on screen yet` };
   return { activity: 'idle', detail: 'no busy or waiting marker on screen' };
 }
 
+/**
+ * The hook events a runtime reports "idle" with as it starts (claude and codex SessionStart, pi
+ * session_start, opencode session.created). They say the runtime is up, not that its input is
+ * drawn: opencode reports from its server before its TUI has drawn anything.
+ */
+const START_EVENTS = new Set(['SessionStart', 'session_start', 'session.created']);
+/**
+ * How long after such a report the screen is read to see the input: one batched capture per `fleet ps`
+ * for agents that have not had a turn yet. Past this, the report stands (a TUI that has not drawn by
+ * then is broken, and `agent send` says so), and a big idle fleet costs no capture.
+ */
+export const STARTING_WINDOW_MS = 120_000;
+
+export interface ReportedActivity {
+  activity: Activity;
+  at: Date;
+  /** An "idle" reported as the runtime started: the screen says whether its input is there yet. */
+  starting?: boolean;
+}
+
 /** The runtime's own report, from heartbeat v1's extended fields (mosaic-report, or the stub's ok/busy). */
-export function reportedActivity(beat: Heartbeat | undefined, runtime: string): { activity: Activity; at: Date } | undefined {
+export function reportedActivity(beat: Heartbeat | undefined, runtime: string): ReportedActivity | undefined {
   if (!beat) return undefined;
   if (runtime === 'stub') return { activity: beat.status === 'busy' ? 'busy' : 'idle', at: beat.ts };
   if (beat.fields.source !== 'runtime') return undefined;
   const status = beat.status;
   if (status !== 'busy' && status !== 'waiting' && status !== 'idle') return undefined;
-  const at = beat.fields.status_ts ? new Date(beat.fields.status_ts) : beat.ts;
-  return { activity: status, at: Number.isNaN(at.getTime()) ? beat.ts : at };
+  const stamped = beat.fields.status_ts ? new Date(beat.fields.status_ts) : beat.ts;
+  const at = Number.isNaN(stamped.getTime()) ? beat.ts : stamped;
+  // The heartbeat's own time stands in for now: its loop refreshes it every interval.
+  const starting = status === 'idle' && START_EVENTS.has(beat.fields.event ?? '') && beat.ts.getTime() - at.getTime() < STARTING_WINDOW_MS;
+  return starting ? { activity: status, at, starting } : { activity: status, at };
 }
 
 /**
@@ -90,12 +117,21 @@ export function reportedActivity(beat: Heartbeat | undefined, runtime: string): 
  */
 export function combineActivity(
   runtime: string,
-  reported: { activity: Activity; at: Date } | undefined,
+  reported: ReportedActivity | undefined,
   screen: Screen | undefined,
   now: Date,
   staleAfterSeconds = BUSY_REPORT_TRUST_SECONDS,
 ): ActivityReading {
   const fromScreen = screen ? screenActivity(runtime, screen) : undefined;
+  if (reported?.starting && fromScreen && fromScreen.activity !== 'idle') {
+    return {
+      activity: fromScreen.activity,
+      source: 'screen',
+      age_seconds: null,
+      detail: `${fromScreen.detail} (${runtime} reported its start, not a turn)`,
+      ...(fromScreen.reason ? { reason: fromScreen.reason } : {}),
+    };
+  }
   if (reported) {
     const age = Math.max(0, Math.round((now.getTime() - reported.at.getTime()) / 100) / 10);
     const screenSays = (detail: string): ActivityReading => ({
@@ -146,8 +182,8 @@ export const notRunningActivity = (state: string): ActivityReading => ({
   detail: `agent is ${state}`,
 });
 
-/** Which agents need their screen read: no report of their own, or a busy/waiting report to check. */
-export function needsScreen(runtime: string, reported: { activity: Activity } | undefined): boolean {
+/** Which agents need their screen read: no report of their own, a busy/waiting report to check, or a start to see through. */
+export function needsScreen(runtime: string, reported: Pick<ReportedActivity, 'activity' | 'starting'> | undefined): boolean {
   if (runtime === 'stub') return false;
-  return !reported || reported.activity !== 'idle';
+  return !reported || reported.activity !== 'idle' || reported.starting === true;
 }

@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { detectorFor } from '../../src/runtimes/detectors/index.js';
 import type { FakeRequestEntry } from '../fake-model/server.mjs';
 import { createFleet, eventually, paneComesBack, type TestFleet } from './harness.js';
 import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
@@ -46,14 +47,26 @@ async function until(fleet: TestFleet, agent: string, test: (row: PsRow) => bool
   }
 }
 
+/**
+ * What `fleet ps` calls idle is what `agent send` waits for: the runtime's input on screen. After a
+ * restart the runtime reports its start before its TUI is drawn (opencode by seconds); ps must not
+ * say idle for that. Once drawn, an idle agent's input stays, so reading the screen after ps is fair.
+ */
+function expectInputOnScreen(fleet: TestFleet, agent: string, runtime: string): void {
+  const captured = fleet.tmux(['capture-pane', '-p', '-t', `=${agent}:0.0`]);
+  const lines = captured.stdout.replace(/\n$/, '').split('\n');
+  const screen = { lines, width: 200, height: lines.length, cursorY: 0, alternate: true, dead: false };
+  expect(detectorFor(runtime).ready(screen), `ps said idle; the screen:\n${captured.stdout}`).toEqual({ ready: true });
+}
+
 const bodyText = (entry: FakeRequestEntry): string => JSON.stringify(entry.body ?? '');
 const mainRequest = (text: string) => (entry: FakeRequestEntry) =>
   !entry.isTitle && entry.status === 200 && entry.lastUserText.includes(text);
 
 /**
- * A send waits up to half its timeout for the runtime's input to be on screen. After a restart the
- * runtime may report idle well before its TUI is drawn: opencode's server side does so while its TUI
- * still needs seconds of CPU, which a loaded 2-core box can stretch past 20 s.
+ * A send waits up to half its timeout for the runtime's input to be on screen, and then for its
+ * evidence: opencode's TUI needs seconds of CPU after a restart, which a loaded 2-core box can
+ * stretch past 20 s.
  */
 async function send(fleet: TestFleet, agent: string, text: string): Promise<void> {
   const sent = await fleet.mosaic(['agent', 'send', agent, '--verify', '--verify-timeout', '90000', '--no-preamble', '--json', '-m', text]);
@@ -111,6 +124,7 @@ export async function launchFlow(runtime: RealRuntime, options: { gates: boolean
   process.kill(before.agent_pid ?? before.pane_pid!, 'SIGKILL');
   await paneComesBack(fleet, 'y1', before.pane_pid!);
   await until(fleet, 'y1', (r) => r.activity === 'idle', 'y1 idle after the restart', 90_000);
+  expectInputOnScreen(fleet, 'y1', runtime);
   await send(fleet, 'y1', 'resume-check: which word did I ask you to remember?');
   const resumed = await model.waitForRequest(mainRequest('resume-check'), 45_000);
   expect(bodyText(resumed), 'the request after the restart carries the earlier turn').toContain('PAPAYA');
@@ -125,6 +139,7 @@ export async function launchFlow(runtime: RealRuntime, options: { gates: boolean
     expect((await fleet.mosaic(['fleet', 'restart', 'y1'])).status).toBe(0);
     await paneComesBack(fleet, 'y1', restartedPid);
     await until(fleet, 'y1', (r) => r.activity === 'idle', 'y1 idle after fleet restart', 90_000);
+    expectInputOnScreen(fleet, 'y1', runtime);
     await send(fleet, 'y1', 'restart-check: the word again?');
     expect(bodyText(await model.waitForRequest(mainRequest('restart-check'), 45_000))).toContain('PAPAYA');
     expect(model.requests.filter(mainRequest('KICKSTART-y1')).length).toBe(1);
