@@ -109,11 +109,11 @@ export function reportedActivity(beat: Heartbeat | undefined, runtime: string): 
 }
 
 /**
- * The runtime's report wins, with three corrections from the screen: "waiting" for runtimes that
- * have no hook for permission prompts (codex); a reported wait whose prompt is gone from the
- * screen (answered or interrupted: no hook fires for that); and an old "busy" when the screen
- * shows no sign of work (a turn interrupted with Esc fires no Stop hook). Without a report, the
- * screen decides.
+ * The runtime's report wins, with four corrections from the screen: an "idle" reported as the
+ * runtime started, until its input is drawn; "waiting" for runtimes that have no hook for
+ * permission prompts (codex); a reported wait whose prompt is gone from the screen (answered or
+ * interrupted: no hook fires for that); and an old "busy" when the screen shows no sign of work (a
+ * turn interrupted with Esc fires no Stop hook). Without a report, the screen decides.
  */
 export function combineActivity(
   runtime: string,
