@@ -94,9 +94,13 @@ export interface ReportedActivity {
   starting?: boolean;
 }
 
-/** The runtime's own report, from heartbeat v1's extended fields (mosaic-report, or the stub's ok/busy). */
-export function reportedActivity(beat: Heartbeat | undefined, runtime: string): ReportedActivity | undefined {
-  if (!beat) return undefined;
+/**
+ * The runtime's own report, from heartbeat v1's extended fields (mosaic-report, or the stub's ok/busy).
+ * `writerAlive`: the beat's writer is alive under the agent's pane. A beat from a process that is gone
+ * (a restarted agent while its launcher sleeps the backoff) says nothing about the new one.
+ */
+export function reportedActivity(beat: Heartbeat | undefined, runtime: string, writerAlive = true): ReportedActivity | undefined {
+  if (!beat || !writerAlive) return undefined;
   if (runtime === 'stub') return { activity: beat.status === 'busy' ? 'busy' : 'idle', at: beat.ts };
   if (beat.fields.source !== 'runtime') return undefined;
   const status = beat.status;

@@ -147,6 +147,28 @@ describe('joinFleet', () => {
     expect(table.fullyScanned).toBe(false);
   });
 
+  it("takes a runtime's report only from a writer alive under the pane: not a gone process's while the launcher sleeps a backoff", () => {
+    const LAUNCH = ['sh', '/opt/mosaic/framework/bin/mosaic-launch', '/run/x.launch', '0.2'];
+    const table = fakeProc({ 500: ['sh', 1, LAUNCH], 600: ['pi', 1, ['pi']] });
+    const reported = (pid: number): Heartbeat => ({
+      ...beat(pid, 1),
+      status: 'idle',
+      fields: { source: 'runtime', event: 'agent_end', status_ts: new Date(NOW - 5000).toISOString() },
+    });
+    const report = joinFleet(
+      inputs({
+        roster: roster([agent('restarting', 'pi'), agent('running', 'pi')]),
+        table,
+        panes: [pane('restarting', { panePid: 500 }), pane('running', { panePid: 600 })],
+        // The restarting agent's last beat is its killed process's (pid 499): idle, from before the kill.
+        heartbeat: (name) => (name === 'restarting' ? reported(499) : reported(600)),
+      }),
+    );
+    const rows = Object.fromEntries(report.records.map((r) => [r.agent, r]));
+    expect(rows.running).toMatchObject({ activity: 'idle', status_source: 'runtime' });
+    expect(rows.restarting).toMatchObject({ activity: 'unknown', status_source: 'none' });
+  });
+
   it('shows a dead pane with its exit status, no pids, and a stale heartbeat', () => {
     const report = joinFleet(
       inputs({

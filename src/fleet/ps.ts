@@ -180,12 +180,8 @@ export function joinFleet(inputs: PsInputs): PsReport {
     const matcher = matcherFor(agent.runtime);
     const proc = alive ? findAgentProcess(table, pane.panePid!, matcher) : undefined;
     const beat = inputs.heartbeat(agent.name);
-    const health = heartbeatHealth(
-      beat,
-      { paneAlive: alive, writerAlive: beat !== undefined && alive && table.aliveUnder(beat.pid, pane.panePid) },
-      now,
-      roster.heartbeatIntervalSeconds,
-    );
+    const writerAlive = beat !== undefined && alive && table.aliveUnder(beat.pid, pane.panePid);
+    const health = heartbeatHealth(beat, { paneAlive: alive, writerAlive }, now, roster.heartbeatIntervalSeconds);
     const flags: PsFlag[] = [];
     const reasons: Partial<Record<PsFlag, string>> = {};
     const flag = (name: PsFlag, reason: string): void => {
@@ -230,7 +226,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
     }
     const screen = alive ? inputs.screens?.(agent.name) : undefined;
     const activity: ActivityReading = alive
-      ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime), screen, now)
+      ? combineActivity(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive), screen, now)
       : notRunningActivity(observed.state);
     const attention = deriveAttention({
       supervisorState: observed.state,
@@ -353,11 +349,15 @@ async function screensToRead(
   view: FleetContext,
   panes: readonly PaneRow[],
   beats: Map<string, Heartbeat | undefined>,
+  table: ProcessTable,
 ): Promise<Map<string, Screen>> {
-  const live = new Set(panes.filter((pane) => !pane.dead).map((pane) => pane.session));
-  const agents = view.roster.agents.filter(
-    (agent) => live.has(agent.session) && needsScreen(agent.runtime, reportedActivity(beats.get(agent.name), agent.runtime)),
-  );
+  const live = new Map(panes.filter((pane) => !pane.dead && pane.panePid !== null).map((pane) => [pane.session, pane.panePid]));
+  const agents = view.roster.agents.filter((agent) => {
+    if (!live.has(agent.session)) return false;
+    const beat = beats.get(agent.name);
+    const writerAlive = beat !== undefined && table.aliveUnder(beat.pid, live.get(agent.session)!);
+    return needsScreen(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive));
+  });
   return captureByAgent(view.tmux, agents);
 }
 
@@ -384,7 +384,7 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   const now = new Date(view.host.now());
   const table = new ProcessTable(options.procRoot);
   const [panes, systemd] = await listing;
-  const screens = await screensToRead(view, panes, beats);
+  const screens = await screensToRead(view, panes, beats, table);
   const report = joinFleet({
     roster,
     host: view.host.identity.host,

@@ -54,8 +54,13 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
   const now = new Date(ctx.host.now());
   const processes = new ProcessTable();
   // Screens only where the runtime's own report cannot answer, all in one tmux call.
+  // A beat whose writer is not alive under the pane is a previous process's (a restart in its backoff).
+  const writersAlive = agents.map((_, index) => {
+    const beat = beats[index];
+    return beat !== undefined && processes.aliveUnder(beat.pid, observations[index]!.panePid);
+  });
   const reports = agents.map((agent, index) =>
-    observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime) : undefined,
+    observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime, writersAlive[index]) : undefined,
   );
   const toRead = agents.filter((agent, index) => observations[index]!.state === 'running' && needsScreen(agent.runtime, reports[index]));
   const screens = await captureByAgent(ctx.tmux, toRead);
@@ -65,7 +70,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
       const beat = beats[index];
       const health = heartbeatHealth(
         beat,
-        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: beat ? processes.aliveUnder(beat.pid, seen.panePid) : false },
+        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: writersAlive[index]! },
         now,
         ctx.roster.heartbeatIntervalSeconds,
       );
