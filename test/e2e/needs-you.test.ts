@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
 import { webhookServer } from './webhook.js';
 
 interface PsRow {
@@ -97,6 +97,15 @@ describe('needs-you: attention, notifications and the event log on a real fleet'
       'the needs-you process to drop the second bell (cooldown)',
     );
     expect(hook.posts).toHaveLength(1);
+
+    // A restart drops the bell with the process that rang it: the new process has asked nothing.
+    expect((await attentionOf(fleet, 'bell1')).state).toBe('question');
+    const ringer = Number(fleet.tmux(['display-message', '-p', '-t', '=bell1:', '#{pane_pid}']).stdout.trim());
+    expect((await fleet.mosaic(['fleet', 'restart', 'bell1'])).status).toBe(0);
+    await paneComesBack(fleet, 'bell1', ringer, 'bell1 restarted');
+    // The launcher drops it as it starts the new process (a moment after the pane is back).
+    await eventually(() => !existsSync(path.join(fleet.home, 'run', 'bell1.hb.bell')), 15_000, 'the launcher to drop the old bell');
+    expect((await attentionOf(fleet, 'bell1')).state).toBe('none');
 
     // The event log has the notification; the webhook's secret path is in no log and in no agent's environment.
     const told = (await events()).filter((e) => e.type === 'notification');
