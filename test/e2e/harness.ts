@@ -6,6 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import type { DeliveryStep } from '../../src/messaging/deliver.js';
+import { newMarker, parseScreens, screenCommands } from '../../src/messaging/screen.js';
+import type { Screen } from '../../src/runtimes/detectors/types.js';
+import { joinCommands } from '../../src/tmux/client.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -161,6 +164,15 @@ export async function eventually<T>(
     // it does not starve the agents it waits for. A file read still polls every 50 ms.
     await new Promise((resolve) => setTimeout(resolve, Math.max(50, Date.now() - probedAt)));
   }
+}
+
+/** An agent's screen as mosaic reads it (the same tmux commands and parser), for the detectors. */
+export function captureScreen(fleet: TestFleet, session: string): Screen {
+  const marker = newMarker();
+  const result = fleet.tmux(joinCommands(screenCommands(session, marker)));
+  const [screen] = parseScreens(result.stdout, marker);
+  if (!screen) throw new Error(`cannot read the screen of ${session}: ${result.stderr}`);
+  return screen;
 }
 
 /** Wait until `mosaic agent status <agent>` shows `activity` (busy, waiting, idle). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { detectorFor } from '../../src/runtimes/detectors/index.js';
 import type { FakeRequestEntry } from '../fake-model/server.mjs';
-import { createFleet, eventually, paneComesBack, type TestFleet } from './harness.js';
+import { captureScreen, createFleet, eventually, paneComesBack, type TestFleet } from './harness.js';
 import { fakeModel, runtimeSection, type RealRuntime } from './runtime-fixtures.js';
 
 interface PsRow {
@@ -53,10 +53,8 @@ async function until(fleet: TestFleet, agent: string, test: (row: PsRow) => bool
  * say idle for that. Once drawn, an idle agent's input stays, so reading the screen after ps is fair.
  */
 function expectInputOnScreen(fleet: TestFleet, agent: string, runtime: string): void {
-  const captured = fleet.tmux(['capture-pane', '-p', '-t', `=${agent}:0.0`]);
-  const lines = captured.stdout.replace(/\n$/, '').split('\n');
-  const screen = { lines, width: 200, height: lines.length, cursorY: 0, alternate: true, dead: false };
-  expect(detectorFor(runtime).ready(screen), `ps said idle; the screen:\n${captured.stdout}`).toEqual({ ready: true });
+  const screen = captureScreen(fleet, agent);
+  expect(detectorFor(runtime).ready(screen), `ps said idle; the screen:\n${screen.lines.join('\n')}`).toEqual({ ready: true });
 }
 
 const bodyText = (entry: FakeRequestEntry): string => JSON.stringify(entry.body ?? '');

@@ -2,8 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeFor } from '../../src/messaging/deliver.js';
 import { detectorFor } from '../../src/runtimes/detectors/index.js';
-import type { Screen } from '../../src/runtimes/detectors/types.js';
-import { createFleet, eventually, ROOT, roster, type TestFleet } from './harness.js';
+import { captureScreen, createFleet, eventually, ROOT, roster, type TestFleet } from './harness.js';
 
 /** The real pi TUI (@mariozechner/pi-coding-agent, a pinned devDependency), offline and without an API key. */
 const PI = path.join(ROOT, 'node_modules', '.bin', 'pi');
@@ -20,18 +19,6 @@ function piFleet(): { fleet: TestFleet; env: NodeJS.ProcessEnv } {
   // PI_CODING_AGENT_DIR keeps pi's settings and sessions inside the test's directory.
   const env = { ...fleet.env, PI_OFFLINE: '1', PI_CODING_AGENT_DIR: path.join(fleet.dir, 'pi-agent') };
   return { fleet, env };
-}
-
-function capture(fleet: TestFleet, session: string): Screen {
-  const facts = fleet
-    .tmux(['display-message', '-p', '-t', `=${session}:0.0`, '#{cursor_y} #{pane_width} #{alternate_on}'])
-    .stdout.trim()
-    .split(' ');
-  const lines = fleet
-    .tmux(['capture-pane', '-p', '-t', `=${session}:0.0`])
-    .stdout.replace(/\n$/, '')
-    .split('\n');
-  return { lines, width: Number(facts[1]), height: lines.length, cursorY: Number(facts[0]), alternate: facts[2] === '1', dead: false };
 }
 
 describe('agent send to the real pi TUI', () => {
@@ -58,16 +45,20 @@ describe('agent send to the real pi TUI', () => {
     expect(result.detail).toMatch(/input cleared|runtime acknowledged send #[0-9a-f]{8}/);
     expect(result.tenant_id).toBeTruthy();
     // pi took it: without an API key it answers with an error, and its editor is empty again.
-    await eventually(() => (capture(fleet, 'pi0').lines.join('\n').includes('No API key found') ? true : undefined), 10_000, 'pi answer');
+    await eventually(
+      () => (captureScreen(fleet, 'pi0').lines.join('\n').includes('No API key found') ? true : undefined),
+      10_000,
+      'pi answer',
+    );
 
     // Text typed without Enter stays in pi's editor: the pi detector calls it a draft.
-    const before = capture(fleet, 'pi0');
+    const before = captureScreen(fleet, 'pi0');
     const text = 'typed but never submitted';
     fleet.tmux(['send-keys', '-t', '=pi0:0.0', '-l', text]);
     const pi = detectorFor('pi');
     const draft = await eventually(
       () => {
-        const screen = capture(fleet, 'pi0');
+        const screen = captureScreen(fleet, 'pi0');
         return pi.draftVisible(screen, probeFor(text, before)) ? screen : undefined;
       },
       10_000,
@@ -77,7 +68,7 @@ describe('agent send to the real pi TUI', () => {
 
     // Clear the editor (Ctrl-C in pi); the next send goes through as usual.
     fleet.tmux(['send-keys', '-t', '=pi0:0.0', 'C-c']);
-    await eventually(() => (capture(fleet, 'pi0').lines.join('\n').includes(text) ? undefined : true), 10_000, 'editor cleared');
+    await eventually(() => (captureScreen(fleet, 'pi0').lines.join('\n').includes(text) ? undefined : true), 10_000, 'editor cleared');
     const again = await fleet.mosaic(['agent', 'send', 'pi0', '--verify', '--verify-timeout', '20000', '-m', 'second message'], { env });
     expect(again.status, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^pi0: accepted/);
