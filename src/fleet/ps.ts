@@ -351,11 +351,13 @@ async function screensToRead(
   beats: Map<string, Heartbeat | undefined>,
   table: ProcessTable,
 ): Promise<Map<string, Screen>> {
-  const live = new Map(panes.filter((pane) => !pane.dead && pane.panePid !== null).map((pane) => [pane.session, pane.panePid]));
+  const livePids = new Map<string, number>();
+  for (const pane of panes) if (!pane.dead && pane.panePid !== null) livePids.set(pane.session, pane.panePid);
   const agents = view.roster.agents.filter((agent) => {
-    if (!live.has(agent.session)) return false;
+    const panePid = livePids.get(agent.session);
+    if (panePid === undefined) return false;
     const beat = beats.get(agent.name);
-    const writerAlive = beat !== undefined && table.aliveUnder(beat.pid, live.get(agent.session)!);
+    const writerAlive = beat !== undefined && table.aliveUnder(beat.pid, panePid);
     return needsScreen(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive));
   });
   return captureByAgent(view.tmux, agents);
