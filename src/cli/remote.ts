@@ -52,7 +52,7 @@ export async function forwardToHost(
   if (given === undefined) return undefined;
   const target = remoteAgent(view, given);
   if (!target) return undefined;
-  const remote = remoteMosaic(view, target.host);
+  const remote = await remoteMosaic(view, target.host);
   const args = [...argvForHost(process.argv.slice(2), { given, name: target.name }, how.drop), ...(how.extra ?? [])];
   if (how.input !== undefined) {
     const result = await remote.run(args, { input: how.input, timeoutMs: Math.max(120_000, remote.spec.timeoutSeconds * 1000) });

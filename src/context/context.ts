@@ -24,15 +24,11 @@ export interface FleetContext {
   tmux: TmuxClient;
 }
 
-export interface LoadContextOptions extends GlobalOptions {
-  /**
-   * Take the validated roster from the cache in the run directory unless the roster or its
-   * inputs changed (YAML parsing and schema checks cost more than a whole send or ps).
-   */
-  cached?: boolean;
-}
-
-export async function loadFleetContext(host: Host, options: LoadContextOptions = {}): Promise<FleetContext> {
+/**
+ * The roster comes from the cache in the run directory unless the roster or anything its load
+ * depends on changed (roster/cache.ts): the answer is the full loader's, for a fraction of its cost.
+ */
+export async function loadFleetContext(host: Host, options: GlobalOptions = {}): Promise<FleetContext> {
   const paths = resolveFleetPaths(host.env, options.roster);
   const loadOptions = {
     env: host.env,
@@ -40,9 +36,7 @@ export async function loadFleetContext(host: Host, options: LoadContextOptions =
     defaultTenant: host.identity.tenantId,
     localHost: host.identity.host,
   };
-  const roster = options.cached
-    ? await loadRosterCached(paths.roster, paths.runDir, loadOptions)
-    : await (await import('../roster/load.js')).loadRoster(paths.roster, loadOptions);
+  const roster = await loadRosterCached(paths.roster, paths.runDir, loadOptions);
   const withEphemeral = await withEphemeralAgents(roster, paths.stateDir);
   return { host, paths, roster: withWorktreeDirs(withEphemeral, paths.worktreesDir), tmux: host.tmux(roster.socketName) };
 }

@@ -47,7 +47,7 @@ export async function checkHosts(view: FleetContext, names: readonly string[]): 
 }
 
 async function checkOne(view: FleetContext, name: string): Promise<HostCheck> {
-  const remote = remoteMosaic(view, name);
+  const remote = await remoteMosaic(view, name);
   const check: HostCheck = {
     tenant_id: view.roster.tenantId,
     host: name,

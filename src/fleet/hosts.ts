@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { FleetContext } from '../context/context.js';
-import { HostUnreachableError, RemoteMosaic } from '../remote/remote-mosaic.js';
+// ssh and the remote client load only when the roster has other hosts.
+import type { RemoteMosaic } from '../remote/remote-mosaic.js';
 import type { AgentSpec, Roster } from '../roster/model.js';
 import type { PsRecord, PsReport } from './ps.js';
 
@@ -51,13 +52,14 @@ export const originOf = (view: FleetContext): string =>
   `${view.roster.tenantId}@${view.host.identity.host}`.replace(/[^A-Za-z0-9_.@-]/g, '_');
 
 /** The mosaic of one roster host. */
-export function remoteMosaic(view: FleetContext, host: string): RemoteMosaic {
+export async function remoteMosaic(view: FleetContext, host: string): Promise<RemoteMosaic> {
   const spec = view.roster.hosts?.[host];
   if (!spec)
     throw new UserError(
       `no host "${host}" in roster ${view.roster.file} (hosts: ${Object.keys(view.roster.hosts ?? {}).join(', ') || 'none'})`,
     );
   const yaml = view.roster.hostRosters?.[host] ?? `agents: []\n`;
+  const { RemoteMosaic } = await import('../remote/remote-mosaic.js');
   return new RemoteMosaic(view.host, spec, { yaml, stateDir: view.paths.stateDir, origin: originOf(view) });
 }
 
@@ -76,10 +78,12 @@ export async function onHosts<T>(
   hosts: ReadonlyMap<string, string[]>,
   work: (remote: RemoteMosaic, names: string[]) => Promise<T>,
 ): Promise<HostOutcome<T>[]> {
+  if (hosts.size === 0) return [];
+  const { HostUnreachableError } = await import('../remote/remote-mosaic.js');
   return Promise.all(
     [...hosts].map(async ([host, names]): Promise<HostOutcome<T>> => {
       try {
-        return { host, value: await work(remoteMosaic(view, host), names) };
+        return { host, value: await work(await remoteMosaic(view, host), names) };
       } catch (error) {
         if (error instanceof HostUnreachableError) return { host, unreachable: error.reason };
         return { host, error: error instanceof Error ? error.message : String(error) };

@@ -57,7 +57,7 @@ function edgeKey(a: Attention): string {
 
 export async function runNeedsYou(host: Host, globals: GlobalOptions, options: NeedsYouOptions): Promise<NeedsYouEnd> {
   const { signal, log } = options;
-  let view: FleetContext = await loadFleetContext(host, { roster: globals.roster, cached: true });
+  let view: FleetContext = await loadFleetContext(host, { roster: globals.roster });
   if (!needsYouConfigured(view.roster)) return 'unconfigured';
   let gate = newGate(view.roster, log);
   let rosterError = '';
@@ -75,7 +75,7 @@ export async function runNeedsYou(host: Host, globals: GlobalOptions, options: N
     while (!signal.aborted) {
       // The roster may change under us (a sink added, on_limit turned off): re-read it, cheaply.
       try {
-        const next = await loadFleetContext(host, { roster: globals.roster, cached: true });
+        const next = await loadFleetContext(host, { roster: globals.roster });
         rosterError = '';
         if (next.roster !== view.roster && JSON.stringify(next.roster) !== JSON.stringify(view.roster)) {
           if (!needsYouConfigured(next.roster)) return 'unconfigured';

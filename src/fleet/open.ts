@@ -1,4 +1,4 @@
-import { loadFleetContext, type FleetContext, type LoadContextOptions } from '../context/context.js';
+import { loadFleetContext, type FleetContext, type GlobalOptions } from '../context/context.js';
 import type { Host } from '../host/host.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
 import { tracedSupervisor } from '../supervisor/traced.js';
@@ -11,7 +11,7 @@ export interface SupervisedFleet extends FleetContext {
   supervisor: Supervisor;
 }
 
-export async function openFleet(host: Host, globals: LoadContextOptions): Promise<SupervisedFleet> {
+export async function openFleet(host: Host, globals: GlobalOptions): Promise<SupervisedFleet> {
   // A roster without `supervisor:` runs under systemd when its units are installed and enabled.
   const ctx = resolveSupervisor(await loadFleetContext(host, globals));
   return { ...ctx, supervisor: tracedSupervisor(withEventLog(await createSupervisor(ctx), ctx.paths.logsDir), ctx) };

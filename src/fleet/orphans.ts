@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { loadFleetContext, type FleetContext } from '../context/context.js';
 import { UserError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
-import { launchSpecFile } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import { AGENT_NAME_PATTERN, DEFAULT_HOLDER_SESSION } from '../roster/model.js';
 import { HOLDER_MARK } from '../supervisor/direct.js';
 import { removeRunState } from '../supervisor/state.js';

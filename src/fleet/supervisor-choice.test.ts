@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetContext } from '../context/context.js';
 import type { Roster } from '../roster/model.js';
 import { unitNames } from '../systemd/names.js';
-import { rosterHeaderLine } from '../systemd/units.js';
+import { rosterHeaderLine } from '../systemd/names.js';
 import { describeSupervisor, resolveSupervisor } from './supervisor-choice.js';
 
 const dirs: string[] = [];

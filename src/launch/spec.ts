@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InternalError, UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, type AgentSpec, type Roster } from '../roster/model.js';
-import { expandHome, pendingDir, resolveFleetPaths } from '../roster/paths.js';
+import { expandHome, launchSpecFile, pendingDir, resolveFleetPaths } from '../roster/paths.js';
 import { integrationFor } from '../runtimes/integrations/index.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { packageRoot } from '../system/package.js';
@@ -332,6 +332,4 @@ export async function writeLaunchSpec(spec: LaunchSpec): Promise<void> {
 }
 
 /** The launch spec the sh launcher reads at every start of the agent (first, crash restart, unit start). */
-export const launchSpecFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.launch`);
-
 export const reporterScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-report');

@@ -62,6 +62,18 @@ describe('cached roster for the send path', () => {
     expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('me');
   });
 
+  it('loads again in full when a persona file the roster names was deleted (the loader requires it)', async () => {
+    const { file, runDir, options } = setup();
+    const persona = path.join(path.dirname(file), 'persona.md');
+    writeFileSync(persona, 'You review code.\n');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}    persona_file: ${persona}\n`);
+    expect((await loadRosterCached(file, runDir, options)).agents[0]!.personaFile).toBe(persona);
+    expect((await loadRosterCached(file, runDir, options)).requiredFiles).toEqual([persona]);
+    rmSync(persona);
+    await expect(loadRoster(file, options)).rejects.toThrow(/persona file .* does not exist/);
+    await expect(loadRosterCached(file, runDir, options)).rejects.toThrow(/persona file .* does not exist/);
+  });
+
   it('reports a broken roster the way the loader does, and a missing one too', async () => {
     const { file, runDir, options } = setup();
     writeFileSync(file, 'version: 1\nagents: [oops\n');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,8 +7,8 @@ import { writeFileAtomic } from '../system/fs.js';
 import { packageRoot, packageVersion } from '../system/package.js';
 
 /**
- * `agent send` is a hot path: parsing YAML and compiling the JSON schema cost more than
- * the delivery itself. The validated roster is cached in the run directory, keyed by
+ * Every verb loads the roster, and parsing YAML and checking the schema cost more than a whole
+ * send or ps (at 500 agents, about 0.4 s of CPU). The validated roster is cached in the run directory, keyed by
  * everything the result depends on (the roster's bytes and path, the environment values
  * the loader reads, the built-in runtimes, the package version and the schema file), so
  * any change to them falls back to the full loader.
@@ -19,8 +20,11 @@ export interface CachedLoadOptions {
   localHost?: string;
 }
 
-/** 2: rosters carry supervisorSource and warnings. 3: the key is the inputs and bytes themselves, not their sha256. */
-const CACHE_FORMAT = 3;
+/**
+ * 2: rosters carry supervisorSource and warnings. 3: the key is the inputs and bytes themselves, not their sha256.
+ * 4: rosters carry requiredFiles.
+ */
+const CACHE_FORMAT = 4;
 
 export const rosterCacheFile = (runDir: string): string => path.join(runDir, 'roster-cache.json');
 
@@ -34,7 +38,15 @@ export async function loadRosterCached(file: string, runDir: string, options: Ca
   const cached = await readFile(rosterCacheFile(runDir), 'utf8')
     .then((text) => JSON.parse(text) as { inputs?: string; bytes?: string; roster?: Roster })
     .catch(() => undefined);
-  if (cached?.inputs === inputs && cached.bytes === bytes && cached.roster) return cached.roster;
+  // The loader also checked that the persona files exist: a deleted one must fail the load again.
+  if (
+    cached?.inputs === inputs &&
+    cached.bytes === bytes &&
+    cached.roster &&
+    (cached.roster.requiredFiles ?? []).every((f) => existsSync(f))
+  ) {
+    return cached.roster;
+  }
   const roster = await fullLoad(file, options);
   // Best effort: a failed write only means the next send loads the roster in full again.
   await writeFileAtomic(rosterCacheFile(runDir), JSON.stringify({ inputs, bytes, roster })).catch(() => undefined);

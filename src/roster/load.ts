@@ -277,9 +277,11 @@ function normalise(
   const defaultModel = defaults?.model as string | undefined;
   const defaultOnLimit = pick<OnLimit>(defaults, 'on_limit', 'onLimit', ['defaults']);
   const defaultApprovalTimeout = pick<number>(defaults, 'approval_timeout_seconds', 'approvalTimeoutSeconds', ['defaults']);
+  const requiredFiles = new Set<string>();
   const personaFile = (value: string | undefined, where: (string | number)[], key: string): string | undefined => {
     if (value === undefined) return undefined;
     const resolved = directory(value);
+    requiredFiles.add(resolved);
     if (!existsSync(resolved)) issues.push({ ...locate([...where, key]), message: `persona file ${resolved} does not exist` });
     return resolved;
   };
@@ -533,6 +535,7 @@ function normalise(
     localHost,
     notify: ((raw.notify ?? []) as RawObject[]).map((sink, i) => notifySink(sink, ['notify', i])),
     warnings,
+    requiredFiles: [...requiredFiles],
   };
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(roster.socketName)) {
     issues.push({ line: 1, column: 1, message: `MOSAIC_TMUX_SOCKET "${roster.socketName}" must match ^[A-Za-z0-9_][A-Za-z0-9_.-]*$` });

@@ -133,6 +133,8 @@ export interface Roster {
   notify?: NotifySink[];
   /** Accepted, but worth changing (e.g. upstream's top-level working_directory); the CLI prints them to stderr. */
   warnings?: string[];
+  /** Files the loader required to exist (persona files): a cached roster holds only while they still do. */
+  requiredFiles?: string[];
 }
 
 export const DEFAULT_SOCKET = 'mosaic-factory';

@@ -67,4 +67,7 @@ export function expandHome(value: string, home: string): string {
 }
 
 /** Where an agent's open permission requests wait for `mosaic agent approve|deny` (src/attention/pending.ts). */
+/** An agent's launch spec, which its launcher reads at every start. */
+export const launchSpecFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.launch`);
+
 export const pendingDir = (runDir: string, agent: string): string => path.join(runDir, 'pending', agent);

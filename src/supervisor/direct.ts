@@ -3,8 +3,9 @@ import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommands, MAX_BATCH_BYTES } from '../tmux/client.js';
 import { freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
-import { findRuntimeBinDirs, launchSpecFile, prepareAgentLaunch, writeLaunchSpec, type LaunchSpec } from '../launch/spec.js';
-import { buildHolderSpec } from './holder.js';
+// The launch builders load only when something starts: status, ps and stop never need them.
+import type { LaunchSpec } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import { launchIdentity } from './identity.js';
 import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from './pane-died.js';
@@ -87,6 +88,7 @@ export class DirectSupervisor implements Supervisor {
   private async prepareLaunch(agents: readonly AgentSpec[]): Promise<Map<string, LaunchSpec | UserError>> {
     const { roster, paths } = this.deps;
     const env = this.deps.host.env;
+    const { findRuntimeBinDirs, prepareAgentLaunch } = await import('../launch/spec.js');
     const runtimeBinDirs = await findRuntimeBinDirs(env);
     const prepared = new Map<string, LaunchSpec | UserError>();
     await Promise.all(
@@ -191,6 +193,7 @@ export class DirectSupervisor implements Supervisor {
   async holderCommands(): Promise<string[][]> {
     const { roster, paths } = this.deps;
     const env = this.deps.host.env;
+    const [{ buildHolderSpec }, { writeLaunchSpec }] = await Promise.all([import('./holder.js'), import('../launch/spec.js')]);
     const spec = buildHolderSpec(roster, {
       env,
       runDir: paths.runDir,

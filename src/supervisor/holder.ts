@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Roster } from '../roster/model.js';
-import { launchSpecFile, prefixedPath, type LaunchEnvironment, type LaunchSpec } from '../launch/spec.js';
+import { prefixedPath, type LaunchEnvironment, type LaunchSpec } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import { supervisorLogFile, transcriptCheckSeconds, transcriptMaxBytes } from './transcript.js';
 
 /** Seconds between the watchdog's checks for dead panes the hook missed. */

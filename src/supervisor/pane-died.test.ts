@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launchSpecFile } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import type { CommandRunner } from '../system/runner.js';
 import { TmuxClient } from '../tmux/client.js';
 import { fleetCrashesFile } from './fleet-crashes.js';

@@ -7,7 +7,7 @@ import { joinCommands, type TmuxClient } from '../tmux/client.js';
 import { decideAfterCrash } from './crash-policy.js';
 import { launcherScript } from './hook.js';
 import { recordFleetCrash } from './fleet-crashes.js';
-import { launchSpecFile } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import { readRunState, writeRunState } from './state.js';
 
 export interface PaneDiedEvent {

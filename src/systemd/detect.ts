@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { unitNames, userUnitDir } from './names.js';
+import { rosterHeaderLine, unitNames, userUnitDir } from './names.js';
 import { scanEnablement, userUnitDirectories } from './unit-states.js';
-import { rosterHeaderLine } from './units.js';
 
 /**
  * Are this roster's systemd units installed and enabled? For a roster without `supervisor:`

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { FleetContext } from '../context/context.js';
-import { launchSpecFile } from '../launch/spec.js';
+import { launchSpecFile } from '../roster/paths.js';
 import { stateFile } from '../supervisor/state.js';
 import { prepareAgents } from './prepare.js';
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';

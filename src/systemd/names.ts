@@ -62,3 +62,7 @@ export function userUnitDir(env: NodeJS.ProcessEnv): string {
   const config = env.XDG_CONFIG_HOME ? path.resolve(expandHome(env.XDG_CONFIG_HOME, home)) : path.join(home, '.config');
   return path.join(config, 'systemd', 'user');
 }
+
+/** The unit files' second line: names the roster they were rendered for (read back by detect.ts). */
+export const rosterHeaderLine = (rosterFile: string): string =>
+  `# for roster ${rosterFile}. Change the roster and re-run install-systemd instead of editing:`.replace(/\n/g, ' ');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AgentSpec } from '../roster/model.js';
 import { withFingerprint } from './fingerprint.js';
-import type { UnitNames } from './names.js';
+import { rosterHeaderLine, type UnitNames } from './names.js';
 import { envFileLine, environmentWord, execWord, unitPath, unitText } from './unit-syntax.js';
 
 /** Everything a generated unit depends on; two equal contexts render byte-identical files. */
@@ -26,10 +26,6 @@ export interface UnitContext {
 
 /** The per-agent EnvironmentFile= path for the template (`%i` is the raw instance: the agent name). */
 export const agentEnvFile = (agentsDir: string, agent: string): string => path.join(agentsDir, `${agent}.env`);
-
-/** The unit files' second line: names the roster they were rendered for (read back by detect.ts). */
-export const rosterHeaderLine = (rosterFile: string): string =>
-  `# for roster ${rosterFile}. Change the roster and re-run install-systemd instead of editing:`.replace(/\n/g, ' ');
 
 function header(ctx: UnitContext, what: string): string[] {
   return [

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { findAgent } from '../../context/context.js';
-import { resetAgent } from '../../fleet/reset.js';
 import { fleetStatus } from '../../fleet/status.js';
-import { tailAgent } from '../../observe/tail.js';
 import { out, printJson, table } from '../output.js';
 import { runElsewhere } from '../elsewhere.js';
-import { statusTable } from './fleet.js';
+import { statusTable } from './status-table.js';
 import { open, options } from './shared.js';
 
 export async function roster(command: Command): Promise<number> {
@@ -56,6 +54,7 @@ export async function tail(command: Command): Promise<number> {
   const there = await runElsewhere(ctx, command);
   if (there !== undefined) return there;
   const agent = findAgent(ctx.roster, command.args[0]!);
+  const { tailAgent } = await import('../../observe/tail.js');
   const text = await tailAgent(ctx.tmux, agent, lines);
   if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, agent: agent.name, lines: text });
   else out(text.join('\n'));
@@ -69,6 +68,7 @@ export async function reset(command: Command): Promise<number> {
   const there = await runElsewhere(ctx, command);
   if (there !== undefined) return there;
   const agent = findAgent(ctx.roster, command.args[0]!);
+  const { resetAgent } = await import('../../fleet/reset.js'); // the send machinery: only reset needs it
   const result = await resetAgent(ctx, agent, opts.new ? 'new' : 'clear', { force: opts.force, restart: opts.restart });
   const kickstartOk = !result.kickstart || result.kickstart.status === 'accepted' || result.kickstart.status === 'queued';
   if (opts.json) printJson(result);

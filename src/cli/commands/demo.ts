@@ -8,7 +8,7 @@ import { resolveFleetPaths } from '../../roster/paths.js';
 import { fileExists } from '../../system/fs.js';
 import { waitFor } from '../../system/wait.js';
 import { colour, err, out } from '../output.js';
-import { statusTable } from './fleet.js';
+import { statusTable } from './status-table.js';
 
 /**
  * The main job on the embedded default: a 3-agent stub fleet under the built-in supervisor,

@@ -111,7 +111,7 @@ export async function events(command: Command): Promise<number> {
   let rosterFile: string | undefined;
   let rosterProblem: string | undefined;
   try {
-    const ctx = await loadFleetContext(host, { roster: flags.roster, cached: true });
+    const ctx = await loadFleetContext(host, { roster: flags.roster });
     tenantId = ctx.roster.tenantId;
     known = ctx.roster.agents.map((agent) => agent.name);
     rosterFile = ctx.roster.file;

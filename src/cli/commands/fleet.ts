@@ -2,21 +2,22 @@ import type { Command } from 'commander';
 import { CheckFailedError, UsageError } from '../../core/errors.js';
 import { splitTargets, type HostTargets } from '../../fleet/hosts.js';
 import { fanOut, remoteAgent, reportHosts } from '../remote.js';
-import { initRoster } from '../../fleet/init.js';
 import { fleetStatus, type AgentStatus } from '../../fleet/status.js';
-import { verifyFleet, type VerifyReport } from '../../fleet/verify.js';
+import type { VerifyReport } from '../../fleet/verify.js';
 import { describeSupervisor } from '../../fleet/supervisor-choice.js';
 import type { SupervisedFleet } from '../../fleet/open.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { resolveFleetPaths } from '../../roster/paths.js';
 import type { AgentOutcome } from '../../supervisor/types.js';
 import { cliHost } from '../host.js';
-import { colour, err, out, printJson, stateColour, table } from '../output.js';
+import { colour, err, out, printJson, stateColour } from '../output.js';
 import { open, options, renderOutcomes } from './shared.js';
+import { statusTable } from './status-table.js';
 
 export async function init(command: Command): Promise<number> {
   const opts = options<{ profile: string; write?: boolean; force?: boolean }>(command);
   const paths = resolveFleetPaths(process.env, opts.roster);
+  const { initRoster } = await import('../../fleet/init.js'); // the YAML parser: only this verb needs it
   const result = await initRoster({
     profile: opts.profile,
     rosterPath: paths.roster,
@@ -75,7 +76,7 @@ export async function stop(command: Command): Promise<number> {
   const opts = options<{ orphans?: boolean; socket?: string }>(command);
   if (opts.orphans) return stopOrphanSessions(command, opts);
   if (opts.socket !== undefined) throw new UsageError('--socket goes with --orphans (agents are stopped on the socket their roster names)');
-  const ctx = await open(command, { cached: true });
+  const ctx = await open(command);
   const { local, remote, here } = targetsOf(ctx, command.args);
   const [outcomes, others] = await Promise.all([here ? ctx.supervisor.stop(local) : [], fanOut(ctx, remote, ['fleet', 'stop'])]);
   return renderOutcomes(ctx, outcomes, options(command).json, others);
@@ -111,23 +112,6 @@ export async function restart(command: Command): Promise<number> {
   return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
 
-export function statusTable(rows: AgentStatus[]): string {
-  return table(
-    ['AGENT', 'RUNTIME', 'STATE', 'ACTIVITY', 'PANE PID', 'RESTARTS', 'LAST EXIT', 'HEARTBEAT', 'COMMAND'],
-    rows.map((r) => [
-      r.agent,
-      r.runtime,
-      stateColour(r.state),
-      r.status_source === 'screen' ? `${stateColour(r.activity)}*` : stateColour(r.activity),
-      r.pane_pid === null ? '-' : String(r.pane_pid),
-      String(r.restarts),
-      r.last_exit_status === null ? '-' : String(r.last_exit_status),
-      r.heartbeat.age_seconds === null ? stateColour(r.heartbeat.health) : `${stateColour(r.heartbeat.health)} ${r.heartbeat.age_seconds}s`,
-      r.current_command ?? '-',
-    ]),
-  );
-}
-
 export async function status(command: Command): Promise<number> {
   const ctx = await open(command);
   const { remote } = splitTargets(ctx.roster, []);
@@ -150,6 +134,7 @@ export async function verify(command: Command): Promise<number> {
   const restartCheck = options<{ restartCheck?: string }>(command).restartCheck;
   const elsewhere = restartCheck === undefined ? undefined : remoteAgent(ctx, restartCheck);
   const { remote } = splitTargets(ctx.roster, []);
+  const { verifyFleet } = await import('../../fleet/verify.js');
   const [local, others] = await Promise.all([
     verifyFleet(ctx, elsewhere ? {} : { restartCheck }),
     fanOut(ctx, remote, ['fleet', 'verify'], (host) => (elsewhere?.host === host ? ['--restart-check', elsewhere.name] : [])),

@@ -20,7 +20,7 @@ export { formatSeconds } from '../../fleet/ps-cells.js';
 
 /** With the supervisor resolved, so `fleet ps` shows systemd for a roster without `supervisor:` whose units are enabled. */
 async function openView(command: Command): Promise<FleetContext> {
-  const ctx = await loadFleetContext(cliHost(), { roster: options(command).roster, cached: true });
+  const ctx = await loadFleetContext(cliHost(), { roster: options(command).roster });
   // The systemd detection is loaded only for a roster that does not name its supervisor.
   if (ctx.roster.supervisorSource !== 'default') return ctx;
   return (await import('../../fleet/supervisor-choice.js')).resolveSupervisor(ctx);

@@ -42,7 +42,7 @@ interface BroadcastFlags extends MessageFlags {
  * validated roster comes from a cache unless the roster or its inputs changed.
  */
 function openForSend(flags: MessageFlags): Promise<SendContext> {
-  return loadFleetContext(cliHost(), { roster: flags.roster, cached: true });
+  return loadFleetContext(cliHost(), { roster: flags.roster });
 }
 
 export async function send(command: Command): Promise<number> {

@@ -41,7 +41,7 @@ export async function serve(command: Command): Promise<number> {
     });
   }
   const host = cliHost();
-  const view = async (): Promise<FleetContext> => resolveSupervisor(await loadFleetContext(host, { roster: flags.roster, cached: true }));
+  const view = async (): Promise<FleetContext> => resolveSupervisor(await loadFleetContext(host, { roster: flags.roster }));
   const first = await view();
   await first.tmux.assertSupportedVersion();
   const { token, file } = await serveToken(host, {

@@ -14,13 +14,9 @@ export function options<T extends object>(command: Command): T & CommonOptions {
   return command.optsWithGlobals<T & CommonOptions>();
 }
 
-/**
- * The fleet with its supervisor; the roster's warnings (accepted upstream shorthands) go to stderr.
- * `cached`: the validated roster from the run directory when nothing it depends on changed (verbs
- * that start nothing: stop). Verbs that start agents load it in full, which also re-checks files it names.
- */
-export async function open(command: Command, how: { quietWarnings?: boolean; cached?: boolean } = {}): Promise<SupervisedFleet> {
-  const fleet = await openFleet(cliHost(), { roster: options(command).roster, cached: how.cached });
+/** The fleet with its supervisor; the roster's warnings (accepted upstream shorthands) go to stderr. */
+export async function open(command: Command, how: { quietWarnings?: boolean } = {}): Promise<SupervisedFleet> {
+  const fleet = await openFleet(cliHost(), { roster: options(command).roster });
   if (!how.quietWarnings) for (const warning of fleet.roster.warnings ?? []) err(`warning: ${warning}`);
   return fleet;
 }
