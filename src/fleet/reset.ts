@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { readHeartbeat } from '../heartbeat/heartbeat.js';
+import { readHeartbeat, type Heartbeat } from '../heartbeat/heartbeat.js';
 import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
 import { acquireAgentLock } from '../system/lock.js';
@@ -7,15 +7,16 @@ import { DEFAULT_LOCK_TIMEOUT_MS, type SendResult } from '../messaging/send.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
-import type { Screen } from '../runtimes/detectors/types.js';
+import type { Readiness, Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
 import { listPanes } from '../supervisor/panes.js';
 import { rm } from 'node:fs/promises';
 import { sessionIdFile } from '../launch/session.js';
 import { clearTaskMarker } from '../messaging/tasks.js';
+import { ProcessTable } from '../system/proc.js';
 import { waitFor } from '../system/wait.js';
 import { sendKickstart, takesKickstartOnCommandLine } from './kickstart.js';
-import { combineActivity, reportedActivity } from '../attention/activity.js';
+import { combineActivity, reportedActivity, type Activity } from '../attention/activity.js';
 import type { SupervisedFleet } from './open.js';
 
 export interface ResetResult {
@@ -74,11 +75,8 @@ export async function resetAgent(
   if (!pane || pane.dead) {
     throw new UserError(`agent "${agent.name}" is not running`, { hint: `start it with \`mosaic fleet start ${agent.name}\`` });
   }
-  const [before] = await captureMany(ctx.tmux, [agent.session]);
-  if (before instanceof Error || !before) throw new UserError(`cannot read agent "${agent.name}"'s screen: ${String(before)}`);
-  const beforeBeat = await readHeartbeat(ctx.paths.runDir, agent.name);
-  const activity = combineActivity(agent.runtime, reportedActivity(beforeBeat, agent.runtime), before, new Date());
-  if (activity.activity === 'waiting') {
+  const { screen: before, beat: beforeBeat, activity } = await readyOrWaiting(ctx, agent, pane.panePid, !options.restart);
+  if (activity === 'waiting') {
     throw new UserError(
       `agent "${agent.name}" is waiting for an answer (a permission prompt or a question); a reset typed now would answer it`,
       {
@@ -145,6 +143,49 @@ export async function resetAgent(
     kickstart,
     kickstart_via: kickstart ? 'send' : null,
   };
+}
+
+/** How long a reset waits for the runtime's input to be there before it gives up, typing nothing. */
+export const RESET_READY_TIMEOUT_MS = 10_000;
+
+/**
+ * The agent's screen once its input is there and free (as a send waits for it), or once it waits for
+ * an answer: keys typed while the launcher sleeps a restart backoff, or into a half-drawn TUI, would
+ * reach the runtime later or be lost.
+ */
+async function readyOrWaiting(
+  ctx: SupervisedFleet,
+  agent: AgentSpec,
+  panePid: number | null,
+  /** false: nothing will be typed (--restart), so any screen will do. */
+  needsInput: boolean,
+): Promise<{ screen: Screen; beat: Heartbeat | undefined; activity: Activity }> {
+  const detector = detectorFor(agent.runtime);
+  let why = 'no screen yet';
+  const found = await waitFor(
+    async () => {
+      const [screen] = await captureMany(ctx.tmux, [agent.session]);
+      if (!screen || screen instanceof Error) {
+        why = `cannot read its screen: ${String(screen)}`;
+        return undefined;
+      }
+      const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
+      // A report counts only while its writer lives under the pane: a killed runtime's last "waiting" is no prompt.
+      const writerAlive = beat !== undefined && new ProcessTable().aliveUnder(beat.pid, panePid);
+      const { activity } = combineActivity(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive), screen, new Date());
+      const readiness: Readiness = screen.inMode
+        ? { ready: false, detail: 'the pane is in copy mode (someone is scrolling it)' }
+        : detector.ready(screen);
+      if (readiness.ready || activity === 'waiting' || !needsInput) return { screen, beat, activity };
+      why = readiness.detail;
+      return undefined;
+    },
+    { timeoutMs: RESET_READY_TIMEOUT_MS, intervalMs: 100 },
+  );
+  if (found) return found;
+  throw new UserError(`agent "${agent.name}" is not ready for input (${why}): nothing was typed`, {
+    hint: `try again once \`mosaic agent status ${agent.name}\` says idle, or reset it with --restart`,
+  });
 }
 
 /** Drop the recorded session id (and pi's pointer to it): the next start of the agent is a new conversation. */

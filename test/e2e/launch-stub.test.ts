@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster, type TestFleet } from './harness.js';
+import { captureScreen, createFleet, eventually, roster, type TestFleet } from './harness.js';
 
 /** The messages a stub recorded, oldest first (each body byte for byte). */
 function recorded(dir: string): string[] {
@@ -83,6 +83,28 @@ describe('launch features on stub agents', () => {
     expect(recorded(rec)).toEqual(['KICK r1']);
     expect(statSync(path.join(rec, '1.msg')).mtimeMs).toBeGreaterThanOrEqual(resetAt - 1000);
   });
+
+  it('agent reset types nothing while the launcher sleeps a restart backoff: not ready for input, exit 1', async () => {
+    const fleet = createFleet();
+    // The first restart waits a minute: the pane shows the supervisor's notice, no stub prompt.
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: b1, runtime: stub}\n',
+        'restart:\n  backoff_initial_ms: 60000\n',
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const pid = await eventually(async () => (await fleet.json<{ pane_pid: number | null }[]>(['fleet', 'ps']))[0]!.pane_pid ?? undefined);
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => (captureScreen(fleet, 'b1').lines.some((line) => /restart 1 in /.test(line)) ? true : undefined));
+    const reset = await fleet.mosaic(['agent', 'reset', 'b1', '--clear']);
+    expect(reset.status).toBe(1);
+    expect(reset.stderr).toMatch(/agent "b1" is not ready for input \(no stub prompt on screen\): nothing was typed/);
+    expect(reset.stderr).toMatch(/--restart/);
+    // The pane's terminal echoes what is typed into it, even while the launcher sleeps: nothing shows.
+    expect(captureScreen(fleet, 'b1').lines.join('\n')).not.toMatch(/clear/);
+  }, 60_000);
 
   it('a clear command that cannot be proven falls back to a restart with a new session, and says so', async () => {
     const fleet = createFleet();
