@@ -255,6 +255,10 @@ Example:
     .option('--restart', 'skip the reset command: restart the agent with a new session')
     .option('--force', 'reset an agent whose roster says persistent_persona: true')
     .addOption(json())
+    .addHelpText(
+      'after',
+      "\nThe command is typed only once the runtime's input is there and free (up to 10 s; else exit 1, nothing typed),\nand never while the agent waits on a permission prompt. --restart types nothing.",
+    )
     .action(agent('reset'));
   agentCmd
     .command('approve')
