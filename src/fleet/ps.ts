@@ -1,9 +1,8 @@
-import { readdirSync } from 'node:fs';
-import { readFileIfReadable } from '../system/fs.js';
+import { listDirectory } from '../system/fs.js';
 import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/panes.js';
-import { stateFileName, type AgentRunState } from '../supervisor/state.js';
+import { readRunStateSync, type AgentRunState } from '../supervisor/state.js';
 import type { SupervisorState } from '../supervisor/types.js';
 import { ProcessTable } from '../system/proc.js';
 import { maintainTranscripts } from '../supervisor/transcript.js';
@@ -125,22 +124,6 @@ export interface PsInputs {
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileIfReadable(file) ?? '') as T;
-  } catch {
-    return undefined; // missing, torn or foreign: no state
-  }
-}
 
 const exitStatus = (pane: PaneRow): number | null => pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal);
 
@@ -373,16 +356,11 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   const listing = Promise.all([listPanes({ tmux: view.tmux }), roster.supervisor === 'systemd' ? systemdView(view) : null]);
   // While tmux and systemctl answer, read what every row needs from files. One listing of the
   // run directory first: no failed open per agent for the files most agents do not have.
-  const runFiles = new Set(listDir(paths.runDir));
-  const runStates = new Map(
-    roster.agents.map((agent) => {
-      const name = stateFileName(agent.name); // no path.join per agent: runDir is already normalized
-      return [agent.name, runFiles.has(name) ? readJson<AgentRunState>(`${paths.runDir}/${name}`) : undefined];
-    }),
-  );
+  const runFiles = new Set(listDirectory(paths.runDir));
+  const runStates = new Map(roster.agents.map((agent) => [agent.name, readRunStateSync(paths.runDir, agent.name, runFiles)]));
   const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name, runFiles)]));
   // One listing of pending/ instead of a failed open per agent: most agents never have a request.
-  const hasPending = new Set(runFiles.has('pending') ? listDir(pendingDir(paths.runDir, '')) : []);
+  const hasPending = new Set(runFiles.has('pending') ? listDirectory(pendingDir(paths.runDir, '')) : []);
   const now = new Date(view.host.now());
   const table = new ProcessTable(options.procRoot);
   const [panes, systemd] = await listing;

@@ -1,4 +1,5 @@
-import { heartbeatHealth, readHeartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { heartbeatHealth, readHeartbeatSync, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { listDirectory } from '../system/fs.js';
 import { ProcessTable } from '../system/proc.js';
 import { chooseModel } from '../launch/model.js';
 import { readSessionId } from '../launch/session.js';
@@ -47,10 +48,12 @@ export interface AgentStatus {
 }
 
 export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSpec[]): Promise<AgentStatus[]> {
-  const [observations, beats] = await Promise.all([
-    ctx.supervisor.observe(agents),
-    Promise.all(agents.map((agent) => readHeartbeat(ctx.paths.runDir, agent.name))),
-  ]);
+  const observing = ctx.supervisor.observe(agents);
+  // While tmux answers: one listing of the run directory, then only the files that are there, read without a promise each.
+  const { runDir } = ctx.paths;
+  const runFiles = new Set(listDirectory(runDir));
+  const beats = agents.map((agent) => readHeartbeatSync(runDir, agent.name, runFiles));
+  const observations = await observing;
   const now = new Date(ctx.host.now());
   const processes = new ProcessTable();
   // Screens only where the runtime's own report cannot answer, all in one tmux call.
@@ -104,7 +107,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
         reason: activity.activity === 'waiting' ? (activity.reason ?? null) : null,
         mode: agent.mode,
         model: chooseModel(agent).model,
-        session_id: readSessionId(ctx.paths.runDir, agent.name) ?? null,
+        session_id: (runFiles.has(`${agent.name}.session`) ? readSessionId(runDir, agent.name) : undefined) ?? null,
         working_directory: agent.workingDirectory,
       };
     }),

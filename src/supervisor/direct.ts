@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommands, MAX_BATCH_BYTES } from '../tmux/client.js';
-import { freshRunState, readRunState, removeRunState, writeStartState, type AgentRunState } from './state.js';
+import { listDirectory } from '../system/fs.js';
+import { freshRunState, readRunStateSync, removeRunState, writeStartState, type AgentRunState } from './state.js';
 // The launch builders load only when something starts: status, ps and stop never need them.
 import type { LaunchSpec } from '../launch/spec.js';
 import { launchSpecFile } from '../roster/paths.js';
@@ -304,13 +305,15 @@ export class DirectSupervisor implements Supervisor {
   async observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {
     const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
     const now = this.deps.host.now();
+    const { runDir } = this.deps.paths;
+    const present = new Set(listDirectory(runDir)); // no failed open per agent that has no state
     return Promise.all(
       agents.map(async (agent) => {
         const pane = panes.get(agent.session);
-        let state = await readRunState(this.deps.paths.runDir, agent.name);
+        let state = readRunStateSync(runDir, agent.name, present);
         if (pane && state && needsReconcile(pane, state, now)) {
           await this.reconcile(agent, pane);
-          state = await readRunState(this.deps.paths.runDir, agent.name);
+          state = readRunStateSync(runDir, agent.name);
         }
         return observeAgent(agent, pane, state, now);
       }),

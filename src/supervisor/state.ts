@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RestartPolicy } from '../roster/model.js';
-import { readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
+import { readFileIfReadable, readFileOrUndefined, writeFileAtomic, writeRunFile } from '../system/fs.js';
 
 /** What the built-in supervisor remembers about one agent between crashes. */
 export interface AgentRunState {
@@ -27,6 +27,22 @@ export const stateFile = (runDir: string, agent: string): string => path.join(ru
 
 export async function readRunState(runDir: string, agent: string): Promise<AgentRunState | undefined> {
   const text = await readFileOrUndefined(stateFile(runDir, agent));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as AgentRunState;
+  } catch {
+    return undefined; // a torn or foreign file is treated as no state
+  }
+}
+
+/**
+ * readRunState for loops over many agents (status, observe): no promise per file. With `present`
+ * (a listing of the run directory), an agent without a state file costs no failed open.
+ */
+export function readRunStateSync(runDir: string, agent: string, present?: ReadonlySet<string>): AgentRunState | undefined {
+  const name = stateFileName(agent);
+  if (present && !present.has(name)) return undefined;
+  const text = readFileIfReadable(`${runDir}/${name}`); // no path.join: hundreds of agents in a row
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as AgentRunState;

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, promises as fsp, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, promises as fsp, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomHex } from './random.js';
 
@@ -122,6 +122,15 @@ export function readFileIfReadable(file: string): string | undefined {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The names in a directory, or none when it cannot be read (missing, not ours). */
+export function listDirectory(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 
