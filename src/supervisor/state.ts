@@ -26,13 +26,7 @@ export const stateFileName = (agent: string): string => `${agent}.state.json`;
 export const stateFile = (runDir: string, agent: string): string => path.join(runDir, stateFileName(agent));
 
 export async function readRunState(runDir: string, agent: string): Promise<AgentRunState | undefined> {
-  const text = await readFileOrUndefined(stateFile(runDir, agent));
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as AgentRunState;
-  } catch {
-    return undefined; // a torn or foreign file is treated as no state
-  }
+  return parseRunState(await readFileOrUndefined(stateFile(runDir, agent)));
 }
 
 /**
@@ -42,7 +36,10 @@ export async function readRunState(runDir: string, agent: string): Promise<Agent
 export function readRunStateSync(runDir: string, agent: string, present?: ReadonlySet<string>): AgentRunState | undefined {
   const name = stateFileName(agent);
   if (present && !present.has(name)) return undefined;
-  const text = readFileIfReadable(`${runDir}/${name}`); // no path.join: hundreds of agents in a row
+  return parseRunState(readFileIfReadable(`${runDir}/${name}`)); // no path.join: hundreds of agents in a row
+}
+
+function parseRunState(text: string | undefined): AgentRunState | undefined {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as AgentRunState;
