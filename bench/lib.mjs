@@ -57,7 +57,8 @@ export function world(name) {
     },
     close() {
       this.killServer();
-      rmSync(dir, { recursive: true, force: true });
+      // A stopped agent's heartbeat loop can write one last beat as the directory goes: retry.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
 }

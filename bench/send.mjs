@@ -40,7 +40,7 @@ function world(name, agents) {
 function closeAll() {
   for (const w of worlds.splice(0)) {
     spawnSync('tmux', ['-L', w.socket, 'kill-server'], { env: w.env, stdio: 'ignore' });
-    rmSync(w.dir, { recursive: true, force: true });
+    rmSync(w.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 process.on('exit', closeAll);

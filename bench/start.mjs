@@ -100,7 +100,7 @@ function preparedSpecs(w) {
   if (w.mosaic(['fleet', 'start']).status !== 0) throw new Error('preparing specs failed');
   cpSync(runDir, kept, { recursive: true, filter: (file) => !file.endsWith('.hb') });
   if (w.mosaic(['fleet', 'stop']).status !== 0) throw new Error('stopping the preparing fleet failed');
-  rmSync(runDir, { recursive: true, force: true });
+  rmSync(runDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }); // a last beat may still land
   cpSync(kept, runDir, { recursive: true });
   const agent = (i) => ({ name: `a${i}`, session: `a${i}`, workingDirectory: path.join(w.home, 'work') });
   return { runDir, logsDir: path.join(w.home, 'logs'), agent };
