@@ -36,6 +36,12 @@ const PREPARE_CHUNK = 50;
  */
 const STOP_CHUNK = 100;
 const STOP_CHUNK_TIMEOUT_MS = 120_000;
+/**
+ * A chunk of new sessions (each a fork, an exec and a utempter helper in the server's one thread) took
+ * over 30 s at 2,000 agents on a CPU-starved day (2026-12-04: the server waited 109 s for a CPU during the
+ * start), and a killed client leaves its sessions half made. The stop chunks' allowance fits here too.
+ */
+const START_CHUNK_TIMEOUT_MS = 120_000;
 
 /** Session option set on the holder session: `fleet stop --orphans` never stops a session carrying it. */
 export const HOLDER_MARK = '@mosaic_holder';
@@ -146,7 +152,7 @@ export class DirectSupervisor implements Supervisor {
     let done = 0;
     let creating: Promise<void> = Promise.resolve();
     const create = async (chunk: AgentSpec[], groups: string[][][]): Promise<void> => {
-      for (const result of await batchGroups(this.deps.tmux, groups)) {
+      for (const result of await batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS })) {
         done += result.argv.filter((arg) => arg === 'new-session').length;
         onProgress?.(Math.min(done, missing.length), missing.length);
       }

@@ -27,8 +27,12 @@ export function chunkGroups(groups: readonly (readonly (readonly string[])[])[],
   return chunks;
 }
 
-export async function batchGroups(tmux: TmuxClient, groups: readonly (readonly (readonly string[])[])[]): Promise<RunResult[]> {
+export async function batchGroups(
+  tmux: TmuxClient,
+  groups: readonly (readonly (readonly string[])[])[],
+  options: { timeoutMs?: number } = {},
+): Promise<RunResult[]> {
   const results: RunResult[] = [];
-  for (const chunk of chunkGroups(groups)) results.push(await tmux.run(chunk));
+  for (const chunk of chunkGroups(groups)) results.push(await tmux.run(chunk, options));
   return results;
 }
