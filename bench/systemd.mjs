@@ -146,7 +146,10 @@ function calibration() {
   return { batchedMs, naiveMs };
 }
 
+let cleanedUp = false;
 function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
   rmSync(noopTemplate, { force: true });
   mosaic(['fleet', 'uninstall-systemd']);
   systemctl(['stop', '--', `${prefix}-*`, `app-${prefix}*`]);
@@ -170,6 +173,10 @@ function cleanup() {
   removeEmptyDirs(madeUnitDirs);
 }
 
+// Interrupted (bench/run passes its SIGINT on), the run still removes its units, links and fleets.
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -182,6 +189,7 @@ if (probe.status !== 0 || probe.error) {
   console.error(`bench/systemd: no systemd user manager reachable (${probe.error?.message ?? probe.stderr.trim()})`);
   console.error('  start one: eval "$(../shared/scripts/user-systemd start)"');
   rmSync(dir, { recursive: true, force: true });
+  cleanedUp = true; // nothing was installed: no unit or fleet to remove
   process.exit(1);
 }
 
