@@ -173,7 +173,8 @@ function cleanup() {
   removeEmptyDirs(madeUnitDirs);
 }
 
-// Interrupted (bench/run passes its SIGINT on), the run still removes its units, links and fleets.
+// Interrupted (bench/run passes its SIGINT on), the run still removes its units, links and fleets. The run is
+// synchronous, so node handles the signal only once its rounds are done: it finishes, then cleans up.
 process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
