@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { pendingDir } from '../roster/paths.js';
-import { ensurePrivateDir, writeFileAtomic } from '../system/fs.js';
+import { ensurePrivateDir, listDirectory, writeFileAtomic } from '../system/fs.js';
 
 /**
  * Open permission requests, one file per request under `<runDir>/pending/<agent>/`:
@@ -54,12 +54,7 @@ function parseRequest(text: string, agent: string, id: string): PendingRequest |
  */
 export function listPending(runDir: string, agent: string, now: Date, alive: (pid: number) => boolean): PendingRequest[] {
   const dir = pendingDir(runDir, agent);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = listDirectory(dir);
   const decided = new Set(names.filter((n) => n.endsWith('.decision')).map((n) => n.slice(0, -'.decision'.length)));
   const requests: PendingRequest[] = [];
   for (const name of names) {

@@ -1,5 +1,5 @@
 import { listDirectory } from '../system/fs.js';
-import { heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { beatWriterAlive, heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
 import { listPanes, observeAgent, type PaneRow } from '../supervisor/panes.js';
 import { readRunStateSync, type AgentRunState } from '../supervisor/state.js';
@@ -163,7 +163,7 @@ export function joinFleet(inputs: PsInputs): PsReport {
     const matcher = matcherFor(agent.runtime);
     const proc = alive ? findAgentProcess(table, pane.panePid!, matcher) : undefined;
     const beat = inputs.heartbeat(agent.name);
-    const writerAlive = beat !== undefined && alive && table.aliveUnder(beat.pid, pane.panePid);
+    const writerAlive = alive && beatWriterAlive(beat, pane.panePid, table);
     const health = heartbeatHealth(beat, { paneAlive: alive, writerAlive }, now, roster.heartbeatIntervalSeconds);
     const flags: PsFlag[] = [];
     const reasons: Partial<Record<PsFlag, string>> = {};
@@ -340,7 +340,7 @@ async function screensToRead(
     const panePid = livePids.get(agent.session);
     if (panePid === undefined) return false;
     const beat = beats.get(agent.name);
-    const writerAlive = beat !== undefined && table.aliveUnder(beat.pid, panePid);
+    const writerAlive = beatWriterAlive(beat, panePid, table);
     return needsScreen(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive));
   });
   return captureByAgent(view.tmux, agents);

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { readHeartbeat, type Heartbeat } from '../heartbeat/heartbeat.js';
+import { beatWriterAlive, readHeartbeat, type Heartbeat } from '../heartbeat/heartbeat.js';
 import { pressEnter, typeIntoPane } from '../messaging/paste.js';
 import { captureMany } from '../messaging/screen.js';
 import { acquireAgentLock } from '../system/lock.js';
@@ -171,7 +171,7 @@ async function readyOrWaiting(
       }
       const beat = await readHeartbeat(ctx.paths.runDir, agent.name);
       // A report counts only while its writer lives under the pane: a killed runtime's last "waiting" is no prompt.
-      const writerAlive = beat !== undefined && new ProcessTable().aliveUnder(beat.pid, panePid);
+      const writerAlive = beatWriterAlive(beat, panePid, new ProcessTable());
       const { activity } = combineActivity(agent.runtime, reportedActivity(beat, agent.runtime, writerAlive), screen, new Date());
       const readiness: Readiness = screen.inMode
         ? { ready: false, detail: 'the pane is in copy mode (someone is scrolling it)' }

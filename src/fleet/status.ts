@@ -1,4 +1,4 @@
-import { heartbeatHealth, readHeartbeatSync, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { beatWriterAlive, heartbeatHealth, readHeartbeatSync, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import { listDirectory } from '../system/fs.js';
 import { ProcessTable } from '../system/proc.js';
 import { chooseModel } from '../launch/model.js';
@@ -60,7 +60,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
   // A beat whose writer is not alive under the pane is a previous process's (a restart in its backoff).
   const writersAlive = agents.map((_, index) => {
     const beat = beats[index];
-    return beat !== undefined && processes.aliveUnder(beat.pid, observations[index]!.panePid);
+    return beatWriterAlive(beat, observations[index]!.panePid, processes);
   });
   const reports = agents.map((agent, index) =>
     observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime, writersAlive[index]) : undefined,

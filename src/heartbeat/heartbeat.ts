@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readFileIfReadable, readFileOrUndefined } from '../system/fs.js';
+import type { ProcessTable } from '../system/proc.js';
 
 /** Heartbeat protocol v1: one line of space-separated key=value pairs, replaced atomically. */
 export interface Heartbeat {
@@ -72,6 +73,14 @@ export function readHeartbeatSync(runDir: string, agentName: string, present?: R
   if (text === undefined) return undefined;
   const status = present && !present.has(`${name}.status`) ? undefined : readFileIfReadable(`${file}.status`);
   return withNewerStatus(parseHeartbeat(text), status);
+}
+
+/**
+ * Whether the process that wrote the beat is alive under the agent's pane. Only then is the beat a
+ * report of the agent's current process (not the killed one's while the launcher sleeps its backoff).
+ */
+export function beatWriterAlive(beat: Heartbeat | undefined, panePid: number | null, processes: Pick<ProcessTable, 'aliveUnder'>): boolean {
+  return beat !== undefined && processes.aliveUnder(beat.pid, panePid);
 }
 
 /** What besides the beat's age decides its health: a beat from a dead pane or a gone writer is stale, however young. */

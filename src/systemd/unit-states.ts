@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { listDirectory } from '../system/fs.js';
 import type { CommandRunner } from '../system/runner.js';
 import type { UnitNames } from './names.js';
 
@@ -81,14 +81,6 @@ export function classifyUnitPath(unitPath: readonly string[]): UnitDirectories {
   return dirs;
 }
 
-const listDir = (dir: string): string[] => {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-};
-
 /**
  * Enablement of every unit whose name starts with `prefix`, found the way systemd finds
  * it at boot: a link named after the unit inside some `<target>.wants/` or `.requires/`
@@ -99,9 +91,9 @@ const listDir = (dir: string): string[] => {
 export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<string, Enablement> {
   const result = new Map<string, Enablement>();
   const visit = (dir: string, state: Enablement): void => {
-    for (const entry of listDir(dir)) {
+    for (const entry of listDirectory(dir)) {
       if (!/\.(wants|requires|upholds)$/.test(entry)) continue;
-      for (const link of listDir(path.join(dir, entry))) {
+      for (const link of listDirectory(path.join(dir, entry))) {
         if (!link.startsWith(prefix)) continue;
         if (state === 'enabled' || !result.has(link)) result.set(link, state);
       }
