@@ -225,7 +225,18 @@ describe('a 20-agent mixed fleet of real runtimes and stubs', () => {
           (r) => r.toolCall !== undefined && (r.lastUserText?.includes(`-> ${name} #`) ?? false),
           60_000,
         );
-        await check('waiting', name, new Date(request.ts).getTime(), askedAt);
+        // The change: when the runtime said it was asking (its own report, which all three make). The
+        // model's tool call comes first, then the runtime takes seconds under this load to raise its
+        // dialog; counting from the tool call charged that to fleet ps (seen: opencode, 5.8 s).
+        const askReportAt = await eventually(
+          () => {
+            const report = lastReport(fleet, name);
+            return report?.status === 'waiting' && report.at >= askedAt ? report.at : undefined;
+          },
+          60_000,
+          `${name} to report that it is asking`,
+        );
+        await check('waiting', name, Math.max(new Date(request.ts).getTime(), askReportAt), askedAt);
         expect(JSON.parse((await asked).stdout).status).toBe('accepted');
       }
 
