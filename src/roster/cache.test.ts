@@ -1,10 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRoster } from './load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { loadRosterCached, rosterCacheFile } from './cache.js';
+import { loadRosterCached } from './cache.js';
+
+/** The cache entries in `runDir`, by file name. */
+const entries = (runDir: string): string[] => readdirSync(runDir).filter((name) => name.startsWith('roster-cache'));
+/** The path of the only cache entry. */
+function onlyEntry(runDir: string): string {
+  expect(entries(runDir)).toHaveLength(1);
+  return path.join(runDir, entries(runDir)[0]!);
+}
+/** Marks an entry's roster, so a load that returns the mark came from that entry. */
+function doctor(entry: string, tenantId: string): void {
+  const cache = JSON.parse(readFileSync(entry, 'utf8')) as Record<string, unknown> & { roster: Record<string, unknown> };
+  writeFileSync(entry, JSON.stringify({ ...cache, roster: { ...cache.roster, tenantId } }));
+}
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -29,13 +42,8 @@ describe('cached roster for the send path', () => {
     const { file, runDir, options } = setup();
     const full = await loadRoster(file, options);
     expect(await loadRosterCached(file, runDir, options)).toEqual(full);
-    const cache = JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')) as { roster: { tenantId: string } };
     // Prove the second answer comes from the cache: doctor it and see the doctored value.
-    cache.roster.tenantId = 'from-cache';
-    writeFileSync(
-      rosterCacheFile(runDir),
-      JSON.stringify({ ...JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')), roster: cache.roster }),
-    );
+    doctor(onlyEntry(runDir), 'from-cache');
     expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('from-cache');
   });
 
@@ -49,13 +57,57 @@ describe('cached roster for the send path', () => {
     expect((await loadRosterCached(file, runDir, { ...options, defaultTenant: 'other' })).tenantId).toBe('other');
   });
 
+  it("keeps one entry per environment: the fleet's own runs (MOSAIC_TMUX_SOCKET set) and the operator's do not evict each other", async () => {
+    const { file, runDir, options } = setup();
+    const fleetSide = { ...options, env: { ...options.env, MOSAIC_TMUX_SOCKET: 's' } };
+    await loadRosterCached(file, runDir, options);
+    const operatorEntry = onlyEntry(runDir);
+    doctor(operatorEntry, 'operator-entry');
+    await loadRosterCached(file, runDir, fleetSide);
+    const fleetEntry = path.join(
+      runDir,
+      entries(runDir).find((name) => path.join(runDir, name) !== operatorEntry)!,
+    );
+    doctor(fleetEntry, 'fleet-entry');
+    // Alternating, each is answered from its own entry (a single shared entry would have been
+    // rewritten by the other's load, and the marks lost).
+    for (let i = 0; i < 2; i += 1) {
+      expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('operator-entry');
+      expect((await loadRosterCached(file, runDir, fleetSide)).tenantId).toBe('fleet-entry');
+    }
+    expect(entries(runDir)).toHaveLength(2);
+  });
+
+  it('removes, when it writes an entry, other entries not written for a day and the single file of older formats', async () => {
+    const { file, runDir, options } = setup();
+    await loadRosterCached(file, runDir, options);
+    const kept = onlyEntry(runDir);
+    mkdirSync(runDir, { recursive: true });
+    const old = path.join(runDir, 'roster-cache-0000beef.json');
+    const legacy = path.join(runDir, 'roster-cache.json');
+    writeFileSync(old, '{}');
+    writeFileSync(legacy, '{}');
+    const twoDaysAgo = Date.now() / 1000 - 2 * 24 * 3600;
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    // A miss (the roster changed) writes the entry again and tidies up.
+    writeFileSync(file, `${readFileSync(file, 'utf8')}# edited\n`);
+    await loadRosterCached(file, runDir, options);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(legacy)).toBe(false);
+    expect(existsSync(kept)).toBe(true);
+    // An entry of another environment written within the day stays.
+    await loadRosterCached(file, runDir, { ...options, env: { ...options.env, MOSAIC_TMUX_SOCKET: 's' } });
+    writeFileSync(file, `${readFileSync(file, 'utf8')}# again\n`);
+    await loadRosterCached(file, runDir, options);
+    expect(entries(runDir)).toHaveLength(2);
+  });
+
   it('tells apart rosters whose bytes differ where UTF-8 decoding would not (the bytes themselves are the key)', async () => {
     const { file, runDir, options } = setup();
     const text = readFileSync(file);
     writeFileSync(file, Buffer.concat([text, Buffer.from('# \xff\n', 'latin1')]));
     await loadRosterCached(file, runDir, options);
-    const cache = JSON.parse(readFileSync(rosterCacheFile(runDir), 'utf8')) as Record<string, unknown> & { roster: { tenantId: string } };
-    writeFileSync(rosterCacheFile(runDir), JSON.stringify({ ...cache, roster: { ...cache.roster, tenantId: 'from-cache' } }));
+    doctor(onlyEntry(runDir), 'from-cache');
     expect((await loadRosterCached(file, runDir, options)).tenantId).toBe('from-cache');
     // 0xff and 0xfe both decode to U+FFFD: only a byte-exact key sees the change.
     writeFileSync(file, Buffer.concat([text, Buffer.from('# \xfe\n', 'latin1')]));

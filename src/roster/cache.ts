@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Roster } from './model.js';
-import { writeFileAtomic } from '../system/fs.js';
+import { listDirectory, writeFileAtomic } from '../system/fs.js';
+import { fnv1a32Hex } from '../system/hash.js';
 import { packageRoot, packageVersion } from '../system/package.js';
 
 /**
@@ -22,11 +23,20 @@ export interface CachedLoadOptions {
 
 /**
  * 2: rosters carry supervisorSource and warnings. 3: the key is the inputs and bytes themselves, not their sha256.
- * 4: rosters carry requiredFiles.
+ * 4: rosters carry requiredFiles. 5: one entry per set of inputs.
  */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
-export const rosterCacheFile = (runDir: string): string => path.join(runDir, 'roster-cache.json');
+/**
+ * One entry per set of inputs, named by a digest of them. The fleet's own mosaic runs (the
+ * watchdog's `_needs-you` every minute, pane-died handlers, agents sending to each other) have
+ * MOSAIC_TMUX_SOCKET set and the operator's shell does not: with a single entry each evicted the
+ * other, and at 500 agents the operator's next command parsed the YAML again (~0.4 s of CPU).
+ */
+export const rosterCacheFile = (runDir: string, inputs: string): string => path.join(runDir, `roster-cache-${fnv1a32Hex(inputs)}.json`);
+
+/** An entry not written for this long is removed when another is written (a hit does not touch its entry). */
+const STALE_ENTRY_MS = 24 * 60 * 60 * 1000;
 
 export async function loadRosterCached(file: string, runDir: string, options: CachedLoadOptions): Promise<Roster> {
   const content = await readFile(file).catch(() => undefined);
@@ -35,7 +45,8 @@ export async function loadRosterCached(file: string, runDir: string, options: Ca
   // The roster's bytes as they are (latin1 maps each byte to one character): compared whole, so no
   // two rosters share an entry, and no hash (node:crypto cost 6–7 ms to load, more than the compare).
   const bytes = content.toString('latin1');
-  const cached = await readFile(rosterCacheFile(runDir), 'utf8')
+  const entry = rosterCacheFile(runDir, inputs);
+  const cached = await readFile(entry, 'utf8')
     .then((text) => JSON.parse(text) as { inputs?: string; bytes?: string; roster?: Roster })
     .catch(() => undefined);
   // The loader also checked that the persona files exist: a deleted one must fail the load again.
@@ -49,8 +60,24 @@ export async function loadRosterCached(file: string, runDir: string, options: Ca
   }
   const roster = await fullLoad(file, options);
   // Best effort: a failed write only means the next send loads the roster in full again.
-  await writeFileAtomic(rosterCacheFile(runDir), JSON.stringify({ inputs, bytes, roster })).catch(() => undefined);
+  await writeFileAtomic(entry, JSON.stringify({ inputs, bytes, roster })).catch(() => undefined);
+  removeStaleEntries(runDir, entry);
   return roster;
+}
+
+/** Entries of other inputs not written for a day, and the single file of cache formats before 5. */
+function removeStaleEntries(runDir: string, keep: string): void {
+  const now = Date.now();
+  for (const name of listDirectory(runDir)) {
+    if (!/^roster-cache(-[0-9a-f]{8})?\.json$/.test(name)) continue;
+    const file = path.join(runDir, name);
+    if (file === keep) continue;
+    try {
+      if (name === 'roster-cache.json' || now - statSync(file).mtimeMs > STALE_ENTRY_MS) rmSync(file, { force: true });
+    } catch {
+      // gone already, or not ours to judge: the next write tries again
+    }
+  }
 }
 
 async function fullLoad(file: string, options: CachedLoadOptions): Promise<Roster> {
