@@ -5,7 +5,7 @@
 // Every figure is whole-process wall time of the commands; "started" means the command returned
 // (the session count is checked afterwards, untimed, on every side). Rounds alternate the order
 // of the sides; each figure is the median over rounds, after one untimed warm-up of both mosaic sides.
-// Needs a reachable user manager (see ../shared/scripts/user-systemd). Cleans up its units,
+// Needs a reachable user manager (scripts/user-systemd starts one; bench/run.mjs does it for you). Cleans up its units,
 // links and tmux servers whatever happens.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -188,7 +188,7 @@ const fmt = (ms) => `${ms.toFixed(0)} ms`.padStart(9);
 const probe = systemctl(['show-environment']);
 if (probe.status !== 0 || probe.error) {
   console.error(`bench/systemd: no systemd user manager reachable (${probe.error?.message ?? probe.stderr.trim()})`);
-  console.error('  start one: eval "$(../shared/scripts/user-systemd start)"');
+  console.error('  start one: eval "$(scripts/user-systemd start)", or run it through node bench/run.mjs systemd');
   rmSync(dir, { recursive: true, force: true });
   cleanedUp = true; // nothing was installed: no unit or fleet to remove
   process.exit(1);
