@@ -55,12 +55,68 @@ export function world(name) {
     killServer() {
       spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
     },
+    /** The panes' processes and everything under them, each with its start time (see killSurvivors). */
+    paneProcesses() {
+      const listing = spawnSync('tmux', ['-L', socket, 'list-panes', '-a', '-F', '#{pane_pid}'], { env, encoding: 'utf8' });
+      return processTree((listing.stdout ?? '').split('\n').filter(Boolean).map(Number));
+    },
     close() {
+      // A stub's heartbeat loop can outlive its pane for a while on a loaded box and kept writing into
+      // the directory being removed (bench/start failed with ENOTEMPTY on 2026-12-05, after 20 retries).
+      const ours = this.paneProcesses();
       this.killServer();
-      // A stopped agent's heartbeat loop can write one last beat as the directory goes: retry.
+      killSurvivors(ours);
       rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
+}
+
+/** /proc/<pid>/stat's start time (field 22), or undefined once the process is gone. */
+function processStartTime(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILL, by PID, each process of `tree` that is still the one seen (same start time): ours, nothing else. */
+export function killSurvivors(tree) {
+  for (const [pid, started] of tree) {
+    if (processStartTime(pid) !== started) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** `roots` and all their descendants, each with its start time (one pass over /proc). */
+function processTree(roots) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited during the scan
+    }
+  }
+  const tree = new Map();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const pid = queue.shift();
+    if (tree.has(pid)) continue;
+    const started = processStartTime(pid);
+    if (started === undefined) continue;
+    tree.set(pid, started);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
 }
 
 export const stubAgents = (count, prefix = 'a') =>

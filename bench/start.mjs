@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, until, world } from './lib.mjs';
+import { CLI, emitResult, fmt, killSurvivors, median, now, stubAgents, treeMemory, until, world } from './lib.mjs';
 import { sessionCreateCommands } from '../dist/supervisor/direct.js';
 import { chunkGroups } from '../dist/supervisor/group-batch.js';
 import { exactSession, joinCommands } from '../dist/tmux/client.js';
@@ -98,8 +98,11 @@ function preparedSpecs(w) {
   const runDir = path.join(w.home, 'run');
   const kept = path.join(w.dir, 'specs');
   if (w.mosaic(['fleet', 'start']).status !== 0) throw new Error('preparing specs failed');
-  cpSync(runDir, kept, { recursive: true, filter: (file) => !file.endsWith('.hb') });
+  // Not the heartbeats, nor a heartbeat loop's temporary file, which can vanish mid-copy.
+  cpSync(runDir, kept, { recursive: true, filter: (file) => !/\.hb(\.|$)/.test(path.basename(file)) });
+  const agents = w.paneProcesses();
   if (w.mosaic(['fleet', 'stop']).status !== 0) throw new Error('stopping the preparing fleet failed');
+  killSurvivors(agents); // a heartbeat loop that outlived its pane would write into the copy below
   rmSync(runDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }); // a last beat may still land
   cpSync(kept, runDir, { recursive: true });
   const agent = (i) => ({ name: `a${i}`, session: `a${i}`, workingDirectory: path.join(w.home, 'work') });
