@@ -33,7 +33,7 @@ const CACHE_FORMAT = 5;
  * MOSAIC_TMUX_SOCKET set and the operator's shell does not: with a single entry each evicted the
  * other, and at 500 agents the operator's next command parsed the YAML again (~0.4 s of CPU).
  */
-export const rosterCacheFile = (runDir: string, inputs: string): string => path.join(runDir, `roster-cache-${fnv1a32Hex(inputs)}.json`);
+const rosterCacheFile = (runDir: string, inputs: string): string => path.join(runDir, `roster-cache-${fnv1a32Hex(inputs)}.json`);
 
 /** An entry not written for this long is removed when another is written (a hit does not touch its entry). */
 const STALE_ENTRY_MS = 24 * 60 * 60 * 1000;
