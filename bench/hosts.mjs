@@ -27,7 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { clearTimeout } from 'node:timers';
-import { CLI, emitResult, median, timed } from './lib.mjs';
+import { CLI, emitResult, median, timed, treePids } from './lib.mjs';
 
 // This dist's own ssh argv and master socket, for the breakdown rows (what one host's part costs alone).
 const { controlDirectory, controlPath, sshArgv } = await import(path.join(path.dirname(CLI), '..', 'remote', 'ssh.js'));
@@ -67,35 +67,6 @@ function freePort() {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** ppid → children, from /proc. */
-function childrenTable() {
-  const table = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!table.has(ppid)) table.set(ppid, []);
-      table.get(ppid).push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return table;
-}
-
-function descendants(pid) {
-  const table = childrenTable();
-  const out = [];
-  const stack = [pid];
-  while (stack.length) {
-    const next = stack.pop();
-    out.push(next);
-    stack.push(...(table.get(next) ?? []));
-  }
-  return out;
 }
 
 function alive(pid) {
@@ -370,9 +341,9 @@ async function cleanup(worlds, hosts) {
   }
   // 4. The sshds by PID, with their connections.
   for (const daemon of daemons.splice(0)) {
-    const tree = descendants(daemon.pid);
+    const tree = treePids([daemon.pid]);
     for (const pid of tree) kill(pid, 'SIGSTOP');
-    for (const pid of descendants(daemon.pid)) kill(pid);
+    for (const pid of treePids([daemon.pid])) kill(pid);
     for (const pid of tree) kill(pid);
   }
   // 5. Anything else still pointing into the root (panes, supervisors, masters): wait, then kill by PID.

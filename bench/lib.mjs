@@ -93,28 +93,12 @@ export function killSurvivors(tree) {
   }
 }
 
-/** `roots` and all their descendants, each with its start time (one pass over /proc). */
+/** `roots` and all their descendants that are alive, each with its start time. */
 function processTree(roots) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited during the scan
-    }
-  }
   const tree = new Map();
-  const queue = [...roots];
-  while (queue.length > 0) {
-    const pid = queue.shift();
-    if (tree.has(pid)) continue;
+  for (const pid of treePids(roots)) {
     const started = processStartTime(pid);
-    if (started === undefined) continue;
-    tree.set(pid, started);
-    queue.push(...(children.get(pid) ?? []));
+    if (started !== undefined) tree.set(pid, started);
   }
   return tree;
 }

@@ -17,10 +17,10 @@
 // Run: npm run build && node bench/serve.mjs [--seconds S]   (BENCH_SIZES=10,200; Chromium at
 // /usr/bin/chromium or BENCH_CHROMIUM)
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, emitResult, stubAgents, world } from './lib.mjs';
+import { CLI, emitResult, stubAgents, treePids, world } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const secondsAt = argv.indexOf('--seconds');
@@ -74,26 +74,7 @@ function cpuOf(pid) {
 
 /** The CPU of a process and all its live descendants (see the header for why that is sound). */
 function treeCpu(root) {
-  const kids = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  let total = 0;
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop();
-    total += cpuOf(pid);
-    stack.push(...(kids.get(pid) ?? []));
-  }
-  return total;
+  return treePids([root]).reduce((total, pid) => total + cpuOf(pid), 0);
 }
 
 async function launchChromium(dir) {
