@@ -2,6 +2,15 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import RuntimeLoadSequencer from './test/sequencer.js';
 
+// This workplace sets NODE_EXTRA_CA_CERTS for every process, and node parses that bundle at every start:
+// +40 ms of CPU per node process here (`node -e ''`), and a run starts well over a thousand (mosaic, its
+// hooks, claude, pi). Nothing in the suite opens a TLS connection except npm in the package test, which
+// gets it back from MOSAIC_TEST_CA_CERTS. Workers, tmux servers and agents inherit the deletion.
+if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.MOSAIC_TEST_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+  delete process.env.NODE_EXTRA_CA_CERTS;
+}
+
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -12,7 +12,15 @@ describe("the README's install line", () => {
   it('npm pack, then npm install -g of the tarball, gives a working mosaic', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-pack-'));
     dirs.push(dir);
-    const env = { ...process.env, TMPDIR: dir, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TMPDIR: dir,
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+    };
+    // npm may reach the registry over TLS: give it back the CA bundle vitest.config.ts took away.
+    if (process.env.MOSAIC_TEST_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.MOSAIC_TEST_CA_CERTS;
     // dist/ is built by `npm test`'s pretest; --ignore-scripts skips the rebuild `prepare` would do.
     const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, env, encoding: 'utf8' });
     expect(pack.status, pack.stderr).toBe(0);
