@@ -11,6 +11,7 @@
 // how fast the agents' processes go after `fleet stop` (by pid AND start time: at 2,000 agents the
 // heartbeats recycle pids within about a minute where pid_max is 32768).
 // Run: node bench/scale.mjs   (BENCH_AGENTS=2000  BENCH_ROUNDS=5 (ps runs)  BENCH_HB_TIMEOUT_S=300
+//      BENCH_HB_INTERVAL_S=<s> (the stubs' heartbeat interval; default: the roster's, 15 s)
 //      BENCH_PS_PROFILE=0 to skip the profiled ps run)
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -21,6 +22,12 @@ import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, treePids, wo
 const COUNT = Number(process.env.BENCH_AGENTS ?? 2000);
 const PS_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const HB_TIMEOUT_MS = Number(process.env.BENCH_HB_TIMEOUT_S ?? 300) * 1000;
+/**
+ * Each stub beat is three process starts (date, mv, sleep). On a VM where a process start costs ~7 ms
+ * of CPU (2026-12-05), 2,000 idle stubs at 15 s need more than two cores for their beats alone; a longer
+ * interval separates mosaic's own scaling from the stubs' cost.
+ */
+const HB_INTERVAL_S = process.env.BENCH_HB_INTERVAL_S ? Number(process.env.BENCH_HB_INTERVAL_S) : undefined;
 /** A guard on each CLI process, well above anything sane: a hung command must not hang the bench. */
 const CLI_TIMEOUT_MS = 15 * 60_000;
 const HOLDER = '_holder';
@@ -296,7 +303,9 @@ const fail = (message) => {
 const runDir = path.join(w.home, 'run');
 const hbFile = (i) => path.join(runDir, `a${i}.hb`);
 
-console.log(`bench/scale: ${COUNT} stub agents on one box, whole processes of ${CLI}`);
+console.log(
+  `bench/scale: ${COUNT} stub agents on one box, heartbeat every ${HB_INTERVAL_S ?? "the roster's default"} s, whole processes of ${CLI}`,
+);
 console.log(
   `  box: ${readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')} load, ` +
     `pty max ${readFileSync('/proc/sys/kernel/pty/max', 'utf8').trim()} (reserve ${readFileSync('/proc/sys/kernel/pty/reserve', 'utf8').trim()}, ` +
@@ -304,7 +313,10 @@ console.log(
     `our RLIMIT_NOFILE ${limitOf(process.pid, 'Max open files').soft}/${limitOf(process.pid, 'Max open files').hard}, ` +
     `RLIMIT_NPROC ${limitOf(process.pid, 'Max processes').soft}`,
 );
-w.writeRoster(stubAgents(COUNT), 'defaults:\n  working_directory: work\n');
+w.writeRoster(
+  stubAgents(COUNT),
+  `${HB_INTERVAL_S === undefined ? '' : `heartbeat:\n  interval_seconds: ${HB_INTERVAL_S}\n`}defaults:\n  working_directory: work\n`,
+);
 
 const results = {};
 try {
