@@ -8,6 +8,8 @@
 // open yet: masters closed before each of a few runs) is reported too. Medians, ratio b/a.
 // Everything lives in one temp dir: fleets stopped on every host, tmux servers killed by socket, ssh
 // masters closed, sshds killed by PID, leftovers in that dir killed by PID, the dir removed.
+// Each run's CPU is counted too, machine-wide (/proc/stat), because the two hosts are on this machine:
+// (b)'s three fleets share its cores, so b's CPU / cores is a floor under b's wall time here.
 // Needs /usr/sbin/sshd (openssh-server) and ssh/ssh-keygen (openssh-client); as root, /run/sshd is created if missing.
 // Run: npm run build && node bench/hosts.mjs   (BENCH_AGENTS=100  BENCH_ROUNDS=6  BENCH_BLOCK=3  BENCH_COLD=3)
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +44,22 @@ const uid = process.getuid?.() ?? 0;
 
 const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Jiffies per second for /proc/stat (USER_HZ: 100 on every Linux port but a few old alpha/ia64 ones). */
+const USER_HZ = 100;
+/**
+ * CPU time the whole machine has spent busy, in ms over all cores: user, nice, system, irq and softirq.
+ * Not idle or iowait, and not steal (time the hypervisor gave to someone else).
+ */
+function machineBusyMs() {
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system + irq + softirq) * 1000) / USER_HZ;
+}
 
 function which(name) {
   for (const d of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
@@ -463,14 +481,24 @@ async function main() {
     };
     const order = Object.keys(cases);
     const times = { a: [], b: [], c: [] };
+    const cpu = { a: [], b: [], c: [] };
+    /** Busy cores while nothing of ours runs, sampled once a round. */
+    const background = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const key of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
         for (let i = 0; i < BLOCK; i += 1) {
+          const busyBefore = machineBusyMs();
           const run = await cases[key].run();
+          cpu[key].push(machineBusyMs() - busyBefore);
           check(run, cases[key].rows, `${key} round ${round}`);
           times[key].push(run.ms);
         }
       }
+      // The machine's CPU with none of our commands running (the three idle fleets, both sshds, other users).
+      const quietFrom = machineBusyMs();
+      const quietStart = performance.now();
+      await sleep(1000);
+      background.push((machineBusyMs() - quietFrom) / (performance.now() - quietStart));
     }
     const empty = [];
     for (let i = 0; i < BLOCK * 3; i += 1) {
@@ -513,6 +541,19 @@ async function main() {
     console.log(
       `breakdown: a + c = ${(ma + median(times.c)).toFixed(0)} ms, max(a, c) = ${Math.max(ma, median(times.c)).toFixed(0)} ms, vs b ${mb.toFixed(0)} ms (the hosts are asked while this host reads its own fleet)`,
     );
+    const cores = os.cpus().length;
+    const idle = median(background);
+    // A run's own CPU: the machine's busy time during it, less what the background used in that time.
+    const own = (key) => median(cpu[key].map((ms, i) => ms - idle * times[key][i]));
+    const [ca, cb, cc] = [own('a'), own('b'), own('c')];
+    const floorB = cb / (cores - idle);
+    console.log(
+      `CPU per run, machine-wide less the background (${idle.toFixed(2)} cores busy between runs), medians: a ${ca.toFixed(0)} ms, b ${cb.toFixed(0)} ms, c ${cc.toFixed(0)} ms`,
+    );
+    console.log(
+      `CPU floor under b here: ${cb.toFixed(0)} ms / ${(cores - idle).toFixed(2)} free cores = ${floorB.toFixed(0)} ms = ${(floorB / ma).toFixed(2)}x a's wall time ` +
+        `(b's three fleets and both ssh ends share this machine's cores; hosts with their own CPUs would not)`,
+    );
     emitResult({
       ...(AGENTS === 100 ? { id: 'hosts@3x100' } : { figure: `fleet ps --json, 3 hosts×${AGENTS} vs 1×${AGENTS}` }),
       mosaic: mb,
@@ -520,6 +561,7 @@ async function main() {
       baseline_label: `1 host × ${AGENTS}`,
       ratio: mb / ma,
       ratio_of: '3 hosts/1 host',
+      extra: { cpu_ms_a: ca, cpu_ms_b: cb, cpu_ms_c: cc, cpu_floor_ratio_b: Number((floorB / ma).toFixed(3)) },
     });
   } finally {
     await cleanup(worlds, hosts);
