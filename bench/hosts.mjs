@@ -29,7 +29,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { clearTimeout } from 'node:timers';
-import { CLI, emitResult, median, timed, treePids } from './lib.mjs';
+import { CLI, emitResult, machineJiffies, median, timed, treePids } from './lib.mjs';
 
 // This dist's own ssh argv and master socket, for the breakdown rows (what one host's part costs alone).
 const { controlDirectory, controlPath, sshArgv } = await import(path.join(path.dirname(CLI), '..', 'remote', 'ssh.js'));
@@ -45,19 +45,14 @@ const uid = process.getuid?.() ?? 0;
 const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Jiffies per second for /proc/stat (USER_HZ: 100 on every Linux port but a few old alpha/ia64 ones). */
+/** Jiffies per second in /proc/stat (USER_HZ: 100 on every Linux port but a few old alpha/ia64 ones). */
 const USER_HZ = 100;
 /**
  * CPU time the whole machine has spent busy, in ms over all cores: user, nice, system, irq and softirq.
  * Not idle or iowait, and not steal (time the hypervisor gave to someone else).
  */
 function machineBusyMs() {
-  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
-    .split('\n', 1)[0]
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
+  const { user, nice, system, irq, softirq } = machineJiffies();
   return ((user + nice + system + irq + softirq) * 1000) / USER_HZ;
 }
 

@@ -71,14 +71,29 @@ export function world(name) {
   };
 }
 
-/** /proc/<pid>/stat's start time (field 22), or undefined once the process is gone. */
-function processStartTime(pid) {
+/**
+ * /proc/<pid>/stat's start time (field 22), or undefined once the process is gone (a zombie is as good as
+ * gone). With the pid it names one process: pids are recycled within a minute at 2,000 agents.
+ */
+export function processStartTime(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return rest[0] === 'Z' ? undefined : rest[19];
   } catch {
     return undefined;
   }
+}
+
+/** The machine's CPU time so far, in jiffies (USER_HZ, 100 a second), from /proc/stat's first line. */
+export function machineJiffies() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { user, nice, system, idle, iowait, irq, softirq, steal };
 }
 
 /** SIGKILL, by PID, each process of `tree` that is still the one seen (same start time): ours, nothing else. */

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
-import { CLI, emitResult, fmt, median, now, stubAgents, treeMemory, treePids, world } from './lib.mjs';
+import { CLI, emitResult, fmt, machineJiffies, median, now, processStartTime, stubAgents, treeMemory, treePids, world } from './lib.mjs';
 
 const COUNT = Number(process.env.BENCH_AGENTS ?? 2000);
 const PS_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -37,17 +37,8 @@ const w = world('scale');
 const ours = new Map();
 let closed = false;
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-const startTime = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = fields.slice(fields.lastIndexOf(')') + 2).split(' ');
-    return rest[0] === 'Z' ? null : rest[19]; // a zombie is as good as gone
-  } catch {
-    return null;
-  }
-};
 /** Our fleet's processes still alive (same pid AND same start time: never a recycled pid). */
-const oursAlive = () => [...ours].filter(([pid, started]) => startTime(pid) === started).map(([pid]) => pid);
+const oursAlive = () => [...ours].filter(([pid, started]) => processStartTime(pid) === started).map(([pid]) => pid);
 const closeWorld = () => {
   if (closed) return;
   closed = true;
@@ -75,7 +66,7 @@ const closeWorld = () => {
 /** Remember every process under the tmux server (and the server) as ours, for the cleanup. */
 const remember = (serverPid) => {
   for (const pid of treePids([serverPid])) {
-    const started = startTime(pid);
+    const started = processStartTime(pid);
     if (started) ours.set(pid, started);
   }
 };
@@ -218,9 +209,8 @@ function treeTicks(root) {
 /** Whole-machine busy fraction over `ms` (from /proc/stat), and the server's share of one core. */
 async function idleLoad(pid, ms) {
   const cpu = () => {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3] + (f[4] ?? 0);
-    return { idle, total: f.reduce((a, b) => a + b, 0) };
+    const j = machineJiffies();
+    return { idle: j.idle + j.iowait, total: Object.values(j).reduce((a, b) => a + b, 0) };
   };
   const a = cpu();
   const s = cpuTicks(pid);
@@ -515,11 +505,11 @@ try {
   /* stop */
   // Identities, not bare pids: a 2,000-agent fleet's heartbeats churn through pid_max (32768 here)
   // in about a minute, so a pid seen alive after the stop may be somebody else's.
-  const identities = (pids) => new Map(pids.map((p) => [p, startTime(p)]).filter(([, started]) => started !== null));
+  const identities = (pids) => new Map(pids.map((p) => [p, processStartTime(p)]).filter(([, started]) => started !== undefined));
   const fleetIds = identities(treePids(all.map((pane) => pane.pid)));
   if (pid) remember(pid);
   const paneIds = identities(agentPanes.map((pane) => pane.pid));
-  const stillAlive = (ids) => [...ids].filter(([p, started]) => startTime(p) === started).map(([p]) => p);
+  const stillAlive = (ids) => [...ids].filter(([p, started]) => processStartTime(p) === started).map(([p]) => p);
   const stopMarks = [0.25, 0.5, 0.75, 1].map((f) => Math.round(COUNT * f));
   const stopTimeline = [];
   const tStop = now();
@@ -559,7 +549,7 @@ try {
   if (left.length > 0)
     fail(`${left.length} processes of the fleet still alive 30 s after fleet stop (e.g. ${left.slice(0, 5).join(', ')})`);
   const serverStarted = pid ? ours.get(pid) : undefined;
-  if (pid && serverStarted && startTime(pid) === serverStarted)
+  if (pid && serverStarted && processStartTime(pid) === serverStarted)
     console.log(`  note: the tmux server (pid ${pid}) still runs after fleet stop`);
 } catch (error) {
   fail(`bench error: ${error.stack ?? error}`);
