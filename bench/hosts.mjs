@@ -29,7 +29,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { clearTimeout } from 'node:timers';
-import { CLI, emitResult, machineJiffies, median, timed, treePids } from './lib.mjs';
+import { CLI, emitResult, machineJiffies, median, processStartTime, timed, treePids } from './lib.mjs';
 
 // This dist's own ssh argv and master socket, for the breakdown rows (what one host's part costs alone).
 const { controlDirectory, controlPath, sshArgv } = await import(path.join(path.dirname(CLI), '..', 'remote', 'ssh.js'));
@@ -82,14 +82,8 @@ function freePort() {
   });
 }
 
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** Alive and not a zombie. */
+const alive = (pid) => processStartTime(pid) !== undefined;
 
 function kill(pid, signal = 'SIGKILL') {
   try {
