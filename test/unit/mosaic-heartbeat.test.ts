@@ -65,6 +65,15 @@ function world() {
 /** The agent the loop watches: a process that lives until killed. */
 const agent = (): ChildProcess => started(spawn('sleep', ['600'], { stdio: 'ignore' }));
 
+/** Gone, or a zombie (killed; reaped by whoever inherits it). */
+function gone(pid: number): boolean {
+  try {
+    return /^.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
 const exited = (child: ChildProcess): Promise<number | null> =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve(child.exitCode)
@@ -128,16 +137,24 @@ describe('mosaic-heartbeat: the beat loop of agents without their own', () => {
       const { hb, calls, run } = world();
       const target = agent();
       const loop = run(shell, target.pid!, '600', '--pause-first');
-      // Waiting on its first pause, its TERM trap set: under sh, in a sleep child (logged by the shim as it
-      // starts); under bash, in a timed read on fd 3, the pipe it opens after the trap.
-      if (shell === 'sh') await until(() => (calls('sleep') === 1 ? true : undefined), 20_000, 'the first sleep');
-      else await until(() => (existsSync(`/proc/${loop.pid}/fd/3`) ? true : undefined), 20_000, 'its pipe');
-      const sleeper = spawnSync('ps', ['-o', 'pid=', '--ppid', String(loop.pid)], { encoding: 'utf8' }).stdout.trim();
+      // Blocked in its first pause, its TERM trap set: under sh, waiting for a sleep child that has started
+      // (logged by the shim); under bash, with fd 3 (the fifo it opens after the trap) open. Blocked, not
+      // just forked: between the fork and `sleeper=$!` the loop is runnable, and a TERM there would leave
+      // the sleep to end on its own.
+      const blocked = (): boolean =>
+        readFileSync(`/proc/${loop.pid}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .startsWith('S');
+      const children = (): string => spawnSync('ps', ['-o', 'pid=', '--ppid', String(loop.pid)], { encoding: 'utf8' }).stdout.trim();
+      if (shell === 'sh')
+        await until(() => (calls('sleep') === 1 && children() !== '' && blocked() ? true : undefined), 20_000, 'the first sleep');
+      else await until(() => (existsSync(`/proc/${loop.pid}/fd/3`) && blocked() ? true : undefined), 20_000, 'its fifo');
+      const sleeper = children();
       if (shell === 'sh') expect(sleeper).toMatch(/^\d+$/);
       loop.kill('SIGTERM');
       expect(await exited(loop)).toBe(0);
       expect(existsSync(hb)).toBe(false);
-      if (sleeper) await until(() => (existsSync(`/proc/${sleeper}`) ? undefined : true), 20_000, `its sleep ${sleeper} to end`);
+      if (sleeper) await until(() => (gone(Number(sleeper)) ? true : undefined), 20_000, `its sleep ${sleeper} to end`);
     },
   );
 });
