@@ -17,6 +17,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
+import { ProcessTable } from '../../src/system/proc.js';
 import { CLI, isAlive, processesUsing, ROOT, type CliResult } from './harness.js';
 
 /*
@@ -540,25 +541,10 @@ function freezeTree(root: number): number[] {
       signal(pid, 'SIGSTOP');
       frozen.add(pid);
     }
-    const children = childrenTable();
-    frontier = [...frozen].flatMap((pid) => children.get(pid) ?? []).filter((pid) => !frozen.has(pid));
+    const table = new ProcessTable(); // a fresh scan each round: the tree may have forked meanwhile
+    frontier = [...new Set([...frozen].flatMap((pid) => table.descendants(pid)))].filter((pid) => !frozen.has(pid));
   }
   return [...frozen];
-}
-
-function childrenTable(): Map<number, number[]> {
-  const table = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      table.set(ppid, [...(table.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone
-    }
-  }
-  return table;
 }
 
 /** Unix sockets anywhere under `dir`. */
