@@ -3,6 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessTable } from '../../src/system/proc.js';
+import { eventually, isAlive } from '../e2e/harness.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '..', '..', 'framework', 'bin', 'mosaic-heartbeat');
 const BEAT = /^ts=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) pid=(\d+) (.*)$/;
@@ -20,17 +22,6 @@ function started(child: ChildProcess): ChildProcess {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return child;
-}
-
-/** Resolves when `probe` returns a value; fails after `ms`. */
-async function until<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A directory with `date`, `sleep` and `mv` shims first on PATH: each logs its name, then runs the real one. */
@@ -65,15 +56,6 @@ function world() {
 /** The agent the loop watches: a process that lives until killed. */
 const agent = (): ChildProcess => started(spawn('sleep', ['600'], { stdio: 'ignore' }));
 
-/** Gone, or a zombie (killed; reaped by whoever inherits it). */
-function gone(pid: number): boolean {
-  try {
-    return /^.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 const exited = (child: ChildProcess): Promise<number | null> =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve(child.exitCode)
@@ -85,11 +67,11 @@ describe('mosaic-heartbeat: the beat loop of agents without their own', () => {
     const target = agent();
     const loop = run(shell, target.pid!, '0.1');
     const seen = new Set<string>();
-    await until(
+    await eventually(
       () => {
         const text = existsSync(hb) ? readFileSync(hb, 'utf8') : '';
         if (text) seen.add(text);
-        return seen.size >= 4 ? true : undefined;
+        return seen.size >= 4;
       },
       20_000,
       'four different beats',
@@ -106,7 +88,7 @@ describe('mosaic-heartbeat: the beat loop of agents without their own', () => {
       `${hb}.status`,
       'ts=2026-01-01T00:00:00.000Z status=busy event=UserPromptSubmit source=runtime status_ts=2026-01-01T00:00:00.000Z\n',
     );
-    const carried = await until(
+    const carried = await eventually(
       () => {
         const text = readFileSync(hb, 'utf8');
         return text.includes('status=busy') ? text : undefined;
@@ -141,20 +123,16 @@ describe('mosaic-heartbeat: the beat loop of agents without their own', () => {
       // (logged by the shim); under bash, with fd 3 (the fifo it opens after the trap) open. Blocked, not
       // just forked: between the fork and `sleeper=$!` the loop is runnable, and a TERM there would leave
       // the sleep to end on its own.
-      const blocked = (): boolean =>
-        readFileSync(`/proc/${loop.pid}/stat`, 'utf8')
-          .replace(/^.*\) /s, '')
-          .startsWith('S');
-      const children = (): string => spawnSync('ps', ['-o', 'pid=', '--ppid', String(loop.pid)], { encoding: 'utf8' }).stdout.trim();
-      if (shell === 'sh')
-        await until(() => (calls('sleep') === 1 && children() !== '' && blocked() ? true : undefined), 20_000, 'the first sleep');
-      else await until(() => (existsSync(`/proc/${loop.pid}/fd/3`) && blocked() ? true : undefined), 20_000, 'its fifo');
-      const sleeper = children();
-      if (shell === 'sh') expect(sleeper).toMatch(/^\d+$/);
+      const blocked = (): boolean => new ProcessTable().stat(loop.pid!)?.state === 'S';
+      const children = (): number[] => new ProcessTable().descendants(loop.pid!);
+      if (shell === 'sh') await eventually(() => calls('sleep') === 1 && children().length > 0 && blocked(), 20_000, 'the first sleep');
+      else await eventually(() => existsSync(`/proc/${loop.pid}/fd/3`) && blocked(), 20_000, 'its fifo');
+      const [sleeper] = children();
+      if (shell === 'sh') expect(sleeper).toBeGreaterThan(0);
       loop.kill('SIGTERM');
       expect(await exited(loop)).toBe(0);
       expect(existsSync(hb)).toBe(false);
-      if (sleeper) await until(() => (gone(Number(sleeper)) ? true : undefined), 20_000, `its sleep ${sleeper} to end`);
+      if (sleeper) await eventually(() => !isAlive(sleeper), 20_000, `its sleep ${sleeper} to end`);
     },
   );
 });
