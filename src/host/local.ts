@@ -28,7 +28,8 @@ export function localHost(options: LocalHostOptions): Host {
     env,
     runner,
     files: LOCAL_FILES,
-    tmux: (socket) => new TmuxClient({ socket, runner, env }),
+    // The wire only with the real runner: an injected one must see every tmux call.
+    tmux: (socket) => new TmuxClient({ socket, runner, env, wire: options.runner === undefined }),
     uid: process.getuid?.() ?? 0,
     now: options.now ?? ((): number => Date.now()),
   };

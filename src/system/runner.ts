@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import { CommandError, UserError } from '../core/errors.js';
 import { monotonicMs } from './clock.js';
 
@@ -24,11 +24,19 @@ export interface RunResult {
 /** Runs an external command given as an argv array. Never goes through a shell. */
 export type CommandRunner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 /** How long output is still read after the child exited (from grandchildren that share its pipes). */
 const PIPE_GRACE_MS = 250;
 
-export const runCommand: CommandRunner = (argv, options = {}) =>
+/** node:child_process, loaded on the first command: `fleet ps` and `agent send` start none (their tmux calls go over the wire). */
+let spawn: typeof Spawn | undefined;
+
+export const runCommand: CommandRunner = async (argv, options = {}) => {
+  spawn ??= (await import('node:child_process')).spawn;
+  return runWith(spawn, argv, options);
+};
+
+const runWith = (spawnChild: typeof Spawn, argv: readonly string[], options: RunOptions): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) {
@@ -36,7 +44,7 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       return;
     }
     const started = monotonicMs();
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawnChild(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
     // even start must not keep mosaic alive until the timeout.
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

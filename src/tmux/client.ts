@@ -1,5 +1,6 @@
 import { CommandError, UserError } from '../core/errors.js';
-import type { CommandRunner, RunOptions, RunResult } from '../system/runner.js';
+import { DEFAULT_TIMEOUT_MS, type CommandRunner, type RunOptions, type RunResult } from '../system/runner.js';
+import { runOverSocket, socketPath } from './wire.js';
 
 /** One tmux client message is limited to ~16 KiB; stay well under it. */
 export const MAX_BATCH_BYTES = 15_000;
@@ -23,6 +24,12 @@ export interface TmuxClientOptions {
   runner: CommandRunner;
   env: NodeJS.ProcessEnv;
   binary?: string;
+  /**
+   * Speak tmux's client protocol to a running server instead of starting the binary for each
+   * call (src/tmux/wire.ts); off for injected runners, which record or fake the binary's calls,
+   * and when the environment sets MOSAIC_TMUX_WIRE=0.
+   */
+  wire?: boolean;
 }
 
 /**
@@ -35,6 +42,7 @@ export class TmuxClient {
   private readonly runner: CommandRunner;
   private readonly env: NodeJS.ProcessEnv;
   private readonly binary: string;
+  private readonly wire: boolean;
 
   constructor(options: TmuxClientOptions) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(options.socket)) {
@@ -47,6 +55,7 @@ export class TmuxClient {
     delete env.TMUX_PANE;
     this.env = env;
     this.binary = options.binary ?? 'tmux';
+    this.wire = options.wire === true && env.MOSAIC_TMUX_WIRE !== '0';
   }
 
   /**
@@ -70,6 +79,11 @@ export class TmuxClient {
   }
 
   async run(args: readonly string[], options: Omit<RunOptions, 'env'> = {}): Promise<RunResult> {
+    const wired = this.wire ? await this.runOverWire(args, options) : undefined;
+    if (wired) {
+      if (wired.status === 0 || options.allowFailure) return wired;
+      throw new CommandError(wired.argv, wired.status, wired.signal, wired.stderr, wired.durationMs);
+    }
     try {
       return await this.runner(this.argv(args), { ...options, env: this.env });
     } catch (error) {
@@ -81,6 +95,18 @@ export class TmuxClient {
       }
       throw error;
     }
+  }
+
+  /** The call over the server's socket; undefined when the binary has to make it (no server yet, among others). */
+  private async runOverWire(args: readonly string[], options: Omit<RunOptions, 'env'>): Promise<RunResult | undefined> {
+    const path = socketPath(this.socket, this.env, process.getuid?.() ?? 0);
+    if (!path) return undefined;
+    return runOverSocket(path, this.argv(args), args, {
+      input: options.input,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      env: this.env,
+      cwd: options.cwd,
+    });
   }
 
   /**
