@@ -124,6 +124,8 @@ export interface PsInputs {
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading']);
+/** Agents whose files `fleet ps` reads between two turns of the event loop (see fleetPs). */
+const READ_SLICE = 100;
 
 const exitStatus = (pane: PaneRow): number | null => pane.deadStatus ?? (pane.deadSignal === null ? null : 128 + pane.deadSignal);
 
@@ -357,8 +359,19 @@ export async function fleetPs(view: FleetContext, options: { procRoot?: string }
   // While tmux and systemctl answer, read what every row needs from files. One listing of the
   // run directory first: no failed open per agent for the files most agents do not have.
   const runFiles = new Set(listDirectory(paths.runDir));
-  const runStates = new Map(roster.agents.map((agent) => [agent.name, readRunStateSync(paths.runDir, agent.name, runFiles)]));
-  const beats = new Map(roster.agents.map((agent) => [agent.name, readHeartbeatSync(paths.runDir, agent.name, runFiles)]));
+  const runStates = new Map<string, AgentRunState | undefined>();
+  const beats = new Map<string, Heartbeat | undefined>();
+  // In slices, with a turn of the event loop before each: the listing's request goes out on its socket
+  // (src/tmux/wire.ts) once the connection completes, and tmux sends the listing a message per pane and
+  // stops when its socket buffer is full (~270 small messages) until we read. Read all at once, we would
+  // wait for tmux afterwards instead of meanwhile.
+  for (let start = 0; start < roster.agents.length; start += READ_SLICE) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const agent of roster.agents.slice(start, start + READ_SLICE)) {
+      runStates.set(agent.name, readRunStateSync(paths.runDir, agent.name, runFiles));
+      beats.set(agent.name, readHeartbeatSync(paths.runDir, agent.name, runFiles));
+    }
+  }
   // One listing of pending/ instead of a failed open per agent: most agents never have a request.
   const hasPending = new Set(runFiles.has('pending') ? listDirectory(pendingDir(paths.runDir, '')) : []);
   const now = new Date(view.host.now());

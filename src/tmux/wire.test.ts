@@ -196,8 +196,10 @@ describe('tmux wire protocol against a server that misbehaves', () => {
   });
 
   it('ends the call on a message shorter than its type needs, instead of throwing', async () => {
-    const broken = await fakeServer((socket) => socket.write(encodeMessage(303, Buffer.alloc(2))));
-    const result = await runOverSocket(broken, ['tmux'], ['list-sessions'], options);
-    expect(result).toMatchObject({ status: 1, stderr: 'mosaic could not read a message from tmux\n' });
+    for (const type of [303, 304]) {
+      const broken = await fakeServer((socket) => socket.write(encodeMessage(type, Buffer.alloc(2))));
+      const result = await runOverSocket(broken, ['tmux'], ['list-sessions'], options);
+      expect(result).toMatchObject({ status: 1, stderr: 'mosaic could not read a message from tmux\n' });
+    }
   });
 });

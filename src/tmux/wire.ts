@@ -136,6 +136,35 @@ export function identifyMessages(env: NodeJS.ProcessEnv, cwd: string, pid: numbe
   return messages;
 }
 
+/** The identify bytes per environment object and working directory: a client sends the same ones on every call. */
+const identifyCache = new WeakMap<NodeJS.ProcessEnv, Map<string, Buffer>>();
+
+function identifyBytes(env: NodeJS.ProcessEnv, cwd: string): Buffer {
+  let byCwd = identifyCache.get(env);
+  if (!byCwd) identifyCache.set(env, (byCwd = new Map()));
+  let bytes = byCwd.get(cwd);
+  if (!bytes) byCwd.set(cwd, (bytes = Buffer.concat(identifyMessages(env, cwd, process.pid))));
+  return bytes;
+}
+
+/** A stream's bytes as ranges of the socket's chunks, copied once at the end (tmux sends stdout a line per message). */
+class Collected {
+  private readonly parts: [Buffer, number, number][] = [];
+  private bytes = 0;
+
+  add(chunk: Buffer, start: number, end: number): void {
+    this.parts.push([chunk, start, end]);
+    this.bytes += end - start;
+  }
+
+  text(): string {
+    const whole = Buffer.allocUnsafe(this.bytes);
+    let at = 0;
+    for (const [chunk, start, end] of this.parts) at += chunk.copy(whole, at, start, end);
+    return whole.toString('utf8');
+  }
+}
+
 /** MSG_COMMAND: argc, then the arguments, each NUL-terminated; undefined when it does not fit one message. */
 export function commandMessage(args: readonly string[]): Buffer | undefined {
   const data = Buffer.concat([int32(args.length), ...args.map(cString)]);
@@ -178,10 +207,12 @@ export function runOverSocket(
   const started = monotonicMs();
   return new Promise((resolve) => {
     const socket = connect(path);
-    const output: Record<number, Buffer[]> = { 1: [], 2: [] };
+    const output = { 1: new Collected(), 2: new Collected() };
     /** Server stream number → where its bytes go: our stdout (1), stderr (2), or a file we opened for it. */
     const streams = new Map<number, { out: 1 | 2 } | { file: number }>();
+    /** Received bytes not yet handled start at `offset` of `pending`. */
     let pending: Buffer = Buffer.alloc(0);
+    let offset = 0;
     let connected = false;
     let status: number | null | undefined;
     let note = '';
@@ -198,8 +229,8 @@ export function runOverSocket(
       argv,
       status: status === undefined ? 1 : status,
       signal: null,
-      stdout: Buffer.concat(output[1]!).toString('utf8'),
-      stderr: Buffer.concat(output[2]!).toString('utf8') + note,
+      stdout: output[1].text(),
+      stderr: output[2].text() + note,
       durationMs: Math.round(monotonicMs() - started),
     });
     const timer = setTimeout(() => {
@@ -228,13 +259,6 @@ export function runOverSocket(
             error = errnoOf(failure);
           }
           socket.write(encodeMessage(MSG.writeReady, int32(stream, error)));
-          return;
-        }
-        case MSG.write: {
-          const target = streams.get(data.readInt32LE(0));
-          const bytes = data.subarray(4);
-          if (target && 'out' in target) output[target.out]!.push(Buffer.from(bytes));
-          else if (target) writeSync(target.file, bytes);
           return;
         }
         case MSG.writeClose: {
@@ -272,26 +296,36 @@ export function runOverSocket(
     socket.on('connect', () => {
       connected = true;
       const env = options.env;
-      socket.write(Buffer.concat([...identifyMessages(env, clientCwd(options.cwd, env), process.pid), command]));
+      socket.write(Buffer.concat([identifyBytes(env, clientCwd(options.cwd, env)), command]));
     });
+    /** MSG_WRITE, the bulk of what tmux sends, read in place: struct msg_write_data { int stream; } then the bytes. */
+    const handleWrite = (start: number, end: number): void => {
+      if (end - start < 4) throw new RangeError('MSG_WRITE without its stream');
+      const target = streams.get(pending.readInt32LE(start));
+      if (target && 'out' in target) output[target.out].add(pending, start + 4, end);
+      else if (target) writeSync(target.file, pending, start + 4, end - start - 4);
+    };
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (!settled && pending.length >= HEADER_BYTES) {
-        const length = pending.readUInt16LE(4);
+      pending = offset >= pending.length ? chunk : Buffer.concat([pending.subarray(offset), chunk]);
+      offset = 0;
+      while (!settled && pending.length - offset >= HEADER_BYTES) {
+        const length = pending.readUInt16LE(offset + 4);
         if (length < HEADER_BYTES) {
           note = 'mosaic could not read a message from tmux\n';
           finish(result());
           return;
         }
-        if (pending.length < length) break;
+        if (pending.length - offset < length) break;
+        const type = pending.readUInt32LE(offset);
         try {
-          handle(pending.readUInt32LE(0), pending.subarray(HEADER_BYTES, length));
+          if (type === MSG.write) handleWrite(offset + HEADER_BYTES, offset + length);
+          else handle(type, pending.subarray(offset + HEADER_BYTES, offset + length));
         } catch {
           note = 'mosaic could not read a message from tmux\n'; // shorter than its type says
           finish(result());
           return;
         }
-        pending = pending.subarray(length);
+        offset += length;
       }
     });
     socket.on('error', () => {
