@@ -1,4 +1,4 @@
-import type { spawn as Spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { CommandError, UserError } from '../core/errors.js';
 import { monotonicMs } from './clock.js';
 
@@ -28,15 +28,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** How long output is still read after the child exited (from grandchildren that share its pipes). */
 const PIPE_GRACE_MS = 250;
 
-/** node:child_process, loaded on the first command: `fleet ps` and `agent send` start none (their tmux calls go over the wire). */
-let spawn: typeof Spawn | undefined;
-
-export const runCommand: CommandRunner = async (argv, options = {}) => {
-  spawn ??= (await import('node:child_process')).spawn;
-  return runWith(spawn, argv, options);
-};
-
-const runWith = (spawnChild: typeof Spawn, argv: readonly string[], options: RunOptions): Promise<RunResult> =>
+export const runCommand: CommandRunner = (argv, options = {}) =>
   new Promise((resolve, reject) => {
     const [file, ...args] = argv;
     if (!file) {
@@ -44,7 +36,7 @@ const runWith = (spawnChild: typeof Spawn, argv: readonly string[], options: Run
       return;
     }
     const started = monotonicMs();
-    const child = spawnChild(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
     // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
     // even start must not keep mosaic alive until the timeout.
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
