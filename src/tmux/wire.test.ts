@@ -82,8 +82,9 @@ describe('tmux wire protocol: the messages', () => {
     mkdirSync(path.join(unsafe, `tmux-${uid}`));
     chmodSync(path.join(unsafe, `tmux-${uid}`), 0o777);
     expect(socketPath('x', { TMUX_TMPDIR: unsafe }, uid)).toBeUndefined();
-    // No directory yet (tmux would make it, and start a server): the binary's job.
+    // No directory yet (tmux would make it, and start a server), or a relative one: the binary's job.
     expect(socketPath('x', { TMUX_TMPDIR: tempDir() }, uid)).toBeUndefined();
+    expect(socketPath('x', { TMUX_TMPDIR: 'relative/dir' }, uid)).toBeUndefined();
   });
 });
 

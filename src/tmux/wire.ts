@@ -81,6 +81,8 @@ const cString = (text: string): Buffer => Buffer.from(`${text}\0`);
 export function socketPath(label: string, env: NodeJS.ProcessEnv, uid: number): string | undefined {
   for (const candidate of [env.TMUX_TMPDIR, '/tmp']) {
     if (!candidate) continue;
+    // tmux resolves a relative one against its own working directory, which a call's cwd may change: the binary's job.
+    if (!candidate.startsWith('/')) return undefined;
     let resolved: string;
     try {
       resolved = realpathSync.native(candidate);
