@@ -291,7 +291,7 @@ export function runOverSocket(
           finish(result());
           return;
         default:
-          return; // MSG_FLAGS, MSG_WRITE_CLOSE and the like change nothing for one command
+          return; // MSG_FLAGS and the like change nothing for one command
       }
     };
 
