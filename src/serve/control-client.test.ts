@@ -2,28 +2,20 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockFile } from '../system/lock.js';
 import { runCommand } from '../system/runner.js';
 import { waitFor } from '../system/wait.js';
 import { TmuxClient } from '../tmux/client.js';
 import { quoteControlArgument, TmuxControlClient } from './control-client.js';
+import { throwawayTmux } from '../../test/unit/tmux-server.js';
 
-/** A throwaway tmux server (own TMUX_TMPDIR, unique socket), killed after each test. */
+/** A throwaway tmux server (test/unit/tmux-server.ts), killed after each test. */
 function world(): { tmux: TmuxClient; cli: (args: string[]) => string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-control-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, TMUX_TMPDIR: dir };
-  delete env.TMUX;
-  const socket = `mc-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const tmux = new TmuxClient({ socket, runner: runCommand, env });
-  const cli = (args: string[]): string =>
-    spawnSync('tmux', ['-u', '-L', socket, '-f', '/dev/null', ...args], { env, encoding: 'utf8' }).stdout;
-  cleanups.push(() => {
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { tmux, cli };
+  const server = throwawayTmux('mc');
+  cleanups.push(() => server.close());
+  const tmux = new TmuxClient({ socket: server.socket, runner: runCommand, env: server.env });
+  return { tmux, cli: (args) => server.binary(args).stdout };
 }
 
 const cleanups: (() => void)[] = [];

@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
@@ -8,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CommandError } from '../core/errors.js';
 import { runCommand } from '../system/runner.js';
 import { waitFor } from '../system/wait.js';
+import { throwawayTmux, type ThrowawayTmux } from '../../test/unit/tmux-server.js';
 import { TmuxClient } from './client.js';
 import { commandMessage, encodeMessage, identifyMessages, runOverSocket, socketPath } from './wire.js';
 
@@ -23,22 +22,11 @@ function tempDir(): string {
   return dir;
 }
 
-/** A throwaway tmux server with one session; `binary` runs the tmux binary, `wired` a client that speaks the protocol. */
-function world(): {
-  env: NodeJS.ProcessEnv;
-  socket: string;
-  dir: string;
-  binary: (args: string[], input?: string) => ReturnType<typeof spawnSync>;
-  wired: TmuxClient;
-} {
-  const dir = tempDir();
-  const env: NodeJS.ProcessEnv = { ...process.env, TMUX_TMPDIR: dir, LANG: 'C' };
-  delete env.TMUX;
-  delete env.MOSAIC_TMUX_WIRE;
-  const socket = `mw-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const binary = (args: string[], input?: string): ReturnType<typeof spawnSync> =>
-    spawnSync('tmux', ['-u', '-L', socket, '-f', '/dev/null', ...args], { env, input, encoding: 'utf8' });
-  cleanups.push(() => void spawnSync('tmux', ['-L', socket, 'kill-server'], { env, stdio: 'ignore' }));
+/** A throwaway tmux server (test/unit/tmux-server.ts) with one session, and a client that speaks the protocol to it. */
+function world(): { env: NodeJS.ProcessEnv; socket: string; dir: string; binary: ThrowawayTmux['binary']; wired: TmuxClient } {
+  const server = throwawayTmux('mw', { LANG: 'C' });
+  cleanups.push(() => server.close());
+  const { env, socket, dir, binary } = server;
   expect(binary(['new-session', '-d', '-s', 'holder', '-x', '80', '-y', '24', 'sleep 600']).status).toBe(0);
   // A binary that does not exist: every call that reaches the runner fails, so a passing call went over the wire.
   const wired = new TmuxClient({ socket, runner: runCommand, env, wire: true, binary: path.join(dir, 'no-tmux-here') });
