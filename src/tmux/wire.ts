@@ -307,14 +307,17 @@ export function runOverSocket(
       if (target && 'out' in target) output[target.out].add(pending, start + 4, end);
       else if (target) writeSync(target.file, pending, start + 4, end - start - 4);
     };
+    const unreadable = (): void => {
+      note = 'mosaic could not read a message from tmux\n';
+      finish(result());
+    };
     socket.on('data', (chunk: Buffer) => {
       pending = offset >= pending.length ? chunk : Buffer.concat([pending.subarray(offset), chunk]);
       offset = 0;
       while (!settled && pending.length - offset >= HEADER_BYTES) {
         const length = pending.readUInt16LE(offset + 4);
         if (length < HEADER_BYTES) {
-          note = 'mosaic could not read a message from tmux\n';
-          finish(result());
+          unreadable();
           return;
         }
         if (pending.length - offset < length) break;
@@ -323,8 +326,7 @@ export function runOverSocket(
           if (type === MSG.write) handleWrite(offset + HEADER_BYTES, offset + length);
           else handle(type, pending.subarray(offset + HEADER_BYTES, offset + length));
         } catch {
-          note = 'mosaic could not read a message from tmux\n'; // shorter than its type says
-          finish(result());
+          unreadable(); // shorter than its type says
           return;
         }
         offset += length;
