@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -22,6 +22,15 @@ if (CA_CERTS_FROM_ENV !== null && process.env.BENCH_KEEP_CA_CERTS !== '1') {
 }
 /** The mosaic under test: `MOSAIC_BENCH_CLI` (bench/run.mjs points it at a private copy of the build), else this tree's dist/. */
 export const CLI = process.env.MOSAIC_BENCH_CLI ? path.resolve(process.env.MOSAIC_BENCH_CLI) : path.join(ROOT, 'dist', 'cli', 'main.js');
+
+/**
+ * The argv of bench/ps-floor.mjs for world `w`: the least a Node program does for `fleet ps --json`'s answer,
+ * given the pane fields the build under test lists (so the floor lists exactly what mosaic lists).
+ */
+export async function psFloorArgv(w) {
+  const { PANE_FIELDS } = await import(pathToFileURL(path.join(path.dirname(CLI), '..', 'supervisor', 'panes.js')).href);
+  return [process.execPath, path.join(ROOT, 'bench', 'ps-floor.mjs'), w.socket, path.join(w.home, 'run'), JSON.stringify(PANE_FIELDS)];
+}
 
 /** A private config root, TMUX_TMPDIR and socket; `close()` kills the server by its socket. */
 export function world(name) {
@@ -202,6 +211,11 @@ export function timed(argv, env) {
  * The issue's performance targets, by result id: which bench measures each, what the figure is,
  * the target as printed, and `met(result)`: true, false, or null (not decidable from what was measured).
  * `ratio` is as each bench reports it (see `ratioOf`): baseline/mosaic for "≥ N×", mosaic/baseline for "≤ N×".
+ * `floorBound(result)`: false, or which part of the target the same run's floor (`result.floor`, in the
+ * result's unit: the same work with no mosaic in it, measured beside mosaic on this machine, see
+ * `floor_label`) misses too, so that mosaic could not have met it in this run by cutting its own share.
+ * Asked only for a missed target. A target with two parts is out of reach when either part is; the other
+ * part may still be missed by mosaic alone (the table shows the floor, so both can be checked).
  */
 export const TARGETS = {
   'ps@500': {
@@ -209,24 +223,29 @@ export const TARGETS = {
     figure: 'fleet ps --json, 500 agents (vs naive join)',
     target: '≤ 120 ms',
     met: (r) => r.mosaic <= 120,
+    floorBound: (r) => r.floor > 120 && 'floor > 120 ms',
   },
   'peers.ps@500': {
     bench: 'peers',
     figure: 'fleet ps --json vs pm2 jlist, 500',
     target: '≤ 120 ms, ≥ 2× pm2',
     met: (r) => r.mosaic <= 120 && r.ratio >= 2,
+    // Either half out of the floor's reach: over 120 ms, or pm2 not twice as slow as the floor.
+    floorBound: (r) => (r.floor > 120 && 'floor > 120 ms') || (r.baseline / r.floor < 2 && 'pm2 < 2× the floor'),
   },
   'start@500': {
     bench: 'start',
     figure: 'fleet start 500 (until all heartbeats)',
     target: '≤ 1.5 s, ≥ 2.5× tmux loop',
     met: (r) => r.mosaic <= 1500 && r.ratio >= 2.5,
+    floorBound: (r) => (r.floor > 1500 && 'floor > 1.5 s') || (r.baseline / r.floor < 2.5 && 'loop < 2.5× the floor'),
   },
   'stop@500': {
-    bench: 'peers',
-    figure: 'fleet stop 500 (vs pm2 stop all)',
+    bench: 'start',
+    figure: 'fleet stop 500 (vs its kill batch)',
     target: '≤ 0.5 s',
     met: (r) => r.mosaic <= 500,
+    floorBound: (r) => r.floor > 500 && 'floor > 0.5 s',
   },
   'systemd@100': {
     bench: 'systemd',
@@ -238,18 +257,22 @@ export const TARGETS = {
       if (typeof r.extra?.builtin !== 'number') return null;
       return r.mosaic <= 1.5 * r.extra.builtin;
     },
+    floorBound: (r) =>
+      (r.floor > 1.5 * r.extra.builtin && 'floor > 1.5× built-in') || (r.baseline / r.floor < 3 && 'per-unit < 3× the floor'),
   },
   send: {
     bench: 'send',
     figure: 'one agent send --verify (median)',
     target: '≤ 100 ms',
     met: (r) => r.mosaic <= 100,
+    floorBound: (r) => r.floor > 100 && 'floor > 100 ms',
   },
   'send×50': {
     bench: 'send',
     figure: '50 concurrent agent send --verify',
     target: '≤ 2 s',
     met: (r) => r.mosaic <= 2000,
+    floorBound: (r) => r.floor > 2000 && 'floor > 2 s',
   },
   'serve@200/10': {
     bench: 'serve',
@@ -262,6 +285,7 @@ export const TARGETS = {
     figure: 'fleet ps --json, 3 hosts×100 vs 1×100',
     target: '≤ 2×',
     met: (r) => r.ratio <= 2,
+    floorBound: (r) => r.floor / r.baseline > 2 && 'floor > 2× one host',
   },
 };
 
@@ -271,7 +295,8 @@ const finite = (v, digits) => (typeof v === 'number' && Number.isFinite(v) ? Num
  * Print one `BENCH-RESULT {json}` line on stdout for bench/run.mjs's table; returns the record.
  * `id` names an entry of TARGETS (its figure, target and verdict are filled in); without one the
  * line is informational (give `figure`). `mosaic` and `baseline` are in `unit` (default ms);
- * `ratio` defaults to baseline/mosaic; `ratio_of` says what it divides ("pm2/mosaic").
+ * `ratio` defaults to baseline/mosaic; `ratio_of` says what it divides ("pm2/mosaic"). `floor` (same unit)
+ * and `floor_label`: the same run's floor for a target's figure, which decides `floor_bound` (see TARGETS).
  */
 export function emitResult(fields) {
   const record = resultRecord(fields);
@@ -290,6 +315,8 @@ export function resultRecord({
   ratio_of = '',
   unit = 'ms',
   baseline_label = '',
+  floor = null,
+  floor_label = '',
   extra,
   note,
 }) {
@@ -307,10 +334,14 @@ export function resultRecord({
     ratio_of,
     target: spec?.target ?? '',
     met: null,
+    floor: finite(floor, 2),
+    floor_label,
+    floor_bound: null,
     ...(extra ? { extra } : {}),
     ...(note ? { note } : {}),
   };
   if (spec && record.mosaic !== null) record.met = spec.met(record);
+  if (record.met === false && record.floor !== null && spec?.floorBound) record.floor_bound = spec.floorBound(record) || false;
   return record;
 }
 

@@ -1,7 +1,8 @@
 // bench/peers: mosaic against a peer process manager, pm2, on the same machine in the same run.
 //   ps    whole-process `mosaic fleet ps --json` with N stub agents (built-in supervisor, private
-//         socket) vs whole-process `pm2 jlist` with N pm2 apps, at 10 and 500; pairs run A B A B,
-//         each pair's ratio pm2/mosaic, the median of those ratios printed (and the medians of each side).
+//         socket) vs whole-process `pm2 jlist` with N pm2 apps, at 10 and 500; rounds run mosaic, pm2 and
+//         bench/ps-floor.mjs (the Node floor) in turn, each round's ratio pm2/mosaic, the median of those
+//         ratios printed (and the medians of each side).
 //   stop  at the largest size: whole-process `mosaic fleet stop` vs `pm2 stop all`, A B per round,
 //         both sides started again between rounds; also how long until every pane's process exited.
 // The pm2 apps are idle processes (`sleep infinity`, interpreter none, all started at once from one
@@ -16,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CA_CERTS_FROM_ENV, CLI, emitResult, median, stubAgents, timed, world } from './lib.mjs';
+import { CA_CERTS_FROM_ENV, CLI, emitResult, median, psFloorArgv, stubAgents, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -208,21 +209,32 @@ async function psPairs(w, size) {
     const apps = parseJlist(run.stdout);
     if (apps.length !== size || apps.some((a) => a.pm2_env.status !== 'online')) throw new Error('pm2 jlist gave a wrong answer');
   };
+  // The Node floor (bench/ps-floor.mjs: one tmux listing, the same reads, no mosaic) on the same fleet, in the
+  // same rounds: it decides whether "≥ 2× pm2" was within reach of any Node program here.
+  const floorArgv = await psFloorArgv(w);
+  const checkFloor = (run) => {
+    if (run.status !== 0 || JSON.parse(run.stdout).length !== size + 1) throw new Error(`ps-floor failed: ${run.stderr}`);
+  };
   checkMosaic(await timed(ps, w.env)); // warm caches once each
   checkPm2(await timed(jl, pm2Env));
+  checkFloor(await timed(floorArgv, w.env));
   const a = [];
   const b = [];
+  const f = [];
   const ratios = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     const ours = await timed(ps, w.env);
     checkMosaic(ours);
     const theirs = await timed(jl, pm2Env);
     checkPm2(theirs);
+    const least = await timed(floorArgv, w.env);
+    checkFloor(least);
     a.push(ours.ms);
     b.push(theirs.ms);
+    f.push(least.ms);
     ratios.push(theirs.ms / ours.ms);
   }
-  return { mosaic: median(a), mosaicMin: Math.min(...a), pm2: median(b), pm2Min: Math.min(...b), ratio: median(ratios) };
+  return { mosaic: median(a), mosaicMin: Math.min(...a), pm2: median(b), pm2Min: Math.min(...b), floor: median(f), ratio: median(ratios) };
 }
 
 async function stopRounds(w, size) {
@@ -297,11 +309,11 @@ try {
     worlds.splice(worlds.indexOf(w), 1);
   }
 
-  console.log(`\nps: ${ROUNDS} pairs (mosaic, pm2) per size, alternating A B A B; medians; ratio = median of the pairs' pm2/mosaic`);
-  console.log('agents  mosaic fleet ps --json (median / min)  pm2 jlist (median / min)  ratio pm2/mosaic');
+  console.log(`\nps: ${ROUNDS} rounds (mosaic, pm2, Node floor) per size, in turn; medians; ratio = median of the rounds' pm2/mosaic`);
+  console.log('agents  mosaic fleet ps --json (median / min)  pm2 jlist (median / min)  ratio pm2/mosaic  Node floor (pm2/floor)');
   for (const r of results) {
     console.log(
-      `${String(r.size).padStart(6)}  ${`${fmt(r.mosaic)} / ${fmt(r.mosaicMin)}`.padStart(37)}  ${`${fmt(r.pm2)} / ${fmt(r.pm2Min)}`.padStart(24)}  ${`${r.ratio.toFixed(2)}x`.padStart(16)}`,
+      `${String(r.size).padStart(6)}  ${`${fmt(r.mosaic)} / ${fmt(r.mosaicMin)}`.padStart(37)}  ${`${fmt(r.pm2)} / ${fmt(r.pm2Min)}`.padStart(24)}  ${`${r.ratio.toFixed(2)}x`.padStart(16)}  ${`${fmt(r.floor)} (${(r.pm2 / r.floor).toFixed(2)}x)`.padStart(22)}`,
     );
   }
   const big = results.find((r) => r.size === 500);
@@ -329,12 +341,14 @@ try {
       baseline_label: 'pm2 jlist',
       ratio: r.ratio,
       ratio_of: 'pm2/mosaic',
+      floor: r.floor,
+      floor_label: 'bench/ps-floor.mjs',
     });
   }
   if (stop) {
     const size = Math.max(...SIZES);
     emitResult({
-      ...(size === 500 ? { id: 'stop@500' } : { figure: `fleet stop ${size} (vs pm2 stop all)` }),
+      figure: `fleet stop ${size} (vs pm2 stop all)`, // the stop@500 target row is bench/start's, beside its tmux floor
       mosaic: stop.mosaic,
       baseline: stop.pm2,
       baseline_label: 'pm2 stop all',

@@ -9,11 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { CLI, emitResult, median, ROOT, timed, world } from './lib.mjs';
+import { CLI, emitResult, median, psFloorArgv, timed, world } from './lib.mjs';
 
-// The fields mosaic lists (from the build under test), handed to the floor program.
-const { PANE_FIELDS } = await import(pathToFileURL(path.join(path.dirname(CLI), '..', 'supervisor', 'panes.js')).href);
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const NAIVE_ROUNDS = Number(process.env.BENCH_NAIVE_ROUNDS ?? 3);
@@ -74,13 +71,7 @@ async function measure(size) {
   const script = path.join(w.dir, 'naive-ps.sh');
   writeFileSync(script, NAIVE);
   const naive = ['sh', script, w.socket, path.join(w.home, 'run'), ...names];
-  const floorArgv = [
-    process.execPath,
-    path.join(ROOT, 'bench', 'ps-floor.mjs'),
-    w.socket,
-    path.join(w.home, 'run'),
-    JSON.stringify(PANE_FIELDS),
-  ];
+  const floorArgv = await psFloorArgv(w);
 
   await timed(ps, w.env); // warm caches once each
   await timed(naive, w.env);
@@ -145,6 +136,8 @@ for (const size of SIZES) {
     baseline: r.theirs,
     baseline_label: 'naive join',
     ratio_of: 'naive/mosaic',
+    floor: r.floor,
+    floor_label: 'bench/ps-floor.mjs',
   });
   emitResult({
     figure: `fleet ps --json, ${r.size} agents (vs the Node floor)`,

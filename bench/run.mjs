@@ -1,6 +1,7 @@
 // bench/run: runs the benchmarks (all, or those named) from a PRIVATE COPY of the build, and prints
-// one table at the end: figure, mosaic, peer or naive baseline, ratio, target, met/missed, headed by
-// the date and the machine (cores, load averages at start and end).
+// one table at the end: figure, mosaic, peer or naive baseline, ratio, the same run's floor, target,
+// met/missed ("missed, floor-bound" when the floor misses the target too), headed by the date and the
+// machine (cores, load averages at start and end).
 //
 // The copy (a temp dir: dist/, framework/, web/, package.json, bench/, test/manager-unit-dirs.mjs, and a symlink to node_modules)
 // is taken when dist/ is complete and quiet (unchanged for a few seconds and during the copy, its CLI
@@ -285,7 +286,8 @@ function value(v, unit) {
 function verdict(r) {
   if (!r.target) return '';
   if (r.met === true) return 'met';
-  if (r.met === false) return 'MISSED';
+  // The same run's floor (this work with no mosaic in it: bare node, a bare tmux loop, no-op units) misses it too.
+  if (r.met === false) return r.floor_bound ? `missed, floor-bound (${r.floor_bound})` : 'MISSED';
   return 'undecided';
 }
 function rowsOf(runs) {
@@ -297,6 +299,7 @@ function rowsOf(runs) {
         mosaic: value(r.mosaic, r.unit),
         baseline: r.baseline === null ? '—' : `${value(r.baseline, r.unit)}${r.baseline_label ? ` (${r.baseline_label})` : ''}`,
         ratio: r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×${r.ratio_of ? ` ${r.ratio_of}` : ''}`,
+        floor: r.floor === null || r.floor === undefined ? '—' : `${value(r.floor, r.unit)}${r.floor_label ? ` (${r.floor_label})` : ''}`,
         target: r.target || '—',
         verdict: verdict(r) + (r.note ? ` (${r.note})` : ''),
       });
@@ -313,13 +316,31 @@ function rowsOf(runs) {
         mosaic: '—',
         baseline: '—',
         ratio: '—',
+        floor: '—',
         target: t.target,
         verdict: failed ? 'not measured (bench failed)' : 'not measured',
       });
     }
-    if (failed) rows.push({ figure: `bench/${run.name}`, mosaic: '—', baseline: '—', ratio: '—', target: '—', verdict: `FAILED: ${why}` });
+    if (failed)
+      rows.push({
+        figure: `bench/${run.name}`,
+        mosaic: '—',
+        baseline: '—',
+        ratio: '—',
+        floor: '—',
+        target: '—',
+        verdict: `FAILED: ${why}`,
+      });
     else if (run.results.length === 0 && missing.length === 0)
-      rows.push({ figure: `bench/${run.name}`, mosaic: '—', baseline: '—', ratio: '—', target: '—', verdict: 'no BENCH-RESULT lines' });
+      rows.push({
+        figure: `bench/${run.name}`,
+        mosaic: '—',
+        baseline: '—',
+        ratio: '—',
+        floor: '—',
+        target: '—',
+        verdict: 'no BENCH-RESULT lines',
+      });
   }
   return rows;
 }
@@ -329,6 +350,7 @@ function printTable(rows) {
     ['mosaic', 'mosaic'],
     ['baseline', 'peer / naive baseline'],
     ['ratio', 'ratio'],
+    ['floor', 'floor (same run)'],
     ['target', 'target'],
     ['verdict', 'met / missed'],
   ];
@@ -390,8 +412,9 @@ printTable(rows);
 const all = runs.flatMap((run) => run.results).filter((r) => r.target);
 const count = (v) => all.filter((r) => r.met === v).length;
 const failed = runs.filter((run) => run.status !== 0);
+const floorBound = all.filter((r) => r.met === false && r.floor_bound).length;
 console.log(
-  `\ntargets: ${count(true)} met, ${count(false)} missed, ${count(null)} undecided` +
+  `\ntargets: ${count(true)} met, ${count(false)} missed (${floorBound} of them floor-bound: the same run's floor misses the target too), ${count(null)} undecided` +
     `${failed.length ? `; benches failed: ${failed.map((run) => run.name).join(', ')}` : ''}`,
 );
 if (jsonFile) {

@@ -144,17 +144,21 @@ async function parallel() {
   const accepted = b.stdout.split('\n').filter((line) => /: accepted/.test(line)).length;
   if (accepted !== AGENTS) throw new Error(`broadcast: ${accepted}/${AGENTS} accepted`);
 
-  // The floor for separate processes on this machine: the same number of bare CLI starts.
+  // What separate processes cost here before any send work: the same number of bare CLI starts, and of bare
+  // node starts (the floor: any Node program started 50 times at once pays it).
   const f0 = performance.now();
   await Promise.all(names.map(() => timed([process.execPath, CLI, '--version'], w.env)));
-  const floor = performance.now() - f0;
+  const versions = performance.now() - f0;
+  const n0 = performance.now();
+  await Promise.all(names.map(() => timed([process.execPath, '-e', '0'], w.env)));
+  const floor = performance.now() - n0;
 
   const u0 = performance.now();
   const upstream = await Promise.all(names.map((n) => timed(['sh', script, w.socket, `=${n}:0.0`, `upstream parallel ${n}`], w.env)));
   const upstreamMs = performance.now() - u0;
   if (upstream.some((r) => r.status !== 0)) throw new Error('upstream-style parallel send failed');
   const delivery = median(runs.map((r) => JSON.parse(r.stdout).duration_ms));
-  return { processes, broadcast: b.ms, upstream: upstreamMs, delivery, floor };
+  return { processes, broadcast: b.ms, upstream: upstreamMs, delivery, versions, floor };
 }
 
 try {
@@ -174,13 +178,22 @@ try {
   console.log(
     `    rest                        ${ms(s.mosaic - s.refused - s.delivery).padStart(8)}   cached roster, context, output, exit`,
   );
-  emitResult({ id: 'send', mosaic: s.mosaic, baseline: s.upstream, baseline_label: 'upstream-style script', ratio_of: 'upstream/mosaic' });
+  emitResult({
+    id: 'send',
+    mosaic: s.mosaic,
+    baseline: s.upstream,
+    baseline_label: 'upstream-style script',
+    ratio_of: 'upstream/mosaic',
+    floor: s.node,
+    floor_label: 'bare node -e 0',
+  });
   const p = await parallel();
   console.log(`\n${AGENTS} sends to ${AGENTS} agents at once (time until all accepted):`);
   console.log(
     `  ${AGENTS} mosaic send processes     ${ms(p.processes).padStart(8)}   (target <= 2000 ms; median delivery inside a process ${ms(p.delivery)})`,
   );
-  console.log(`  ${AGENTS} bare \`mosaic --version\`   ${ms(p.floor).padStart(8)}   the floor for ${AGENTS} separate node processes here`);
+  console.log(`  ${AGENTS} bare \`mosaic --version\`   ${ms(p.versions).padStart(8)}   ${AGENTS} CLI starts, no program loaded`);
+  console.log(`  ${AGENTS} bare \`node -e 0\`         ${ms(p.floor).padStart(8)}   the floor for ${AGENTS} separate node processes here`);
   console.log(`  one mosaic broadcast --all    ${ms(p.broadcast).padStart(8)}   (target <= 2000 ms)`);
   console.log(
     `  ${AGENTS} upstream-style scripts    ${ms(p.upstream).padStart(8)}   ratio ${(p.upstream / p.processes).toFixed(1)}x (processes), ${(p.upstream / p.broadcast).toFixed(1)}x (broadcast)`,
@@ -191,6 +204,8 @@ try {
     baseline: p.upstream,
     baseline_label: `${AGENTS} upstream-style scripts`,
     ratio_of: 'upstream/mosaic',
+    floor: p.floor,
+    floor_label: `${AGENTS} bare node -e 0 at once`,
   });
   emitResult({
     figure: `agent broadcast --all --verify, ${AGENTS} agents`,

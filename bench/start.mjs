@@ -175,6 +175,8 @@ emitResult({
   baseline: n,
   baseline_label: 'one tmux new-session each',
   ratio_of: 'loop/mosaic',
+  floor: fl,
+  floor_label: 'its command lists from a bare loop',
 });
 emitResult({
   figure: `fleet start ${COUNT} vs the same agents, one tmux call each`,
@@ -184,17 +186,12 @@ emitResult({
   ratio_of: 'naive/mosaic',
 });
 emitResult({
-  figure: `fleet start ${COUNT} vs its own command lists from a bare loop (tmux floor)`,
-  mosaic: m,
-  baseline: fl,
-  baseline_label: 'floor: same lists, no mosaic',
-  ratio_of: 'floor/mosaic',
-});
-emitResult({
-  figure: `fleet stop ${COUNT} vs the same kill-session batch (tmux floor)`,
+  ...(COUNT === 500 ? { id: 'stop@500' } : { figure: `fleet stop ${COUNT} (vs its kill batch)` }),
   mosaic: stopM,
   baseline: stopF,
   baseline_label: 'floor: same batch, no mosaic',
   ratio_of: 'floor/mosaic',
+  floor: stopF,
+  floor_label: 'the same kill-session batch',
 });
 emitResult({ figure: 'memory per stub agent (PSS)', mosaic: mem.pss / COUNT / 1024, unit: 'MiB' });
