@@ -175,7 +175,10 @@ export function joinFleet(inputs: PsInputs): PsReport {
     };
     if (!pane) flag('missing', `no session "${agent.session}" on socket ${inputs.socket}`);
     else if (pane.agent !== agent.name) {
-      flag('foreign', `session "${agent.session}" was not created by mosaic for this agent (it is marked "${pane.agent}")`);
+      flag(
+        'foreign',
+        `session "${agent.session}" was not created by mosaic for this agent (${pane.agent ? `it is marked "${pane.agent}"` : 'it carries no mosaic mark'})`,
+      );
     }
     if (proc && matcher && !proc.launching && proc.agentPid === null) {
       flag(
@@ -299,8 +302,8 @@ export function joinFleet(inputs: PsInputs): PsReport {
         reachable: true,
         stale_seconds: null,
         reasons: {
-          orphan: pane.mark
-            ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.mark}"): stop it with \`mosaic fleet stop --orphans\``
+          orphan: pane.agent
+            ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.agent}"): stop it with \`mosaic fleet stop --orphans\``
             : `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} and was not created by mosaic: \`mosaic fleet stop --orphans\` leaves it alone`,
         },
       };

@@ -61,7 +61,7 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   for (const pane of panes) bySession.set(pane.session, (bySession.get(pane.session) ?? 0) + 1);
   const known = new Set(ctx.roster.agents.map((agent) => agent.session));
   known.add(ctx.roster.holderSession);
-  const marks = new Map(panes.map((pane) => [pane.session, pane.mark ?? '']));
+  const marks = new Map(panes.map((pane) => [pane.session, pane.agent]));
   for (const [session, count] of bySession) {
     if (!known.has(session)) problems.push(straySession(session, socket, marks.get(session) ?? ''));
     else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);
@@ -69,7 +69,9 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   for (const pane of panes) {
     const agent = ctx.roster.agents.find((a) => a.session === pane.session);
     if (agent && pane.agent !== agent.name) {
-      problems.push(`session "${pane.session}" is not marked as mosaic agent "${agent.name}" (found "${pane.agent}")`);
+      problems.push(
+        `session "${pane.session}" is not marked as mosaic agent "${agent.name}" (${pane.agent ? `found "${pane.agent}"` : 'it carries no mark: mosaic did not make it'})`,
+      );
     }
   }
   if (ctx.supervisor.kind === 'builtin' && panes.some((pane) => pane.session !== ctx.roster.holderSession)) {

@@ -3,7 +3,8 @@ import type { Screen } from '../runtimes/detectors/types.js';
 import { randomHex } from '../system/random.js';
 import { exactPane, joinCommands, type TmuxClient } from '../tmux/client.js';
 
-const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height} #{pane_in_mode}';
+// The mark goes last: the only field that is not a number (agent names hold no space).
+const PANE_FORMAT = '#{pane_dead} #{alternate_on} #{cursor_y} #{pane_width} #{pane_height} #{pane_in_mode} #{@mosaic_agent}';
 
 /** A header line no screen content can forge: it carries a fresh random nonce. */
 export function newMarker(): string {
@@ -26,10 +27,8 @@ export function parseScreens(stdout: string, marker: string): Screen[] {
   let current: Screen | undefined;
   for (const line of stdout.split('\n')) {
     if (line.startsWith(`${marker} `)) {
-      const [dead, alternate, cursorY, width, height, inMode] = line
-        .slice(marker.length + 1)
-        .split(' ')
-        .map(Number);
+      const fields = line.slice(marker.length + 1).split(' ');
+      const [dead, alternate, cursorY, width, height, inMode] = fields.slice(0, 6).map(Number);
       current = {
         lines: [],
         dead: dead === 1,
@@ -38,6 +37,7 @@ export function parseScreens(stdout: string, marker: string): Screen[] {
         width: width ?? 0,
         height: height ?? 0,
         inMode: inMode === 1,
+        mark: fields.slice(6).join(' '),
       };
       screens.push(current);
     } else if (current && current.lines.length < current.height) {

@@ -81,8 +81,10 @@ class Panes {
         const screen = await this.screens
           .request(agent.session)
           .catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
-        // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed.
+        // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed;
+        // so is a session of that name that mosaic did not make for this agent: its keyboard is someone else's.
         if (first && screen.dead) throw await notRunning(agent, runDir);
+        if (first && screen.mark !== undefined && screen.mark !== agent.name) throw foreignSession(agent, tmux.socket, screen.mark);
         first = false;
         return screen;
       },
@@ -94,6 +96,14 @@ class Panes {
 }
 
 const newSendId = (): string => randomHex(4);
+
+const foreignSession = (agent: AgentSpec, socket: string, mark: string): UserError =>
+  new UserError(
+    `session "${agent.session}" on socket "${socket}" was not made by mosaic for agent "${agent.name}" (${mark ? `it is marked "${mark}"` : 'it carries no mosaic mark'}); nothing was sent`,
+    {
+      hint: `mosaic leaves it alone: remove or rename it yourself (tmux -L ${socket} kill-session -t =${agent.session}), then \`mosaic fleet start ${agent.name}\``,
+    },
+  );
 
 /** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
 const BUSY_REPORT_FOR_SEND_SECONDS = 30;

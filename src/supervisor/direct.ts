@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { UserError } from '../core/errors.js';
+import { CommandError, UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommands, MAX_BATCH_BYTES } from '../tmux/client.js';
 import { listDirectory } from '../system/fs.js';
@@ -146,17 +146,30 @@ export class DirectSupervisor implements Supervisor {
 
     // A pipeline: while tmux creates one chunk of sessions (CPU in the server), the next chunk's
     // files are written (disk). One group per session: a session and its transcript pipe always
-    // go in the same tmux call. The server set-up rides with the first chunk that has an agent to
-    // create, so a start in which every agent fails to prepare leaves no server behind.
+    // go in the same tmux call. The server set-up goes just before the first chunk that has an agent
+    // to create, so a start in which every agent fails to prepare leaves no server behind; it has a
+    // call of its own, so that a failure in a chunk is known to be an agent's (see retryEach).
     const created: AgentSpec[] = [];
     let done = 0;
+    const progress = (count: number): void => {
+      done += count;
+      onProgress?.(Math.min(done, missing.length), missing.length);
+    };
     let creating: Promise<void> = Promise.resolve();
-    const create = async (chunk: AgentSpec[], groups: string[][][]): Promise<void> => {
-      for (const result of await batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS })) {
-        done += result.argv.filter((arg) => arg === 'new-session').length;
-        onProgress?.(Math.min(done, missing.length), missing.length);
+    const create = async (chunk: AgentSpec[], setupFirst: string[][][] | undefined): Promise<void> => {
+      if (setupFirst) await batchGroups(this.deps.tmux, setupFirst, { timeoutMs: START_CHUNK_TIMEOUT_MS });
+      const groups = chunk.map((agent) => this.createCommands(agent));
+      try {
+        for (const result of await batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS })) {
+          progress(result.argv.filter((arg) => arg === 'new-session').length);
+        }
+        created.push(...chunk);
+      } catch {
+        const { started, unanswered } = await this.retryEach(chunk, outcomes);
+        created.push(...started);
+        progress(started.length);
+        if (unanswered) throw unanswered; // the later chunks would wait as long: the start ends here
       }
-      created.push(...chunk);
     };
     try {
       for (let index = 0; index < missing.length; index += PREPARE_CHUNK) {
@@ -171,10 +184,9 @@ export class DirectSupervisor implements Supervisor {
         }
         if (chunk.length === 0) continue;
         await rotateTranscripts(this.deps.paths.logsDir, chunk, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
-        const groups = [...(setup ?? []), ...chunk.map((agent) => this.createCommands(agent))];
-        setup = undefined;
         await creating;
-        creating = create(chunk, groups);
+        creating = create(chunk, setup);
+        setup = undefined;
         creating.catch(() => undefined); // handled at the next await; a rejection must not go unobserved meanwhile
       }
       await creating;
@@ -182,18 +194,70 @@ export class DirectSupervisor implements Supervisor {
     } catch (error) {
       await creating.catch(() => undefined);
       // A concurrent start may have created some sessions: report from the truth.
-      const nowRunning = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+      const marks = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane.agent]));
       for (const agent of missing) {
         if (outcomes.get(agent.name)?.result === 'error') continue;
         outcomes.set(
           agent.name,
-          nowRunning.has(agent.session)
+          marks.get(agent.session) === agent.name
             ? { agent: agent.name, result: 'started' }
             : { agent: agent.name, result: 'error', error: (error as Error).message },
         );
       }
     }
     return agents.map((agent) => outcomes.get(agent.name)!);
+  }
+
+  /**
+   * After a failed call of new sessions. tmux ends a command list at its first failed command, so one
+   * session that cannot be made (a session of that name made meanwhile, say) leaves the rest of the call
+   * undone. What the call made counts as started; every other agent of the chunk gets a call of its own,
+   * and so an outcome of its own. A call that tmux did not answer (a timeout, a lost server) ends the
+   * retries: the agents after it share its error, which is returned to end the start.
+   */
+  private async retryEach(
+    chunk: readonly AgentSpec[],
+    outcomes: Map<string, AgentOutcome>,
+  ): Promise<{ started: AgentSpec[]; unanswered: Error | undefined }> {
+    const ours = (panes: readonly PaneRow[]) => new Map(panes.map((pane) => [pane.session, pane.agent]));
+    const marks = ours(await listPanes(this.deps));
+    const started: AgentSpec[] = [];
+    const failed: AgentSpec[] = [];
+    let unanswered: Error | undefined;
+    const fail = (agent: AgentSpec, error: string): void => {
+      outcomes.set(agent.name, { agent: agent.name, result: 'error', error });
+      failed.push(agent);
+    };
+    for (const agent of chunk) {
+      const mark = marks.get(agent.session);
+      if (mark === agent.name) started.push(agent);
+      else if (mark !== undefined)
+        fail(
+          agent,
+          `session "${agent.session}" on socket ${this.deps.tmux.socket} was made meanwhile, not by mosaic for agent "${agent.name}"; left alone`,
+        );
+      else if (unanswered) fail(agent, unanswered.message);
+      else {
+        try {
+          await this.deps.tmux.run(joinCommands(this.createCommands(agent)), { timeoutMs: START_CHUNK_TIMEOUT_MS });
+          started.push(agent);
+        } catch (error) {
+          fail(agent, (error as Error).message);
+          // tmux said no (exit 1): that agent's own problem. Anything else: tmux did not answer.
+          if (!(error instanceof CommandError && error.exitStatus === 1 && error.signal === null)) unanswered = error as Error;
+        }
+      }
+    }
+    // A session another start made meanwhile for the same agent is as good as ours.
+    if (failed.length > 0) {
+      const now = ours(await listPanes(this.deps).catch(() => []));
+      for (const agent of failed) {
+        if (now.get(agent.session) !== agent.name) continue;
+        outcomes.delete(agent.name);
+        started.push(agent);
+      }
+    }
+    return { started, unanswered };
   }
 
   /** The holder session runs the fleet watchdog; it is supervised like an agent. (Also used by the systemd holder unit.) */

@@ -24,10 +24,11 @@ export const PANE_FIELDS = [
 
 export interface PaneRow {
   session: string;
-  /** The session's `@mosaic_agent` mark, else the session name. */
+  /**
+   * The session's `@mosaic_agent` mark: the agent mosaic made it for, '' when mosaic did not make it. Only a
+   * session marked with an agent's name is that agent's: one that merely has its name is someone else's.
+   */
   agent: string;
-  /** The raw `@mosaic_agent` mark ('' when the session does not carry mosaic's mark). */
-  mark?: string;
   paneId: string;
   panePid: number | null;
   dead: boolean;
@@ -47,8 +48,7 @@ export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<Pan
   const num = (value: string | undefined): number | null => (value ? Number(value) : null);
   return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe]) => ({
     session: session!,
-    agent: agent || session!,
-    mark: agent ?? '',
+    agent: agent ?? '',
     paneId: paneId!,
     panePid: num(pid),
     dead: dead === '1',

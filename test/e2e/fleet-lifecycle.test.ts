@@ -291,6 +291,59 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
   });
 
+  it('a session someone else makes during a start fails only its agent; the agents after it in the same tmux call start', async () => {
+    const fleet = createFleet();
+    const names = Array.from({ length: 55 }, (_, i) => `a${i}`);
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        `defaults:\n  working_directory: work\nagents:\n${names.map((n) => `  - {name: ${n}, runtime: stub}\n`).join('')}`,
+      ),
+    );
+    // Someone else's server on the fleet's socket, with a hook that makes a session "a51" once a session is made.
+    // tmux runs a hook's commands after the call that fired it, so "a51" appears after mosaic looked (a51 was
+    // missing) and before its second call of new sessions (agents 50 to 54), which then ends at "duplicate
+    // session: a51": a52 to a54 and their transcript pipes were in that call.
+    expect(fleet.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'scratch']).status).toBe(0);
+    expect(fleet.tmux(['set-hook', '-g', 'session-created', 'new-session -d -s a51']).status).toBe(0);
+
+    const result = await fleet.mosaic(['fleet', 'start']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/a51: error: session "a51" on socket \S+ was made meanwhile, not by mosaic for agent "a51"; left alone/);
+    const started = [...result.stdout.matchAll(/^(a\d+): started$/gm)].map((m) => m[1]);
+    expect(started.sort()).toEqual(names.filter((n) => n !== 'a51').sort());
+    const marks = new Map(
+      fleet
+        .tmux(['list-sessions', '-F', '#{session_name}=#{@mosaic_agent}'])
+        .stdout.trim()
+        .split('\n')
+        .map((line) => line.split('=') as [string, string]),
+    );
+    expect(marks.get('a51')).toBe(''); // left alone
+    for (const name of ['a50', 'a52', 'a53', 'a54']) expect(marks.get(name)).toBe(name);
+    // a54 was made in a call of its own after the failure, with its transcript pipe.
+    expect(fleet.tmux(['display-message', '-p', '-t', '=a54:0.0', '#{pane_pipe}']).stdout.trim()).toBe('1');
+
+    // A session that only has an agent's name is not that agent's: ps flags it, send types nothing into it,
+    // stop leaves it running.
+    const ps = await fleet.json<{ agent: string; flags: string[]; reasons: { foreign?: string } }[]>(['fleet', 'ps']);
+    expect(ps.find((r) => r.agent === 'a51')).toMatchObject({
+      flags: expect.arrayContaining(['foreign']),
+      reasons: { foreign: expect.stringContaining('carries no mosaic mark') },
+    });
+    const before = fleet.tmux(['capture-pane', '-p', '-t', '=a51:0.0']).stdout;
+    const send = await fleet.mosaic(['agent', 'send', 'a51', '-m', 'NOT-FOR-YOU']);
+    expect(send.status).toBe(1);
+    expect(send.stderr).toMatch(
+      /session "a51" on socket "\S+" was not made by mosaic for agent "a51" \(it carries no mosaic mark\); nothing was sent/,
+    );
+    expect(fleet.tmux(['capture-pane', '-p', '-t', '=a51:0.0']).stdout).toBe(before);
+    const stop = await fleet.mosaic(['fleet', 'stop']);
+    expect(stop.status).toBe(1);
+    expect(stop.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);
+    expect(fleet.tmux(['list-sessions', '-F', '#{session_name}']).stdout.trim().split('\n').sort()).toEqual(['_holder', 'a51', 'scratch']);
+  }, 120_000); // 55 stub agents
+
   it('stops leave no session behind and tail shows the screen', async () => {
     const fleet = createFleet();
     fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: w.x, runtime: stub}\n'));

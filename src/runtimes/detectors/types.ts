@@ -15,6 +15,8 @@ export interface Screen {
   dead: boolean;
   /** The pane shows a tmux mode (copy mode: someone scrolls it); keys go to the mode, not the agent. */
   inMode?: boolean;
+  /** The session's `@mosaic_agent` mark ('' on a session mosaic did not make); absent where not read. */
+  mark?: string;
 }
 
 /** What the detector knows about the message being delivered. */
