@@ -22,7 +22,7 @@ import {
 } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 // The read side lives in ./panes.js (fleet ps loads it without the launch machinery): import it from there.
-import { listPanes, observeAgent, type PaneRow } from './panes.js';
+import { listPanes, notOurs, observeAgent, type PaneRow } from './panes.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
@@ -124,11 +124,15 @@ export class DirectSupervisor implements Supervisor {
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
     await this.prepareDirs();
-    const running = new Set((await listPanes(this.deps)).map((pane) => pane.session));
+    const marks = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane.agent]));
+    const running = new Set(marks.keys());
     const missing = agents.filter((agent) => !running.has(agent.session));
     const outcomes = new Map<string, AgentOutcome>();
     for (const agent of agents) {
-      if (running.has(agent.session)) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
+      const mark = marks.get(agent.session);
+      if (mark === agent.name) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
+      else if (mark !== undefined)
+        outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
     }
     // The server set-up, and the holder (fleet watchdog) if it is missing: it comes back with any
     // start while agents are running without it.
@@ -299,11 +303,7 @@ export class DirectSupervisor implements Supervisor {
       if (!pane) {
         outcomes.push({ agent: agent.name, result: 'not-running' });
       } else if (pane.agent !== agent.name) {
-        outcomes.push({
-          agent: agent.name,
-          result: 'error',
-          error: `session "${agent.session}" on socket ${this.deps.tmux.socket} was not created by mosaic for agent "${agent.name}"; left alone`,
-        });
+        outcomes.push({ agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
       } else {
         kills.push(['kill-session', '-t', exactSession(agent.session)]);
         outcomes.push({ agent: agent.name, result: 'stopped' });

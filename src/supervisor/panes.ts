@@ -42,6 +42,10 @@ export interface PaneRow {
   pipe?: boolean;
 }
 
+/** The outcome error for an agent whose session name is taken by a session mosaic did not make for it. */
+export const notOurs = (agent: Pick<AgentSpec, 'name' | 'session'>, socket: string): string =>
+  `session "${agent.session}" on socket ${socket} was not created by mosaic for agent "${agent.name}"; left alone`;
+
 /** One batched listing of every pane on our server. */
 export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
   const rows = await deps.tmux.list('list-panes', PANE_FIELDS);

@@ -5,7 +5,7 @@ import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
-import { listPanes, type PaneRow } from '../supervisor/panes.js';
+import { listPanes, notOurs, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
@@ -58,13 +58,17 @@ export class SystemdSupervisor implements Supervisor {
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
     const { systemctl, names } = this.setup;
     const { states, panes } = await this.readyStates(agents);
-    const sessions = new Set(panes.map((pane) => pane.session));
+    const marks = new Map(panes.map((pane) => [pane.session, pane.agent]));
     const outcomes = new Map<string, AgentOutcome>();
     const toStart: AgentSpec[] = [];
     const toRestart: AgentSpec[] = [];
     for (const agent of agents) {
       const active = isActive(states.get(this.unit(agent)));
-      if (active && sessions.has(agent.session)) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
+      const mark = marks.get(agent.session);
+      // Its unit would refuse the session too (framework/bin/mosaic-systemd-agent): say so without asking.
+      if (mark !== undefined && mark !== agent.name)
+        outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
+      else if (active && mark !== undefined) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
       // Active but no session: the oneshot unit outlived its session (killed by hand); make it true again.
       else if (active) toRestart.push(agent);
       else toStart.push(agent);
@@ -151,11 +155,7 @@ export class SystemdSupervisor implements Supervisor {
     return agents.map((agent): AgentOutcome => {
       const pane = panes.get(agent.session);
       if (pane && pane.agent !== agent.name) {
-        return {
-          agent: agent.name,
-          result: 'error',
-          error: `session "${agent.session}" on socket ${this.deps.tmux.socket} was not created by mosaic for agent "${agent.name}"; left alone`,
-        };
+        return { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) };
       }
       const wasUp = isActive(states.get(this.unit(agent))) || pane !== undefined;
       return { agent: agent.name, result: wasUp ? 'stopped' : 'not-running' };

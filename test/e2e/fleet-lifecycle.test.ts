@@ -342,6 +342,10 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(stop.status).toBe(1);
     expect(stop.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);
     expect(fleet.tmux(['list-sessions', '-F', '#{session_name}']).stdout.trim().split('\n').sort()).toEqual(['_holder', 'a51', 'scratch']);
+    // Nor is it "already running" for a start.
+    const again = await fleet.mosaic(['fleet', 'start', 'a51']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);
   }, 120_000); // 55 stub agents
 
   it('stops leave no session behind and tail shows the screen', async () => {
