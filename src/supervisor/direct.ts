@@ -267,6 +267,17 @@ export class DirectSupervisor implements Supervisor {
   /** The holder session runs the fleet watchdog; it is supervised like an agent. (Also used by the systemd holder unit.) */
   async holderCommands(): Promise<string[][]> {
     const { roster, paths } = this.deps;
+    const commands = await this.holderLaunch();
+    await writeStartState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart));
+    return commands;
+  }
+
+  /**
+   * The holder's launch spec written, and the tmux commands that make its session; the crash record is the
+   * caller's to write (now, or as the fresh copy a systemd holder unit puts in place: systemd/prepare.ts).
+   */
+  async holderLaunch(): Promise<string[][]> {
+    const { roster, paths } = this.deps;
     const env = this.deps.host.env;
     const [{ buildHolderSpec }, { writeLaunchSpec }] = await Promise.all([import('./holder.js'), import('../launch/spec.js')]);
     const spec = buildHolderSpec(roster, {
@@ -281,7 +292,6 @@ export class DirectSupervisor implements Supervisor {
       watchdogScript: watchdogScript(),
     });
     await writeLaunchSpec(spec);
-    await writeStartState(paths.runDir, freshRunState(roster.holderSession, roster.holderSession, roster.restart));
     return [
       ...this.createCommands({ name: roster.holderSession, session: roster.holderSession, workingDirectory: paths.root }),
       // Known as the holder even without a roster (`fleet stop --orphans` never stops it).

@@ -18,6 +18,7 @@ export const launcherScript = (): string => path.join(packageRoot(), 'framework'
 export const mainScript = (): string => path.join(packageRoot(), 'dist', 'cli', 'main.js');
 export const watchdogScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-watchdog');
 export const agentUnitStartScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-systemd-agent');
+export const holderUnitScript = (): string => path.join(packageRoot(), 'framework', 'bin', 'mosaic-systemd-holder');
 
 export interface HookTarget {
   nodeBinary: string;

@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
 import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
-import { prepareAgents } from './prepare.js';
+import { prepareAgents, prepareHolder } from './prepare.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
 import { unitContext, type SystemdSetup } from './setup.js';
 
@@ -29,7 +29,7 @@ export async function enableAgents(ctx: FleetContext, setup: SystemdSetup, agent
   const probe = agents.length > 0 ? agents : ctx.roster.agents.slice(0, 1);
   const states = await setup.systemctl.show([setup.names.holder, ...probe.map((a) => setup.names.agent(a.name))]);
   assertInstalled(files, await managerViewProblems(setup, states));
-  const errors = await prepareAgents(ctx, agents);
+  const [errors] = await Promise.all([prepareAgents(ctx, agents), prepareHolder(ctx)]);
   const ok = agents.filter((a) => !errors.has(a.name));
   if (ok.length > 0) await setup.systemctl.enable([setup.names.holder, ...ok.map((a) => setup.names.agent(a.name))]);
   return settle(setup, agents, 'enabled', errors);

@@ -40,6 +40,8 @@ function world(): { env: NodeJS.ProcessEnv; unitDir: string; install(roster: str
         mainScript: '/m.js',
         tmuxBinary: '/usr/bin/tmux',
         agentStartScript: '/a.sh',
+        holderScript: '/h.sh',
+        holderSession: '_holder',
       };
       const file = path.join(unitDir, names.holder);
       writeFileSync(file, renderHolderUnit(ctx));

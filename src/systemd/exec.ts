@@ -5,9 +5,10 @@ import type { Host } from '../host/host.js';
 import { exactSession, type TmuxClient } from '../tmux/client.js';
 
 /*
- * What the holder unit runs (`mosaic _systemd <step>`). Each step is short-lived: no mosaic
- * process stays resident, the tmux server holds everything. Agent units run no Node at all
- * (framework/bin/mosaic-systemd-agent replays what the CLI prepared).
+ * `mosaic _systemd <step>`: the holder unit's steps in Node. The units run them in sh now
+ * (framework/bin/mosaic-systemd-holder replays what the CLI prepared, as mosaic-systemd-agent does for
+ * agents); holder-ready stays as that script's fallback when nothing was prepared, and holder-check for
+ * units an earlier mosaic installed (fleet start asks for install-systemd before it uses them).
  */
 
 /** How long the holder's ExecStartPost waits for `tmux -D` to accept clients. */

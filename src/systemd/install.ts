@@ -4,7 +4,7 @@ import { UserError } from '../core/errors.js';
 import type { FleetContext } from '../context/context.js';
 import { launchSpecFile } from '../roster/paths.js';
 import { stateFile } from '../supervisor/state.js';
-import { prepareAgents } from './prepare.js';
+import { prepareAgents, prepareHolder } from './prepare.js';
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';
 import { checkUnitFiles, managerViewProblems } from './inspect.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
@@ -66,7 +66,7 @@ export async function installSystemd(
   }
 
   const envBefore = await Promise.all(ctx.roster.agents.map((a) => ctx.host.files.read(agentEnvFile(ctx.paths.agentsDir, a.name))));
-  const errors = await prepareAgents(ctx, ctx.roster.agents, { force: options.force });
+  const [errors] = await Promise.all([prepareAgents(ctx, ctx.roster.agents, { force: options.force }), prepareHolder(ctx)]);
   const envActions = await Promise.all(
     ctx.roster.agents.map(async (agent, index): Promise<FileAction> => {
       const file = agentEnvFile(ctx.paths.agentsDir, agent.name);

@@ -6,7 +6,7 @@ import { agentEnvFile, renderAgentEnvFile } from './units.js';
 import { writeRunFile } from '../system/fs.js';
 import { packageVersion } from '../system/package.js';
 import { joinCommands } from '../tmux/client.js';
-import { sessionCreateCommands } from '../supervisor/direct.js';
+import { DirectSupervisor, sessionCreateCommands } from '../supervisor/direct.js';
 import { findRuntimeBinDirs, prepareAgentLaunch, renderLineFile } from '../launch/spec.js';
 import { clearFleetCrashes } from '../supervisor/fleet-crashes.js';
 import { launchIdentity } from '../supervisor/identity.js';
@@ -15,6 +15,8 @@ import type { SupervisorDeps } from '../supervisor/types.js';
 
 /** The tmux arguments that create an agent's session, one per line, for framework/bin/mosaic-systemd-agent. */
 export const unitStartFile = (runDir: string, agent: string): string => path.join(runDir, `${agent}.unit-start`);
+/** The tmux arguments that set a new server up (options, hooks), one per line, for framework/bin/mosaic-systemd-holder. */
+export const holderSetupFile = (runDir: string): string => path.join(runDir, 'holder.unit-setup');
 
 async function writeUnitStart(agent: string, file: string, commands: string[][]): Promise<void> {
   const text = renderLineFile(
@@ -23,6 +25,27 @@ async function writeUnitStart(agent: string, file: string, commands: string[][])
     'check the working directory and the config root path',
   );
   await writeRunFile(file, text);
+}
+
+/**
+ * What the holder unit's ExecStartPost replays (framework/bin/mosaic-systemd-holder): the server's set-up,
+ * the commands that make the holder session, its launch spec and its fresh run state. Written before every
+ * holder start the CLI asks for, and on install and enable, so a boot or a restart after a server crash
+ * finds them without starting Node.
+ */
+export async function prepareHolder(deps: SupervisorDeps): Promise<void> {
+  const { roster, paths } = deps;
+  await Promise.all([deps.host.files.ensurePrivateDir(paths.runDir), deps.host.files.ensurePrivateDir(paths.logsDir)]);
+  const direct = new DirectSupervisor(deps);
+  const holder = roster.holderSession;
+  await Promise.all([
+    writeRunFile(
+      holderSetupFile(paths.runDir),
+      renderLineFile(joinCommands(direct.serverSetupCommands()), 'the tmux server set-up', 'check the config root path'),
+    ),
+    direct.holderLaunch().then((commands) => writeUnitStart(holder, unitStartFile(paths.runDir, holder), commands)),
+    writeFreshStateCopy(paths.runDir, freshRunState(holder, holder, roster.restart)),
+  ]);
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { FleetPaths } from '../roster/paths.js';
 import type { Roster } from '../roster/model.js';
-import { agentUnitStartScript, mainScript } from '../supervisor/hook.js';
+import { agentUnitStartScript, holderUnitScript, mainScript } from '../supervisor/hook.js';
 import { packageVersion } from '../system/package.js';
 import type { Host } from '../host/host.js';
 import { unitNames, userUnitDir, type UnitNames } from './names.js';
@@ -52,6 +52,8 @@ export async function unitContext(setup: SystemdSetup, roster: Roster, paths: Fl
     mainScript: mainScript(),
     tmuxBinary,
     agentStartScript: agentUnitStartScript(),
+    holderScript: holderUnitScript(),
+    holderSession: roster.holderSession,
   };
 }
 

@@ -6,7 +6,7 @@ import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
 import { listPanes, notOurs, type PaneRow } from '../supervisor/panes.js';
-import { prepareAgents } from './prepare.js';
+import { prepareAgents, prepareHolder } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
@@ -73,9 +73,10 @@ export class SystemdSupervisor implements Supervisor {
       else if (active) toRestart.push(agent);
       else toStart.push(agent);
     }
-    // The holder's start runs two mosaic processes (ExecStartPre/Post, ~0.4 s): it runs while the agents'
-    // files are written, and their start is queued behind it (After=) as soon as they are.
+    // The holder's start (its sh steps, then tmux) runs while the agents' files are written, and their start is
+    // queued behind it (After=) as soon as they are. What its steps replay is written first.
     const holderDown = toStart.length > 0 && !isActive(states.get(names.holder));
+    if (holderDown) await prepareHolder(this.deps);
     let holderFailed = false;
     const holderJob = holderDown
       ? systemctl.jobs('start', [names.holder]).then((result) => {

@@ -15,6 +15,8 @@ const ctx: UnitContext = {
   mainScript: '/m.js',
   tmuxBinary: '/usr/bin/tmux',
   agentStartScript: '/a.sh',
+  holderScript: '/h.sh',
+  holderSession: '_holder',
 };
 const env = (text: string): string[] => text.split('\n').filter((line) => line.startsWith('Environment='));
 

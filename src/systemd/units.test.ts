@@ -19,17 +19,23 @@ const ctx: UnitContext = {
   mainScript: '/opt/mosaic $dir/dist/cli/main.js',
   tmuxBinary: '/usr/bin/tmux',
   agentStartScript: '/opt/mosaic $dir/framework/bin/mosaic-systemd-agent',
+  holderScript: '/opt/mosaic $dir/framework/bin/mosaic-systemd-holder',
+  holderSession: '_holder',
 };
 
 const lines = (text: string, key: string): string[] => text.split('\n').filter((line) => line.startsWith(`${key}=`));
 
 describe('generated units', () => {
-  it('holder: tmux server in the foreground as the main process, mosaic before and after it', () => {
+  it('holder: tmux server in the foreground as the main process, sh steps before and after it', () => {
     const unit = renderHolderUnit(ctx);
     expect(lines(unit, 'Type')).toEqual(['Type=simple']);
     expect(lines(unit, 'ExecStart')).toEqual(['ExecStart="/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "-D"']);
-    expect(lines(unit, 'ExecStartPre')[0]).toContain('"/opt/mosaic $$dir/dist/cli/main.js" "--roster"');
-    expect(lines(unit, 'ExecStartPost')[0]).toMatch(/"_systemd" "holder-ready"$/);
+    // The steps' last words are the Node CLI, which the ready step falls back to when nothing was prepared.
+    const step = (name: string) =>
+      `"/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-holder" "${name}" "/usr/bin/tmux" "_holder" "/home/u/100%% fleet" ` +
+      `"/usr/bin/node" "/opt/mosaic $$dir/dist/cli/main.js" "--roster" "/home/u/.config/mosaic/fleet/roster.yaml"`;
+    expect(lines(unit, 'ExecStartPre')).toEqual([`ExecStartPre=${step('check')}`]);
+    expect(lines(unit, 'ExecStartPost')).toEqual([`ExecStartPost=${step('ready')}`]);
     // tmux needs ~2 fds per pane: the manager's default soft limit of 1024 would cap the fleet near 500 agents.
     expect(lines(unit, 'LimitNOFILE')).toEqual(['LimitNOFILE=65536:524288']);
     expect(lines(unit, 'Environment')).toEqual(['Environment="MOSAIC_FLEET_HOME=/home/u/100%% fleet" "MOSAIC_TMUX_SOCKET=mosaic-factory"']);

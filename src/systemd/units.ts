@@ -22,6 +22,10 @@ export interface UnitContext {
   tmuxBinary: string;
   /** framework/bin/mosaic-systemd-agent: the agent unit's ExecStart. */
   agentStartScript: string;
+  /** framework/bin/mosaic-systemd-holder: the holder unit's ExecStartPre and ExecStartPost. */
+  holderScript: string;
+  /** The roster's holder session (the fleet watchdog's), which the holder unit makes. */
+  holderSession: string;
 }
 
 /** The per-agent EnvironmentFile= path for the template (`%i` is the raw instance: the agent name). */
@@ -48,6 +52,18 @@ function fleetEnvironment(ctx: UnitContext): string {
 const mosaic = (ctx: UnitContext, ...args: string[]): string =>
   [execWord(ctx.nodeBinary, 'node binary'), execWord(ctx.mainScript, 'mosaic script'), ...args.map((a) => execWord(a))].join(' ');
 
+/** A step of the holder unit in POSIX sh; the Node CLI (node, script, roster) is its fallback (see the script). */
+const holderStep = (ctx: UnitContext, step: 'check' | 'ready'): string =>
+  [
+    execWord('/bin/sh'),
+    execWord(ctx.holderScript, 'holder script'),
+    execWord(step),
+    execWord(ctx.tmuxBinary, 'tmux binary'),
+    execWord(ctx.holderSession),
+    execWord(ctx.root, 'config root'),
+    mosaic(ctx, '--roster', ctx.rosterFile),
+  ].join(' ');
+
 const tmux = (ctx: UnitContext, ...args: string[]): string =>
   [execWord(ctx.tmuxBinary, 'tmux binary'), ...['-L', ctx.socket, '-f', '/dev/null', ...args].map((a) => execWord(a))].join(' ');
 
@@ -62,6 +78,7 @@ const HOLDER_NOFILE_HARD = 524_288;
  * and stopping the unit stops the whole fleet. ExecStartPre refuses a server already running on
  * the socket outside the unit; ExecStartPost sets the server up exactly as the built-in
  * supervisor does (options, pane-died hook, watchdog holder session) before agents may start.
+ * Both are sh steps replaying what the CLI prepared (systemd/prepare.ts prepareHolder).
  */
 export function renderHolderUnit(ctx: UnitContext): string {
   const lines = [
@@ -73,9 +90,9 @@ export function renderHolderUnit(ctx: UnitContext): string {
     'Type=simple',
     fleetEnvironment(ctx),
     'UnsetEnvironment=TMUX TMUX_PANE',
-    `ExecStartPre=${mosaic(ctx, '--roster', ctx.rosterFile, '_systemd', 'holder-check')}`,
+    `ExecStartPre=${holderStep(ctx, 'check')}`,
     `ExecStart=${tmux(ctx, '-D')}`,
-    `ExecStartPost=${mosaic(ctx, '--roster', ctx.rosterFile, '_systemd', 'holder-ready')}`,
+    `ExecStartPost=${holderStep(ctx, 'ready')}`,
     // tmux holds ~2 fds per pane: the manager's default soft limit (1024) caps a fleet near 500 agents.
     // The hard part is systemd's own default (what a user manager normally has); where the manager
     // holds less, systemd clamps both parts to its limit instead of failing the unit.

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
@@ -200,10 +200,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     const broken = path.join(fleet.dir, 'broken');
     spawnSync('mkdir', ['-p', broken]);
     for (const unit of [world.holder, world.template]) {
-      writeFileSync(
-        path.join(broken, unit),
-        readFileSync(path.join(dir, unit), 'utf8').replaceAll(`"${process.execPath}"`, '"/nonexistent/node"'),
-      );
+      writeFileSync(path.join(broken, unit), readFileSync(path.join(dir, unit), 'utf8').replaceAll('"/bin/sh"', '"/nonexistent/sh"'));
     }
     const bad = spawnSync(
       'systemd-analyze',
@@ -211,7 +208,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
       { env: world.env, encoding: 'utf8' },
     );
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/\/nonexistent\/node is not executable/);
+    expect(bad.stderr).toMatch(/\/nonexistent\/sh is not executable/);
   });
 
   it('keeps hand-changed units until --force, and start refuses stale units', async () => {
@@ -307,6 +304,9 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     });
     const server = tmuxServerPid(fleet)!;
     expect(Number(world.show(world.holder, 'MainPID'))).toBe(server);
+    // The units' steps replay what the CLI prepared and read no roster: with it gone, everything still comes back.
+    const rosterFile = path.join(fleet.home, 'roster.yaml');
+    renameSync(rosterFile, `${rosterFile}.away`);
     process.kill(server, 'SIGKILL'); // what an OOM kill or a crash of tmux looks like to systemd
     const after = await eventually(
       () => {
@@ -320,8 +320,33 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(Object.keys(after).sort()).toEqual(['_holder', 'a', 'b-1', 'w_x']);
     expect(tmuxServerPid(fleet)).not.toBe(server);
     expect(Number(world.show(world.holder, 'NRestarts'))).toBe(1);
+    // The new server got the built-in supervisor's set-up, and the watchdog session its mark.
+    expect(fleet.tmux(['show-hooks', '-gw']).stdout).toMatch(/^pane-died\[0\] .*_supervise/m);
+    expect(fleet.tmux(['show-options', '-v', '-t', '=_holder:', '@mosaic_holder']).stdout.trim()).toBe('1');
+    renameSync(`${rosterFile}.away`, rosterFile);
     const verify = await world.json<VerifyJson>(['fleet', 'verify']);
     expect(verify.problems, verify.problems.join('\n')).toEqual([]);
+    await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+    expect(leftoverUnits(world)).toEqual([]);
+  });
+
+  it('the holder refuses a tmux server it does not own on its socket, and leaves that server and its sessions running', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    // Someone else's server on the fleet's socket (a built-in fleet, say): `tmux -D` would take its socket.
+    expect(fleet.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'other', '--', 'sh', '-c', 'exec sleep 600']).status).toBe(0);
+    const other = tmuxServerPid(fleet)!;
+    const start = await world.mosaic(['fleet', 'start']);
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/a tmux server not owned by \S+ runs on socket/);
+    expect(world.show(world.holder, 'ActiveState')).not.toBe('active');
+    expect(world.show(world.holder, 'ExecMainPID')).toBe('0'); // its ExecStartPre said no: tmux -D never ran
+    expect(tmuxServerPid(fleet)).toBe(other);
+    expect(sessions(fleet)).toEqual(['other']);
+    fleet.tmux(['kill-server']);
+    world.systemctl(['reset-failed', '--', `${world.prefix}-*`]);
     await mustSucceed(world, ['fleet', 'uninstall-systemd']);
     expect(leftoverUnits(world)).toEqual([]);
   });
