@@ -290,6 +290,8 @@ function verdict(r) {
   if (r.met === false) return r.floor_bound ? `missed, floor-bound (${r.floor_bound})` : 'MISSED';
   return 'undecided';
 }
+/** A row with nothing measured in it. */
+const unmeasured = (figure, target, verdict) => ({ figure, mosaic: '—', baseline: '—', ratio: '—', floor: '—', target, verdict });
 function rowsOf(runs) {
   const rows = [];
   for (const run of runs) {
@@ -310,37 +312,9 @@ function rowsOf(runs) {
     const why = failed
       ? `bench/${run.name} ${run.signal ? `killed by ${run.signal}` : `exit ${run.status}`}: ${run.reason}`.slice(0, 160)
       : '';
-    for (const [, t] of missing) {
-      rows.push({
-        figure: t.figure,
-        mosaic: '—',
-        baseline: '—',
-        ratio: '—',
-        floor: '—',
-        target: t.target,
-        verdict: failed ? 'not measured (bench failed)' : 'not measured',
-      });
-    }
-    if (failed)
-      rows.push({
-        figure: `bench/${run.name}`,
-        mosaic: '—',
-        baseline: '—',
-        ratio: '—',
-        floor: '—',
-        target: '—',
-        verdict: `FAILED: ${why}`,
-      });
-    else if (run.results.length === 0 && missing.length === 0)
-      rows.push({
-        figure: `bench/${run.name}`,
-        mosaic: '—',
-        baseline: '—',
-        ratio: '—',
-        floor: '—',
-        target: '—',
-        verdict: 'no BENCH-RESULT lines',
-      });
+    for (const [, t] of missing) rows.push(unmeasured(t.figure, t.target, failed ? 'not measured (bench failed)' : 'not measured'));
+    if (failed) rows.push(unmeasured(`bench/${run.name}`, '—', `FAILED: ${why}`));
+    else if (run.results.length === 0 && missing.length === 0) rows.push(unmeasured(`bench/${run.name}`, '—', 'no BENCH-RESULT lines'));
   }
   return rows;
 }

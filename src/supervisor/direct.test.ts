@@ -15,8 +15,8 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The built-in supervisor against a scripted tmux server holding every agent's session and the holder's. */
-function world(agentCount: number, failingCall?: number) {
+/** A roster of `agentCount` stub agents (a0, a1, …) on socket "unit", in a temp dir removed after the test. */
+function stubFleet(agentCount: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-direct-unit-'));
   dirs.push(dir);
   const env = { HOME: dir, PATH: '/nonexistent', MOSAIC_FLEET_HOME: path.join(dir, 'home') };
@@ -26,6 +26,12 @@ function world(agentCount: number, failingCall?: number) {
     path.join(dir, 'home', 'roster.yaml'),
     { env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 't' },
   );
+  return { env, roster };
+}
+
+/** The built-in supervisor against a scripted tmux server holding every agent's session and the holder's. */
+function world(agentCount: number, failingCall?: number) {
+  const { env, roster } = stubFleet(agentCount);
   const sessions = new Set([roster.holderSession, ...roster.agents.map((agent) => agent.session)]);
   const kills: string[][] = [];
   const ok = (argv: readonly string[], stdout = ''): RunResult => ({ argv, status: 0, signal: null, stdout, stderr: '', durationMs: 1 });
@@ -77,15 +83,7 @@ describe('DirectSupervisor.stop', () => {
  * creation never comes back (a timeout).
  */
 function startWorld(agentCount: number, options: { taken?: string[]; answerless?: string } = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-direct-start-'));
-  dirs.push(dir);
-  const env = { HOME: dir, PATH: '/nonexistent', MOSAIC_FLEET_HOME: path.join(dir, 'home') };
-  const agents = Array.from({ length: agentCount }, (_, i) => `  - {name: a${i}, runtime: stub}\n`).join('');
-  const roster = parseRoster(
-    `version: 1\ntransport: tmux\ntmux:\n  socket_name: unit\ndefaults:\n  working_directory: ${dir}\nagents:\n${agents}`,
-    path.join(dir, 'home', 'roster.yaml'),
-    { env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 't' },
-  );
+  const { env, roster } = stubFleet(agentCount);
   const marks = new Map<string, string>(); // session -> @mosaic_agent ('' without the mark)
   const calls: string[][] = [];
   let listed = false;
