@@ -74,9 +74,10 @@ export class SystemdSupervisor implements Supervisor {
       else toStart.push(agent);
     }
     // The holder's start (its sh steps, then tmux) runs while the agents' files are written, and their start is
-    // queued behind it (After=) as soon as they are. What its steps replay is written first.
+    // queued behind it (After=) as soon as they are. What its steps replay is written first, and on every start
+    // that starts anything, so a later restart of the holder (a server crash) replays the roster of now.
     const holderDown = toStart.length > 0 && !isActive(states.get(names.holder));
-    if (holderDown) await prepareHolder(this.deps);
+    if (toStart.length + toRestart.length > 0) await prepareHolder(this.deps);
     let holderFailed = false;
     const holderJob = holderDown
       ? systemctl.jobs('start', [names.holder]).then((result) => {
