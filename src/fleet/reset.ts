@@ -9,7 +9,7 @@ import { detectorFor } from '../runtimes/detectors/index.js';
 import { CLAUDE, CODEX, OPENCODE, PI } from '../runtimes/detectors/runtimes.js';
 import type { Readiness, Screen } from '../runtimes/detectors/types.js';
 import { resolveRuntime } from '../runtimes/registry.js';
-import { listPanes } from '../supervisor/panes.js';
+import { listPanes, notOurs } from '../supervisor/panes.js';
 import { rm } from 'node:fs/promises';
 import { sessionIdFile } from '../launch/session.js';
 import { clearTaskMarker } from '../messaging/tasks.js';
@@ -75,6 +75,8 @@ export async function resetAgent(
   if (!pane || pane.dead) {
     throw new UserError(`agent "${agent.name}" is not running`, { hint: `start it with \`mosaic fleet start ${agent.name}\`` });
   }
+  // A session that only has the agent's name is someone else's: nothing is typed into it.
+  if (pane.agent !== agent.name) throw new UserError(notOurs(agent, ctx.tmux.socket));
   const { screen: before, beat: beforeBeat, activity } = await readyOrWaiting(ctx, agent, pane.panePid, !options.restart);
   if (activity === 'waiting') {
     throw new UserError(

@@ -353,12 +353,18 @@ export class DirectSupervisor implements Supervisor {
   async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     await this.prepareDirs();
     const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
-    const present = agents.filter((agent) => panes.has(agent.session));
+    const present = agents.filter((agent) => panes.get(agent.session)?.agent === agent.name);
     const absent = agents.filter((agent) => !panes.has(agent.session));
     if (present.length > 0) clearFleetCrashes(this.deps.paths.runDir);
     const prepared = await this.prepareLaunch(present);
     await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
     const outcomes = new Map<string, AgentOutcome>();
+    // A session that only has the agent's name is someone else's: its process is not ours to kill.
+    for (const agent of agents) {
+      if (panes.has(agent.session) && panes.get(agent.session)!.agent !== agent.name) {
+        outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
+      }
+    }
     const respawns: string[][] = [];
     for (const agent of present) {
       const spec = prepared.get(agent.name);

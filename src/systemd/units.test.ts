@@ -56,7 +56,8 @@ describe('generated units', () => {
       'ExecStart="/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-agent" "/usr/bin/tmux"',
     ]);
     expect(lines(unit, 'ExecStop')).toEqual([
-      'ExecStop=-"/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "kill-session" "-t" "=${MOSAIC_AGENT_SESSION}"',
+      'ExecStop=-"/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "if-shell" "-F" "-t" "=${MOSAIC_AGENT_SESSION}:" ' +
+        '"#{==:#{@mosaic_agent},${MOSAIC_AGENT_NAME}}" "kill-session -t =${MOSAIC_AGENT_SESSION}"',
     ]);
   });
 

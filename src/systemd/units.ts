@@ -116,7 +116,9 @@ export function renderHolderUnit(ctx: UnitContext): string {
  * One agent = one instance. Type=oneshot + RemainAfterExit: ExecStart creates the agent's
  * session on the holder's server (the pane is the server's child, so it lives in the holder's
  * cgroup and restarting one agent never touches another) and exits; ExecStop kills exactly
- * `=<session>`. Crash recovery stays with tmux (pane-died hook + watchdog), as in built-in mode.
+ * `=<session>`, and only while it carries the agent's mark (one tmux call: a session someone else made
+ * under that name is left alone). Crash recovery stays with tmux (pane-died hook + watchdog), as in
+ * built-in mode.
  * Requires= + PartOf= (not BindsTo=): stopping the holder stops every agent, and the holder's
  * automatic restart after a server crash restarts them, recreating their sessions.
  */
@@ -141,8 +143,9 @@ export function renderAgentTemplate(ctx: UnitContext): string {
     `EnvironmentFile=${unitPath(`${ctx.agentsDir}/`, 'agents directory')}%i.env`,
     // A POSIX-sh step, not Node: 100 agent units start in a fraction of the CPU (see the script).
     `ExecStart=${execWord('/bin/sh')} ${execWord(ctx.agentStartScript, 'agent start script')} ${execWord(ctx.tmuxBinary, 'tmux binary')}`,
-    // The session name comes from the agent's EnvironmentFile (agent "w.x" lives in session "w_x").
-    `ExecStop=-${tmux(ctx, 'kill-session', '-t')} "=\${MOSAIC_AGENT_SESSION}"`,
+    // The session name comes from the agent's EnvironmentFile (agent "w.x" lives in session "w_x"). Agent and
+    // session names hold no quote, comma or brace (roster rule), so they go into the format and command as they are.
+    `ExecStop=-${tmux(ctx, 'if-shell', '-F', '-t')} "=\${MOSAIC_AGENT_SESSION}:" "#{==:#{@mosaic_agent},\${MOSAIC_AGENT_NAME}}" "kill-session -t =\${MOSAIC_AGENT_SESSION}"`,
     'TimeoutStartSec=60',
     'TimeoutStopSec=20',
     '',

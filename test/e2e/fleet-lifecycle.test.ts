@@ -338,6 +338,11 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
       /session "a51" on socket "\S+" was not made by mosaic for agent "a51" \(it carries no mosaic mark\); nothing was sent/,
     );
     expect(fleet.tmux(['capture-pane', '-p', '-t', '=a51:0.0']).stdout).toBe(before);
+    const foreignPid = fleet.tmux(['display-message', '-p', '-t', '=a51:0.0', '#{pane_pid}']).stdout.trim();
+    const restart = await fleet.mosaic(['fleet', 'restart', 'a51']);
+    expect(restart.status).toBe(1);
+    expect(restart.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);
+    expect(fleet.tmux(['display-message', '-p', '-t', '=a51:0.0', '#{pane_pid}']).stdout.trim()).toBe(foreignPid);
     const stop = await fleet.mosaic(['fleet', 'stop']);
     expect(stop.status).toBe(1);
     expect(stop.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);

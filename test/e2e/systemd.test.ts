@@ -89,7 +89,9 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(template).toMatch(new RegExp(`^Requires=${world.holder}$`, 'm'));
     expect(template).toMatch(new RegExp(`^After=${world.holder}$`, 'm'));
     expect(template).toMatch(new RegExp(`^PartOf=${world.holder}$`, 'm'));
-    expect(template).toMatch(/^ExecStop=-.* "kill-session" "-t" "=\$\{MOSAIC_AGENT_SESSION\}"$/m);
+    expect(template).toMatch(
+      /^ExecStop=-.* "if-shell" "-F" "-t" "=\$\{MOSAIC_AGENT_SESSION\}:" .*"kill-session -t =\$\{MOSAIC_AGENT_SESSION\}"$/m,
+    );
     // Absolute paths only: the user manager's PATH is minimal. Agents start without Node.
     expect(template).toContain(`ExecStart="/bin/sh" "${path.resolve('framework/bin/mosaic-systemd-agent')}" "`);
     expect(readFileSync(path.join(unitDir, world.holder), 'utf8')).toContain(`"${process.execPath}" "${path.resolve('dist/cli/main.js')}"`);
@@ -347,6 +349,26 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(sessions(fleet)).toEqual(['other']);
     fleet.tmux(['kill-server']);
     world.systemctl(['reset-failed', '--', `${world.prefix}-*`]);
+    await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+    expect(leftoverUnits(world)).toEqual([]);
+  });
+
+  it("an agent unit stopped after someone else took its session's name leaves that session running", async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    threeAgents(fleet);
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    await mustSucceed(world, ['fleet', 'start', 'a']);
+    // The agent's session goes (killed by hand) and another one takes its name; the unit is still active.
+    expect(fleet.tmux(['kill-session', '-t', '=a']).status).toBe(0);
+    expect(fleet.tmux(['new-session', '-d', '-s', 'a', '--', 'sh', '-c', 'exec sleep 600']).status).toBe(0);
+    expect(world.show(world.agentUnit('a'), 'ActiveState')).toBe('active');
+    expect(world.systemctl(['stop', world.agentUnit('a')]).status).toBe(0);
+    expect(world.show(world.agentUnit('a'), 'ActiveState')).toBe('inactive');
+    expect(sessions(fleet)).toContain('a'); // its ExecStop kills only a session marked as agent "a"
+    expect(fleet.tmux(['show-options', '-v', '-t', '=a:', '@mosaic_agent']).stdout.trim()).toBe('');
+    fleet.tmux(['kill-session', '-t', '=a']);
+    await mustSucceed(world, ['fleet', 'stop']);
     await mustSucceed(world, ['fleet', 'uninstall-systemd']);
     expect(leftoverUnits(world)).toEqual([]);
   });
