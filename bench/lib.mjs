@@ -276,7 +276,7 @@ export const TARGETS = {
   },
   'serve@200/10': {
     bench: 'serve',
-    figure: 'serve tmux spawns/s, 200 vs 10 agents',
+    figure: 'serve tmux calls/s, 200 vs 10 agents',
     target: '≈ 1× (≤ 1.2×)',
     met: (r) => r.ratio !== null && r.ratio <= 1.2,
   },

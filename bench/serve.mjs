@@ -4,9 +4,10 @@
 //          one agent's terminal open) for the whole window;
 //   naive  the naive live view, in the same run on the same fleet: `mosaic fleet ps --json` once a
 //          second for the same window.
-// Measured for each over the window: tmux processes started per second (a PATH shim: a `tmux`
-// script that appends a line to a counter file and execs the real tmux, first on PATH for the
-// measured processes only) and CPU time as a share of one core:
+// Measured for each over the window: tmux calls per second (a PATH shim: a `tmux` script that appends a
+// line to a counter file and execs the real tmux, first on PATH for the measured processes only; they run
+// with MOSAIC_TMUX_WIRE=0, so every call is a tmux process the shim sees: over the wire, the default, the
+// same calls start no process at all, decision 024) and CPU time as a share of one core:
 //   serve: utime+stime+cutime+cstime from /proc/<pid>/stat of the serve process and of every
 //          live descendant (the control-mode tmux client), sampled at both ends of the window;
 //          children that exit inside the window are in the parent's cutime/cstime once reaped;
@@ -148,7 +149,7 @@ async function waitFleetUp(w, size) {
 /** The serve side: the dashboard open with a0's terminal, for SECONDS. */
 async function measureServe(w, size) {
   const counter = path.join(w.dir, 'serve-tmux.count');
-  const env = { ...w.env, PATH: `${tmuxShim(path.join(w.dir, 'shim-serve'), counter)}:${w.env.PATH}` };
+  const env = { ...w.env, MOSAIC_TMUX_WIRE: '0', PATH: `${tmuxShim(path.join(w.dir, 'shim-serve'), counter)}:${w.env.PATH}` };
   const serve = await startServe(env);
   // Playwright kills the browser if this process exits early (its exit and signal handlers).
   const browser = await launchChromium(w.dir);
@@ -212,7 +213,7 @@ function timedPs(env, dir) {
 /** The naive side: `fleet ps --json` every second (on the second; back to back if one takes longer). */
 async function measureNaive(w) {
   const counter = path.join(w.dir, 'naive-tmux.count');
-  const env = { ...w.env, PATH: `${tmuxShim(path.join(w.dir, 'shim-naive'), counter)}:${w.env.PATH}` };
+  const env = { ...w.env, MOSAIC_TMUX_WIRE: '0', PATH: `${tmuxShim(path.join(w.dir, 'shim-naive'), counter)}:${w.env.PATH}` };
   const server = tmuxServerPid(w);
   const start = { at: performance.now(), server: cpuOf(server) };
   let cpu = 0;
@@ -271,13 +272,13 @@ for (const { size, serve, naive } of results) {
 if (results.length >= 2) {
   const [small, large] = [results[0], results[results.length - 1]];
   console.log(
-    `serve at ${large.size} vs ${small.size} agents: tmux spawns/s ${ratio(large.serve.spawns, small.serve.spawns)}, CPU ${ratio(large.serve.cpu, small.serve.cpu)}` +
-      `  (naive: tmux spawns/s ${ratio(large.naive.spawns, small.naive.spawns)}, CPU ${ratio(large.naive.cpu, small.naive.cpu)})`,
+    `serve at ${large.size} vs ${small.size} agents: tmux calls/s ${ratio(large.serve.spawns, small.serve.spawns)}, CPU ${ratio(large.serve.cpu, small.serve.cpu)}` +
+      `  (naive: tmux calls/s ${ratio(large.naive.spawns, small.naive.spawns)}, CPU ${ratio(large.naive.cpu, small.naive.cpu)})`,
   );
   emitResult({
     ...(small.size === 10 && large.size === 200
       ? { id: 'serve@200/10' }
-      : { figure: `serve tmux spawns/s, ${large.size} vs ${small.size} agents` }),
+      : { figure: `serve tmux calls/s, ${large.size} vs ${small.size} agents` }),
     mosaic: large.serve.spawns,
     baseline: small.serve.spawns,
     baseline_label: `at ${small.size} agents`,
@@ -293,7 +294,7 @@ for (const { size, serve, naive } of results) {
 }
 for (const { size, serve, naive } of results) {
   emitResult({
-    figure: `serve tmux spawns/s at ${size} agents`,
+    figure: `serve tmux calls/s at ${size} agents`,
     mosaic: serve.spawns,
     baseline: naive.spawns,
     baseline_label: 'fleet ps every 1 s',
