@@ -1,6 +1,6 @@
 import { strayWorktrees } from '../worktree/worktree.js';
 import { chooseModel } from '../launch/model.js';
-import { listPanes } from '../supervisor/panes.js';
+import { listPanes, marksBySession } from '../supervisor/panes.js';
 import type { SupervisedFleet } from './open.js';
 import { fleetStatus } from './status.js';
 import type { RestartCheckReport } from './restart-check.js';
@@ -61,7 +61,7 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   for (const pane of panes) bySession.set(pane.session, (bySession.get(pane.session) ?? 0) + 1);
   const known = new Set(ctx.roster.agents.map((agent) => agent.session));
   known.add(ctx.roster.holderSession);
-  const marks = new Map(panes.map((pane) => [pane.session, pane.agent]));
+  const marks = marksBySession(panes);
   for (const [session, count] of bySession) {
     if (!known.has(session)) problems.push(straySession(session, socket, marks.get(session) ?? ''));
     else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);

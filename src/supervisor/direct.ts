@@ -22,7 +22,7 @@ import {
 } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 // The read side lives in ./panes.js (fleet ps loads it without the launch machinery): import it from there.
-import { listPanes, notOurs, observeAgent, type PaneRow } from './panes.js';
+import { listPanes, marksBySession, notOurs, observeAgent, type PaneRow } from './panes.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
@@ -124,9 +124,8 @@ export class DirectSupervisor implements Supervisor {
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
     await this.prepareDirs();
-    const marks = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane.agent]));
-    const running = new Set(marks.keys());
-    const missing = agents.filter((agent) => !running.has(agent.session));
+    const marks = marksBySession(await listPanes(this.deps));
+    const missing = agents.filter((agent) => !marks.has(agent.session));
     const outcomes = new Map<string, AgentOutcome>();
     for (const agent of agents) {
       const mark = marks.get(agent.session);
@@ -136,13 +135,13 @@ export class DirectSupervisor implements Supervisor {
     }
     // The server set-up, and the holder (fleet watchdog) if it is missing: it comes back with any
     // start while agents are running without it.
-    const holderMissing = !running.has(this.deps.roster.holderSession);
+    const holderMissing = !marks.has(this.deps.roster.holderSession);
     const setupGroups = async (): Promise<string[][][]> => [
       ...this.serverSetupCommands().map((command) => [command]),
       ...(holderMissing ? [await this.holderCommands()] : []),
     ];
     if (missing.length === 0) {
-      if (holderMissing && agents.some((agent) => running.has(agent.session))) await batchGroups(this.deps.tmux, await setupGroups());
+      if (holderMissing && agents.some((agent) => marks.has(agent.session))) await batchGroups(this.deps.tmux, await setupGroups());
       return agents.map((agent) => outcomes.get(agent.name)!);
     }
     let setup: string[][][] | undefined = await setupGroups();
@@ -198,7 +197,7 @@ export class DirectSupervisor implements Supervisor {
     } catch (error) {
       await creating.catch(() => undefined);
       // A concurrent start may have created some sessions: report from the truth.
-      const marks = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane.agent]));
+      const marks = marksBySession(await listPanes(this.deps));
       for (const agent of missing) {
         if (outcomes.get(agent.name)?.result === 'error') continue;
         outcomes.set(
@@ -223,8 +222,7 @@ export class DirectSupervisor implements Supervisor {
     chunk: readonly AgentSpec[],
     outcomes: Map<string, AgentOutcome>,
   ): Promise<{ started: AgentSpec[]; unanswered: Error | undefined }> {
-    const ours = (panes: readonly PaneRow[]) => new Map(panes.map((pane) => [pane.session, pane.agent]));
-    const marks = ours(await listPanes(this.deps));
+    const marks = marksBySession(await listPanes(this.deps));
     const started: AgentSpec[] = [];
     const failed: AgentSpec[] = [];
     let unanswered: Error | undefined;
@@ -254,7 +252,7 @@ export class DirectSupervisor implements Supervisor {
     }
     // A session another start made meanwhile for the same agent is as good as ours.
     if (failed.length > 0) {
-      const now = ours(await listPanes(this.deps).catch(() => []));
+      const now = marksBySession(await listPanes(this.deps).catch(() => []));
       for (const agent of failed) {
         if (now.get(agent.session) !== agent.name) continue;
         outcomes.delete(agent.name);
@@ -352,19 +350,20 @@ export class DirectSupervisor implements Supervisor {
 
   async restart(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     await this.prepareDirs();
-    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
-    const present = agents.filter((agent) => panes.get(agent.session)?.agent === agent.name);
-    const absent = agents.filter((agent) => !panes.has(agent.session));
+    const marks = marksBySession(await listPanes(this.deps));
+    const present: AgentSpec[] = [];
+    const absent: AgentSpec[] = [];
+    const outcomes = new Map<string, AgentOutcome>();
+    for (const agent of agents) {
+      const mark = marks.get(agent.session);
+      if (mark === undefined) absent.push(agent);
+      else if (mark === agent.name) present.push(agent);
+      // A session that only has the agent's name is someone else's: its process is not ours to kill.
+      else outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
+    }
     if (present.length > 0) clearFleetCrashes(this.deps.paths.runDir);
     const prepared = await this.prepareLaunch(present);
     await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
-    const outcomes = new Map<string, AgentOutcome>();
-    // A session that only has the agent's name is someone else's: its process is not ours to kill.
-    for (const agent of agents) {
-      if (panes.has(agent.session) && panes.get(agent.session)!.agent !== agent.name) {
-        outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
-      }
-    }
     const respawns: string[][] = [];
     for (const agent of present) {
       const spec = prepared.get(agent.name);
@@ -379,7 +378,7 @@ export class DirectSupervisor implements Supervisor {
       outcomes.set(agent.name, { agent: agent.name, result: 'restarted' });
     }
     if (respawns.length > 0) {
-      const holder = panes.has(this.deps.roster.holderSession) ? [] : await this.holderCommands();
+      const holder = marks.has(this.deps.roster.holderSession) ? [] : await this.holderCommands();
       await this.deps.tmux.batch([...this.serverSetupCommands().slice(1), ...holder, ...respawns]);
     }
     if (absent.length > 0) {

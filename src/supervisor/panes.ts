@@ -46,6 +46,9 @@ export interface PaneRow {
 export const notOurs = (agent: Pick<AgentSpec, 'name' | 'session'>, socket: string): string =>
   `session "${agent.session}" on socket ${socket} was not created by mosaic for agent "${agent.name}"; left alone`;
 
+/** Each session's `@mosaic_agent` mark ('' when mosaic did not make it), by session name. */
+export const marksBySession = (panes: readonly PaneRow[]): Map<string, string> => new Map(panes.map((pane) => [pane.session, pane.agent]));
+
 /** One batched listing of every pane on our server. */
 export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
   const rows = await deps.tmux.list('list-panes', PANE_FIELDS);

@@ -5,7 +5,7 @@ import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
 import { DirectSupervisor } from '../supervisor/direct.js';
-import { listPanes, notOurs, type PaneRow } from '../supervisor/panes.js';
+import { listPanes, marksBySession, notOurs, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
@@ -58,7 +58,7 @@ export class SystemdSupervisor implements Supervisor {
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
     const { systemctl, names } = this.setup;
     const { states, panes } = await this.readyStates(agents);
-    const marks = new Map(panes.map((pane) => [pane.session, pane.agent]));
+    const marks = marksBySession(panes);
     const outcomes = new Map<string, AgentOutcome>();
     const toStart: AgentSpec[] = [];
     const toRestart: AgentSpec[] = [];
