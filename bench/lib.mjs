@@ -32,6 +32,11 @@ export async function psFloorArgv(w) {
   return [process.execPath, path.join(ROOT, 'bench', 'ps-floor.mjs'), w.socket, path.join(w.home, 'run'), JSON.stringify(PANE_FIELDS)];
 }
 
+/** Throws unless a ps-floor run answered for all `size` agents and the holder. */
+export function checkPsFloor(run, size) {
+  if (run.status !== 0 || JSON.parse(run.stdout).length !== size + 1) throw new Error(`ps-floor failed: ${run.stderr}`);
+}
+
 /** A private config root, TMUX_TMPDIR and socket; `close()` kills the server by its socket. */
 export function world(name) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `mosaic-bench-${name}-`));

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CA_CERTS_FROM_ENV, CLI, emitResult, median, psFloorArgv, stubAgents, timed, world } from './lib.mjs';
+import { CA_CERTS_FROM_ENV, checkPsFloor, CLI, emitResult, median, psFloorArgv, stubAgents, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -212,12 +212,9 @@ async function psPairs(w, size) {
   // The Node floor (bench/ps-floor.mjs: one tmux listing, the same reads, no mosaic) on the same fleet, in the
   // same rounds: it decides whether "≥ 2× pm2" was within reach of any Node program here.
   const floorArgv = await psFloorArgv(w);
-  const checkFloor = (run) => {
-    if (run.status !== 0 || JSON.parse(run.stdout).length !== size + 1) throw new Error(`ps-floor failed: ${run.stderr}`);
-  };
   checkMosaic(await timed(ps, w.env)); // warm caches once each
   checkPm2(await timed(jl, pm2Env));
-  checkFloor(await timed(floorArgv, w.env));
+  checkPsFloor(await timed(floorArgv, w.env), size);
   const a = [];
   const b = [];
   const f = [];
@@ -228,7 +225,7 @@ async function psPairs(w, size) {
     const theirs = await timed(jl, pm2Env);
     checkPm2(theirs);
     const least = await timed(floorArgv, w.env);
-    checkFloor(least);
+    checkPsFloor(least, size);
     a.push(ours.ms);
     b.push(theirs.ms);
     f.push(least.ms);

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, emitResult, median, psFloorArgv, timed, world } from './lib.mjs';
+import { checkPsFloor, CLI, emitResult, median, psFloorArgv, timed, world } from './lib.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -88,7 +88,7 @@ async function measure(size) {
       throw new Error('fleet ps gave a wrong answer');
     ours.push(run.ms);
     const least = await timed(floorArgv, w.env);
-    if (least.status !== 0 || JSON.parse(least.stdout).length !== size + 1) throw new Error(`ps-floor failed: ${least.stderr}`);
+    checkPsFloor(least, size);
     floor.push(least.ms);
     if (round < NAIVE_ROUNDS) {
       const slow = await timed(naive, w.env);

@@ -131,11 +131,14 @@ async function parallel() {
   // Steady state: the validated roster is cached after the first send.
   const warm = await timed([process.execPath, CLI, 'agent', 'send', 's0', '--verify', '-m', 'warm-up'], w.env);
   if (warm.status !== 0) throw new Error(`warm-up failed: ${warm.stdout}${warm.stderr}`);
-  const t0 = performance.now();
-  const runs = await Promise.all(
-    names.map((n) => timed([process.execPath, CLI, 'agent', 'send', n, '--verify', '--json', '-m', `parallel to ${n}`], w.env)),
-  );
-  const processes = performance.now() - t0;
+  /** One process per agent, all started at once: their results and the wall time until the last ended. */
+  const atOnce = async (argvOf) => {
+    const t0 = performance.now();
+    const results = await Promise.all(names.map((n) => timed(argvOf(n), w.env)));
+    return { results, ms: performance.now() - t0 };
+  };
+  const sendTo = (n) => [process.execPath, CLI, 'agent', 'send', n, '--verify', '--json', '-m', `parallel to ${n}`];
+  const { results: runs, ms: processes } = await atOnce(sendTo);
   const failed = runs.filter((r) => r.status !== 0 || !/"status": "accepted"/.test(r.stdout));
   if (failed.length) throw new Error(`${failed.length} parallel sends not accepted: ${failed[0].stdout}${failed[0].stderr}`);
 
@@ -146,16 +149,10 @@ async function parallel() {
 
   // What separate processes cost here before any send work: the same number of bare CLI starts, and of bare
   // node starts (the floor: any Node program started 50 times at once pays it).
-  const f0 = performance.now();
-  await Promise.all(names.map(() => timed([process.execPath, CLI, '--version'], w.env)));
-  const versions = performance.now() - f0;
-  const n0 = performance.now();
-  await Promise.all(names.map(() => timed([process.execPath, '-e', '0'], w.env)));
-  const floor = performance.now() - n0;
+  const versions = (await atOnce(() => [process.execPath, CLI, '--version'])).ms;
+  const floor = (await atOnce(() => [process.execPath, '-e', '0'])).ms;
 
-  const u0 = performance.now();
-  const upstream = await Promise.all(names.map((n) => timed(['sh', script, w.socket, `=${n}:0.0`, `upstream parallel ${n}`], w.env)));
-  const upstreamMs = performance.now() - u0;
+  const { results: upstream, ms: upstreamMs } = await atOnce((n) => ['sh', script, w.socket, `=${n}:0.0`, `upstream parallel ${n}`]);
   if (upstream.some((r) => r.status !== 0)) throw new Error('upstream-style parallel send failed');
   const delivery = median(runs.map((r) => JSON.parse(r.stdout).duration_ms));
   return { processes, broadcast: b.ms, upstream: upstreamMs, delivery, versions, floor };
