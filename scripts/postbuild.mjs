@@ -6,6 +6,10 @@ import { createRequire } from 'node:module';
 
 chmodSync(new URL('../dist/cli/main.js', import.meta.url), 0o755);
 
+// The quick path's spec of every verb (src/cli/verb-spec.ts), from the built program itself.
+const { verbSpec } = await import('../dist/cli/program.js');
+writeFileSync(new URL('../dist/cli/verbs.json', import.meta.url), JSON.stringify(verbSpec()));
+
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020.js');
 const standaloneCode = require('ajv/dist/standalone/index.js').default;

@@ -12,6 +12,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     if (error.code !== 'EPIPE') throw error;
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
-  const { runProgram } = await import('./program.js');
-  process.exitCode = await runProgram(process.argv);
+  // A plain command line runs its verb without commander (quick.ts); anything else goes to commander.
+  const help = args.includes('--help') || args.includes('-h');
+  const quick = help ? undefined : (await import('./quick.js')).quickRun(process.argv);
+  process.exitCode = await (quick ?? (await import('./program.js')).runProgram(process.argv));
 }

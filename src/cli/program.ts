@@ -1,10 +1,11 @@
 import { rewriteAliases } from './aliases.js';
 import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
-import { tracesEndpoint } from '../core/trace.js';
 import { yoloExpansion } from '../launch/profiles.js';
 import { packageVersion } from '../system/package.js';
 import { reportError } from './output.js';
+import { runVerb, type VerbTarget } from './run-verb.js';
+import { describeProgram, type VerbSpec } from './verb-spec.js';
 
 // commander is CommonJS: through require it loads 2–4 ms faster than through import, which scans
 // its source for exports on every run.
@@ -13,25 +14,34 @@ type Command = Commander.Command;
 type Option = Commander.Option;
 
 /** Each action's module is imported only when that verb runs, so help and --version stay fast. */
-type Action = (command: Command) => Promise<number | void>;
-const lazy =
-  (load: () => Promise<Record<string, unknown>>, name: string) =>
-  async (...args: unknown[]): Promise<void> => {
-    const command = args[args.length - 1] as Command;
-    const run = async (): Promise<number | void> => ((await load())[name] as Action)(command);
-    // With an OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT), the verb runs in the process's root span.
-    const code = tracesEndpoint(process.env) ? await (await import('./tracing.js')).traceCommand(command, run) : await run();
-    if (typeof code === 'number') process.exitCode = code;
-  };
+const handlerTargets = new WeakMap<object, VerbTarget>();
+const lazy = (module: string, name: string) => {
+  const handler = async (...args: unknown[]): Promise<void> => runVerb({ module, name }, args[args.length - 1] as Command);
+  handlerTargets.set(handler, { module, name });
+  return handler;
+};
 
-const fleet = (name: string) => lazy(() => import('./commands/fleet.js'), name);
-const agent = (name: string) => lazy(() => import('./commands/agent.js'), name);
-const observe = (name: string) => lazy(() => import('./commands/observe.js'), name);
-const approvals = (name: string) => lazy(() => import('./commands/approvals.js'), name);
+/** A Command that remembers where its lazy action lives, for the quick path's spec (verb-spec.ts). */
+const commandTargets = new WeakMap<Command, VerbTarget>();
+class MosaicCommand extends Command {
+  override createCommand(name?: string): MosaicCommand {
+    return new MosaicCommand(name);
+  }
+  override action(fn: (this: this, ...args: unknown[]) => void | Promise<void>): this {
+    const target = handlerTargets.get(fn);
+    if (target) commandTargets.set(this, target);
+    return super.action(fn);
+  }
+}
+
+const fleet = (name: string) => lazy('./commands/fleet.js', name);
+const agent = (name: string) => lazy('./commands/agent.js', name);
+const observe = (name: string) => lazy('./commands/observe.js', name);
+const approvals = (name: string) => lazy('./commands/approvals.js', name);
 const json = (): Option => new Option('--json', 'print machine-readable JSON (always includes tenant_id and host)');
 
 export function buildProgram(): Command {
-  const program = new Command('mosaic')
+  const program = new MosaicCommand('mosaic')
     .description('Keep a durable fleet of AI coding agents in tmux on an isolated socket: start, supervise, observe, message.')
     .version(packageVersion(), '-V, --version')
     .option('--roster <path>', 'roster file (default: <config root>/roster.yaml)')
@@ -119,7 +129,7 @@ Example:
   mosaic fleet events -f --agent coder0 --type crash,restart,failed
   mosaic fleet events --json --type send | jq 'select(.verdict != "accepted")'`,
     )
-    .action(lazy(() => import('./commands/events.js'), 'events'));
+    .action(lazy('./commands/events.js', 'events'));
   fleetCmd
     .command('pending')
     .description('open permission requests of every agent (oldest first): agent, id, tool, what it wants to do, age')
@@ -145,7 +155,7 @@ Example:
   mosaic fleet serve --port 0 --read-only
   curl -H "Authorization: Bearer $(cat ~/.config/mosaic/fleet/serve.token)" http://127.0.0.1:7420/api/fleet`,
     )
-    .action(lazy(() => import('./commands/serve.js'), 'serve'));
+    .action(lazy('./commands/serve.js', 'serve'));
   fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
@@ -155,7 +165,7 @@ Example:
     )
     .addOption(json())
     .action(fleet('verify'));
-  const systemd = (name: string) => lazy(() => import('./commands/systemd.js'), name);
+  const systemd = (name: string) => lazy('./commands/systemd.js', name);
   fleetCmd
     .command('install-systemd')
     .description('write the holder unit and agent template for systemd --user (plus per-agent env files), daemon-reload')
@@ -188,7 +198,7 @@ Example:
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
-  const agents = (name: string) => lazy(() => import('./commands/agents.js'), name);
+  const agents = (name: string) => lazy('./commands/agents.js', name);
   agentCmd
     .command('new')
     .description('create and start an agent that is not in the roster file (ephemeral), optionally in its own git worktree')
@@ -326,7 +336,7 @@ Example:
   mosaic agent send coder0 --verify -m 'run the tests in pkg/api'
   git diff | mosaic agent send reviewer0 --verify --source-label ci`,
     )
-    .action(lazy(() => import('./commands/send.js'), 'send'));
+    .action(lazy('./commands/send.js', 'send'));
   messageOptions(
     agentCmd
       .command('broadcast')
@@ -334,9 +344,9 @@ Example:
       .argument('[agents...]', 'agent names (or use --all / --class)')
       .option('--all', 'every agent in the roster')
       .option('--class <class>', 'the agents of this class'),
-  ).action(lazy(() => import('./commands/send.js'), 'broadcast'));
+  ).action(lazy('./commands/send.js', 'broadcast'));
 
-  const tenant = (name: string) => lazy(() => import('./commands/tenant.js'), name);
+  const tenant = (name: string) => lazy('./commands/tenant.js', name);
   const tenantCmd = program.command('tenant').description('tenants: Linux users with their own mosaic home, socket and systemd --user');
   tenantCmd
     .command('add')
@@ -368,7 +378,7 @@ Example:
       .option('--name <name>', 'names the private config and session (default: <yolo|safe>-<runtime>)')
       .option('--resume', "continue this name's previous conversation instead of starting a new one")
       .addHelpText('after', () => `\nArguments after a lone "--" go to the runtime as they are.\n`)
-      .action(lazy(() => import('./commands/foreground.js'), name));
+      .action(lazy('./commands/foreground.js', name));
   foregroundCommand(
     'yolo',
     'run one runtime unattended in this terminal, with the flags, config and hooks of a yolo fleet agent',
@@ -383,32 +393,32 @@ Example:
     .option('--slow-ms <ms>', 'stay busy this long before acknowledging')
     .option('--interval <seconds>', 'heartbeat interval')
     .option('--record-dir <dir>', 'also write each received message body to <dir>/<seq>.msg')
-    .action(lazy(() => import('./commands/stub-agent.js'), 'stubAgent'));
+    .action(lazy('./commands/stub-agent.js', 'stubAgent'));
 
   program
     .command('doctor')
     .description('check tmux, each runtime (installed, version), and each agent (hook installed, credentials); exit 1 with what to fix')
     .addOption(json())
-    .action(lazy(() => import('./commands/doctor.js'), 'doctor'));
+    .action(lazy('./commands/doctor.js', 'doctor'));
 
   program
     .command('demo')
     .description('start a 3-agent stub fleet on a private socket, show it, restart one agent, show it again')
     .option('--stop', 'stop the demo fleet instead')
-    .action(lazy(() => import('./commands/demo.js'), 'demo'));
+    .action(lazy('./commands/demo.js', 'demo'));
 
   program
     .command('_systemd', { hidden: true })
     .description('internal: the steps the generated systemd units run')
     .argument('<step>', 'holder-check | holder-ready')
-    .action(lazy(() => import('./commands/unit-steps.js'), 'step'));
+    .action(lazy('./commands/unit-steps.js', 'step'));
 
   program
     .command('_needs-you', { hidden: true })
     .description("internal: the fleet's needs-you process (notifications, on_limit), kept running by the watchdog")
     .requiredOption('--socket <name>', "the fleet's tmux socket")
     .option('--tick-ms <ms>', 'milliseconds between readings of the fleet')
-    .action(lazy(() => import('./commands/needs-you.js'), 'needsYou'));
+    .action(lazy('./commands/needs-you.js', 'needsYou'));
 
   program
     .command('_supervise', { hidden: true })
@@ -423,7 +433,7 @@ Example:
     .option('--dead-time <seconds>')
     .option('--watchdog')
     .option('--pane <id>')
-    .action(lazy(() => import('./commands/supervise.js'), 'supervise'));
+    .action(lazy('./commands/supervise.js', 'supervise'));
 
   for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride();
@@ -436,14 +446,14 @@ Example:
     )
     .argument('[host...]', 'roster host names (default: all)')
     .addOption(json())
-    .action(lazy(() => import('./commands/hosts.js'), 'check'));
+    .action(lazy('./commands/hosts.js', 'check'));
   program
     .command('_host-roster', { hidden: true })
     .description("receive this host's part of an operator's roster on stdin (run over ssh by the operator's mosaic)")
     .requiredOption('--origin <name>', 'who sends it (tenant@host)')
-    .action(lazy(() => import('./commands/hosts.js'), 'hostRoster'));
+    .action(lazy('./commands/hosts.js', 'hostRoster'));
 
-  const framework = (name: string) => lazy(() => import('./commands/framework.js'), name);
+  const framework = (name: string) => lazy('./commands/framework.js', name);
   const contractHelp = `
 Files: <config root>/contract/{AGENTS,CONSTITUTION}.md (the agent contract, put in every agent's system
 prompt ahead of its persona), the roster, and <config root>/.mosaic-manifest.json (the sha256 of what
@@ -472,7 +482,7 @@ Example:`;
     )
     .action(framework('update'));
 
-  const forge = (name: string) => lazy(() => import('./commands/forge.js'), name);
+  const forge = (name: string) => lazy('./commands/forge.js', name);
   const forgeOptions = (command: Command): Command =>
     command
       .addOption(
@@ -560,9 +570,14 @@ Example:
   mosaic sanitize check src docs --json | jq '.findings[] | "\\(.file):\\(.line) \\(.rule)"'
   mosaic sanitize check --self-test`,
     )
-    .action(lazy(() => import('./commands/sanitize.js'), 'check'));
+    .action(lazy('./commands/sanitize.js', 'check'));
 
   return program;
+}
+
+/** The quick path's spec of this program (written to dist/cli/verbs.json at build time). */
+export function verbSpec(program = buildProgram()): VerbSpec {
+  return describeProgram(program, (command) => commandTargets.get(command));
 }
 
 /** Parse, run, and map every outcome to an exit code. The program's one exit point. */
