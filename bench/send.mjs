@@ -170,7 +170,9 @@ try {
   console.log('  where the time goes (medians):');
   console.log(`    node -e 0                   ${ms(s.node).padStart(8)}   bare node startup`);
   console.log(`    mosaic --version            ${ms(s.version).padStart(8)}   CLI entry, no program loaded`);
-  console.log(`    send refused (empty body)   ${ms(s.refused).padStart(8)}   + commander program and the send modules`);
+  console.log(
+    `    send refused (empty body)   ${ms(s.refused).padStart(8)}   + the send modules (a plain line skips commander: decision 026)`,
+  );
   console.log(`    delivery (duration_ms)      ${ms(s.delivery).padStart(8)}   lock, ~5 tmux calls, waiting for the stub's ack`);
   console.log(
     `    rest                        ${ms(s.mosaic - s.refused - s.delivery).padStart(8)}   cached roster, context, output, exit`,

@@ -124,13 +124,16 @@ function naive() {
   return { start, stop };
 }
 
-// Calibration: the same calls for units whose ExecStart is /bin/true, i.e. what batching saves
+// Calibration: the same calls for units whose ExecStart and ExecStop are /bin/true, i.e. what batching saves
 // in systemd itself, without the processes each real agent start creates (pane, launcher, stub, transcript pipe).
+// Each has a stop process because an agent unit needs one: the agent's processes are the tmux server's children,
+// in the holder's cgroup, so the manager can only end a session by running a command (100 stops: 0.1 s without
+// ExecStop, 1.1 s with /bin/true on this VM).
 const runtimeUnitDir = path.join(managerEnv.XDG_RUNTIME_DIR, 'systemd', 'user');
 const noopTemplate = path.join(runtimeUnitDir, `${prefix}-noop@.service`);
 function calibration() {
   mkdirSync(runtimeUnitDir, { recursive: true });
-  writeFileSync(noopTemplate, '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n');
+  writeFileSync(noopTemplate, '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/true\n');
   must(systemctl(['daemon-reload']), 'daemon-reload');
   const noops = agents.map((a) => `${prefix}-noop@${a}.service`);
   const batchedMs = time(() => {
@@ -239,7 +242,7 @@ try {
   );
   const c = calibration();
   console.log(
-    `  calibration, ExecStart=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
+    `  calibration, ExecStart=ExecStop=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
       ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that every side pays)',
   );
   emitResult({
@@ -248,7 +251,7 @@ try {
     baseline: n.total,
     baseline_label: 'one systemctl per unit',
     ratio_of: 'per-unit/mosaic',
-    // The least systemd supervision can add to the built-in run: 100 units' start and stop, one process each.
+    // The least systemd supervision can add to the built-in run: 100 units, a start and a stop process each.
     floor: d.total + c.batchedMs,
     floor_label: 'built-in + no-op units',
     extra: {
