@@ -22,14 +22,13 @@ const lazy = (module: string, name: string) => {
 };
 
 /** A Command that remembers where its lazy action lives, for the quick path's spec (verb-spec.ts). */
-const commandTargets = new WeakMap<Command, VerbTarget>();
 class MosaicCommand extends Command {
+  verbTarget: VerbTarget | undefined;
   override createCommand(name?: string): MosaicCommand {
     return new MosaicCommand(name);
   }
   override action(fn: (this: this, ...args: unknown[]) => void | Promise<void>): this {
-    const target = handlerTargets.get(fn);
-    if (target) commandTargets.set(this, target);
+    this.verbTarget = handlerTargets.get(fn);
     return super.action(fn);
   }
 }
@@ -577,7 +576,7 @@ Example:
 
 /** The quick path's spec of this program (written to dist/cli/verbs.json at build time). */
 export function verbSpec(program = buildProgram()): VerbSpec {
-  return describeProgram(program, (command) => commandTargets.get(command));
+  return describeProgram(program, (command) => (command instanceof MosaicCommand ? command.verbTarget : undefined));
 }
 
 /** Parse, run, and map every outcome to an exit code. The program's one exit point. */

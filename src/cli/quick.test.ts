@@ -1,9 +1,9 @@
-import type { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { rewriteAliases } from './aliases.js';
 import { buildProgram, verbSpec } from './program.js';
 import { invocation, parseQuick } from './quick.js';
-import type { OptionSpec, VerbEntry } from './verb-spec.js';
+import { describeProgram, type OptionSpec, type VerbEntry } from './verb-spec.js';
 
 /** What an action sees: the verb's path, operands, own options and options with the globals. */
 interface Seen {
@@ -134,5 +134,42 @@ describe('the quick path reads a command line as commander does', () => {
     for (const [verb, { target }] of Object.entries(spec.verbs)) {
       expect(typeof ((await import(target.module)) as Record<string, unknown>)[target.name], verb).toBe('function');
     }
+  });
+});
+
+describe('describeProgram leaves to commander what its spec cannot carry', () => {
+  const target = { module: './commands/x.js', name: 'x' };
+  const spec = (build: (group: Command) => void) => {
+    const program = new Command('mosaic').option('--roster <path>');
+    build(program.command('g'));
+    return describeProgram(program, () => target);
+  };
+
+  it('takes a plain verb, with its defaults and --no- options as commander sets them', () => {
+    const verbs = spec((g) => g.command('plain').argument('<a>').option('--n <x>', '', '2').option('--no-reset')).verbs;
+    expect(verbs['g plain']).toMatchObject({ min: 1, max: 1, target });
+    expect(verbs['g plain']!.levels[2]!.initial).toEqual({ n: '2', reset: true });
+  });
+
+  it('drops verbs with a required option, a default JSON would change, or an operand with a default', () => {
+    const verbs = spec((g) => {
+      g.command('required').requiredOption('--runtime <r>');
+      g.command('number').addOption(new Option('--n <x>').default(2));
+      g.command('operand').argument('[a]', '', 'x');
+    }).verbs;
+    expect(Object.keys(verbs)).toEqual([]);
+  });
+
+  it('marks options with behaviour of their own commanderOnly, and the program version', () => {
+    const program = new Command('mosaic').version('1.0.0', '-V, --version');
+    const verb = program.command('v').option('--source <s>').option('--opt [x]').option('--plain');
+    verb.on('option:source', () => undefined);
+    const level = describeProgram(program, () => target).verbs.v!.levels;
+    expect(level[0]!.options.find((o) => o.long === '--version')?.commanderOnly).toBe(true);
+    expect(level[1]!.options.map((o) => [o.long, o.commanderOnly ?? false])).toEqual([
+      ['--source', true],
+      ['--opt', true],
+      ['--plain', false],
+    ]);
   });
 });

@@ -70,8 +70,10 @@ function levelOf(command: Command): LevelSpec | undefined {
       : { commanderOnly: true }),
   }));
   const initial = command.opts();
-  // Only values JSON keeps as they are.
-  if (JSON.stringify(JSON.parse(JSON.stringify(initial))) !== JSON.stringify(initial)) return undefined;
+  // verbs.json carries these values: only strings, flags and lists of strings survive it unchanged.
+  const plainValue = (v: unknown): boolean =>
+    typeof v === 'string' || typeof v === 'boolean' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (!Object.values(initial).every(plainValue)) return undefined;
   return { name: command.name(), options, initial };
 }
 
@@ -80,11 +82,12 @@ export function describeProgram(program: Command, targetOf: (command: Command) =
   const verbs: Record<string, VerbEntry> = {};
   const root = levelOf(program);
   if (!root) return { program: { name: program.name(), options: [], initial: {} }, verbs };
-  const visit = (command: Command, path: string[], levels: LevelSpec[]): void => {
-    const level = levelOf(command);
-    if (!level) return;
-    const chain = [...levels, level];
-    for (const sub of command.commands) visit(sub, [...path, sub.name()], chain);
+  // `chain` holds the levels down to `command`, its own included.
+  const visit = (command: Command, path: string[], chain: LevelSpec[]): void => {
+    for (const sub of command.commands) {
+      const level = levelOf(sub);
+      if (level) visit(sub, [...path, sub.name()], [...chain, level]);
+    }
     const target = targetOf(command);
     if (command.commands.length > 0 || !target || path.length === 0) return;
     const args = command.registeredArguments;
@@ -97,6 +100,6 @@ export function describeProgram(program: Command, targetOf: (command: Command) =
       max: last?.variadic ? null : args.length,
     };
   };
-  visit(program, [], []);
+  visit(program, [], [root]);
   return { program: root, verbs };
 }
