@@ -29,7 +29,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { clearTimeout } from 'node:timers';
-import { CLI, emitResult, machineJiffies, median, processStartTime, timed, treePids } from './lib.mjs';
+import { CLI, emitResult, machineBusyJiffies, median, processStartTime, timed, treePids } from './lib.mjs';
 
 // This dist's own ssh argv and master socket, for the breakdown rows (what one host's part costs alone).
 const { controlDirectory, controlPath, sshArgv } = await import(path.join(path.dirname(CLI), '..', 'remote', 'ssh.js'));
@@ -47,14 +47,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Jiffies per second in /proc/stat (USER_HZ: 100 on every Linux port but a few old alpha/ia64 ones). */
 const USER_HZ = 100;
-/**
- * CPU time the whole machine has spent busy, in ms over all cores: user, nice, system, irq and softirq.
- * Not idle or iowait, and not steal (time the hypervisor gave to someone else).
- */
-function machineBusyMs() {
-  const { user, nice, system, irq, softirq } = machineJiffies();
-  return ((user + nice + system + irq + softirq) * 1000) / USER_HZ;
-}
+/** CPU time the whole machine has spent busy (bench/lib's machineBusyJiffies), in ms over all cores. */
+const machineBusyMs = () => (machineBusyJiffies() * 1000) / USER_HZ;
 
 function which(name) {
   for (const d of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin']) {

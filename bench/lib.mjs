@@ -110,6 +110,14 @@ export function machineJiffies() {
   return { user, nice, system, idle, iowait, irq, softirq, steal };
 }
 
+/**
+ * The jiffies the whole machine spent busy: user, nice, system, irq and softirq. Not idle or iowait,
+ * and not steal (time the hypervisor gave to another guest). bench/hosts and bench/scale both count so.
+ */
+export function machineBusyJiffies(j = machineJiffies()) {
+  return j.user + j.nice + j.system + j.irq + j.softirq;
+}
+
 /** SIGKILL, by PID, each process of `tree` that is still the one seen (same start time): ours, nothing else. */
 export function killSurvivors(tree) {
   for (const [pid, started] of tree) {

@@ -17,7 +17,20 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
-import { CLI, emitResult, fmt, machineJiffies, median, now, processStartTime, stubAgents, treeMemory, treePids, world } from './lib.mjs';
+import {
+  CLI,
+  emitResult,
+  fmt,
+  machineBusyJiffies,
+  machineJiffies,
+  median,
+  now,
+  processStartTime,
+  stubAgents,
+  treeMemory,
+  treePids,
+  world,
+} from './lib.mjs';
 
 const COUNT = Number(process.env.BENCH_AGENTS ?? 2000);
 const PS_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -210,7 +223,7 @@ function treeTicks(root) {
 async function idleLoad(pid, ms) {
   const cpu = () => {
     const j = machineJiffies();
-    return { idle: j.idle + j.iowait, total: Object.values(j).reduce((a, b) => a + b, 0) };
+    return { busy: machineBusyJiffies(j), total: Object.values(j).reduce((a, b) => a + b, 0) };
   };
   const a = cpu();
   const s = cpuTicks(pid);
@@ -223,7 +236,7 @@ async function idleLoad(pid, ms) {
   for (const [p, ticks] of t2) if (t1.has(p)) fleet += ticks - t1.get(p);
   const ticksPerSecond = 100; // USER_HZ on Linux
   return {
-    machineBusy: 1 - (b.idle - a.idle) / (b.total - a.total),
+    machineBusy: (b.busy - a.busy) / (b.total - a.total),
     serverCore: (s2 - s) / ticksPerSecond / (ms / 1000),
     fleetCores: fleet / ticksPerSecond / (ms / 1000),
   };
