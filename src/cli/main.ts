@@ -13,6 +13,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
   // A plain command line runs its verb without commander (quick.ts); anything else goes to commander.
+  // Help always does (quick.ts never takes it), so it skips loading quick.js and verbs.json.
   const help = args.includes('--help') || args.includes('-h');
   const quick = help ? undefined : (await import('./quick.js')).quickRun(process.argv);
   process.exitCode = await (quick ?? (await import('./program.js')).runProgram(process.argv));
