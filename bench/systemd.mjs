@@ -129,13 +129,22 @@ function naive() {
 // Each has a stop process because an agent unit needs one: the agent's processes are the tmux server's children,
 // in the holder's cgroup, so the manager can only end a session by running a command (100 stops: 0.1 s without
 // ExecStop, 1.1 s with /bin/true on this VM).
+// Then the batched calls once more for units whose start and stop each run one tmux client that asks an idle
+// server for nothing: the least a unit that creates its agent's session when the manager starts it (at boot, by
+// hand, after the holder restarted), and kills it when stopped, can cost over /bin/true. The tmux binary is the
+// one the fleet uses; the idle server has a socket of its own.
 const runtimeUnitDir = path.join(managerEnv.XDG_RUNTIME_DIR, 'systemd', 'user');
 const noopTemplate = path.join(runtimeUnitDir, `${prefix}-noop@.service`);
+const idleSocket = `${socket}-idle`;
+const idleSocketPath = path.join(dir, 'tmux', `tmux-${uid}`, idleSocket);
 function calibration() {
   mkdirSync(runtimeUnitDir, { recursive: true });
-  writeFileSync(noopTemplate, '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/true\n');
-  must(systemctl(['daemon-reload']), 'daemon-reload');
   const noops = agents.map((a) => `${prefix}-noop@${a}.service`);
+  const template = (command) => {
+    writeFileSync(noopTemplate, `[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=${command}\nExecStop=${command}\n`);
+    must(systemctl(['daemon-reload']), 'daemon-reload');
+  };
+  template('/bin/true');
   const batchedMs = time(() => {
     must(systemctl(['start', ...noops]), 'noop start');
     must(systemctl(['stop', ...noops]), 'noop stop');
@@ -144,9 +153,17 @@ function calibration() {
     for (const unit of noops) must(systemctl(['start', unit]), 'noop start');
     for (const unit of noops) must(systemctl(['stop', unit]), 'noop stop');
   });
+  const tmuxBinary = must(run(['sh', '-c', 'command -v tmux']), 'finding tmux').stdout.trim();
+  must(run(['tmux', '-L', idleSocket, '-f', '/dev/null', 'new-session', '-d', '-s', 'idle']), 'idle tmux server');
+  template(`${tmuxBinary} -S ${idleSocketPath} -f /dev/null display-message -p ok`);
+  const tmuxClientMs = time(() => {
+    must(systemctl(['start', ...noops]), 'tmux-client unit start');
+    must(systemctl(['stop', ...noops]), 'tmux-client unit stop');
+  });
+  run(['tmux', '-L', idleSocket, 'kill-server']);
   rmSync(noopTemplate, { force: true });
   systemctl(['daemon-reload']);
-  return { batchedMs, naiveMs };
+  return { batchedMs, naiveMs, tmuxClientMs };
 }
 
 let cleanedUp = false;
@@ -172,6 +189,7 @@ function cleanup() {
   mosaic(['fleet', 'stop'], builtinEnv);
   run(['tmux', '-L', socket, 'kill-server']);
   run(['tmux', '-L', builtinSocket, 'kill-server']);
+  run(['tmux', '-L', idleSocket, 'kill-server']);
   rmSync(dir, { recursive: true, force: true });
   removeEmptyDirs(madeUnitDirs);
 }
@@ -245,6 +263,11 @@ try {
     `  calibration, ExecStart=ExecStop=/bin/true: batched ${fmt(c.batchedMs).trim()}, per unit ${fmt(c.naiveMs).trim()}: ${(c.naiveMs / c.batchedMs).toFixed(2)}x` +
       ' (systemd alone; with mosaic each agent start also creates a pane, launcher, stub and transcript pipe: about ten processes that every side pays)',
   );
+  const unitFloor = d.total + c.tmuxClientMs;
+  console.log(
+    `  calibration, one tmux client per unit start and stop: batched ${fmt(c.tmuxClientMs).trim()}; built-in + these ${fmt(unitFloor).trim()} = ${(unitFloor / d.total).toFixed(2)}x built-in` +
+      ' (the least for units that create and kill their sessions themselves; mosaic adds its sh step, the holder unit and its checks)',
+  );
   emitResult({
     ...(COUNT === 100 ? { id: 'systemd@100' } : { figure: `systemd start+stop ${COUNT}` }),
     mosaic: b.total,
@@ -261,6 +284,9 @@ try {
       stop: Number(b.stop.toFixed(2)),
       builtin_start: Number(d.start.toFixed(2)),
       builtin_stop: Number(d.stop.toFixed(2)),
+      // built-in + units that run one tmux client at start and at stop: see calibration().
+      tmux_client_units: Number(c.tmuxClientMs.toFixed(2)),
+      tmux_client_floor_ratio: Number((unitFloor / d.total).toFixed(3)),
     },
     note: 'whole-process wall time; start = command returned; medians of start+stop per round',
   });
