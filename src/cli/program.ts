@@ -49,7 +49,7 @@ export function buildProgram(): Command {
       'after',
       `
 Config root: $MOSAIC_FLEET_HOME, else $XDG_CONFIG_HOME/mosaic/fleet, else ~/.config/mosaic/fleet.
-Exit codes: 0 ok, 1 error or failed check, 2 usage error, 70 internal error.`,
+Exit codes: 0 ok, 1 error or failed check, 2 usage error, 3 some hosts did not answer (fleet ps), 70 internal error.`,
     );
 
   const fleetCmd = program.command('fleet').description('the whole fleet: create a roster, start, stop, restart, check');
@@ -94,7 +94,7 @@ name. It works without a roster: if yours was deleted, replaced or no longer par
     .action(fleet('restart'));
   fleetCmd
     .command('status')
-    .description('state of every roster agent: running/restarting/failed/stopped, pane pid, restarts, heartbeat')
+    .description('state of every roster agent: running/restarting/failed/dead/stopped, pane pid, restarts, heartbeat')
     .addOption(json())
     .action(fleet('status'));
   fleetCmd
