@@ -40,12 +40,21 @@ export function table(header: string[], rows: string[][]): string {
   return [colour.bold(line(header)), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Terminal control characters (C0 but tab and newline, DEL, C1) spelled out as `\u001b`: a message that
+ * quotes what the user typed (a name, a label) must not act on the terminal it is printed to.
+ */
+export function visibleControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Turn any error into a message and an exit code. The single exit point's helper. */
 export function reportError(error: unknown): number {
   if (error instanceof MosaicError) {
-    err(`mosaic: ${error.message}`);
-    if (error instanceof CheckFailedError) for (const problem of error.problems) err(`  - ${problem}`);
-    if (error.hint) err(`  hint: ${error.hint}`);
+    err(`mosaic: ${visibleControls(error.message)}`);
+    if (error instanceof CheckFailedError) for (const problem of error.problems) err(`  - ${visibleControls(problem)}`);
+    if (error.hint) err(`  hint: ${visibleControls(error.hint)}`);
     if (process.env.MOSAIC_DEBUG && error instanceof CommandError) err(String(error.stack));
     return error.exitCode;
   }

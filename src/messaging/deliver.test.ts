@@ -18,7 +18,16 @@ function virtualClock(): Clock & { t: number } {
 }
 
 /** A model of the stub agent behind a pane: what it shows, how it treats Enter. */
-function fakeStub(options: { dropEnters?: number; blank?: boolean; acceptsNothing?: boolean } = {}) {
+function fakeStub(
+  options: {
+    dropEnters?: number;
+    blank?: boolean;
+    acceptsNothing?: boolean;
+    /** Reads its input this slowly (with `clock`): an Enter counts only once the text before it is read. */
+    readMsPerKiB?: number;
+    clock?: Clock;
+  } = {},
+) {
   const state = {
     input: '',
     acks: [] as string[],
@@ -26,6 +35,25 @@ function fakeStub(options: { dropEnters?: number; blank?: boolean; acceptsNothin
     enters: 0,
     dropEnters: options.dropEnters ?? 0,
     blank: Boolean(options.blank),
+    /** When the pasted text will have been read (readMsPerKiB), and the Enter presses waiting behind it. */
+    readAt: 0,
+    waitingEnters: 0,
+    /** Enter presses that reached the stub with nothing in the input: empty submissions. */
+    strayEnters: 0,
+  };
+  const submit = (): void => {
+    if (state.input === '') {
+      state.strayEnters++;
+      return;
+    }
+    const body = state.input;
+    state.input = '';
+    state.acks.push(`[stub] ack seq=${state.acks.length + 1} bytes=${Buffer.byteLength(body)} cksum=${posixCksum(body)}`);
+  };
+  /** The Enter presses the stub gets to once it has read the text before them. */
+  const readUpToNow = (): void => {
+    if (!options.clock || options.clock.now() < state.readAt) return;
+    for (; state.waitingEnters > 0; state.waitingEnters--) submit();
   };
   const render = (): Screen => {
     const lines = state.blank
@@ -39,15 +67,23 @@ function fakeStub(options: { dropEnters?: number; blank?: boolean; acceptsNothin
       const before = render();
       state.pastes.push(text);
       state.input += text;
+      if (options.readMsPerKiB !== undefined && options.clock)
+        state.readAt = options.clock.now() + (Buffer.byteLength(text) / 1024) * options.readMsPerKiB;
       return before;
     },
-    capture: async () => render(),
+    capture: async () => {
+      readUpToNow();
+      return render();
+    },
     pressEnter: async () => {
       state.enters++;
-      if (options.acceptsNothing || state.dropEnters-- > 0 || state.input === '') return;
-      const body = state.input;
-      state.input = '';
-      state.acks.push(`[stub] ack seq=${state.acks.length + 1} bytes=${Buffer.byteLength(body)} cksum=${posixCksum(body)}`);
+      if (options.acceptsNothing || state.dropEnters-- > 0) return;
+      if (options.readMsPerKiB !== undefined) {
+        state.waitingEnters++;
+        readUpToNow();
+        return;
+      }
+      if (state.input !== '') submit();
     },
   };
   return { io, state };
@@ -67,7 +103,7 @@ describe('deliver', () => {
   it('accepted with one paste and one Enter', async () => {
     const { io, state } = fakeStub();
     const outcome = await deliver(io, request(), virtualClock());
-    expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 1 });
+    expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 1, pasted: true });
     expect(state.pastes).toEqual(['[h:operator -> a] hello']);
   });
 
@@ -94,6 +130,22 @@ describe('deliver', () => {
     expect(state.acks).toHaveLength(1);
   });
 
+  it('a large text still being read when the first Enter lands: no second Enter (it would submit an empty line)', async () => {
+    const clock = virtualClock();
+    // 300 KiB read at 4 ms a KiB: 1.2 s, about what the real stub took here.
+    const { io, state } = fakeStub({ readMsPerKiB: 4, clock });
+    const text = 'w'.repeat(300 * 1024);
+    const outcome = await deliver(io, request({ text }), clock);
+    expect(outcome).toMatchObject({ status: 'accepted', enterPresses: 1 });
+    expect(state.strayEnters).toBe(0);
+    // A lost Enter is still retried for such a text, only later.
+    const lostClock = virtualClock();
+    const lost = fakeStub({ readMsPerKiB: 4, clock: lostClock, dropEnters: 1 });
+    const retried = await deliver(lost.io, request({ text }), lostClock);
+    expect(retried).toMatchObject({ status: 'accepted', enterPresses: 2 });
+    expect(lost.state.strayEnters).toBe(0);
+  });
+
   it('a pane that never submits: draft at the deadline (never earlier), after the bounded Enter retries', async () => {
     const { io, state } = fakeStub({ acceptsNothing: true });
     const clock = virtualClock();
@@ -108,7 +160,7 @@ describe('deliver', () => {
     const { io, state } = fakeStub({ blank: true });
     const clock = virtualClock();
     const outcome = await deliver(io, request({ timeoutMs: 2000 }), clock);
-    expect(outcome.status).toBe('unverifiable');
+    expect(outcome).toMatchObject({ status: 'unverifiable', pasted: false }); // the send event says bytes=0
     expect(outcome.detail).toMatch(/nothing was sent.*shows nothing/);
     expect(state.pastes).toHaveLength(0);
     expect(state.enters).toBe(0);
@@ -119,7 +171,9 @@ describe('deliver', () => {
     const { io } = fakeStub({ acceptsNothing: true });
     const outcome = await deliver(io, request({ verify: false }), virtualClock());
     expect(outcome.status).toBe('sent');
-    expect(outcome.detail).toMatch(/not verified/);
+    // It saw the text left in the input: it does not call that submitted.
+    expect(outcome.detail).toMatch(/^not verified, and it looks left as a draft: .*still in the input/);
+    expect(outcome.detail).not.toMatch(/submitted/);
   });
 
   it('a runtime-reported acknowledgement (AckSource) counts as evidence', async () => {

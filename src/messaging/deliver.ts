@@ -10,6 +10,8 @@ export interface DeliveryOutcome {
   status: SendStatus;
   detail: string;
   enterPresses: number;
+  /** Whether the text was pasted at all (an agent that never became ready gets nothing). */
+  pasted: boolean;
 }
 
 /** The tmux side of a delivery, injectable so the loop can be tested without tmux. */
@@ -96,6 +98,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
         status: 'unverifiable',
         detail: `nothing was sent: the agent is not ready for input (${readiness.detail})`,
         enterPresses: 0,
+        pasted: false,
       };
     }
     await clock.sleep(pollPause(i + 3, clock.now() - started));
@@ -127,7 +130,11 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   const settle = pastedAt + timing.settleMs - clock.now();
   if (settle > 0) await clock.sleep(settle);
 
-  // 2. Enter, then watch.
+  // 2. Enter, then watch. A large text can still be on its way into the program when the first Enter lands
+  //    behind it: the screen shows the echoed draft while the program reads. An Enter retried then is not a
+  //    lost one found again but a second submission (an empty line, or an answer to whatever asks next), so
+  //    the retries wait longer for larger texts (300 KiB took a stub 1.2 s to read here).
+  const readAllowanceMs = Math.floor(probe.bytes / READ_BYTES_PER_MS);
   await io.pressEnter();
   trace({ step: 'enter' });
   let presses = 1;
@@ -135,10 +142,15 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   const firstEnter = lastEnter;
   let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
   let queuedSince: number | undefined;
+  // Without --verify every outcome is "sent" (exit 0), but the words still say what was seen: a text seen
+  // left in the input after the Enter presses was not submitted.
+  const unverifiedDetail = (status: SendStatus, detail: string): string =>
+    status === 'draft' ? `not verified, and it looks left as a draft: ${detail}` : `submitted, not verified: ${detail}`;
   const finish = (status: SendStatus, detail: string): DeliveryOutcome => ({
     status: !request.verify && status !== 'accepted' && status !== 'queued' ? 'sent' : status,
-    detail: !request.verify && status !== 'accepted' && status !== 'queued' ? `submitted, not verified: ${detail}` : detail,
+    detail: !request.verify && status !== 'accepted' && status !== 'queued' ? unverifiedDetail(status, detail) : detail,
     enterPresses: presses,
+    pasted: true,
   });
   for (let i = 0; ; i++) {
     await clock.sleep(pollPause(i, clock.now() - firstEnter));
@@ -170,7 +182,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
     if (last.kind === 'draft') {
       probe.draft = screen;
       const retry = timing.enterRetryMs[presses - 1];
-      if (retry !== undefined && now - lastEnter >= retry && now < deadline) {
+      if (retry !== undefined && now - lastEnter >= retry + readAllowanceMs && now < deadline) {
         await io.pressEnter();
         presses++;
         lastEnter = clock.now();
@@ -186,6 +198,9 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   if (last.kind === 'draft') return finish('draft', `${last.detail} after ${presses} Enter presses (${waited} ms)`);
   return finish('unverifiable', `no evidence of acceptance within ${waited} ms: ${last.detail}`);
 }
+
+/** The slowest reading of a pasted text an Enter retry allows for: 100 bytes a millisecond (10 ms per KB). */
+export const READ_BYTES_PER_MS = 100;
 
 /** How long a screen that shows the message queued waits for the runtime's own word before saying "queued". */
 export const QUEUE_CONFIRM_MS = 1500;

@@ -213,7 +213,8 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
       agent: agent.name,
       status: outcome.status,
       detail: outcome.detail,
-      bytes: Buffer.byteLength(text),
+      // What reached the pane: nothing when the agent never became ready for it.
+      bytes: outcome.pasted ? Buffer.byteLength(text) : 0,
       duration_ms: Math.round(clock.now() - started),
       send_id: sendId,
     };
@@ -225,34 +226,43 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
 /** The same message to many agents in parallel; a failure is that agent's result, not the whole command's. */
 export async function broadcast(ctx: SendContext, agents: readonly AgentSpec[], options: SendOptions): Promise<SendResult[]> {
   const panes = new Panes(ctx.tmux);
-  const clock = options.clock ?? realClock;
   const results: SendResult[] = new Array(agents.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < agents.length) {
       const index = next++;
-      const agent = agents[index]!;
-      const started = clock.now();
-      try {
-        results[index] = await sendToAgent(ctx, agent, options, panes);
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        results[index] = {
-          tenant_id: ctx.roster.tenantId,
-          host: ctx.host.identity.host,
-          agent: agent.name,
-          status: 'error',
-          detail: error.message,
-          bytes: 0,
-          duration_ms: Math.round(clock.now() - started),
-          send_id: '',
-          hint: error.hint,
-        };
-      }
+      results[index] = await sendOrRecord(ctx, agents[index]!, options, panes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(BROADCAST_CONCURRENCY, agents.length) }, worker));
   return results;
+}
+
+/** sendToAgent, with a send that could not even be pasted (a UserError) as that agent's `error` result. */
+export async function sendOrRecord(
+  ctx: SendContext,
+  agent: AgentSpec,
+  options: SendOptions,
+  panes = new Panes(ctx.tmux),
+): Promise<SendResult> {
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
+  try {
+    return await sendToAgent(ctx, agent, options, panes);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return {
+      tenant_id: ctx.roster.tenantId,
+      host: ctx.host.identity.host,
+      agent: agent.name,
+      status: 'error',
+      detail: error.message,
+      bytes: 0,
+      duration_ms: Math.round(clock.now() - started),
+      send_id: '',
+      hint: error.hint,
+    };
+  }
 }
 
 /** Whether a result counts as delivered for the exit code. */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, readSendTrace, roster, type TestFleet } from './harness.js';
+import { CLI, createFleet, eventually, readSendTrace, roster, type TestFleet } from './harness.js';
 
 interface SendResult {
   tenant_id: string;
@@ -221,13 +221,36 @@ describe('agent send on real tmux with the stub agent', () => {
       expect(run.stderr).toMatch(message);
       expect(run.stderr).toMatch(/nothing was sent/);
     }
+    // Bytes that are not UTF-8 in the argument itself: node would read them as U+FFFD; refused the same way
+    // (a real U+FFFD typed in UTF-8 is text like any other, and goes).
+    for (const form of ['-m "$m"', '-m"$m"', '--message="$m"']) {
+      const script = `m=$(printf "$1"); exec "$0" ${JSON.stringify(CLI)} agent send a --verify ${form}`;
+      const argv = spawnSync('sh', ['-c', script, process.execPath, 'caf\\351'], {
+        env: fleet.env,
+        encoding: 'utf8',
+      });
+      expect(argv.status, `${form}: ${argv.stderr}`).toBe(1);
+      expect(argv.stderr).toMatch(/the message from --message is not valid UTF-8; nothing was sent/);
+    }
+    // A name or label that quotes a control character is printed with it spelled out, not acting on the terminal.
+    const label = await fleet.mosaic(['agent', 'send', 'a', '--source-label', 'esc\u001b[31m', '-m', 'x']);
+    expect(label.stderr).toContain('"esc\\u001b[31m"');
+    expect(label.stderr).not.toContain('\u001b');
     expect((await fleet.mosaic(['agent', 'send', 'a', '-m', 'x', '--file', nulFile])).status).toBe(2);
     expect((await fleet.mosaic(['agent', 'send', 'a', '--verify-timeout', 'soon', '-m', 'x'])).status).toBe(2);
 
-    // Not running: a clear error too.
+    // Not running: a clear error too; with --json, the same record a broadcast gives, on stdout.
     const stopped = await fleet.mosaic(['agent', 'send', 'b', '-m', 'hello']);
     expect(stopped.status).toBe(1);
     expect(stopped.stderr).toMatch(/agent "b" is not running/);
+    const stoppedJson = await fleet.mosaic(['agent', 'send', 'b', '-m', 'hello', '--json']);
+    expect(stoppedJson.status).toBe(1);
+    expect(JSON.parse(stoppedJson.stdout)).toMatchObject({
+      agent: 'b',
+      status: 'error',
+      bytes: 0,
+      detail: expect.stringMatching(/not running/),
+    });
 
     // Nothing reached the agent: no record, and the input line is empty.
     expect(recorded('a')).toEqual([]);

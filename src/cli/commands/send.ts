@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
@@ -7,6 +7,7 @@ import {
   broadcast as broadcastMessage,
   delivered,
   DEFAULT_VERIFY_TIMEOUT_MS,
+  sendOrRecord,
   sendToAgent,
   type SendContext,
   type SendOptions,
@@ -17,7 +18,7 @@ import { runElsewhere } from '../elsewhere.js';
 import { cliHost } from '../host.js';
 import { recordTasksTaken } from '../../messaging/tasks.js';
 import type { AgentSpec } from '../../roster/model.js';
-import { colour, err, out, printJson } from '../output.js';
+import { colour, err, out, printJson, visibleControls } from '../output.js';
 
 interface MessageFlags {
   roster?: string;
@@ -58,7 +59,8 @@ export async function send(command: Command): Promise<number> {
   if (there !== undefined) return there;
   const [agent] = selectAgents(ctx.roster, [command.args[0]!]);
   await resetBeforeTask(ctx, [agent!], flags);
-  const result = await sendToAgent(ctx, agent!, sendOptions);
+  // With --json a send that could not even be pasted is a record on stdout too, as in a broadcast.
+  const result = flags.json ? await sendOrRecord(ctx, agent!, sendOptions) : await sendToAgent(ctx, agent!, sendOptions);
   await recordTasksTaken(ctx.paths.runDir, [agent!], [result]);
   if (flags.json) printJson(result);
   else render(result);
@@ -160,7 +162,14 @@ function traceTo(file: string | undefined): SendOptions['trace'] {
 
 async function readMessage(flags: MessageFlags): Promise<string> {
   if (flags.message !== undefined && flags.file !== undefined) throw new UsageError('give the message with --message or --file, not both');
-  if (flags.message !== undefined) return flags.message;
+  if (flags.message !== undefined) {
+    if (flags.message.includes('\uFFFD') && !argumentIsUtf8(flags.message)) {
+      throw new UserError('the message from --message is not valid UTF-8; nothing was sent', {
+        hint: 'pass the text in UTF-8 (with --file or on stdin, invalid bytes are refused the same way)',
+      });
+    }
+    return flags.message;
+  }
   if (flags.file !== undefined) {
     const bytes = await readFile(flags.file).catch((error: NodeJS.ErrnoException) => {
       throw new UserError(`cannot read message file ${flags.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
@@ -173,6 +182,33 @@ async function readMessage(flags: MessageFlags): Promise<string> {
   return decodeMessage(Buffer.concat(chunks), 'stdin');
 }
 
+/**
+ * Node turns bytes of argv that are not UTF-8 into U+FFFD, so the text alone cannot tell an invalid argument
+ * from a real U+FFFD. The process's own command line (Linux) still has the bytes: an argument that ends with
+ * `text` once decoded with replacements must also decode strictly.
+ */
+function argumentIsUtf8(text: string): boolean {
+  let raw: Buffer;
+  try {
+    raw = readFileSync('/proc/self/cmdline');
+  } catch {
+    return true; // no /proc: nothing to tell by
+  }
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  for (let start = 0; start < raw.length;) {
+    const end = raw.indexOf(0, start) === -1 ? raw.length : raw.indexOf(0, start);
+    const arg = raw.subarray(start, end);
+    start = end + 1;
+    if (!arg.toString('utf8').endsWith(text)) continue; // `-m <text>`, `-m<text>`, `--message=<text>`
+    try {
+      strict.decode(arg);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 const EXPLAIN: Record<string, string> = {
   queued: 'the agent is busy; it will read the message after its current turn',
   draft: 'the text sits in the input, not submitted',
@@ -182,8 +218,8 @@ const EXPLAIN: Record<string, string> = {
 function render(result: SendResult): void {
   const line = `${result.agent}: ${paint(result.status)} in ${result.duration_ms} ms (${result.detail})`;
   if (result.status === 'error') {
-    err(`${result.agent}: ${colour.red('error', process.stderr)}: ${result.detail}`);
-    if (result.hint) err(`  hint: ${result.hint}`);
+    err(`${result.agent}: ${colour.red('error', process.stderr)}: ${visibleControls(result.detail)}`);
+    if (result.hint) err(`  hint: ${visibleControls(result.hint)}`);
     return;
   }
   out(line);

@@ -36,10 +36,12 @@ describe('stub detector', () => {
     expect(stub.classify(stuck, probe(TEXT, ready, stuck), AFTER_GRACE).kind).toBe('draft');
   });
 
-  it('a busy stub has taken the message: waiting, not draft (no Enter retry)', () => {
+  it('a stub working on our exact text (bytes and checksum) has taken it: accepted, before its ack', () => {
     const seen = stub.classify(screen('stub/working'), probe(TEXT, ready), AFTER_GRACE);
-    expect(seen).toMatchObject({ kind: 'waiting' });
-    expect(seen.detail).toMatch(/working/);
+    expect(seen).toMatchObject({ kind: 'accepted' });
+    expect(seen.detail).toMatch(/working on it .*bytes and checksum match/);
+    // Working on another text: not ours.
+    expect(stub.classify(screen('stub/working'), probe(`${TEXT}!`, ready), AFTER_GRACE).kind).not.toBe('accepted');
   });
 });
 

@@ -2,7 +2,7 @@ import { containsNeedle, isBlank } from './text.js';
 import type { AcceptanceDetector, MessageProbe, Observation, Screen } from './types.js';
 import { DEFAULT_TIMING } from './types.js';
 
-/** `[stub] ack seq=3 bytes=42 cksum=123` (done) and `[stub] working seq=3 …` (busy, --slow-ms). */
+/** `[stub] ack seq=3 bytes=42 cksum=123` (done) and `[stub] working seq=3 …` (taken and busy with it, --slow-ms). */
 const LINE = /^\[stub\] (ack|working) seq=(\d+) bytes=(\d+) cksum=(\d+)/u;
 
 interface StubLine {
@@ -39,8 +39,9 @@ export const STUB_DETECTOR: AcceptanceDetector = {
     const mine = (line: StubLine): boolean => line.bytes === probe.bytes && line.cksum === probe.cksum;
     const ack = fresh.find((line) => line.kind === 'ack' && mine(line));
     if (ack) return { kind: 'accepted', detail: `stub ack seq=${ack.seq}, bytes and checksum match` };
+    // A `working` line carries the same numbers: the stub took our exact text and is busy with it (--slow-ms).
     const working = fresh.find((line) => line.kind === 'working' && mine(line));
-    if (working) return { kind: 'waiting', detail: `stub is working on it (seq=${working.seq})` };
+    if (working) return { kind: 'accepted', detail: `stub is working on it (seq=${working.seq}), bytes and checksum match` };
     if (holdsDraft(screen, probe)) {
       // Busy with an earlier message, the stub is not reading: what is typed waits in the terminal's
       // input. Once the Enter is echoed (the cursor left our text's row) the line is complete there,
