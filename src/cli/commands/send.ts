@@ -195,13 +195,11 @@ function argumentIsUtf8(text: string): boolean {
     return true; // no /proc: nothing to tell by
   }
   const strict = new TextDecoder('utf-8', { fatal: true });
-  for (let start = 0; start < raw.length;) {
-    const end = raw.indexOf(0, start) === -1 ? raw.length : raw.indexOf(0, start);
-    const arg = raw.subarray(start, end);
-    start = end + 1;
-    if (!arg.toString('utf8').endsWith(text)) continue; // `-m <text>`, `-m<text>`, `--message=<text>`
+  for (const arg of raw.toString('latin1').split('\0')) {
+    const bytes = Buffer.from(arg, 'latin1');
+    if (!bytes.toString('utf8').endsWith(text)) continue; // `-m <text>`, `-m<text>`, `--message=<text>`
     try {
-      strict.decode(arg);
+      strict.decode(bytes);
     } catch {
       return false;
     }
