@@ -583,15 +583,18 @@ export function verbSpec(program = buildProgram()): VerbSpec {
 export async function runProgram(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    // No command at all, like `mosaic fleet` without a subcommand: the help, on stderr, as a usage error.
     if (argv.length <= 2) {
-      program.outputHelp();
+      program.outputHelp({ error: true });
       return 2;
     }
     await program.parseAsync(rewriteAliases(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // Help commander shows unasked (a group without its subcommand, `help <unknown>`) has exitCode 1.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
       // commander already printed the message
       return 2;
     }

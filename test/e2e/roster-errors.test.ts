@@ -128,6 +128,21 @@ describe('invalid rosters: a clear error with file:line:column, and nothing chan
     expect(result.stderr).toMatch(/apt-get install -y tmux/);
   });
 
+  it('no command, or a group without its subcommand: the help on stderr, exit 2; asked for: stdout, exit 0', async () => {
+    const fleet = createFleet();
+    for (const args of [[], ['fleet'], ['agent'], ['help', 'nosuch']]) {
+      const run = await fleet.mosaic(args);
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr).toMatch(/^Usage: mosaic/);
+    }
+    for (const args of [['--help'], ['fleet', '--help'], ['help', 'fleet']]) {
+      const run = await fleet.mosaic(args);
+      expect(run.status, args.join(' ')).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: mosaic/);
+    }
+  });
+
   it('an unknown agent name changes nothing', async () => {
     const fleet = createFleet();
     fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
