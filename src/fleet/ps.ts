@@ -165,8 +165,8 @@ export function joinFleet(inputs: PsInputs): PsReport {
     const matcher = matcherFor(agent.runtime);
     const proc = alive ? findAgentProcess(table, pane.panePid!, matcher) : undefined;
     const beat = inputs.heartbeat(agent.name);
-    const writerAlive = alive && beatWriterAlive(beat, pane.panePid, table);
-    const health = heartbeatHealth(beat, { paneAlive: alive, writerAlive }, now, roster.heartbeatIntervalSeconds);
+    const health = heartbeatHealth(beat, alive ? pane.panePid : null, table, now, roster.heartbeatIntervalSeconds);
+    const { writerAlive } = health;
     const flags: PsFlag[] = [];
     const reasons: Partial<Record<PsFlag, string>> = {};
     const flag = (name: PsFlag, reason: string): void => {

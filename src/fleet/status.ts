@@ -1,4 +1,4 @@
-import { beatWriterAlive, heartbeatHealth, readHeartbeatSync, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
+import { heartbeatHealth, readHeartbeatSync, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import { listDirectory } from '../system/fs.js';
 import { ProcessTable } from '../system/proc.js';
 import { chooseModel } from '../launch/model.js';
@@ -56,14 +56,14 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
   const observations = await observing;
   const now = new Date(ctx.host.now());
   const processes = new ProcessTable();
-  // Screens only where the runtime's own report cannot answer, all in one tmux call.
+  // The one health rule, from the same facts `fleet ps` uses: the beat, the live pane's pid, the process table.
   // A beat whose writer is not alive under the pane is a previous process's (a restart in its backoff).
-  const writersAlive = agents.map((_, index) => {
-    const beat = beats[index];
-    return beatWriterAlive(beat, observations[index]!.panePid, processes);
-  });
+  const healths = agents.map((_, index) =>
+    heartbeatHealth(beats[index], observations[index]!.panePid, processes, now, ctx.roster.heartbeatIntervalSeconds),
+  );
+  // Screens only where the runtime's own report cannot answer, all in one tmux call.
   const reports = agents.map((agent, index) =>
-    observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime, writersAlive[index]) : undefined,
+    observations[index]!.state === 'running' ? reportedActivity(beats[index], agent.runtime, healths[index]!.writerAlive) : undefined,
   );
   const toRead = agents.filter((agent, index) => observations[index]!.state === 'running' && needsScreen(agent.runtime, reports[index]));
   const screens = await captureByAgent(ctx.tmux, toRead);
@@ -71,12 +71,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
     agents.map(async (agent, index) => {
       const seen = observations[index]!;
       const beat = beats[index];
-      const health = heartbeatHealth(
-        beat,
-        { paneAlive: seen.state === 'running' && !seen.paneDead, writerAlive: writersAlive[index]! },
-        now,
-        ctx.roster.heartbeatIntervalSeconds,
-      );
+      const health = healths[index]!;
       const activity =
         seen.state === 'running'
           ? combineActivity(agent.runtime, reports[index], screens.get(agent.name), now)
@@ -97,7 +92,7 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
         last_exit_status: seen.lastExitStatus,
         failed_reason: seen.failedReason,
         heartbeat: {
-          health: seen.state === 'stopped' ? 'unknown' : health.health,
+          health: health.health,
           age_seconds: health.age,
           status: beat?.status ?? null,
         },

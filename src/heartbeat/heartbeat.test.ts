@@ -15,15 +15,47 @@ describe('heartbeat v1', () => {
     expect(parseHeartbeat('ts=2026-11-27T01:00:00Z pid=x')).toBeUndefined();
   });
 
-  it('is healthy up to three intervals, then stale; missing is unknown', () => {
-    const beat = parseHeartbeat('ts=2026-11-27T01:00:00Z pid=1 status=ok')!;
-    const live = { paneAlive: true, writerAlive: true };
-    expect(heartbeatHealth(beat, live, new Date('2026-11-27T01:00:45Z'), 15).health).toBe('healthy');
-    expect(heartbeatHealth(beat, live, new Date('2026-11-27T01:00:46Z'), 15).health).toBe('stale');
-    expect(heartbeatHealth(undefined, live, new Date(), 15)).toEqual({ health: 'unknown', age: null });
-    // A young beat from a dead pane, or from a writer that is gone, is stale: the one rule everywhere.
-    expect(heartbeatHealth(beat, { paneAlive: false, writerAlive: true }, new Date('2026-11-27T01:00:01Z'), 15).health).toBe('stale');
-    expect(heartbeatHealth(beat, { paneAlive: true, writerAlive: false }, new Date('2026-11-27T01:00:01Z'), 15).health).toBe('stale');
+  describe('heartbeatHealth: the one rule of fleet ps, fleet status and agent status', () => {
+    const now = new Date('2026-11-27T01:01:00Z');
+    const PANE = 100;
+    const WRITER = 101; // alive, under the pane
+    const DEAD = 102; // gone
+    const ELSEWHERE = 103; // alive, not under the pane (a reused pid, or a loop that outlived its pane)
+    const parents = new Map([
+      [WRITER, PANE],
+      [ELSEWHERE, 1],
+    ]);
+    const processes = { aliveUnder: (pid: number, root: number | null): boolean => root !== null && parents.get(pid) === root };
+    const beat = (pid: number, age: number) =>
+      parseHeartbeat(`ts=${new Date(now.getTime() - age * 1000).toISOString()} pid=${pid} status=ok`)!;
+    const FRESH = 45; // three intervals of 15 s: still healthy
+    const OLD = 46;
+    // The pane: alive (its pid), dead, or none (a stopped agent). Dead and none reach the rule alike: no live pane pid.
+    const panes = { alive: PANE, dead: null, none: null } as const;
+    const beats = {
+      fresh: beat(WRITER, FRESH),
+      old: beat(WRITER, OLD),
+      missing: undefined,
+      'writer dead': beat(DEAD, 1),
+      'writer not under the pane': beat(ELSEWHERE, 1),
+    } as const;
+    const expected: Record<keyof typeof panes, Record<keyof typeof beats, string>> = {
+      alive: { fresh: 'healthy', old: 'stale', missing: 'unknown', 'writer dead': 'stale', 'writer not under the pane': 'stale' },
+      dead: { fresh: 'stale', old: 'stale', missing: 'unknown', 'writer dead': 'stale', 'writer not under the pane': 'stale' },
+      none: { fresh: 'stale', old: 'stale', missing: 'unknown', 'writer dead': 'stale', 'writer not under the pane': 'stale' },
+    };
+    for (const [paneName, panePid] of Object.entries(panes)) {
+      for (const [beatName, b] of Object.entries(beats)) {
+        const want = expected[paneName as keyof typeof panes][beatName as keyof typeof beats];
+        it(`pane ${paneName}, beat ${beatName}: ${want}`, () => {
+          const got = heartbeatHealth(b, panePid, processes, now, 15);
+          expect(got.health).toBe(want);
+          // The age is shown whenever there is a beat, whatever its health (a stopped agent's last beat too).
+          expect(got.age).toBe(b ? Math.round((now.getTime() - b.ts.getTime()) / 100) / 10 : null);
+          expect(got.writerAlive).toBe(want === 'healthy' || (panePid !== null && b?.pid === WRITER));
+        });
+      }
+    }
   });
 
   it('takes the status from .hb.status when a heartbeat-loop tick put an older one back into .hb', () => {

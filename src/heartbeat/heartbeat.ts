@@ -83,27 +83,38 @@ export function beatWriterAlive(beat: Heartbeat | undefined, panePid: number | n
   return beat !== undefined && processes.aliveUnder(beat.pid, panePid);
 }
 
-/** What besides the beat's age decides its health: a beat from a dead pane or a gone writer is stale, however young. */
-export interface BeatWitness {
-  paneAlive: boolean;
+/** An agent's heartbeat as `fleet ps`, `fleet status` and `agent status` report it. */
+export interface BeatHealth {
+  health: HeartbeatHealth;
+  /** Seconds since the beat, rounded to a tenth; null without a beat. */
+  age: number | null;
+  /** The beat's writer is alive under the live pane (see beatWriterAlive): the beat reports the current process. */
   writerAlive: boolean;
 }
 
 /**
- * The one health rule (fleet status, agent status, fleet ps, verify): healthy when the beat is no
- * older than three intervals, its pane is alive and the process that wrote it still exists; stale
- * otherwise; unknown without a beat. Age is rounded to a tenth of a second.
+ * The one health rule: every command that shows heartbeat health calls this, with the same facts, so
+ * no two can disagree. `livePanePid` is the pid of the agent's pane when it has a pane that is alive;
+ * null when the pane is dead or there is none (a stopped agent). The supervisor's state is not an input.
+ *
+ * - no beat file (or an unreadable one): `unknown`, whatever the pane;
+ * - a beat at most three intervals old whose writer is alive under the live pane: `healthy`;
+ * - any other beat: `stale`. That is an old beat, a beat whose writer is gone (or is not under the
+ *   pane: a reused pid, or the killed process's beat while the launcher sleeps its backoff), and a
+ *   beat left behind by a pane that died or a session that was stopped: nothing writes it any more.
  */
 export function heartbeatHealth(
   beat: Heartbeat | undefined,
-  witness: BeatWitness,
+  livePanePid: number | null,
+  processes: Pick<ProcessTable, 'aliveUnder'>,
   now: Date,
   intervalSeconds: number,
-): { health: HeartbeatHealth; age: number | null } {
-  if (!beat) return { health: 'unknown', age: null };
+): BeatHealth {
+  if (!beat) return { health: 'unknown', age: null, writerAlive: false };
+  const writerAlive = livePanePid !== null && beatWriterAlive(beat, livePanePid, processes);
   const age = Math.round(ageSeconds(beat, now) * 10) / 10;
   const fresh = age <= 3 * intervalSeconds;
-  return { health: fresh && witness.paneAlive && witness.writerAlive ? 'healthy' : 'stale', age };
+  return { health: fresh && writerAlive ? 'healthy' : 'stale', age, writerAlive };
 }
 
 export function ageSeconds(beat: Heartbeat, now: Date): number {
