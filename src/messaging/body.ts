@@ -1,4 +1,4 @@
-import { UserError } from '../core/errors.js';
+import { UsageError, UserError } from '../core/errors.js';
 
 /** Far above any prompt an agent reads, far below what would strain tmux's paste buffers. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -53,7 +53,7 @@ export function validateBody(body: string): string {
 /** A label such as `host:operator` for the preamble: one line of printable text. */
 export function validateSourceLabel(label: string): string {
   if (label.trim() === '' || CONTROL.test(label) || label.includes('\n')) {
-    throw new UserError(`invalid --source-label "${label}"`, { hint: 'use one line of printable text' });
+    throw new UsageError(`invalid --source-label "${label}"`, { hint: 'use one line of printable text' });
   }
   return label;
 }

@@ -234,6 +234,7 @@ describe('agent send on real tmux with the stub agent', () => {
     }
     // A name or label that quotes a control character is printed with it spelled out, not acting on the terminal.
     const label = await fleet.mosaic(['agent', 'send', 'a', '--source-label', 'esc\u001b[31m', '-m', 'x']);
+    expect(label.status).toBe(2); // a bad option value: a usage error
     expect(label.stderr).toContain('"esc\\u001b[31m"');
     expect(label.stderr).not.toContain('\u001b');
     expect((await fleet.mosaic(['agent', 'send', 'a', '-m', 'x', '--file', nulFile])).status).toBe(2);
