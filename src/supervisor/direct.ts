@@ -22,7 +22,7 @@ import {
 } from './transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from './types.js';
 // The read side lives in ./panes.js (fleet ps loads it without the launch machinery): import it from there.
-import { listPanes, marksBySession, notOurs, observeAgent, type PaneRow } from './panes.js';
+import { isDown, listPanes, marksBySession, notOurs, observeAgent, type PaneRow } from './panes.js';
 
 /** Agents are born at this size so TUIs lay out sensibly before anyone attaches. */
 export const PANE_COLUMNS = 200;
@@ -124,7 +124,44 @@ export class DirectSupervisor implements Supervisor {
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
     await this.prepareDirs();
-    const marks = marksBySession(await listPanes(this.deps));
+    const panes = await listPanes(this.deps);
+    const down = await this.downAgents(agents, panes);
+    if (down.size === 0) return this.startMissing(agents, panes, onProgress);
+    // A failed agent is not running: it is restarted, as `fleet restart` does, and reported started.
+    const outcomes = await this.startMissing(
+      agents.filter((agent) => !down.has(agent.name)),
+      panes,
+      onProgress,
+    );
+    const revived = await this.restart(agents.filter((agent) => down.has(agent.name))).catch((error: Error) =>
+      [...down].map((agent): AgentOutcome => ({ agent, result: 'error', error: error.message })),
+    );
+    const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));
+    return agents.map((agent) => byAgent.get(agent.name)!);
+  }
+
+  /**
+   * The agents whose session is theirs but holds a dead pane that nothing will bring back (see isDown), from
+   * a listing the caller has. Only dead panes are looked at: a fleet that runs costs no state file read.
+   */
+  async downAgents(agents: readonly AgentSpec[], panes: readonly PaneRow[]): Promise<Set<string>> {
+    const bySession = new Map(panes.map((pane) => [pane.session, pane]));
+    const dead = agents.filter((agent) => {
+      const pane = bySession.get(agent.session);
+      return pane !== undefined && pane.dead && pane.agent === agent.name;
+    });
+    if (dead.length === 0) return new Set();
+    const observed = await this.observePanes(dead, panes);
+    return new Set(observed.filter((agent) => isDown(agent.state)).map((agent) => agent.agent));
+  }
+
+  /** Creates the sessions of the agents that have none; the others are running (or someone else's). */
+  private async startMissing(
+    agents: readonly AgentSpec[],
+    panes: readonly PaneRow[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<AgentOutcome[]> {
+    const marks = marksBySession(panes);
     const missing = agents.filter((agent) => !marks.has(agent.session));
     const outcomes = new Map<string, AgentOutcome>();
     for (const agent of agents) {
@@ -388,7 +425,12 @@ export class DirectSupervisor implements Supervisor {
   }
 
   async observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {
-    const panes = new Map((await listPanes(this.deps)).map((pane) => [pane.session, pane]));
+    return this.observePanes(agents, await listPanes(this.deps));
+  }
+
+  /** observe() from a listing the caller already has. */
+  private async observePanes(agents: readonly AgentSpec[], rows: readonly PaneRow[]): Promise<AgentObservation[]> {
+    const panes = new Map(rows.map((pane) => [pane.session, pane]));
     const now = this.deps.host.now();
     const { runDir } = this.deps.paths;
     const present = new Set(listDirectory(runDir)); // no failed open per agent that has no state
@@ -456,6 +498,10 @@ export function sessionCreateCommands(
     ...(logsDir ? [transcriptPipeCommand(agent.session, transcriptFile(logsDir, agent.name))] : []),
   ];
 }
+
+/** A restart done for a start (a failed agent's) is reported as the start it is. */
+export const asStarted = (outcome: AgentOutcome): AgentOutcome =>
+  outcome.result === 'restarted' ? { agent: outcome.agent, result: 'started' } : outcome;
 
 export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: number): boolean {
   if (!pane.dead || state.failed || pane.panePid === null || state.handledPid === pane.panePid) return false;

@@ -1,6 +1,6 @@
 import type { AgentSpec } from '../roster/model.js';
 import { failureReason, type AgentRunState } from './state.js';
-import type { AgentObservation, SupervisorDeps } from './types.js';
+import type { AgentObservation, SupervisorDeps, SupervisorState } from './types.js';
 
 /*
  * The read side of the built-in supervisor: one listing of the server's panes and what it
@@ -93,3 +93,14 @@ export function observeAgent(
   if (state?.nextStartAt && state.nextStartAt > nowMs) return { ...base, state: 'restarting' };
   return { ...base, state: 'running' };
 }
+
+/**
+ * An agent whose session exists but runs nothing, and whom nothing will bring back: the supervisor gave up
+ * on it (`failed`), or its pane is dead without run state (`dead`; the pane-died handler ignores such a
+ * pane). `fleet start` restarts such an agent as `fleet restart` does (fresh crash counters) and reports
+ * it started. `restarting` is not down: the supervisor is bringing the agent back (a respawn sleeping its
+ * backoff in the pane, or a death the hook or watchdog is about to handle), so a start leaves it alone and
+ * says it is already running; restarting it would cut its backoff short and reset the crash counters that
+ * let the supervisor give up on a crash loop.
+ */
+export const isDown = (state: SupervisorState): boolean => state === 'failed' || state === 'dead';

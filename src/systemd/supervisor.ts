@@ -4,7 +4,7 @@ import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.
 import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
-import { DirectSupervisor } from '../supervisor/direct.js';
+import { asStarted, DirectSupervisor } from '../supervisor/direct.js';
 import { listPanes, marksBySession, notOurs, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
@@ -56,8 +56,29 @@ export class SystemdSupervisor implements Supervisor {
   }
 
   async start(agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> {
-    const { systemctl, names } = this.setup;
     const { states, panes } = await this.readyStates(agents);
+    // A failed agent's unit stays active (its session holds the dead pane), but the agent is not running: it is
+    // restarted, as `fleet restart` does (the unit's ExecStart writes fresh crash counters), and reported started.
+    const down = await this.direct.downAgents(agents, panes);
+    if (down.size === 0) return this.startUnits(agents, states, panes, onProgress);
+    const outcomes = await this.startUnits(
+      agents.filter((agent) => !down.has(agent.name)),
+      states,
+      panes,
+      onProgress,
+    );
+    const revived = await this.restart(agents.filter((agent) => down.has(agent.name)));
+    const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));
+    return agents.map((agent) => byAgent.get(agent.name)!);
+  }
+
+  private async startUnits(
+    agents: readonly AgentSpec[],
+    states: Map<string, UnitState>,
+    panes: readonly PaneRow[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<AgentOutcome[]> {
+    const { systemctl, names } = this.setup;
     const marks = marksBySession(panes);
     const outcomes = new Map<string, AgentOutcome>();
     const toStart: AgentSpec[] = [];

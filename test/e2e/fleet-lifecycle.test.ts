@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, paneComesBack, roster, statusOf, type TestFleet } from './harness.js';
+import { createFleet, eventually, paneComesBack, roster, statusOf, type StatusRow, type TestFleet } from './harness.js';
 
 const FAST_RESTART =
   'heartbeat:\n  interval_seconds: 1\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
@@ -176,6 +176,64 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect((await fleet.mosaic(['fleet', 'restart', 'crashy'])).status).toBe(0);
     const row = (await statusOf(fleet)).crashy!;
     expect(row.state).not.toBe('failed');
+  });
+
+  it('start starts a failed agent again, named or not: fresh counters, reported started', async () => {
+    const fleet = createFleet();
+    const agents = (boomArgs: string): string =>
+      `defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n  - {name: boom, runtime: stub${boomArgs}}\n`;
+    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), FAST_RESTART));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const failedNow = async (): Promise<StatusRow | undefined> => {
+      const row = (await statusOf(fleet)).boom!;
+      return row.state === 'failed' ? row : undefined;
+    };
+    await eventually(failedNow, 20_000, 'boom to be marked failed');
+    const steadyPid = (await statusOf(fleet)).steady!.pane_pid;
+
+    // Named: the roster's fix (no more crashing) applies, as on any start, and the counters start over.
+    fleet.writeRoster(roster(fleet.socket, agents(''), FAST_RESTART));
+    const named = await fleet.json<{ agent: string; result: string }[]>(['fleet', 'start', 'boom']);
+    expect(named).toMatchObject([{ agent: 'boom', result: 'started' }]);
+    const back = await eventually(async () => {
+      const row = (await statusOf(fleet)).boom!;
+      return row.state === 'running' && row.pane_pid ? row : undefined;
+    });
+    expect(back).toMatchObject({ restarts: 0, failed_reason: null });
+    const events = (await fleet.mosaic(['fleet', 'events', '--agent', 'boom', '--since', '1h'])).stdout;
+    expect(events).toMatch(/ boom +failed .*\n.* boom +start +supervisor=builtin\n?$/);
+
+    // Without names: the failed agent starts, the running one is already running (same PID).
+    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), FAST_RESTART));
+    expect((await fleet.mosaic(['fleet', 'restart', 'boom'])).status).toBe(0);
+    await eventually(failedNow, 20_000, 'boom to be marked failed again');
+    fleet.writeRoster(roster(fleet.socket, agents(''), FAST_RESTART));
+    const all = await fleet.mosaic(['fleet', 'start']);
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/^boom: started$/m);
+    expect(all.stdout).toMatch(/^steady: already running$/m);
+    await eventually(async () => (await statusOf(fleet)).boom!.state === 'running' || undefined);
+    expect((await statusOf(fleet)).steady!.pane_pid).toBe(steadyPid);
+  });
+
+  it('start leaves an agent in its backoff (restarting) alone: it is already running', async () => {
+    const fleet = createFleet();
+    // One crash, then a respawn that sleeps a minute in the pane before it runs the stub again.
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: boom, runtime: stub, args: ["--crash-after", "0"]}\n',
+        'restart:\n  backoff_initial_ms: 60000\n  backoff_max_ms: 60000\n',
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const waiting = await eventually(async () => {
+      const row = (await statusOf(fleet)).boom!;
+      return row.state === 'restarting' && row.restarts === 1 && row.pane_pid ? row : undefined;
+    });
+    const again = await fleet.json<{ agent: string; result: string }[]>(['fleet', 'start', 'boom']);
+    expect(again).toMatchObject([{ agent: 'boom', result: 'already-running' }]);
+    expect((await statusOf(fleet)).boom).toMatchObject({ state: 'restarting', restarts: 1, pane_pid: waiting.pane_pid });
   });
 
   it('crash recovery keeps working after someone deletes logs/', async () => {

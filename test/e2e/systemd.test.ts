@@ -294,6 +294,43 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(leftoverUnits(world)).toEqual([]);
   });
 
+  it('start starts a failed agent again (its unit active, its session a dead pane): fresh counters, reported started', async () => {
+    const fleet = createFleet();
+    const world = systemdWorld(fleet);
+    const agents = (crashyArgs: string): string =>
+      `defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n  - {name: crashy, runtime: stub${crashyArgs}}\n`;
+    const policy =
+      'supervisor: systemd\nrestart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 200\n  max_crashes: 3\n  window_seconds: 60\n';
+    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), policy));
+    await mustSucceed(world, ['fleet', 'install-systemd']);
+    await mustSucceed(world, ['fleet', 'start']);
+    type Row = { agent: string; state: string; restarts: number; pane_pid: number | null; failed_reason: string | null };
+    const status = async (): Promise<Record<string, Row>> =>
+      Object.fromEntries((await world.json<Row[]>(['fleet', 'status'])).map((r) => [r.agent, r]));
+    await eventually(async () => (await status()).crashy!.state === 'failed' || undefined, 20_000, 'crashy to be marked failed');
+    expect(world.show(world.agentUnit('crashy'), 'ActiveState')).toBe('active');
+    const steadyPid = await eventually(() => panePids(fleet).steady);
+
+    // The roster's fix applies (start prepares the agent, as restart does); no names: every agent.
+    fleet.writeRoster(roster(fleet.socket, agents(''), policy));
+    const started = await world.json<{ agent: string; result: string }[]>(['fleet', 'start']);
+    expect(started.map((o) => [o.agent, o.result])).toEqual([
+      ['steady', 'already-running'],
+      ['crashy', 'started'],
+    ]);
+    const back = await eventually(async () => {
+      const row = (await status()).crashy!;
+      return row.state === 'running' && row.pane_pid ? row : undefined;
+    });
+    expect(back).toMatchObject({ restarts: 0, failed_reason: null });
+    expect(world.show(world.agentUnit('crashy'), 'ActiveState')).toBe('active');
+    expect(panePids(fleet).steady).toBe(steadyPid);
+    const events = (await world.mosaic(['fleet', 'events', '--agent', 'crashy', '--since', '1h'])).stdout;
+    expect(events).toMatch(/ crashy +failed .*\n.* crashy +start +supervisor=systemd\n?$/);
+    await mustSucceed(world, ['fleet', 'uninstall-systemd']);
+    expect(leftoverUnits(world)).toEqual([]);
+  });
+
   it('a crashed tmux server comes back, and every agent with it (holder Restart=, agents PartOf=)', async () => {
     const fleet = createFleet();
     const world = systemdWorld(fleet);
