@@ -80,15 +80,16 @@ describe('DirectSupervisor.stop', () => {
  * The built-in supervisor's start against a scripted tmux server that keeps tmux's rule for command lists:
  * the commands run in order and the list ends at the first that fails. `taken` are sessions someone else
  * makes between mosaic's listing and its call (without mosaic's mark); `answerless` is a session whose
- * creation never comes back (a timeout).
+ * creation never comes back (a timeout). `othersStart` are sessions a concurrent mosaic start makes (marked
+ * as their agent, or as the holder) between mosaic's listing and its calls.
  */
-function startWorld(agentCount: number, options: { taken?: string[]; answerless?: string } = {}) {
+function startWorld(agentCount: number, options: { taken?: string[]; answerless?: string; othersStart?: string[] } = {}) {
   const { env, roster } = stubFleet(agentCount);
   const marks = new Map<string, string>(); // session -> @mosaic_agent ('' without the mark)
   const calls: string[][] = [];
   let listed = false;
   const ok = (argv: readonly string[], stdout = ''): RunResult => ({ argv, status: 0, signal: null, stdout, stderr: '', durationMs: 1 });
-  const runner: CommandRunner = async (argv) => {
+  const runner: CommandRunner = async (argv, runOptions) => {
     const args = argv.slice(6); // tmux -u -L unit -f /dev/null
     if (args[0] === 'list-panes') {
       // The first listing is mosaic's look before it starts anything; the sessions of others appear after it.
@@ -102,18 +103,27 @@ function startWorld(agentCount: number, options: { taken?: string[]; answerless?
       if (arg === ';') commands.push([]);
       else commands.at(-1)!.push(arg);
     }
+    // As tmux: what the commands before a failed one printed (new-session -P) is output too; a failure throws
+    // unless the caller allows it (then its status says it).
+    let stdout = '';
+    const failure = (status: number | null, signal: string | null, stderr: string, durationMs: number): RunResult => {
+      if (!runOptions?.allowFailure) throw new CommandError(argv, status, signal, stderr, durationMs);
+      return { argv, status, signal, stdout, stderr, durationMs };
+    };
+    for (const session of options.othersStart ?? []) if (!marks.has(session)) marks.set(session, session);
     for (const command of commands) {
       if (command[0] === 'new-session') {
         const session = command[command.indexOf('-s') + 1]!;
-        if (session === options.answerless) throw new CommandError(argv, null, 'SIGTERM', 'timed out after 120 s and was killed', 120_000);
+        if (session === options.answerless) return failure(null, 'SIGTERM', 'timed out after 120 s and was killed', 120_000);
         for (const other of options.taken ?? []) if (listed && !marks.has(other)) marks.set(other, '');
-        if (marks.has(session)) throw new CommandError(argv, 1, null, `duplicate session: ${session}`, 1);
+        if (marks.has(session)) return failure(1, null, `duplicate session: ${session}`, 1);
         marks.set(session, '');
+        if (command.includes('-P')) stdout += `${session}\n`;
       } else if (command[0] === 'set-option' && command[3] === '@mosaic_agent') {
         marks.set(command[2]!.replace(/^=/, '').replace(/:$/, ''), command[4]!);
       }
     }
-    return ok(argv);
+    return ok(argv, stdout);
   };
   const host = localHost({ env, runner, now: () => 1_000 });
   const supervisor = new DirectSupervisor({ host, roster, paths: resolveFleetPaths(env), tmux: host.tmux('unit') });
@@ -150,6 +160,15 @@ describe('DirectSupervisor.start', () => {
     // a8 … a49 were cut off with a7's call, then made one by one; a50 on go in batches again.
     expect(w.newSessions().filter((call) => call.length === 1 && call[0] === 'a8')).toHaveLength(1);
     expect(w.newSessions().some((call) => call.includes('a50') && call.length > 1)).toBe(true);
+  });
+
+  it('sessions a concurrent start made meanwhile (the holder too) are already running, not started by this one', async () => {
+    const w = startWorld(120, { othersStart: ['_holder', 'a3', 'a70'] });
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    const byResult = (result: string) => outcomes.filter((outcome) => outcome.result === result).map((outcome) => outcome.agent);
+    expect(byResult('already-running')).toEqual(['a3', 'a70']);
+    expect(byResult('started')).toHaveLength(118);
+    expect(byResult('error')).toEqual([]);
   });
 
   it('a call tmux does not answer ends the start: the agents after it report that error, none is called a success', async () => {

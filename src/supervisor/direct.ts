@@ -11,7 +11,8 @@ import { launchIdentity } from './identity.js';
 import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
-import { batchGroups } from './group-batch.js';
+import { batchGroups, chunkGroups } from './group-batch.js';
+import type { RunResult } from '../system/runner.js';
 import {
   appendSupervisorLog,
   rotateTranscripts,
@@ -177,8 +178,17 @@ export class DirectSupervisor implements Supervisor {
       ...this.serverSetupCommands().map((command) => [command]),
       ...(holderMissing ? [await this.holderCommands()] : []),
     ];
+    // A holder another start made since we looked (tmux: duplicate session) serves this start as well.
+    const setUp = async (groups: string[][][]): Promise<void> => {
+      try {
+        await batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS });
+      } catch (error) {
+        const holder = this.deps.roster.holderSession;
+        if (!holderMissing || !answeredNo(error) || marksBySession(await listPanes(this.deps)).get(holder) !== holder) throw error;
+      }
+    };
     if (missing.length === 0) {
-      if (holderMissing && agents.some((agent) => marks.has(agent.session))) await batchGroups(this.deps.tmux, await setupGroups());
+      if (holderMissing && agents.some((agent) => marks.has(agent.session))) await setUp(await setupGroups());
       return agents.map((agent) => outcomes.get(agent.name)!);
     }
     let setup: string[][][] | undefined = await setupGroups();
@@ -190,6 +200,7 @@ export class DirectSupervisor implements Supervisor {
     // to create, so a start in which every agent fails to prepare leaves no server behind; it has a
     // call of its own, so that a failure in a chunk is known to be an agent's (see retryEach).
     const created: AgentSpec[] = [];
+    const asked = new Set<string>(); // agents whose session this start asked tmux for
     let done = 0;
     const progress = (count: number): void => {
       done += count;
@@ -197,15 +208,18 @@ export class DirectSupervisor implements Supervisor {
     };
     let creating: Promise<void> = Promise.resolve();
     const create = async (chunk: AgentSpec[], setupFirst: string[][][] | undefined): Promise<void> => {
-      if (setupFirst) await batchGroups(this.deps.tmux, setupFirst, { timeoutMs: START_CHUNK_TIMEOUT_MS });
-      const groups = chunk.map((agent) => this.createCommands(agent));
+      if (setupFirst) await setUp(setupFirst);
+      for (const agent of chunk) asked.add(agent.name);
+      const made = new Set<string>();
       try {
-        for (const result of await batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS })) {
+        for (const call of chunkGroups(chunk.map((agent) => this.createCommands(agent, { printName: true })))) {
+          const result = await this.runCreate(call, made);
           progress(result.argv.filter((arg) => arg === 'new-session').length);
         }
         created.push(...chunk);
-      } catch {
-        const { started, unanswered } = await this.retryEach(chunk, outcomes);
+      } catch (error) {
+        // Answered, tmux printed every session the call made before it stopped; else nobody knows.
+        const { started, unanswered } = await this.retryEach(chunk, outcomes, answeredNo(error) ? made : undefined);
         created.push(...started);
         progress(started.length);
         if (unanswered) throw unanswered; // the later chunks would wait as long: the start ends here
@@ -233,15 +247,16 @@ export class DirectSupervisor implements Supervisor {
       for (const agent of created) outcomes.set(agent.name, { agent: agent.name, result: 'started' });
     } catch (error) {
       await creating.catch(() => undefined);
-      // A concurrent start may have created some sessions: report from the truth.
+      // Report from the truth. A session this start never asked for was made by another start (already running);
+      // one it asked for in a call tmux did not answer may be that call's, and counts as started.
       const marks = marksBySession(await listPanes(this.deps));
       for (const agent of missing) {
-        if (outcomes.get(agent.name)?.result === 'error') continue;
+        if (outcomes.has(agent.name)) continue; // an error, or another start's session (retryEach)
         outcomes.set(
           agent.name,
-          marks.get(agent.session) === agent.name
-            ? { agent: agent.name, result: 'started' }
-            : { agent: agent.name, result: 'error', error: (error as Error).message },
+          marks.get(agent.session) !== agent.name
+            ? { agent: agent.name, result: 'error', error: (error as Error).message }
+            : { agent: agent.name, result: asked.has(agent.name) ? 'started' : 'already-running' },
         );
       }
     }
@@ -249,17 +264,37 @@ export class DirectSupervisor implements Supervisor {
   }
 
   /**
+   * One call of new sessions. Each new-session prints its session's name (-P), so `made` learns which
+   * sessions this call made, also when a later command fails and tmux ends the call there.
+   */
+  private async runCreate(argv: readonly string[], made: Set<string>): Promise<RunResult> {
+    const result = await this.deps.tmux.run(argv, { timeoutMs: START_CHUNK_TIMEOUT_MS, allowFailure: true });
+    for (const line of result.stdout.split('\n')) if (line !== '') made.add(line);
+    if (result.status !== 0) throw new CommandError(result.argv, result.status, result.signal, result.stderr, result.durationMs);
+    return result;
+  }
+
+  /**
    * After a failed call of new sessions. tmux ends a command list at its first failed command, so one
    * session that cannot be made (a session of that name made meanwhile, say) leaves the rest of the call
-   * undone. What the call made counts as started; every other agent of the chunk gets a call of its own,
-   * and so an outcome of its own. A call that tmux did not answer (a timeout, a lost server) ends the
-   * retries: the agents after it share its error, which is returned to end the start.
+   * undone. What the call made (`made`, as tmux printed it) counts as started; a session of the agent that
+   * another start made meanwhile is already running, and was not started by this one. Every other agent of
+   * the chunk gets a call of its own, and so an outcome of its own. Without `made` (tmux did not answer the
+   * call, so may have made any of its sessions) every session of the agent counts as started. A call that
+   * tmux did not answer (a timeout, a lost server) ends the retries: the agents after it share its error,
+   * which is returned to end the start.
    */
   private async retryEach(
     chunk: readonly AgentSpec[],
     outcomes: Map<string, AgentOutcome>,
+    made: ReadonlySet<string> | undefined,
   ): Promise<{ started: AgentSpec[]; unanswered: Error | undefined }> {
     const marks = marksBySession(await listPanes(this.deps));
+    const madeHere = new Set<string>(); // by the calls below
+    const unsure = new Set<string>(); // agents whose own call tmux did not answer
+    const alreadyRunning = (agent: AgentSpec): void => {
+      outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
+    };
     const started: AgentSpec[] = [];
     const failed: AgentSpec[] = [];
     let unanswered: Error | undefined;
@@ -269,8 +304,10 @@ export class DirectSupervisor implements Supervisor {
     };
     for (const agent of chunk) {
       const mark = marks.get(agent.session);
-      if (mark === agent.name) started.push(agent);
-      else if (mark !== undefined)
+      if (mark === agent.name) {
+        if (made === undefined || made.has(agent.session)) started.push(agent);
+        else alreadyRunning(agent);
+      } else if (mark !== undefined)
         fail(
           agent,
           `session "${agent.session}" on socket ${this.deps.tmux.socket} was made meanwhile, not by mosaic for agent "${agent.name}"; left alone`,
@@ -278,22 +315,28 @@ export class DirectSupervisor implements Supervisor {
       else if (unanswered) fail(agent, unanswered.message);
       else {
         try {
-          await this.deps.tmux.run(joinCommands(this.createCommands(agent)), { timeoutMs: START_CHUNK_TIMEOUT_MS });
+          await this.runCreate(joinCommands(this.createCommands(agent, { printName: true })), madeHere);
           started.push(agent);
         } catch (error) {
           fail(agent, (error as Error).message);
           // tmux said no (exit 1): that agent's own problem. Anything else: tmux did not answer.
-          if (!(error instanceof CommandError && error.exitStatus === 1 && error.signal === null)) unanswered = error as Error;
+          if (!answeredNo(error)) {
+            unanswered = error as Error;
+            unsure.add(agent.name);
+          }
         }
       }
     }
-    // A session another start made meanwhile for the same agent is as good as ours.
+    // The agent's session exists after all: ours when our call made it (a later command of the call failed) or
+    // may have (no answer), else another start's, made meanwhile: that agent is running, but not started here.
     if (failed.length > 0) {
       const now = marksBySession(await listPanes(this.deps).catch(() => []));
       for (const agent of failed) {
         if (now.get(agent.session) !== agent.name) continue;
-        outcomes.delete(agent.name);
-        started.push(agent);
+        if (madeHere.has(agent.session) || unsure.has(agent.name)) {
+          outcomes.delete(agent.name);
+          started.push(agent);
+        } else alreadyRunning(agent);
       }
     }
     return { started, unanswered };
@@ -334,9 +377,12 @@ export class DirectSupervisor implements Supervisor {
     ];
   }
 
-  private createCommands(agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>): string[][] {
+  private createCommands(
+    agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>,
+    options: { printName?: boolean } = {},
+  ): string[][] {
     const transcript = agent.name === this.deps.roster.holderSession ? undefined : this.deps.paths.logsDir;
-    return sessionCreateCommands(this.deps.paths.runDir, agent, transcript);
+    return sessionCreateCommands(this.deps.paths.runDir, agent, transcript, options);
   }
 
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
@@ -475,12 +521,15 @@ export function sessionCreateCommands(
   agent: Pick<AgentSpec, 'name' | 'session' | 'workingDirectory'>,
   /** With a logs directory, the pane's output is also appended to <logsDir>/<agent>.log. */
   logsDir?: string,
+  /** printName: new-session prints the session's name once it is made (which sessions a failed call made). */
+  options: { printName?: boolean } = {},
 ): string[][] {
   const spec = launchSpecFile(runDir, agent.name);
   return [
     [
       'new-session',
       '-d',
+      ...(options.printName ? ['-P', '-F', '#{session_name}'] : []),
       '-s',
       agent.session,
       '-x',
@@ -498,6 +547,9 @@ export function sessionCreateCommands(
     ...(logsDir ? [transcriptPipeCommand(agent.session, transcriptFile(logsDir, agent.name))] : []),
   ];
 }
+
+/** tmux answered and said no (exit 1): the call ran up to its failed command. Anything else: no answer. */
+const answeredNo = (error: unknown): boolean => error instanceof CommandError && error.exitStatus === 1 && error.signal === null;
 
 /** A restart done for a start (a failed agent's) is reported as the start it is. */
 export const asStarted = (outcome: AgentOutcome): AgentOutcome =>

@@ -411,6 +411,39 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(again.stderr).toMatch(/a51: error: session "a51" on socket \S+ was not created by mosaic for agent "a51"; left alone/);
   }, 120_000); // 55 stub agents
 
+  it('two starts at once: each agent is started by one and already running for the other, and logged started once', async () => {
+    const fleet = createFleet();
+    const names = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        `defaults:\n  working_directory: work\nagents:\n${names.map((n) => `  - {name: ${n}, runtime: stub}\n`).join('')}`,
+      ),
+    );
+    type Outcome = { agent: string; result: string };
+    // The race is the two looking before either has made anything: rounds make it likely; each must be right.
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      const runs = await Promise.all([fleet.mosaic(['fleet', 'start', '--json']), fleet.mosaic(['fleet', 'start', '--json'])]);
+      for (const run of runs) expect(run.status, run.stderr).toBe(0);
+      const [first, second] = runs.map((run) => new Map((JSON.parse(run.stdout) as Outcome[]).map((o) => [o.agent, o.result])));
+      for (const name of names)
+        expect([first!.get(name), second!.get(name)].sort(), `${name}, round ${round}`).toEqual(['already-running', 'started']);
+      expect(sessions(fleet)).toEqual(['_holder', ...names].sort());
+      expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+    }
+    const log = await fleet.mosaic(['fleet', 'events', '--json', '--type', 'start']);
+    const starts = log.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { agent: string }).agent);
+    for (const name of names)
+      expect(
+        starts.filter((agent) => agent === name),
+        name,
+      ).toHaveLength(rounds);
+  }, 60_000);
+
   it('stops leave no session behind and tail shows the screen', async () => {
     const fleet = createFleet();
     fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: w.x, runtime: stub}\n'));
