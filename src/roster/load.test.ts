@@ -77,4 +77,26 @@ agents:
       expect((error as RosterError).issues).toEqual([{ line: 4, column: 12, message: 'agents[0].name must match ^[A-Za-z0-9_.-]+$' }]);
     }
   });
+
+  it("reports an agent using the holder session name at that agent's name, not at tmux:", () => {
+    const text = `version: 1
+transport: tmux
+supervisor: builtin
+tmux:
+  socket_name: qb-x
+agents:
+  - name: ok
+    runtime: stub
+  - name: _holder
+    runtime: stub
+`;
+    expect(() => parseRoster(text, 'r.yaml', options())).toThrow(RosterError);
+    try {
+      parseRoster(text, 'r.yaml', options());
+    } catch (error) {
+      expect((error as RosterError).issues).toEqual([
+        { line: 9, column: 11, message: 'agent "_holder" uses the holder session name "_holder"' },
+      ]);
+    }
+  });
 });

@@ -503,12 +503,15 @@ function normalise(
     return target;
   };
   const holderSession = pick<string>(tmux, 'holder_session', 'holderSession', ['tmux']) ?? DEFAULT_HOLDER_SESSION;
-  if (bySession.has(holderSession)) {
+  // Point at each offending agent's name, as every other per-agent rule does (not at tmux:).
+  raw.agents.forEach((entry, index) => {
+    const name = entry.name as string;
+    if (sessionNameFor(name) !== holderSession) return;
     issues.push({
-      ...locate(['tmux']),
-      message: `agent "${bySession.get(holderSession)}" uses the holder session name "${holderSession}"`,
+      ...locate(['agents', index, 'name']),
+      message: `agent "${name}" uses the holder session name "${holderSession}"`,
     });
-  }
+  });
   const policy = {
     backoffInitialMs:
       pick<number>(restart, 'backoff_initial_ms', 'backoffInitialMs', ['restart']) ?? DEFAULT_RESTART_POLICY.backoffInitialMs,
