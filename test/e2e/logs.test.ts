@@ -93,6 +93,20 @@ describe('transcripts and agent logs on real tmux', () => {
     expect((await fleet.mosaic(['agent', 'logs', 'a', '-n', 'x'])).status).toBe(2);
   });
 
+  it('logs and tail take -n as digits only: anything else is a usage error (exit 2) before the fleet is touched', async () => {
+    const fleet = oneAgent();
+    for (const [verb, range] of [
+      ['logs', '0 to 1000000'],
+      ['tail', '1 to 100000'],
+    ] as const) {
+      for (const value of ['', ' 3', '0x10', '1e2', '1.5', '+5', '-1']) {
+        const result = await fleet.mosaic(['agent', verb, 'a', '-n', value]);
+        expect([verb, value, result.status, result.stdout]).toEqual([verb, value, 2, '']);
+        expect(result.stderr).toContain(`-n must be a whole number from ${range}, got "${value}"`);
+      }
+    }
+  });
+
   it('-f follows new output until interrupted', async () => {
     const fleet = oneAgent();
     expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);

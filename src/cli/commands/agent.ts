@@ -4,6 +4,7 @@ import { findAgent } from '../../context/context.js';
 import { fleetStatus } from '../../fleet/status.js';
 import { out, printJson, table } from '../output.js';
 import { runElsewhere } from '../elsewhere.js';
+import { parseWholeNumber } from '../whole-number.js';
 import { statusTable } from './status-table.js';
 import { open, options } from './shared.js';
 
@@ -47,9 +48,7 @@ export async function status(command: Command): Promise<number> {
 
 export async function tail(command: Command): Promise<number> {
   const opts = options<{ lines: string }>(command);
-  const lines = Number(opts.lines);
-  if (!Number.isInteger(lines) || lines < 1 || lines > 100_000)
-    throw new UsageError(`-n must be a whole number from 1 to 100000, got "${opts.lines}"`);
+  const lines = parseWholeNumber('-n', opts.lines, 1, 100_000);
   const ctx = await open(command);
   const there = await runElsewhere(ctx, command);
   if (there !== undefined) return there;

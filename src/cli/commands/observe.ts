@@ -5,6 +5,7 @@ import { fleetPs as readFleet, type PsRecord, type PsReport } from '../../fleet/
 import { attentionRank } from '../../attention/state.js';
 import { loadFleetContext, type FleetContext } from '../../context/context.js';
 import { runElsewhere } from '../elsewhere.js';
+import { parseWholeNumber } from '../whole-number.js';
 import { cliHost } from '../host.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { COLUMNS, headerLine, needsLine, needsYou, recordCells, type Segment } from '../../fleet/ps-cells.js';
@@ -164,10 +165,7 @@ export async function attach(command: Command): Promise<number> {
 
 export async function logs(command: Command): Promise<number> {
   const opts = options<{ lines: string; follow?: boolean; stripAnsi?: boolean }>(command);
-  const lines = Number(opts.lines);
-  if (!Number.isInteger(lines) || lines < 0 || lines > 1_000_000) {
-    throw new UsageError(`-n must be a whole number from 0 to 1000000, got "${opts.lines}"`);
-  }
+  const lines = parseWholeNumber('-n', opts.lines, 0, 1_000_000);
   const view = await openView(command);
   const there = await runElsewhere(view, command);
   if (there !== undefined) return there;
