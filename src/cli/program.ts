@@ -388,9 +388,10 @@ Example:
     .command('stub-agent')
     .description('run the stub agent in this terminal (what `runtime: stub` launches; for demos and tests)')
     .option('--drop-first-enter', 'ignore the first Enter, leaving the first message as a draft')
+    .option('--ignore-enter', 'ignore every Enter: nothing is ever submitted')
     .option('--crash-after <n>', 'exit with status 3 after n acknowledged messages (0: at once)')
     .option('--slow-ms <ms>', 'stay busy this long before acknowledging')
-    .option('--interval <seconds>', 'heartbeat interval')
+    .option('--interval <seconds>', 'heartbeat interval: a positive number of seconds (15, 0.5)')
     .option('--record-dir <dir>', 'also write each received message body to <dir>/<seq>.msg')
     .action(lazy('./commands/stub-agent.js', 'stubAgent'));
 

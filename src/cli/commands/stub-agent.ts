@@ -8,9 +8,17 @@ import { packageRoot } from '../../system/package.js';
  * agent). SIGTERM and SIGHUP are passed on and the stub is waited for, so it never outlives us.
  */
 export async function stubAgent(command: Command): Promise<number> {
-  const opts = command.opts<{ dropFirstEnter?: boolean; crashAfter?: string; slowMs?: string; interval?: string; recordDir?: string }>();
+  const opts = command.opts<{
+    dropFirstEnter?: boolean;
+    ignoreEnter?: boolean;
+    crashAfter?: string;
+    slowMs?: string;
+    interval?: string;
+    recordDir?: string;
+  }>();
   const args: string[] = [];
   if (opts.dropFirstEnter) args.push('--drop-first-enter');
+  if (opts.ignoreEnter) args.push('--ignore-enter');
   if (opts.crashAfter !== undefined) args.push('--crash-after', opts.crashAfter);
   if (opts.slowMs !== undefined) args.push('--slow-ms', opts.slowMs);
   if (opts.interval !== undefined) args.push('--interval', opts.interval);
