@@ -11,6 +11,7 @@ import { readFileOrUndefined } from '../system/fs.js';
 import type { AgentOutcome } from '../supervisor/types.js';
 import { doneReport, inspectWorktree, removeWorktree, type DoneReport, type WorktreeRecord } from '../worktree/worktree.js';
 import { kickstartStarted } from './kickstart.js';
+import { removeAgentRunFiles } from './run-files.js';
 import type { SupervisedFleet } from './open.js';
 import { fleetStatus, type AgentStatus } from './status.js';
 
@@ -216,6 +217,9 @@ export async function removeAgent(
       worktree = { path: record.path, removed: outcome.removed, kept: outcome.kept ?? null };
     }
   }
+  // stop() drops the state and launch spec; the rest of its run state (heartbeat, kickstart, session
+  // id, …) would otherwise stay in the run directory for good, since nothing else names this agent again.
+  await removeAgentRunFiles(fleet.paths.runDir, agent.name);
   await removeEphemeral(fleet.paths.stateDir, agent.name);
   return { agent: name, stopped: stopped!, worktree };
 }

@@ -148,6 +148,16 @@ async function breakStaleLock(file: string, staleContent: string): Promise<boole
   }
 }
 
+/**
+ * Remove an agent's lock that no live process holds (its holder died, or it was left empty), as the
+ * next acquirer would: for an agent that is going away, there is no next acquirer. A held lock stays.
+ */
+export async function removeStaleLock(runDir: string, agent: string, purpose: LockPurpose): Promise<boolean> {
+  const file = lockFile(runDir, agent, purpose);
+  const holder = await readHolder(file);
+  return holder !== undefined && !isAlive(holder) && breakStaleLock(file, holder.raw);
+}
+
 async function releaseIfMine(file: string, content: string): Promise<void> {
   const now = await readFile(file, 'utf8').catch(() => undefined);
   if (now === content) await unlink(file).catch(() => undefined);

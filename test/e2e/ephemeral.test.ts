@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
@@ -18,6 +18,16 @@ function git(fleet: TestFleet, cwd: string, args: string[]): string {
   if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.trim();
 }
+
+/** An agent's files in the fleet's run directory (any name that starts with `<agent>.`, its locks, its pending requests). */
+const runFilesOf = (fleet: TestFleet, agent: string): string[] => {
+  const run = path.join(fleet.home, 'run');
+  const names = readdirSync(run).filter(
+    (name) => name.startsWith(`${agent}.`) || name.startsWith(`.${agent}.`) || name.endsWith(`-${agent}.lock`),
+  );
+  if (existsSync(path.join(run, 'pending', agent))) names.push(`pending/${agent}`);
+  return names.sort();
+};
 
 /** A real repository with one commit, an ignored .env that .worktreeinclude asks to copy. */
 function repository(fleet: TestFleet): string {
@@ -115,8 +125,10 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     expect(rm.stderr).toMatch(/1 commit\(s\) on mosaic\/w1 on no other branch or remote: \S+ half of the work/);
 
     // --force: the agent goes, the worktree (with the commit) stays and its path is printed; verify lists it.
+    expect(runFilesOf(fleet, 'w1')).toContain('w1.hb');
     rm = await fleet.mosaic(['agent', 'rm', 'w1', '--force']);
     expect(rm.status, rm.stderr).toBe(0);
+    expect(runFilesOf(fleet, 'w1')).toEqual([]);
     expect(rm.stdout).toContain(`worktree kept at ${worktree}`);
     expect(git(fleet, worktree, ['log', '-1', '--format=%s'])).toBe('half of the work');
     expect(await fleet.json<Listing[]>(['agent', 'list'])).toEqual([]);
@@ -159,7 +171,17 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
       20_000,
       'the first prompt to reach w9',
     );
+    // rm takes the agent's run state with it, and nothing of w90's, whose name starts with w9.
+    expect((await fleet.mosaic(['agent', 'new', 'w90', '--runtime', 'stub', '-m', 'hi'])).status).toBe(0);
+    for (const agent of ['w9', 'w90']) {
+      await eventually(() => existsSync(path.join(fleet.home, 'run', `${agent}.hb`)) || undefined, 20_000, `${agent}'s first heartbeat`);
+    }
+    const before = runFilesOf(fleet, 'w90');
+    expect(runFilesOf(fleet, 'w9')).toEqual(expect.arrayContaining(['w9.hb', 'w9.kickstart', 'w9.session.start', 'w9.state.json']));
     expect((await fleet.mosaic(['agent', 'rm', 'w9'])).status).toBe(0);
+    expect(runFilesOf(fleet, 'w9')).toEqual([]);
+    expect(runFilesOf(fleet, 'w90')).toEqual(before);
+    expect(before).toEqual(expect.arrayContaining(['w90.hb', 'w90.kickstart', 'w90.session.start', 'w90.state.json']));
     expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
   }, 60_000);
 });
