@@ -10,9 +10,16 @@ export interface RestartCheckReport {
   ok: boolean;
   agent_pid_before: number | null;
   agent_pid_after: number | null;
-  /** The holder unit's MainPID (the tmux server) in systemd mode, the tmux server's PID otherwise. */
+  /**
+   * The tmux server's PID: the holder unit's MainPID (which is the server) in systemd mode, the server's
+   * own PID otherwise. Named for the holder unit; not the holder session's pane (holder_pane_pid_*).
+   */
   holder_pid_before: number | null;
   holder_pid_after: number | null;
+  /** The PID of the holder session's pane (null when there was none to check). */
+  holder_pane_pid_before: number | null;
+  holder_pane_pid_after: number | null;
+  /** Live panes of the other agents compared (the holder's pane and sessions mosaic did not make are not counted). */
   siblings_checked: number;
   siblings_changed: string[];
 }
@@ -38,6 +45,8 @@ export async function restartCheck(ctx: SupervisedFleet, agentName: string): Pro
   const setup = ctx.supervisor.kind === 'systemd' ? systemdSetup(ctx.host) : undefined;
   const before = await listPanes(ctx);
   const target = before.find((pane) => pane.session === agent.session && pane.agent === agent.name);
+  const holder = ctx.roster.holderSession;
+  const holderPane = before.find((pane) => pane.session === holder && pane.agent === holder && !pane.dead);
   const report: RestartCheckReport = {
     agent: agent.name,
     ok: false,
@@ -45,6 +54,8 @@ export async function restartCheck(ctx: SupervisedFleet, agentName: string): Pro
     agent_pid_after: null,
     holder_pid_before: await holderPid(ctx, setup),
     holder_pid_after: null,
+    holder_pane_pid_before: holderPane?.panePid ?? null,
+    holder_pane_pid_after: null,
     siblings_checked: 0,
     siblings_changed: [],
   };
@@ -71,8 +82,18 @@ export async function restartCheck(ctx: SupervisedFleet, agentName: string): Pro
     );
   }
   const after = new Map((await listPanes(ctx)).map((pane) => [pane.paneId, pane]));
+  if (holderPane) {
+    const now = after.get(holderPane.paneId);
+    report.holder_pane_pid_after = now && !now.dead ? now.panePid : null;
+    if (report.holder_pane_pid_after !== holderPane.panePid) {
+      problems.push(
+        `restart check: the holder pane "${holder}" changed (pane PID ${holderPane.panePid} -> ${report.holder_pane_pid_after ?? 'gone'}) while only "${agent.name}" was restarted`,
+      );
+    }
+  }
   for (const pane of before) {
-    if (pane.session === agent.session || pane.dead) continue;
+    // Other agents' panes only: the holder's is checked above; a session mosaic did not make is no sibling.
+    if (pane.session === agent.session || pane.session === holder || pane.agent === '' || pane.dead) continue;
     report.siblings_checked += 1;
     const now = after.get(pane.paneId);
     if (!now || now.panePid !== pane.panePid) {

@@ -25,6 +25,8 @@ interface VerifyJson {
     agent_pid_after: number;
     holder_pid_before: number;
     holder_pid_after: number;
+    holder_pane_pid_before: number | null;
+    holder_pane_pid_after: number | null;
     siblings_checked: number;
   };
 }
@@ -154,7 +156,8 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
       holder_pid_before: server,
       holder_pid_after: server,
     });
-    expect(check.restart_check!.siblings_checked).toBe(3);
+    expect(check.restart_check).toMatchObject({ holder_pane_pid_before: pids._holder, holder_pane_pid_after: pids._holder });
+    expect(check.restart_check!.siblings_checked).toBe(2); // a and w.x: the holder's pane is counted apart
     const afterCheck = panePids(fleet);
     expect(afterCheck['b-1']).not.toBe(pids['b-1']);
     expect(afterCheck['b-1']).toBe(check.restart_check!.agent_pid_after);
@@ -473,18 +476,34 @@ describe('systemd supervisor without systemd', () => {
   it('verify --restart-check also proves isolation under the built-in supervisor, and fails for a stopped agent', async () => {
     const fleet = createFleet();
     fleet.writeRoster(
-      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n'),
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n  - {name: c, runtime: stub}\n',
+      ),
     );
-    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    expect((await fleet.mosaic(['fleet', 'start', 'a', 'c'])).status).toBe(0);
     const before = await eventually(() => {
       const p = panePids(fleet);
-      return p.a ? p : undefined;
+      return p.a && p.c ? p : undefined;
     });
+    const server = tmuxServerPid(fleet);
     const check = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'a', '--json']);
     const report = JSON.parse(check.stdout) as VerifyJson;
-    expect(report.restart_check).toMatchObject({ ok: true, agent_pid_before: before.a, holder_pid_before: tmuxServerPid(fleet) });
+    // The server, the holder's pane and c's pane (the one other running agent) are what is compared.
+    expect(report.restart_check).toMatchObject({
+      ok: true,
+      agent_pid_before: before.a,
+      holder_pid_before: server,
+      holder_pid_after: server,
+      holder_pane_pid_before: before._holder,
+      holder_pane_pid_after: before._holder,
+      siblings_checked: 1,
+    });
+    expect(before._holder).not.toBe(server);
     expect(report.restart_check!.agent_pid_after).toBe(panePids(fleet).a);
     expect(report.restart_check!.agent_pid_after).not.toBe(before.a);
+    const human = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'a']);
+    expect(human.stdout).toContain(`; unchanged: tmux server PID ${server}, holder pane PID ${before._holder}, 1 other agent pane(s)\n`);
     // b is in the roster but not running: the fleet check fails, and so does a restart check of b.
     expect(check.status).toBe(1);
     const stopped = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'b']);

@@ -160,7 +160,7 @@ export async function verify(command: Command): Promise<number> {
   const check = report.restart_check;
   if (check?.ok) {
     out(
-      `restart check: ${check.agent} pane PID ${check.agent_pid_before} -> ${check.agent_pid_after}; holder PID ${check.holder_pid_after} and ${check.siblings_checked} sibling pane(s) unchanged`,
+      `restart check: ${check.agent} pane PID ${check.agent_pid_before} -> ${check.agent_pid_after}; unchanged: tmux server PID ${check.holder_pid_after}, ${check.holder_pane_pid_after === null ? '' : `holder pane PID ${check.holder_pane_pid_after}, `}${check.siblings_checked} other agent pane(s)`,
     );
   }
   if (report.systemd) {
