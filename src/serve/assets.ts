@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../core/errors.js';
 
 export interface Asset {
   type: string;
@@ -28,13 +29,32 @@ export function loadAssets(webDir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   const add = (route: string, file: string): void => {
     const type = TYPES[path.extname(file)];
-    if (type) assets.set(route, { type, body: readFileSync(file) });
+    if (type) assets.set(route, { type, body: missingAsUserError(() => readFileSync(file), file, 'file') });
   };
-  for (const name of readdirSync(webDir)) add(name === 'index.html' ? '/' : `/${name}`, path.join(webDir, name));
+  for (const name of missingAsUserError(() => readdirSync(webDir), webDir, 'directory'))
+    add(name === 'index.html' ? '/' : `/${name}`, path.join(webDir, name));
+  if (!assets.has('/')) throw incomplete(path.join(webDir, 'index.html'), 'file');
   // The table's cells: the same compiled module the CLI's `fleet ps` uses (it has no run-time imports).
   add('/cells.js', fileURLToPath(new URL('../fleet/ps-cells.js', import.meta.url)));
   const xterm = path.dirname(createRequire(import.meta.url).resolve('@xterm/xterm/package.json'));
   add('/vendor/xterm.mjs', path.join(xterm, 'lib', 'xterm.mjs'));
   add('/vendor/xterm.css', path.join(xterm, 'css', 'xterm.css'));
   return assets;
+}
+
+/** A file the package ships that is not there: the install is broken, not the user's input. */
+function incomplete(what: string, kind: 'file' | 'directory'): UserError {
+  return new UserError(`the dashboard's ${kind} ${what} is missing: this install of mosaic-fleet is incomplete`, {
+    hint: 'reinstall the package (npm install -g mosaic-fleet, or npm ci and npm run build in a checkout)',
+  });
+}
+
+function missingAsUserError<T>(read: () => T, what: string, kind: 'file' | 'directory'): T {
+  try {
+    return read();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw incomplete(what, kind);
+    throw error;
+  }
 }

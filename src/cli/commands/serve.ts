@@ -40,6 +40,8 @@ export async function serve(command: Command): Promise<number> {
       hint: 'make a private token file (chmod 600) and pass --token-file, or keep the default 127.0.0.1 and use an SSH tunnel',
     });
   }
+  // First: a broken install fails before a token file is made or the fleet is read.
+  const assets = loadAssets(path.join(packageRoot(), 'web'));
   const host = cliHost();
   const view = async (): Promise<FleetContext> => resolveSupervisor(await loadFleetContext(host, { roster: flags.roster }));
   const first = await view();
@@ -55,7 +57,7 @@ export async function serve(command: Command): Promise<number> {
     token,
     readOnly: Boolean(flags.readOnly),
     version: packageVersion(),
-    assets: loadAssets(path.join(packageRoot(), 'web')),
+    assets,
     fleet: new DashboardFleet(view, flags.roster),
     tmux: first.tmux,
     controlSlotDir: first.paths.runDir,
