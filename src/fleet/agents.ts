@@ -39,10 +39,12 @@ export interface NewAgentResult {
   worktree: WorktreeRecord | null;
 }
 
+export const NEW_NAME_HINT = 'pick another name; `mosaic agent list` shows the names in use';
+
 export async function newAgent(fleet: SupervisedFleet, options: NewAgentOptions): Promise<NewAgentResult> {
   const { roster, paths, host } = fleet;
   const problem = nameProblem(roster, options.name);
-  if (problem) throw new UserError(problem, { hint: 'pick another name; `mosaic agent list` shows the names in use' });
+  if (problem) throw new UserError(problem, { hint: NEW_NAME_HINT });
   if (!BUILTIN_RUNTIMES.includes(options.runtime) && !roster.runtimes[options.runtime]?.command) {
     throw new UserError(`unknown runtime "${options.runtime}" (built-in: ${BUILTIN_RUNTIMES.join(', ')})`, {
       hint: `define runtimes.${options.runtime}.command in the roster to use a custom one`,

@@ -114,10 +114,19 @@ export async function withEphemeralAgents(roster: Roster, stateDir: string): Pro
   return { ...roster, agents, warnings: [...(roster.warnings ?? []), ...warnings] };
 }
 
+/** Why `name` can be no agent's name in any fleet (its form, or a reserved name), or undefined. */
+export function invalidAgentName(name: string): string | undefined {
+  if (!AGENT_NAME_PATTERN.test(name)) return `agent name "${name}" must match ${AGENT_NAME_PATTERN.source}`;
+  // Names of directories: <name>.json, pending/<name>/ and the like would point outside the agent's own files.
+  if (name === '.' || name === '..') return `agent name "${name}" cannot be used: it names a directory`;
+  if (RESERVED_AGENT_NAMES.has(name)) return `agent name "${name}" is reserved (logs/${name}.log is the fleet's own log)`;
+  return undefined;
+}
+
 /** Why `name` cannot be a new agent of this fleet, or undefined when it can. */
 export function nameProblem(roster: Roster, name: string): string | undefined {
-  if (!AGENT_NAME_PATTERN.test(name)) return `agent name "${name}" must match ${AGENT_NAME_PATTERN.source}`;
-  if (RESERVED_AGENT_NAMES.has(name)) return `agent name "${name}" is reserved (logs/${name}.log is the fleet's own log)`;
+  const invalid = invalidAgentName(name);
+  if (invalid) return invalid;
   const session = sessionNameFor(name);
   if (session === roster.holderSession) return `agent name "${name}" is the holder session's name`;
   const clash = roster.agents.find((a) => a.name === name || a.session === session);

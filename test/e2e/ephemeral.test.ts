@@ -163,6 +163,18 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     const clash = await fleet.mosaic(['agent', 'new', 'core', '--runtime', 'stub']);
     expect(clash.status).toBe(1);
     expect(clash.stderr).toMatch(/a roster agent named "core" already exists/);
+    // A name no fleet could take is a usage error (exit 2, as a bad --mode); a taken one (above) is not.
+    for (const [name, message] of [
+      ['bad name', 'agent name "bad name" must match ^[A-Za-z0-9_.-]+$'],
+      ['supervisor', 'agent name "supervisor" is reserved'],
+      ['..', 'agent name ".." cannot be used: it names a directory'],
+      ['.', 'agent name "." cannot be used: it names a directory'],
+    ]) {
+      const bad = await fleet.mosaic(['agent', 'new', name!, '--runtime', 'stub']);
+      expect([name, bad.status]).toEqual([name, 2]);
+      expect(bad.stderr).toContain(`mosaic: ${message}`);
+    }
+    expect(existsSync(path.join(fleet.home, 'ephemeral'))).toBe(false); // no record was written
 
     // The first prompt arrives by itself: the stub acknowledges message 1.
     expect((await fleet.mosaic(['agent', 'new', 'w9', '--runtime', 'stub', '-m', 'start with the tests'])).status).toBe(0);

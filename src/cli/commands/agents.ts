@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { agentDone, listAgents, newAgent, removeAgent, showAgent } from '../../fleet/agents.js';
+import { agentDone, listAgents, newAgent, NEW_NAME_HINT, removeAgent, showAgent } from '../../fleet/agents.js';
+import { invalidAgentName } from '../../roster/ephemeral.js';
 import type { AgentMode } from '../../roster/model.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
@@ -18,6 +19,9 @@ export async function create(command: Command): Promise<number> {
   }>(command);
   if (opts.mode !== undefined && opts.mode !== 'yolo' && opts.mode !== 'safe')
     throw new UsageError(`--mode must be yolo or safe, got "${opts.mode}"`);
+  // A name no fleet could take is a usage error, like a bad --mode; one this fleet has taken is not (newAgent).
+  const invalid = invalidAgentName(command.args[0]!);
+  if (invalid) throw new UsageError(invalid, { hint: NEW_NAME_HINT });
   const fleet = await open(command);
   const result = await newAgent(fleet, {
     name: command.args[0]!,
