@@ -101,14 +101,28 @@ function fixture(): Fixture {
       }
     };
     walk(repo);
+    // HEAD, the branch it names and the stash (git stash list reads its reflog), read as files: one git process
+    // per snapshot (status) instead of four; this suite starts hundreds of them. Worktrees add branches of
+    // their own to the shared repository, so other refs are not part of the source checkout.
+    const gitDir = path.join(repo, '.git');
+    const read = (file: string): string | null =>
+      existsSync(path.join(gitDir, file)) ? readFileSync(path.join(gitDir, file), 'utf8') : null;
+    const head = read('HEAD') ?? '';
+    const branch = head.startsWith('ref: ') ? head.slice(5).trim() : null;
+    const refs = {
+      head,
+      branch:
+        branch === null
+          ? null
+          : (read(branch) ?? (read('packed-refs') ?? '').split('\n').find((line) => line.endsWith(` ${branch}`)) ?? null),
+      stash: read('logs/refs/stash'),
+    };
     return {
-      head: gitIn(repo, 'rev-parse', 'HEAD'),
-      branch: gitIn(repo, 'symbolic-ref', 'HEAD'),
+      refs,
       status: gitIn(repo, 'status', '--porcelain=v1', '-uall', '--ignored'),
       index: createHash('sha256')
         .update(readFileSync(path.join(repo, '.git', 'index')))
         .digest('hex'),
-      stash: execFileSync('git', ['stash', 'list'], { cwd: repo, env, encoding: 'utf8' }),
       files,
     };
   };

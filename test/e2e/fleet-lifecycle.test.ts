@@ -182,7 +182,9 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const fleet = createFleet();
     const agents = (boomArgs: string): string =>
       `defaults:\n  working_directory: work\nagents:\n  - {name: steady, runtime: stub}\n  - {name: boom, runtime: stub${boomArgs}}\n`;
-    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), FAST_RESTART));
+    // max_crashes 0: the first crash fails it (the test is about what start does with a failed agent).
+    const failFast = FAST_RESTART.replace('max_crashes: 3', 'max_crashes: 0');
+    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), failFast));
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
     const failedNow = async (): Promise<StatusRow | undefined> => {
       const row = (await statusOf(fleet)).boom!;
@@ -192,7 +194,7 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     const steadyPid = (await statusOf(fleet)).steady!.pane_pid;
 
     // Named: the roster's fix (no more crashing) applies, as on any start, and the counters start over.
-    fleet.writeRoster(roster(fleet.socket, agents(''), FAST_RESTART));
+    fleet.writeRoster(roster(fleet.socket, agents(''), failFast));
     const named = await fleet.json<{ agent: string; result: string }[]>(['fleet', 'start', 'boom']);
     expect(named).toMatchObject([{ agent: 'boom', result: 'started' }]);
     const back = await eventually(async () => {
@@ -204,10 +206,10 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(events).toMatch(/ boom +failed .*\n.* boom +start +supervisor=builtin\n?$/);
 
     // Without names: the failed agent starts, the running one is already running (same PID).
-    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), FAST_RESTART));
+    fleet.writeRoster(roster(fleet.socket, agents(', args: ["--crash-after", "0"]'), failFast));
     expect((await fleet.mosaic(['fleet', 'restart', 'boom'])).status).toBe(0);
     await eventually(failedNow, 20_000, 'boom to be marked failed again');
-    fleet.writeRoster(roster(fleet.socket, agents(''), FAST_RESTART));
+    fleet.writeRoster(roster(fleet.socket, agents(''), failFast));
     const all = await fleet.mosaic(['fleet', 'start']);
     expect(all.status, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/^boom: started$/m);
@@ -422,7 +424,7 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     );
     type Outcome = { agent: string; result: string };
     // The race is the two looking before either has made anything: rounds make it likely; each must be right.
-    const rounds = 3;
+    const rounds = 2;
     for (let round = 0; round < rounds; round++) {
       const runs = await Promise.all([fleet.mosaic(['fleet', 'start', '--json']), fleet.mosaic(['fleet', 'start', '--json'])]);
       for (const run of runs) expect(run.status, run.stderr).toBe(0);
