@@ -142,16 +142,13 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   const firstEnter = lastEnter;
   let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
   let queuedSince: number | undefined;
-  // Without --verify every outcome is "sent" (exit 0), but the words still say what was seen: a text seen
-  // left in the input after the Enter presses was not submitted.
-  const unverifiedDetail = (status: SendStatus, detail: string): string =>
-    status === 'draft' ? `not verified, and it looks left as a draft: ${detail}` : `submitted, not verified: ${detail}`;
-  const finish = (status: SendStatus, detail: string): DeliveryOutcome => ({
-    status: !request.verify && status !== 'accepted' && status !== 'queued' ? 'sent' : status,
-    detail: !request.verify && status !== 'accepted' && status !== 'queued' ? unverifiedDetail(status, detail) : detail,
-    enterPresses: presses,
-    pasted: true,
-  });
+  // Without --verify every outcome but evidence is "sent" (exit 0), but the words still say what was seen: a
+  // text seen left in the input after the Enter presses was not submitted.
+  const finish = (status: SendStatus, detail: string): DeliveryOutcome => {
+    if (request.verify || status === 'accepted' || status === 'queued') return { status, detail, enterPresses: presses, pasted: true };
+    const seen = status === 'draft' ? `not verified, and it looks left as a draft: ${detail}` : `submitted, not verified: ${detail}`;
+    return { status: 'sent', detail: seen, enterPresses: presses, pasted: true };
+  };
   for (let i = 0; ; i++) {
     await clock.sleep(pollPause(i, clock.now() - firstEnter));
     const screen = await io.capture();

@@ -127,18 +127,15 @@ export class DirectSupervisor implements Supervisor {
     await this.prepareDirs();
     const panes = await listPanes(this.deps);
     const down = await this.downAgents(agents, panes);
-    if (down.size === 0) return this.startMissing(agents, panes, onProgress);
-    // A failed agent is not running: it is restarted, as `fleet restart` does, and reported started.
-    const outcomes = await this.startMissing(
-      agents.filter((agent) => !down.has(agent.name)),
-      panes,
-      onProgress,
+    return startReviving(
+      agents,
+      down,
+      (rest) => this.startMissing(rest, panes, onProgress),
+      (failed) =>
+        this.restart(failed).catch((error: Error) =>
+          [...down].map((agent): AgentOutcome => ({ agent, result: 'error', error: error.message })),
+        ),
     );
-    const revived = await this.restart(agents.filter((agent) => down.has(agent.name))).catch((error: Error) =>
-      [...down].map((agent): AgentOutcome => ({ agent, result: 'error', error: error.message })),
-    );
-    const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));
-    return agents.map((agent) => byAgent.get(agent.name)!);
   }
 
   /**
@@ -551,9 +548,25 @@ export function sessionCreateCommands(
 /** tmux answered and said no (exit 1): the call ran up to its failed command. Anything else: no answer. */
 const answeredNo = (error: unknown): boolean => error instanceof CommandError && error.exitStatus === 1 && error.signal === null;
 
-/** A restart done for a start (a failed agent's) is reported as the start it is. */
-export const asStarted = (outcome: AgentOutcome): AgentOutcome =>
-  outcome.result === 'restarted' ? { agent: outcome.agent, result: 'started' } : outcome;
+/**
+ * A start in which some agents are down (see isDown and downAgents): a failed agent is not running, so it is
+ * restarted, as `fleet restart` does, and that restart is reported as the start it is. The others go through
+ * the supervisor's own start. Outcomes come in the order of `agents`. Both supervisors start this way.
+ */
+export async function startReviving(
+  agents: readonly AgentSpec[],
+  down: ReadonlySet<string>,
+  startRest: (agents: readonly AgentSpec[]) => Promise<AgentOutcome[]>,
+  restart: (agents: readonly AgentSpec[]) => Promise<AgentOutcome[]>,
+): Promise<AgentOutcome[]> {
+  if (down.size === 0) return startRest(agents);
+  const outcomes = await startRest(agents.filter((agent) => !down.has(agent.name)));
+  const revived = await restart(agents.filter((agent) => down.has(agent.name)));
+  const asStarted = (outcome: AgentOutcome): AgentOutcome =>
+    outcome.result === 'restarted' ? { agent: outcome.agent, result: 'started' } : outcome;
+  const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));
+  return agents.map((agent) => byAgent.get(agent.name)!);
+}
 
 export function needsReconcile(pane: PaneRow, state: AgentRunState, nowMs: number): boolean {
   if (!pane.dead || state.failed || pane.panePid === null || state.handledPid === pane.panePid) return false;

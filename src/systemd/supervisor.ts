@@ -4,7 +4,7 @@ import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.
 import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
-import { asStarted, DirectSupervisor } from '../supervisor/direct.js';
+import { DirectSupervisor, startReviving } from '../supervisor/direct.js';
 import { listPanes, marksBySession, notOurs, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
@@ -60,16 +60,12 @@ export class SystemdSupervisor implements Supervisor {
     // A failed agent's unit stays active (its session holds the dead pane), but the agent is not running: it is
     // restarted, as `fleet restart` does (the unit's ExecStart writes fresh crash counters), and reported started.
     const down = await this.direct.downAgents(agents, panes);
-    if (down.size === 0) return this.startUnits(agents, states, panes, onProgress);
-    const outcomes = await this.startUnits(
-      agents.filter((agent) => !down.has(agent.name)),
-      states,
-      panes,
-      onProgress,
+    return startReviving(
+      agents,
+      down,
+      (rest) => this.startUnits(rest, states, panes, onProgress),
+      (failed) => this.restart(failed),
     );
-    const revived = await this.restart(agents.filter((agent) => down.has(agent.name)));
-    const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));
-    return agents.map((agent) => byAgent.get(agent.name)!);
   }
 
   private async startUnits(
