@@ -27,10 +27,32 @@ describe('mosaic-stub-agent options', () => {
     }
   });
 
+  it.each(SHELLS)('%s: --crash-after and --slow-ms take a whole number and refuse (exit 2) anything else', (shell) => {
+    for (const flag of ['--crash-after', '--slow-ms']) {
+      for (const value of ['1-2', '-5', '', 'abc', '1.5', ' 3', '0x10', '1e2', '9999999999']) {
+        const result = stub([shell, SCRIPT, flag, value]);
+        expect([flag, value, result.status, result.stdout]).toEqual([flag, value, 2, '']);
+        expect(result.stderr).toBe(`mosaic-stub-agent: ${flag} must be a whole number from 0 to 999999999, got "${value}"\n`);
+      }
+      const missing = stub([shell, SCRIPT, flag]);
+      expect([missing.status, missing.stderr]).toEqual([2, `mosaic-stub-agent: ${flag} needs a value\n`]);
+    }
+    // Leading zeros are decimal, not octal: 00 crashes at once, 010 waits for ten messages, 08 is no arithmetic error.
+    expect(stub([shell, SCRIPT, '--crash-after', '00']).status).toBe(3);
+    const ten = stub([shell, SCRIPT, '--crash-after', '010', '--slow-ms', '08'], 'a\nb\n');
+    expect([ten.status, ten.stderr]).toEqual([0, '']);
+    expect(ten.stdout).toContain('[stub] ack seq=2');
+  });
+
   it('mosaic stub-agent refuses a bad --interval too, and lists and passes on --ignore-enter', () => {
     const bad = stub(['node', CLI, 'stub-agent', '--interval', 'abc']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--interval must be a positive number of seconds');
+    const badCount = stub(['node', CLI, 'stub-agent', '--crash-after', '1-2']);
+    expect([badCount.status, badCount.stderr]).toEqual([
+      2,
+      'mosaic-stub-agent: --crash-after must be a whole number from 0 to 999999999, got "1-2"\n',
+    ]);
     expect(stub(['node', CLI, 'stub-agent', '--help']).stdout).toMatch(/--ignore-enter\s+ignore every Enter/);
     expect(stub(['node', CLI, 'stub-agent'], 'hi\n').stdout).toContain('[stub] ack seq=1 bytes=2');
     const ignoring = stub(['node', CLI, 'stub-agent', '--ignore-enter'], 'hi\n');
