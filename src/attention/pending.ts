@@ -29,6 +29,18 @@ export const REQUEST_ID = /^[A-Za-z0-9_.-]{1,80}$/;
 
 export { pendingDir };
 
+/**
+ * The tool and summary come from another process (the hook, the opencode plugin) and quote what the
+ * model asked for: one line with no control characters, as the hook's own summary is, so that an
+ * escape sequence or a newline in it cannot act on the terminal that `fleet pending`/`ps` print to.
+ */
+const oneLine = (value: unknown): string =>
+  String(value)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
 function parseRequest(text: string, agent: string, id: string): PendingRequest | undefined {
   try {
     const raw = JSON.parse(text) as Partial<PendingRequest>;
@@ -36,9 +48,9 @@ function parseRequest(text: string, agent: string, id: string): PendingRequest |
     return {
       id,
       agent,
-      runtime: String(raw.runtime ?? 'unknown'),
-      tool: String(raw.tool ?? 'unknown'),
-      summary: String(raw.summary ?? ''),
+      runtime: oneLine(raw.runtime ?? 'unknown'),
+      tool: oneLine(raw.tool ?? 'unknown'),
+      summary: oneLine(raw.summary ?? ''),
       created: String(raw.created ?? ''),
       expires: typeof raw.expires === 'string' ? raw.expires : null,
       pid: typeof raw.pid === 'number' ? raw.pid : null,
