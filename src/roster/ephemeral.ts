@@ -147,6 +147,13 @@ export async function removeEphemeral(stateDir: string, name: string): Promise<v
   await rm(recordFile(stateDir, name), { force: true });
 }
 
+export const WORKTREE_BRANCH_HINT = 'letters, digits, ".", "_", "-" and "/" (no "..", no leading "-"), e.g. --worktree feature/login';
+
+/** Why `branch` (`--worktree <branch>`) can be no worktree agent's branch, or undefined when it can. */
+export function invalidWorktreeBranch(branch: string): string | undefined {
+  return BRANCH_PATTERN.test(branch) ? undefined : `--worktree branch "${branch}" is not a branch name mosaic accepts`;
+}
+
 /** A new record from `agent new`'s options (validated by the caller against the roster). */
 export function newRecord(options: {
   name: string;
@@ -171,11 +178,8 @@ export function newRecord(options: {
   if (options.model) record.model = options.model;
   if (options.class) record.class = options.class;
   if (options.message) record.message = options.message;
-  if (typeof options.worktree === 'string' && !BRANCH_PATTERN.test(options.worktree)) {
-    throw new UserError(`--worktree branch "${options.worktree}" is not a branch name mosaic accepts`, {
-      hint: 'letters, digits, ".", "_", "-" and "/" (no "..", no leading "-"), e.g. --worktree feature/login',
-    });
-  }
+  const badBranch = typeof options.worktree === 'string' ? invalidWorktreeBranch(options.worktree) : undefined;
+  if (badBranch) throw new UserError(badBranch, { hint: WORKTREE_BRANCH_HINT });
   if (options.worktree !== undefined) {
     record.worktree =
       options.worktree === true

@@ -174,6 +174,12 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
       expect([name, bad.status]).toEqual([name, 2]);
       expect(bad.stderr).toContain(`mosaic: ${message}`);
     }
+    // So is a --worktree branch no repository could take.
+    for (const branch of ['bad..name', '', '-x', 'a b']) {
+      const bad = await fleet.mosaic(['agent', 'new', 'wb', '--runtime', 'stub', `--worktree=${branch}`]);
+      expect([branch, bad.status]).toEqual([branch, 2]);
+      expect(bad.stderr).toContain(`mosaic: --worktree branch "${branch}" is not a branch name mosaic accepts`);
+    }
     expect(existsSync(path.join(fleet.home, 'ephemeral'))).toBe(false); // no record was written
 
     // The first prompt arrives by itself: the stub acknowledges message 1.

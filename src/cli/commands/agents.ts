@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { agentDone, listAgents, newAgent, NEW_NAME_HINT, removeAgent, showAgent } from '../../fleet/agents.js';
-import { invalidAgentName } from '../../roster/ephemeral.js';
+import { invalidAgentName, invalidWorktreeBranch, WORKTREE_BRANCH_HINT } from '../../roster/ephemeral.js';
 import type { AgentMode } from '../../roster/model.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
@@ -22,6 +22,8 @@ export async function create(command: Command): Promise<number> {
   // A name no fleet could take is a usage error, like a bad --mode; one this fleet has taken is not (newAgent).
   const invalid = invalidAgentName(command.args[0]!);
   if (invalid) throw new UsageError(invalid, { hint: NEW_NAME_HINT });
+  const badBranch = typeof opts.worktree === 'string' ? invalidWorktreeBranch(opts.worktree) : undefined;
+  if (badBranch) throw new UsageError(badBranch, { hint: WORKTREE_BRANCH_HINT });
   const fleet = await open(command);
   const result = await newAgent(fleet, {
     name: command.args[0]!,
