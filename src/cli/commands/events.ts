@@ -30,9 +30,10 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 export function parseSince(value: string, nowMs: number): Date {
   const relative = /^(\d+(?:\.\d+)?)\s*([smhd])$/.exec(value.trim());
   if (relative) return new Date(nowMs - Number(relative[1]) * UNIT_MS[relative[2]!]!);
-  const absolute = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value.trim())
-    ? Date.parse(value.trim().replace(' ', 'T'))
-    : NaN;
+  const form = /^(\d{4})-(\d{2})-(\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value.trim());
+  // Date.parse rolls a day the month does not have over into the next month (2026-02-30 is March 2): refuse it.
+  const realDay = form !== null && Number(form[3]) <= new Date(Date.UTC(Number(form[1]), Number(form[2]), 0)).getUTCDate();
+  const absolute = form && realDay ? Date.parse(value.trim().replace(' ', 'T')) : NaN;
   if (Number.isNaN(absolute)) {
     throw new UsageError(
       `--since takes an ISO 8601 time (2025-05-01T10:00, 2025-05-01T10:00:00Z) or a span back from now (30s, 10m, 2h, 1d), got "${value}"`,
