@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PsRecord, PsReport } from '../../fleet/ps.js';
-import { formatSeconds, psText } from './observe.js';
+import { UsageError } from '../../core/errors.js';
+import { formatSeconds, parseInterval, psText } from './observe.js';
 
 const record = (over: Partial<PsRecord>): PsRecord => ({
   tenant_id: 't',
@@ -69,5 +70,17 @@ describe('fleet ps text', () => {
     expect(psText({ ...report, records: [], systemd_error: 'no bus' })).toMatch(
       /systemd: no bus; unit states unknown\nno agents in the roster/,
     );
+  });
+});
+
+describe('parseInterval (fleet ps --watch --interval)', () => {
+  it('takes plain decimal seconds from 0.2 to 3600', () => {
+    expect(['2', '0.5', '0.2', '3600', '1.25'].map(parseInterval)).toEqual([2, 0.5, 0.2, 3600, 1.25]);
+  });
+
+  it('refuses what only Number() would read as a number, and what is out of range', () => {
+    for (const value of ['0x10', '1e1', ' 3', '+2', '.5', '2.', '', 'abc', '0', '0.1', '3601', 'Infinity']) {
+      expect(() => parseInterval(value), value).toThrow(UsageError);
+    }
   });
 });

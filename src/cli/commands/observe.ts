@@ -61,8 +61,9 @@ export function psText(report: PsReport): string {
   return lines.join('\n');
 }
 
-function parseInterval(value: string): number {
-  const seconds = Number(value);
+/** `fleet ps --interval`: plain decimal seconds (2, 0.5); Number() alone took 0x10, 1e1 and ' 3'. */
+export function parseInterval(value: string): number {
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(seconds) || seconds < 0.2 || seconds > 3600) {
     throw new UsageError(`--interval must be a number of seconds from 0.2 to 3600, got "${value}"`);
   }

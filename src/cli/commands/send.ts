@@ -19,6 +19,7 @@ import { cliHost } from '../host.js';
 import { recordTasksTaken } from '../../messaging/tasks.js';
 import type { AgentSpec } from '../../roster/model.js';
 import { colour, err, out, printJson, visibleControls } from '../output.js';
+import { parseWholeNumber } from '../whole-number.js';
 
 interface MessageFlags {
   roster?: string;
@@ -139,11 +140,12 @@ async function resetBeforeTask(ctx: SendContext, agents: readonly AgentSpec[], f
   if (!flags.json) for (const { agent, evidence } of reset) err(`${agent}: reset before the next task (${evidence})`);
 }
 
+/** `--verify-timeout <ms>`: ASCII digits only (Number() took 0x100, 1e3, ' 500' and '+500'). */
+export const parseVerifyTimeout = (value: string | undefined): number =>
+  value === undefined ? DEFAULT_VERIFY_TIMEOUT_MS : parseWholeNumber('--verify-timeout', value, 100, 600_000);
+
 async function messageOptions(flags: MessageFlags): Promise<SendOptions> {
-  const timeoutMs = flags.verifyTimeout === undefined ? DEFAULT_VERIFY_TIMEOUT_MS : Number(flags.verifyTimeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000) {
-    throw new UsageError(`--verify-timeout must be a whole number of milliseconds from 100 to 600000, got "${flags.verifyTimeout}"`);
-  }
+  const timeoutMs = parseVerifyTimeout(flags.verifyTimeout);
   return {
     body: validateBody(await readMessage(flags)),
     source: flags.sourceLabel === undefined ? `${cliHost().identity.host}:operator` : validateSourceLabel(flags.sourceLabel),

@@ -10,6 +10,7 @@ import { serveToken } from '../../serve/token.js';
 import { packageRoot, packageVersion } from '../../system/package.js';
 import { cliHost } from '../host.js';
 import { err, out } from '../output.js';
+import { parseWholeNumber } from '../whole-number.js';
 
 interface ServeFlags {
   roster?: string;
@@ -24,12 +25,8 @@ export const DEFAULT_SERVE_PORT = 7420;
 
 const isLoopback = (address: string): boolean => address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
-  return port;
-}
+/** `--port`: ASCII digits only (Number() took 0x1f40, 8e3 and ' 8000'). */
+export const parsePort = (value: string): number => parseWholeNumber('--port', value, 0, 65_535);
 
 /** `mosaic fleet serve`: the web dashboard until Ctrl-C (or SIGTERM). */
 export async function serve(command: Command): Promise<number> {
