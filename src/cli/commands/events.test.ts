@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
-import { parseSince } from './events.js';
+import { parseSince, parseTypes } from './events.js';
 
 describe('parseSince', () => {
   const now = Date.parse('2026-06-15T12:00:00Z');
@@ -16,5 +16,14 @@ describe('parseSince', () => {
     for (const value of ['2026-02-29', '2026-02-30', '2026-04-31T10:00', '2026-13-01', '2026-00-10', '2026-01-00']) {
       expect(() => parseSince(value, now), value).toThrow(UsageError);
     }
+  });
+});
+
+describe('parseTypes', () => {
+  it('takes known types; an empty list asks for one instead of calling nothing "unknown"', () => {
+    expect(parseTypes('crash, restart')).toEqual(['crash', 'restart']);
+    expect(() => parseTypes('crash,bogus')).toThrow('--type: unknown event type "bogus" (known: start,');
+    for (const value of ['', ',', ' , '])
+      expect(() => parseTypes(value), value).toThrow(/^--type needs at least one event type \(known: start,/);
   });
 });

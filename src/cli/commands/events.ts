@@ -48,10 +48,11 @@ export function parseTypes(value: string): FleetEventType[] {
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
+  if (types.length === 0) throw new UsageError(`--type needs at least one event type (known: ${FLEET_EVENT_TYPES.join(', ')})`);
   const unknown = types.filter((t) => !(FLEET_EVENT_TYPES as readonly string[]).includes(t));
-  if (types.length === 0 || unknown.length > 0) {
+  if (unknown.length > 0) {
     throw new UsageError(
-      `--type: unknown event type${unknown.length === 1 ? '' : 's'} ${unknown.map((t) => `"${t}"`).join(', ') || '(none given)'} (known: ${FLEET_EVENT_TYPES.join(', ')})`,
+      `--type: unknown event type${unknown.length === 1 ? '' : 's'} ${unknown.map((t) => `"${t}"`).join(', ')} (known: ${FLEET_EVENT_TYPES.join(', ')})`,
     );
   }
   return types as FleetEventType[];
