@@ -234,11 +234,27 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   if (agent.worktree) {
     if (!launch.runner) throw new InternalError(`agent "${agent.name}": a worktree agent needs a command runner to start`);
     await prepareWorktree(agent, { runner: launch.runner, env: launch.env });
-  }
-  // A working directory mosaic has to create is private, like everything else it writes.
-  else await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
+  } else await makeWorkingDirectory(agent);
   await writeLaunchSpec(spec);
   return spec;
+}
+
+/** A working directory mosaic has to create is private, like everything else it writes. */
+async function makeWorkingDirectory(agent: AgentSpec): Promise<void> {
+  try {
+    await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // EEXIST, ENOTDIR: a file is where the directory (or one of its parents) should be.
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : `no permission to create it (${code})`;
+      throw new UserError(`agent "${agent.name}": working directory ${agent.workingDirectory} cannot be used: ${why}`, {
+        hint: 'point the agent at a directory: working_directory: in the roster, or --workdir with agent new',
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /**

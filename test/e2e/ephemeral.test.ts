@@ -181,6 +181,12 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
       expect(bad.stderr).toContain(`mosaic: --worktree branch "${branch}" is not a branch name mosaic accepts`);
     }
     expect(existsSync(path.join(fleet.home, 'ephemeral'))).toBe(false); // no record was written
+    // A file where the working directory should be: said in words (was mkdir's EEXIST), and nothing kept.
+    writeFileSync(path.join(fleet.home, 'a-file'), '');
+    const onFile = await fleet.mosaic(['agent', 'new', 'wf', '--runtime', 'stub', '--workdir', path.join(fleet.home, 'a-file')]);
+    expect(onFile.status).toBe(1);
+    expect(onFile.stderr).toContain(`working directory ${path.join(fleet.home, 'a-file')} cannot be used: a file is in the way`);
+    expect(existsSync(path.join(fleet.home, 'ephemeral', 'wf.json'))).toBe(false);
 
     // The first prompt arrives by itself: the stub acknowledges message 1.
     expect((await fleet.mosaic(['agent', 'new', 'w9', '--runtime', 'stub', '-m', 'start with the tests'])).status).toBe(0);
