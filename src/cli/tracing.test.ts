@@ -3,7 +3,7 @@ import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { tracedSupervisor } from '../supervisor/traced.js';
@@ -136,6 +136,19 @@ describe('traceCommand', () => {
   it('names commands by their path without the program', () => {
     expect(commandPath(leaf('fleet', 'start'))).toBe('fleet start');
     expect(commandPath(leaf('doctor'))).toBe('doctor');
+  });
+
+  it('with an endpoint that is no URL, warns once and runs the action untraced (was an internal error)', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' };
+      expect(await traceCommand(leaf('fleet', 'status'), async () => trace.getActiveSpan(), env)).toBeUndefined();
+      const written = stderr.mock.calls.map((call) => String(call[0])).join('');
+      expect(written).toMatch(/^mosaic: warning: no traces: .*not a url.*; set OTEL_EXPORTER_OTLP_ENDPOINT to an http\(s\) URL/);
+      expect(written.split('\n').filter(Boolean)).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   it('without an endpoint, just runs the action (and loads nothing)', async () => {

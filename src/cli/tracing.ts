@@ -58,7 +58,16 @@ export async function startTracing(options: { url?: string; exporter?: SpanExpor
   }
   const [api, sdk, resources, otlp] = modules;
   if (env.MOSAIC_DEBUG) api.diag.setLogger(new api.DiagConsoleLogger(), api.DiagLogLevel.WARN);
-  const exporter = options.exporter ?? new otlp!.OTLPTraceExporter({ url: options.url, timeoutMillis: EXPORT_TIMEOUT_MS });
+  let exporter: SpanExporter;
+  try {
+    exporter = options.exporter ?? new otlp!.OTLPTraceExporter({ url: options.url, timeoutMillis: EXPORT_TIMEOUT_MS });
+  } catch (error) {
+    // A URL the exporter cannot parse (OTEL_EXPORTER_OTLP_ENDPOINT="not a url"): no traces, as with no SDK, not an internal error.
+    err(
+      `mosaic: warning: no traces: ${(error as Error).message.split('\n')[0]}; set OTEL_EXPORTER_OTLP_ENDPOINT to an http(s) URL such as http://localhost:4318`,
+    );
+    return false;
+  }
   const provider = new sdk.NodeTracerProvider({
     resource: resources.resourceFromAttributes({ 'service.name': 'mosaic', 'service.version': packageVersion() }),
     spanProcessors: [new sdk.BatchSpanProcessor(exporter, { exportTimeoutMillis: EXPORT_TIMEOUT_MS })],
