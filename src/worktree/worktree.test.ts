@@ -389,6 +389,13 @@ describe('ensureWorktree', () => {
       const error = await rejection(create(f, 'a', { workdir: outside }));
       expect(error.message).toBe(`${outside} is not in a git repository: --worktree needs one`);
       expect(error.hint).toBe('run `git init` there or pick --workdir');
+      const bare = path.join(f.root, 'bare.git');
+      execFileSync('git', ['init', '-q', '--bare', bare]);
+      const onBare = await rejection(create(f, 'a', { workdir: bare }));
+      expect([onBare.message, onBare.hint]).toEqual([
+        `${bare} is a bare git repository: --worktree needs a checkout of one`,
+        `clone it (\`git clone ${bare} <dir>\`) and pass that directory as --workdir`,
+      ]);
       expect((await rejection(create(f, 'a', { workdir: path.join(f.root, 'nope') }))).message).toContain('does not exist');
       for (const bad of ['-x', 'a..b', 'x@{1}', 'HEAD', 'a b', '']) {
         expect((await rejection(create(f, 'a', { branch: bad }))).message).toContain('not a valid git branch name');

@@ -87,6 +87,12 @@ async function sourceRepo(deps: WorktreeDeps, workdir: string): Promise<string> 
     throw new UserError(`${workdir} does not exist: --worktree needs a directory inside a git repository`, { hint: 'pick --workdir' });
   const top = await gitLine(deps, ['-C', workdir, 'rev-parse', '--show-toplevel']);
   if (!top) {
+    // Only on this failure path: one more git call to tell a bare repository (no work tree to branch from) from no repository.
+    if ((await gitLine(deps, ['-C', workdir, 'rev-parse', '--is-bare-repository'])) === 'true') {
+      throw new UserError(`${workdir} is a bare git repository: --worktree needs a checkout of one`, {
+        hint: `clone it (\`git clone ${workdir} <dir>\`) and pass that directory as --workdir`,
+      });
+    }
     throw new UserError(`${workdir} is not in a git repository: --worktree needs one`, {
       hint: 'run `git init` there or pick --workdir',
     });
