@@ -71,6 +71,10 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     // A fleet may be all ephemeral: no agents in the roster.
     fleet.writeRoster(roster(fleet.socket, 'agents: []\n', 'restart:\n  backoff_initial_ms: 50\n  backoff_max_ms: 100\n'));
     const before = snapshot(fleet, repo);
+    // Empty, it says so, and verify has nothing to complain about (fleet start makes no server for it).
+    expect((await fleet.mosaic(['fleet', 'status'])).stdout).toContain('no agents: add some to the roster');
+    const empty = await fleet.mosaic(['fleet', 'verify']);
+    expect(empty.status, empty.stderr).toBe(0);
 
     const made = await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub', '--workdir', repo, '--worktree', '--json']);
     expect(made.status, made.stderr).toBe(0);

@@ -5,6 +5,7 @@ import { invalidAgentName, invalidWorktreeBranch, WORKTREE_BRANCH_HINT } from '.
 import type { AgentMode } from '../../roster/model.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
+import { NO_AGENTS } from './status-table.js';
 
 /** `agent new`: create and start an agent that is not in the roster file. */
 export async function create(command: Command): Promise<number> {
@@ -54,7 +55,7 @@ export async function list(command: Command): Promise<number> {
   const fleet = await open(command, { quietWarnings: Boolean(options(command).json) });
   const rows = listAgents(fleet);
   if (options(command).json) printJson(rows);
-  else if (rows.length === 0) out('no agents: add some to the roster, or `mosaic agent new <name> --runtime <runtime>`');
+  else if (rows.length === 0) out(NO_AGENTS);
   else
     out(
       table(

@@ -1,8 +1,11 @@
 import type { AgentStatus } from '../../fleet/status.js';
 import { stateColour, table } from '../output.js';
 
-/** The table of `fleet status` and `agent status`. */
+export const NO_AGENTS = 'no agents: add some to the roster, or `mosaic agent new <name> --runtime <runtime>`';
+
+/** The table of `fleet status` and `agent status`; a fleet with no agents says so (not a header alone). */
 export function statusTable(rows: AgentStatus[]): string {
+  if (rows.length === 0) return NO_AGENTS;
   return table(
     ['AGENT', 'RUNTIME', 'STATE', 'ACTIVITY', 'PANE PID', 'RESTARTS', 'LAST EXIT', 'HEARTBEAT', 'COMMAND'],
     rows.map((r) => [
