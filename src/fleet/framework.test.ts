@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../core/errors.js';
 import { localHost } from '../host/local.js';
 import { shippedContractDir } from '../launch/contract.js';
 import { initFramework, manifestFile, updateFramework, type FrameworkReport } from './framework.js';
@@ -101,6 +102,18 @@ describe('mosaic init', () => {
     const manifest = JSON.parse(readFileSync(manifestFile(w.root), 'utf8')) as { files: Record<string, string> };
     expect(Object.keys(manifest.files)).toContain(elsewhere);
     await expect(w.init({ profile: 'huge' })).rejects.toThrow(/unknown roster profile "huge"/);
+  });
+
+  it('a --roster that is a directory is a user error naming it (was EISDIR, an internal error), as is a contract directory', async () => {
+    const w = world();
+    const dir = path.join(w.dir, 'rosters');
+    mkdirSync(dir);
+    await expect(w.init({ roster: dir })).rejects.toThrow(UserError);
+    await expect(w.init({ roster: dir })).rejects.toThrow(`${dir} is a directory, not a file`);
+    await expect(w.update({ roster: dir })).rejects.toThrow(`${dir} is a directory, not a file`);
+    expect(existsSync(w.file('contract'))).toBe(false); // refused before anything was written
+    mkdirSync(w.file('contract/AGENTS.md'), { recursive: true });
+    await expect(w.init()).rejects.toThrow(`${w.file('contract/AGENTS.md')} is a directory, not a file`);
   });
 });
 

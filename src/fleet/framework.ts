@@ -5,7 +5,7 @@ import { CONTRACT_FILES, deployedContractDir, shippedContractDir } from '../laun
 import { resolveFleetPaths } from '../roster/paths.js';
 import { readFileOrUndefined } from '../system/fs.js';
 import { sha256Hex } from '../system/hash.js';
-import { initRoster } from './init.js';
+import { initRoster, notAFile } from './init.js';
 import { PROFILES, type ProfileName } from './profiles.js';
 
 /**
@@ -83,10 +83,14 @@ export async function initFramework(
   const { root, roster } = resolveFleetPaths(host.env, options.roster);
   const manifest = await readManifest(host, root);
   const shipped = [...(await shippedContract(root, options.shippedDir)), await starterRoster(host, roster, profile as ProfileName)];
+  await preflight(
+    host,
+    shipped.map((item) => item.file),
+  );
   const rows: FrameworkRow[] = [];
   for (const item of shipped) {
     const key = manifestKey(root, item.file);
-    const current = await host.files.read(item.file);
+    const current = await readTarget(host, item.file);
     const hash = sha256Hex(item.text);
     let row: FrameworkRow;
     if (current === undefined) {
@@ -123,8 +127,10 @@ export async function initFramework(
 export async function updateFramework(host: Host, options: FrameworkOptions = {}): Promise<FrameworkReport> {
   const { root, roster } = resolveFleetPaths(host.env, options.roster);
   const manifest = await readManifest(host, root);
+  const contract = await shippedContract(root, options.shippedDir);
+  await preflight(host, [...contract.map((item) => item.file), roster]);
   const rows: FrameworkRow[] = [];
-  for (const item of await shippedContract(root, options.shippedDir)) rows.push(await updateOne(host, root, manifest, item));
+  for (const item of contract) rows.push(await updateOne(host, root, manifest, item));
   rows.push(await updateRoster(host, root, manifest, roster));
   await writeManifest(host, root, manifest);
   return { root, manifest: manifestFile(root), rows };
@@ -133,7 +139,7 @@ export async function updateFramework(host: Host, options: FrameworkOptions = {}
 async function updateOne(host: Host, root: string, manifest: Manifest, item: Shipped): Promise<FrameworkRow> {
   const key = manifestKey(root, item.file);
   const hash = sha256Hex(item.text);
-  const current = await host.files.read(item.file);
+  const current = await readTarget(host, item.file);
   if (current === undefined) {
     const row = await create(host, item, 'was missing: the shipped version');
     if (row.action === 'written') own(manifest, key, hash);
@@ -158,7 +164,7 @@ async function updateOne(host: Host, root: string, manifest: Manifest, item: Shi
 
 /** The roster is the operator's: never written or replaced here; a changed starter goes beside one mosaic wrote. */
 async function updateRoster(host: Host, root: string, manifest: Manifest, roster: string): Promise<FrameworkRow> {
-  const current = await host.files.read(roster);
+  const current = await readTarget(host, roster);
   if (current === undefined) {
     return { file: roster, action: 'unchanged', reason: 'no roster: update never writes one (`mosaic init` does)' };
   }
@@ -186,7 +192,7 @@ async function updateRoster(host: Host, root: string, manifest: Manifest, roster
 async function writeBeside(host: Host, manifest: Manifest, key: string, item: Shipped, why: string): Promise<FrameworkRow> {
   const beside = besideFile(item.file);
   const hash = sha256Hex(item.text);
-  if ((await host.files.read(beside)) === item.text) {
+  if ((await readTarget(host, beside)) === item.text) {
     manifest.offered[key] = hash;
     return { file: item.file, action: 'kept', reason: `${why}; the shipped version is already beside it`, beside };
   }
@@ -223,6 +229,21 @@ async function shippedContract(root: string, shippedDir = shippedContractDir()):
 }
 
 /** The starter roster: `fleet init`'s profile text (checked to parse). */
+/** A file's content, or undefined when missing; a directory where the file should be is the operator's to move. */
+async function readTarget(host: Host, file: string): Promise<string | undefined> {
+  try {
+    return await host.files.read(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw notAFile(file);
+    throw error;
+  }
+}
+
+/** Every file this run may write is readable as a file (or missing) before any is written: no half-done run. */
+async function preflight(host: Host, files: readonly string[]): Promise<void> {
+  for (const file of files) await readTarget(host, file);
+}
+
 async function starterRoster(host: Host, roster: string, profile: ProfileName): Promise<Shipped> {
   const { text } = await initRoster({ profile, rosterPath: roster, write: false, force: false, env: host.env });
   return { file: roster, text, kind: 'roster' };
@@ -236,7 +257,7 @@ function manifestKey(root: string, file: string): string {
 
 async function readManifest(host: Host, root: string): Promise<Manifest> {
   const file = manifestFile(root);
-  const text = await host.files.read(file);
+  const text = await readTarget(host, file);
   if (text === undefined) return { version: 1, files: {}, offered: {} };
   let parsed: unknown;
   try {

@@ -1,7 +1,8 @@
+import { promises as fsp } from 'node:fs';
 import { UserError } from '../core/errors.js';
 import { parseRoster } from '../roster/load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { fileExists, writeFileAtomic } from '../system/fs.js';
+import { writeFileAtomic } from '../system/fs.js';
 import { profileText } from './profiles.js';
 
 export interface InitResult {
@@ -21,7 +22,12 @@ export async function initRoster(options: {
   // The shipped profiles must themselves be valid; fail loudly if not.
   parseRoster(text, `<profile ${options.profile}>`, { env: options.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 'x' });
   if (!options.write) return { text, written: null };
-  if (!options.force && (await fileExists(options.rosterPath))) {
+  // lstat: a dangling symlink is there too (link() would refuse it, and "appeared while writing" is not what happened).
+  const there = await fsp.lstat(options.rosterPath).catch(() => undefined);
+  if (there?.isDirectory() || (there?.isSymbolicLink() && (await fsp.stat(options.rosterPath).catch(() => undefined))?.isDirectory())) {
+    throw notAFile(options.rosterPath);
+  }
+  if (!options.force && there !== undefined) {
     throw new UserError(`roster ${options.rosterPath} already exists; not overwriting it`, {
       hint: 'pass --force to replace it, or --roster <path> to write elsewhere',
     });
@@ -37,4 +43,11 @@ export async function initRoster(options: {
     throw error;
   }
   return { text, written: options.rosterPath };
+}
+
+/** The roster path (or another file mosaic writes) is a directory: say so, not EISDIR as an internal error. */
+export function notAFile(file: string): UserError {
+  return new UserError(`${file} is a directory, not a file`, {
+    hint: 'move it away; for the roster, --roster <path> names another file (the default is <config root>/roster.yaml)',
+  });
 }

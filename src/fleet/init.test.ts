@@ -1,0 +1,40 @@
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../core/errors.js';
+import { initRoster } from './init.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function scratch(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-init-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const write = (rosterPath: string, force = false) => initRoster({ profile: 'stub', rosterPath, write: true, force, env: {} });
+
+describe('fleet init --write', () => {
+  it('a roster path that is a directory (or a link to one) is a user error, with or without --force', async () => {
+    const dir = scratch();
+    const target = path.join(dir, 'rosters');
+    mkdirSync(target);
+    symlinkSync(target, path.join(dir, 'link'));
+    for (const file of [target, path.join(dir, 'link')]) {
+      for (const force of [false, true]) {
+        await expect(write(file, force)).rejects.toThrow(UserError);
+        await expect(write(file, force)).rejects.toThrow(`${file} is a directory, not a file`);
+      }
+    }
+  });
+
+  it('a dangling symlink already exists: refused up front, not "appeared while writing", and left in place', async () => {
+    const dir = scratch();
+    const link = path.join(dir, 'roster.yaml');
+    symlinkSync(path.join(dir, 'missing.yaml'), link);
+    await expect(write(link)).rejects.toThrow(`roster ${link} already exists; not overwriting it`);
+    expect(readlinkSync(link)).toBe(path.join(dir, 'missing.yaml'));
+  });
+});
