@@ -77,10 +77,11 @@ export async function runDoctor(options: {
         version: executable && name !== 'stub' ? await version([executable, ...definition.command.slice(1), '--version']) : null,
         install_hint: definition.installHint,
       };
-      if (!report.installed) problems.push(`runtime ${name} is not installed: ${definition.installHint}`);
       return report;
     }),
   );
+  // In roster order, not in the order the lookups finished (a long PATH made it change from run to run).
+  for (const r of runtimes) if (!r.installed) problems.push(`runtime ${r.runtime} is not installed: ${r.install_hint}`);
 
   const agents: AgentReport[] = [];
   for (const agent of roster?.agents ?? []) {
