@@ -151,6 +151,9 @@ describe('fleet serve: changes', () => {
       body: '{"error":"no agent \\"nobody\\""}',
     });
     expect((await post(`${origin}/api/other`, bearer, '{}')).status).toBe(404);
+    for (const path of ['/api/info', '/api/fleet', '/api/pending', '/api/events']) {
+      expect(await post(`${origin}${path}`, bearer, '{}')).toEqual({ status: 405, body: '{"error":"use GET"}' });
+    }
     expect((await fetch(url, { headers: bearer })).status).toBe(405);
     expect((await fetch(`${origin}/api/fleet`, { method: 'DELETE', headers: bearer })).status).toBe(405);
     expect(sent).toEqual([]);

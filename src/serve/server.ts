@@ -42,6 +42,8 @@ export const PING_MS = 30_000;
 
 const TERMINAL_PATH = /^\/api\/agents\/([^/]+)\/terminal$/;
 const AGENT_ACTION = /^\/api\/agents\/([^/]+)\/(send|approve|deny)$/;
+/** The API's read-only paths (`get` below): a POST to one is the wrong method (405), not a missing path. */
+const READ_PATHS = new Set(['/api/info', '/api/fleet', '/api/pending', '/api/events']);
 
 const agentName = (encoded: string): string => {
   try {
@@ -122,6 +124,7 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
 
   const post = async (pathname: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const match = AGENT_ACTION.exec(pathname);
+    if (!match && READ_PATHS.has(pathname)) throw new HttpError(405, 'use GET');
     if (!match) throw new HttpError(pathname.startsWith('/api/') ? 404 : 405, `nothing to POST at ${pathname}`);
     const name = agentName(match[1]!);
     const body = await readJsonBody(request);
