@@ -6,7 +6,8 @@ import { TmuxClient } from '../tmux/client.js';
 import type { DashboardFleet } from './dashboard-fleet.js';
 import type { FleetSnapshot } from './fleet-feed.js';
 import { HttpError } from './http.js';
-import { startServer, type RunningServer } from './server.js';
+import { listenError, startServer, type RunningServer } from './server.js';
+import { UserError } from '../core/errors.js';
 
 const TOKEN = 'a'.repeat(64);
 
@@ -240,5 +241,27 @@ describe('fleet serve: terminal sockets', () => {
       type: 'gone',
       reason: expect.stringMatching(/no tmux session/),
     });
+  });
+});
+
+describe('fleet serve: cannot listen', () => {
+  const failure = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`listen ${code}`), { code });
+
+  it('a --host that does not resolve, an address not here, a port in use or privileged: user errors that say what to give', () => {
+    const unresolved = listenError(failure('ENOTFOUND'), 'nonexistent.invalid', 0);
+    expect(unresolved).toBeInstanceOf(UserError);
+    expect(unresolved.message).toBe('cannot bind nonexistent.invalid: the name does not resolve (ENOTFOUND)');
+    expect(listenError(failure('EAI_AGAIN'), 'flaky.example', 0)).toBeInstanceOf(UserError);
+    expect(listenError(failure('EADDRNOTAVAIL'), '10.255.255.1', 7420).message).toBe(
+      'cannot bind 10.255.255.1: no such address on this machine',
+    );
+    expect(listenError(failure('EADDRINUSE'), '127.0.0.1', 7420).message).toBe('port 7420 on 127.0.0.1 is in use');
+    expect(listenError(failure('EACCES'), '127.0.0.1', 80)).toMatchObject({
+      message: 'port 80 on 127.0.0.1 needs privileges this user does not have',
+    });
+    for (const code of ['ENOTFOUND', 'EADDRNOTAVAIL', 'EADDRINUSE', 'EACCES'])
+      expect((listenError(failure(code), 'h', 1) as UserError).hint).toMatch(/--(host|port)/);
+    const other = failure('EMFILE');
+    expect(listenError(other, '127.0.0.1', 7420)).toBe(other);
   });
 });

@@ -38,6 +38,30 @@ export interface RunningServer {
 }
 
 export const KEEPALIVE_MS = 15_000;
+
+/** Why the server could not listen, in the operator's terms; anything unforeseen stays as it is (a bug). */
+export function listenError(error: NodeJS.ErrnoException, bind: string, port: number): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new UserError(`port ${port} on ${bind} is in use`, { hint: 'give another with --port N (--port 0 picks a free one)' });
+    case 'EADDRNOTAVAIL':
+      return new UserError(`cannot bind ${bind}: no such address on this machine`, {
+        hint: "give one of this machine's addresses with --host (`ip -brief address`), or leave the default 127.0.0.1",
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new UserError(`cannot bind ${bind}: the name does not resolve (${error.code})`, {
+        hint: 'give an IP address of this machine with --host, or leave the default 127.0.0.1',
+      });
+    case 'EACCES':
+      return new UserError(`port ${port} on ${bind} needs privileges this user does not have`, {
+        hint: 'give a port from 1024 up with --port (--port 0 picks a free one)',
+      });
+    default:
+      return error;
+  }
+}
 export const PING_MS = 30_000;
 
 const TERMINAL_PATH = /^\/api\/agents\/([^/]+)\/terminal$/;
@@ -210,17 +234,7 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
   });
   server.on('upgrade', upgrade);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new UserError(`port ${settings.port} on ${settings.bind} is in use`, {
-              hint: 'give another with --port N (--port 0 picks a free one)',
-            })
-          : error.code === 'EADDRNOTAVAIL'
-            ? new UserError(`cannot bind ${settings.bind}: no such address on this machine`)
-            : error,
-      );
-    });
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings.bind, settings.port)));
     server.listen(settings.port, settings.bind, resolve);
   });
   const address = server.address();
