@@ -175,4 +175,29 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
       /roster\.yaml:\d+:\d+: agent "a" names host "nowhere", which is neither this machine .* nor in hosts: \(far\)/,
     );
   });
+
+  it('a host that refuses connections (no sshd): agent roster and agent status still name its agents, and nothing says "no agents"', async () => {
+    const fleet = createFleet();
+    const work = JSON.stringify(path.join(fleet.dir, 'work'));
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'hosts:\n  down: {ssh: nobody@127.0.0.1, port: 1, timeout_seconds: 5}\n' +
+          `agents:\n  - {name: here1, runtime: stub, working_directory: ${work}}\n  - {name: d1, runtime: stub, host: down, working_directory: /srv}\n`,
+      ),
+    );
+    const listed = await fleet.mosaic(['agent', 'roster', '--json']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as Row[]).map((r) => r.agent)).toEqual(['here1', 'd1']);
+    expect(JSON.parse(listed.stdout)[1]).toMatchObject({ host: 'down', working_directory: '/srv' });
+    // Every agent's status is `fleet status`'s: the host that did not answer is named, and the exit is 1, not 0.
+    const status = await fleet.mosaic(['agent', 'status', '--json']);
+    expect(status.status).toBe(1);
+    expect(status.stderr).toMatch(/host down: unreachable: .*Connection refused/);
+    expect((JSON.parse(status.stdout) as Row[]).map((r) => r.agent)).toEqual(['here1']);
+    const stopped = await fleet.mosaic(['fleet', 'stop', 'd1']);
+    expect(stopped.status).toBe(1);
+    expect(stopped.stdout).not.toMatch(/no agents/);
+    expect(stopped.stderr).toMatch(/host down: unreachable/);
+  });
 });

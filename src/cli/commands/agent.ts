@@ -10,9 +10,10 @@ import { open, options } from './shared.js';
 
 export async function roster(command: Command): Promise<number> {
   const ctx = await open(command);
-  const rows = ctx.roster.agents.map((a) => ({
+  // Every agent of the roster, those other hosts run too (their host is the roster's name for it).
+  const rows = [...ctx.roster.agents, ...(ctx.roster.remoteAgents ?? [])].map((a) => ({
     tenant_id: ctx.roster.tenantId,
-    host: ctx.host.identity.host,
+    host: a.host ?? ctx.host.identity.host,
     agent: a.name,
     session: a.session,
     runtime: a.runtime,
@@ -28,7 +29,12 @@ export async function roster(command: Command): Promise<number> {
     out(
       table(
         ['AGENT', 'RUNTIME', 'CLASS', 'WORKING DIRECTORY'],
-        rows.map((r) => [r.agent, r.runtime, r.class ?? '-', r.working_directory]),
+        rows.map((r, i) => [
+          i < ctx.roster.agents.length ? r.agent : `${r.host}/${r.agent}`,
+          r.runtime,
+          r.class ?? '-',
+          r.working_directory,
+        ]),
       ),
     );
   return 0;
@@ -40,8 +46,16 @@ export async function status(command: Command): Promise<number> {
   const name = command.args[0];
   const there = await runElsewhere(ctx, command);
   if (there !== undefined) return there;
-  const rows = await fleetStatus(ctx, name === undefined ? ctx.roster.agents : [findAgent(ctx.roster, name)]);
-  if (options(command).json) printJson(name === undefined ? rows : rows[0]);
+  if (name === undefined) {
+    // Every agent's, other hosts' included, as `fleet status` (they were left out, and the exit was 0).
+    const { everyStatus, hostQualified } = await import('./fleet.js');
+    const { rows, local, hostsOk } = await everyStatus(ctx);
+    if (options(command).json) printJson(rows);
+    else out(statusTable(hostQualified(rows, local)));
+    return hostsOk ? 0 : 1;
+  }
+  const rows = await fleetStatus(ctx, [findAgent(ctx.roster, name)]);
+  if (options(command).json) printJson(rows[0]);
   else out(statusTable(rows));
   return 0;
 }

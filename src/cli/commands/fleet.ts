@@ -112,18 +112,29 @@ export async function restart(command: Command): Promise<number> {
   return Math.max(code, await reportKickstarts(ctx, agents, outcomes, options(command).json));
 }
 
-export async function status(command: Command): Promise<number> {
-  const ctx = await open(command);
+/**
+ * Every agent's status row: this host's, then every other host's (`fleet status` there); a host that
+ * did not answer is reported on stderr and makes `hostsOk` false. `fleet status` and `agent status`.
+ */
+export async function everyStatus(ctx: SupervisedFleet): Promise<{ rows: AgentStatus[]; local: number; hostsOk: boolean }> {
   const { remote } = splitTargets(ctx.roster, []);
   const [local, others] = await Promise.all([fleetStatus(ctx, ctx.roster.agents), fanOut(ctx, remote, ['fleet', 'status'])]);
-  const rows = [...local, ...(others.rows as AgentStatus[])];
-  const hostsOk = reportHosts(others);
+  return { rows: [...local, ...(others.rows as AgentStatus[])], local: local.length, hostsOk: reportHosts(others) };
+}
+
+/** Status rows for a table: another host's agents as host/agent. */
+export const hostQualified = (rows: AgentStatus[], local: number): AgentStatus[] =>
+  rows.map((r, i) => (i < local ? r : { ...r, agent: `${r.host}/${r.agent}` }));
+
+export async function status(command: Command): Promise<number> {
+  const ctx = await open(command);
+  const { rows, local, hostsOk } = await everyStatus(ctx);
   if (options(command).json) {
     printJson(rows);
     return hostsOk ? 0 : 1;
   }
   out(`fleet of ${ctx.roster.tenantId}@${ctx.host.identity.host} on socket ${ctx.tmux.socket} (${describeSupervisor(ctx.roster)})`);
-  out(statusTable(rows.map((r, i) => (i < local.length ? r : { ...r, agent: `${r.host}/${r.agent}` }))));
+  out(statusTable(hostQualified(rows, local)));
   if (rows.some((r) => r.status_source === 'screen')) out('* activity read off the screen (no report from the runtime)');
   for (const r of rows.filter((row) => row.failed_reason)) out(`${r.agent} failed: ${r.failed_reason} (mosaic fleet restart ${r.agent})`);
   return hostsOk ? 0 : 1;

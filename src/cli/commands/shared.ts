@@ -41,7 +41,8 @@ export function renderOutcomes(ctx: SupervisedFleet, outcomes: AgentOutcome[], j
     };
     for (const outcome of outcomes) line(outcome.agent, outcome);
     for (const outcome of others) line(`${outcome.host}/${outcome.agent}`, outcome);
-    if (outcomes.length === 0 && others.length === 0) out('no agents');
+    // Not when the selection was on a host that did not answer (reported below): there were agents.
+    if (outcomes.length === 0 && others.length === 0 && !remote?.failed.length) out('no agents');
   }
   const hostsOk = remote ? reportHosts(remote) : true;
   return failed.length > 0 || others.some((o) => o.result === 'error') || !hostsOk ? 1 : 0;
