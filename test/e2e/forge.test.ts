@@ -344,6 +344,18 @@ describe('forge ci wait', () => {
     expect(report.reason).toBe('timed out after 700ms; pending: ci/slow (pending), e2e (queued)');
   });
 
+  it('a forge that never answers: the headline names the commit asked for (was "at ?"), or none for a --pr never read', async () => {
+    const down = ['--forge', 'github', '--api', 'http://127.0.0.1:9', '--repo', 'acme/widgets', '--interval', '50ms', '--timeout', '300ms'];
+    const bySha = await mosaic(['forge', 'ci', 'wait', ...down, '--sha', SHA], { env: withToken() });
+    expect(bySha.status).toBe(124);
+    expect(bySha.stdout).toMatch(
+      /^ci timeout: acme\/widgets at c0ffee1234: timed out after 300ms; last error: could not reach 127\.0\.0\.1:9/,
+    );
+    const byPr = await mosaic(['forge', 'ci', 'wait', ...down, '--pr', '7'], { env: withToken() });
+    expect(byPr.status).toBe(124);
+    expect(byPr.stdout).toMatch(/^ci timeout: acme\/widgets #7: timed out/);
+  });
+
   it('check runs only (GitHub Actions, zero statuses) → 0', async () => {
     forge.setCi(SHA, [
       { checkRuns: [{ name: 'test', status: 'queued' }] },

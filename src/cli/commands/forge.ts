@@ -141,7 +141,9 @@ export async function ciWait(command: Command): Promise<number> {
   if (flags.json) {
     printJson({ forge: client.target.kind, api_host: client.host, repo, ...(pr !== undefined ? { pr } : {}), ...report });
   } else {
-    const where = `${repo}${pr !== undefined ? ` #${pr}` : ''} at ${short(report.sha)}`;
+    // The commit: the one read last, else the one asked for; none when no --pr head was ever read (not "at ?").
+    const sha = report.sha ?? flags.sha?.toLowerCase();
+    const where = `${repo}${pr !== undefined ? ` #${pr}` : ''}${sha ? ` at ${short(sha)}` : ''}`;
     const headline = `${HEADLINE[report.result]}: ${where}: ${report.reason}`;
     out(report.result === 'success' ? colour.green(headline) : report.result === 'failure' ? colour.red(headline) : headline);
     for (const item of report.checks) out(itemLine(item));
