@@ -187,6 +187,16 @@ describe('addTenant', () => {
     expect(w.calls).toEqual([]);
   });
 
+  it('refuses a bad name as a usage error whose hint matches the rule (a leading "_" is not allowed), with nothing run', async () => {
+    const w = world();
+    const refused = addTenant(w.host, '_alice', { asUser: w.asUser });
+    await expect(refused).rejects.toBeInstanceOf(UsageError);
+    await expect(refused).rejects.toMatchObject({
+      hint: 'lower-case letters, digits, "_" and "-", starting with a letter, 31 characters at most',
+    });
+    expect(w.calls).toEqual([]);
+  });
+
   it('not root: a UserError that says to run it with sudo, with nothing run', async () => {
     const w = world({ uid: 1000 });
     const error = (await addTenant(w.host, 'alice', { asUser: w.asUser }).catch((e: unknown) => e)) as UserError;

@@ -74,7 +74,7 @@ export interface AddTenantOptions {
 export function validateTenantName(name: string): void {
   if (!TENANT_NAME_PATTERN.test(name)) {
     throw new UsageError(`"${name}" is not a valid tenant name (a Linux login name: ${TENANT_NAME_PATTERN.source})`, {
-      hint: 'lower-case letters, digits, "_" and "-", starting with a letter or "_", 31 characters at most',
+      hint: 'lower-case letters, digits, "_" and "-", starting with a letter, 31 characters at most',
     });
   }
   if (name === 'root') throw new UsageError('root cannot be a tenant', { hint: 'pick a name for a new, unprivileged user' });
