@@ -78,6 +78,22 @@ agents:
     }
   });
 
+  it('reports what is wrong, without the schema keywords behind it (oneOf, property names)', () => {
+    const issues = (text: string): unknown => {
+      try {
+        parseRoster(`version: 1\ntransport: tmux\n${text}agents: []\n`, 'r.yaml', options());
+      } catch (error) {
+        return (error as RosterError).issues.map((i) => i.message);
+      }
+      return expect.unreachable();
+    };
+    expect(issues('hosts:\n  x: {ssh: h, mosaic: []}\n')).toEqual([
+      'hosts.x.mosaic must be string',
+      'hosts.x.mosaic must NOT have fewer than 1 items',
+    ]);
+    expect(issues('hosts:\n  "bad host": {ssh: h}\n')).toEqual(['hosts must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$']);
+  });
+
   it("reports an agent using the holder session name at that agent's name, not at tmux:", () => {
     const text = `version: 1
 transport: tmux

@@ -106,7 +106,7 @@ export function parseRoster(text: string, file: string, options: LoadRosterOptio
 
   const validate = rosterValidator();
   if (!validate(data)) {
-    const issues = dedupe((validate.errors ?? []).map((error) => schemaIssue(error, locate)));
+    const issues = dedupe(withoutSummaries(validate.errors ?? []).map((error) => schemaIssue(error, locate)));
     throw new RosterError(file, issues);
   }
   const roster = normalise(data as RawRoster, file, locate, options);
@@ -181,6 +181,19 @@ function schemaIssue(
 
 function describePath(parts: (string | number)[]): string {
   return parts.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+/**
+ * Without the schema's summary errors ("must match exactly one schema in oneOf", "property name must
+ * be valid") when an error at or under the same place already says what is wrong: they name schema
+ * keywords, not the roster. A summary that stands alone (both oneOf branches matched) is kept.
+ */
+function withoutSummaries(errors: ErrorObject[]): ErrorObject[] {
+  const summary = (e: ErrorObject): boolean => ['oneOf', 'anyOf', 'propertyNames'].includes(e.keyword);
+  return errors.filter(
+    (e) =>
+      !summary(e) || !errors.some((other) => other !== e && !summary(other) && (other.instancePath + '/').startsWith(e.instancePath + '/')),
+  );
 }
 
 function dedupe(issues: RosterIssue[]): RosterIssue[] {
