@@ -42,8 +42,13 @@ export async function serveToken(
 }
 
 async function readTokenFile(host: Host, file: string): Promise<string> {
-  const text = await host.files.read(file);
-  if (text === undefined) throw new UserError(`cannot read the token file ${file}`, { hint: 'give a readable file holding one token' });
+  const unreadable = (why: string): UserError =>
+    new UserError(`cannot read the token file ${file}${why}`, { hint: 'give a readable file holding one token' });
+  // A directory or a file this user may not read is the operator's mistake, not a bug (EISDIR was exit 70).
+  const text = await host.files.read(file).catch((error: NodeJS.ErrnoException) => {
+    throw unreadable(`: ${error.code === 'EISDIR' ? 'it is a directory' : (error.code ?? error.message)}`);
+  });
+  if (text === undefined) throw unreadable('');
   if (!(await privateToOwner(file))) {
     throw new UserError(`the token file ${file} can be read by other users`, { hint: `chmod 600 ${file}` });
   }
