@@ -14,7 +14,11 @@ const TOKEN = 'a'.repeat(64);
 /** The services behind the server, faked: what was sent, and a fleet whose state the test sets. */
 function fakeFleet() {
   const sent: { name: string; message: string; verify: boolean }[] = [];
-  const state = { agentState: 'running' };
+  const state = { agentState: 'running', broken: false };
+  const read = <T>(value: () => T) => {
+    if (state.broken) throw new UserError('roster r.yaml is invalid (1 problem)', { hint: 'fix the roster' });
+    return value();
+  };
   const snapshot = (): FleetSnapshot =>
     ({
       tenant_id: 't',
@@ -28,9 +32,9 @@ function fakeFleet() {
     }) as unknown as FleetSnapshot;
   const fleet = {
     snapshot: async () => snapshot(),
-    records: async () => snapshot().records,
-    pending: async () => [],
-    info: async () => ({ tenant_id: 't', host: 'h', socket: 's', supervisor: 'builtin' }),
+    records: async () => read(() => snapshot().records),
+    pending: async () => read(() => []),
+    info: async () => read(() => ({ tenant_id: 't', host: 'h', socket: 's', supervisor: 'builtin' })),
     sessionOf: async (name: string) => {
       if (name !== 'secret-agent-name') throw new HttpError(404, `no agent "${name}"`);
       return name;
@@ -136,6 +140,16 @@ describe('fleet serve: changes', () => {
       { name: 'secret-agent-name', message, verify: true },
       { name: 'secret-agent-name', message: 'two', verify: false },
     ]);
+  });
+
+  it('a roster broken while serving: the reads answer 500 with the error and its hint, never 400 (the GET was fine)', async () => {
+    const { origin, state } = await serve();
+    state.broken = true;
+    for (const path of ['/api/info', '/api/fleet', '/api/pending']) {
+      const response = await fetch(`${origin}${path}`, { headers: bearer });
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ error: 'roster r.yaml is invalid (1 problem)', hint: 'fix the roster' });
+    }
   });
 
   it('refuses bad bodies, unknown agents and paths with the documented codes, and every POST when read-only', async () => {

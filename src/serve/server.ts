@@ -39,6 +39,19 @@ export interface RunningServer {
 
 export const KEEPALIVE_MS = 15_000;
 
+/**
+ * A read of the fleet for a GET, which takes no input: what stops it (a roster made invalid or
+ * removed while serving) is the server's problem, 500 with the error and its hint, never a 400.
+ */
+async function readFleet<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof UserError) throw new HttpError(500, error.message, error.hint);
+    throw error;
+  }
+}
+
 /** Why the server could not listen, in the operator's terms; anything unforeseen stays as it is (a bug). */
 export function listenError(error: NodeJS.ErrnoException, bind: string, port: number): Error {
   switch (error.code) {
@@ -131,11 +144,15 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
   const get = async (pathname: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
     switch (pathname) {
       case '/api/info':
-        return sendJson(response, 200, { ...(await fleet.info()), read_only: settings.readOnly, version: settings.version });
+        return sendJson(response, 200, {
+          ...(await readFleet(() => fleet.info())),
+          read_only: settings.readOnly,
+          version: settings.version,
+        });
       case '/api/fleet':
-        return sendJson(response, 200, await fleet.records());
+        return sendJson(response, 200, await readFleet(() => fleet.records()));
       case '/api/pending':
-        return sendJson(response, 200, await fleet.pending());
+        return sendJson(response, 200, await readFleet(() => fleet.pending()));
       case '/api/events':
         return events(request, response);
     }
