@@ -104,6 +104,27 @@ describe('FleetFeed', () => {
   });
 });
 
+describe('FleetFeed failures', () => {
+  it('reports a failure once while it lasts (not once a second), and again after a good read', async () => {
+    const errors: string[] = [];
+    const script = ['bad', 'bad', 'bad', 'bad', 'ok', 'bad', 'worse', 'ok'];
+    let reads = 0;
+    const feed = new FleetFeed(
+      async () => {
+        const step = script[Math.min(reads++, script.length - 1)]!;
+        if (step !== 'ok') throw new Error(`roster ${step}`);
+        return snapshot([]);
+      },
+      (error) => errors.push(String(error)),
+      5,
+    );
+    feed.subscribe(() => undefined);
+    await until(() => reads >= script.length + 1);
+    feed.close();
+    expect(errors).toEqual(['Error: roster bad', 'Error: roster bad', 'Error: roster worse']);
+  });
+});
+
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

@@ -53,6 +53,8 @@ export class FleetFeed {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly boot = Date.now().toString(36);
+  /** The failure last reported: the same one again, once a second, is not reported again. */
+  private lastError: string | undefined;
 
   constructor(
     private readonly read: () => Promise<FleetSnapshot>,
@@ -94,8 +96,11 @@ export class FleetFeed {
         this.latest = { id: `${this.boot}-${this.sequence}`, snapshot };
         for (const listener of [...this.listeners]) listener(this.latest);
       }
+      this.lastError = undefined;
     } catch (error) {
-      this.onError(error);
+      const text = error instanceof Error ? error.message : String(error);
+      if (text !== this.lastError) this.onError(error);
+      this.lastError = text;
     }
     if (this.listeners.size === 0) {
       this.running = false;
