@@ -71,14 +71,23 @@ async function walk(dir: string, found: string[]): Promise<void> {
 export async function listFiles(deps: ScanDeps, targets: readonly string[]): Promise<string[]> {
   const files = new Set<string>();
   for (const target of targets) {
-    const absolute = path.resolve(deps.cwd, target);
+    let absolute = path.resolve(deps.cwd, target);
     let stat;
     try {
       stat = await fsp.lstat(absolute);
     } catch {
       throw new UserError(`${target}: no such file or directory`);
     }
-    if (stat.isSymbolicLink()) continue;
+    // A link named on the command line is what it points to (it was skipped: "clean, 0 files scanned");
+    // links met inside a directory are still skipped (their targets in the tree are scanned as themselves).
+    if (stat.isSymbolicLink()) {
+      try {
+        absolute = await fsp.realpath(absolute);
+        stat = await fsp.stat(absolute);
+      } catch {
+        throw new UserError(`${target}: a symbolic link to nothing (no such file or directory)`);
+      }
+    }
     if (stat.isFile()) {
       files.add(absolute);
       continue;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,19 @@ describe('mosaic sanitize check', () => {
     const named = sanitize(['node_modules/lib/index.js', 'README.md']);
     expect(named.status).toBe(1);
     expect(named.stdout).toContain('node_modules/lib/index.js:1:12: github-token');
+    // A symbolic link named on the command line is read through (it was skipped: "clean, 0 files scanned");
+    // one that points nowhere is an error, as a missing path is.
+    symlinkSync('node_modules/lib/index.js', path.join(dir, 'tree', 'linked.js'));
+    symlinkSync('node_modules', path.join(dir, 'tree', 'linked-dir'));
+    symlinkSync('nowhere.js', path.join(dir, 'tree', 'dangling.js'));
+    for (const link of ['linked.js', 'linked-dir']) {
+      const through = sanitize([link]);
+      expect(through.status, through.stdout + through.stderr).toBe(1);
+      expect(through.stdout).toContain('node_modules/lib/index.js:1:12: github-token');
+    }
+    const dangling = sanitize(['dangling.js']);
+    expect(dangling.status).toBe(1);
+    expect(dangling.stderr).toContain('dangling.js: a symbolic link to nothing');
   });
 
   it('a bad config exits 2 naming file:line; --config reads another file', () => {
