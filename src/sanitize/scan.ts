@@ -43,7 +43,7 @@ export interface ScanDeps {
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist']);
 const BINARY_SNIFF_BYTES = 8192;
-const MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 
 /** The top of the git work tree holding `dir`, or undefined outside one (or without git). */
 export async function gitTop(deps: ScanDeps, dir: string): Promise<string | undefined> {

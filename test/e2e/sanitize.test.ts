@@ -129,6 +129,15 @@ describe('mosaic sanitize check', () => {
     expect(dangling.stderr).toContain('dangling.js: a symbolic link to nothing');
   });
 
+  it('a text file too large to read is named on stderr as not scanned (it was left out of "clean" silently)', () => {
+    put('big.log', Buffer.alloc(10 * 1024 * 1024 + 1, 'a'));
+    put('small.txt', 'nothing here\n');
+    const run = sanitize([]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^sanitize: clean: 1 file scanned/);
+    expect(run.stderr).toBe('warning: big.log: not scanned (over 10 MiB)\n');
+  });
+
   it('a bad config exits 2 naming file:line; --config reads another file', () => {
     plantTree();
     put('.mosaic/sanitize.yaml', 'deny:\n  - jdoe\nallow:\n  - path: x\n    rules: [no-such-rule]\n');

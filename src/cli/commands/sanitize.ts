@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InternalError, UsageError } from '../../core/errors.js';
 import { EMPTY_CONFIG, loadSanitizeConfig, type SanitizeConfig } from '../../sanitize/config.js';
 import { BUILTIN_RULES, DENY_RULE_ID, selfTest } from '../../sanitize/rules.js';
-import { gitTop, listFiles, scanFiles, type Finding } from '../../sanitize/scan.js';
+import { gitTop, listFiles, MAX_FILE_BYTES, scanFiles, type Finding } from '../../sanitize/scan.js';
 import { cliHost } from '../host.js';
 import { colour, err, out, printJson } from '../output.js';
 import { options } from './shared.js';
@@ -63,7 +63,13 @@ export async function check(command: Command): Promise<number> {
   const report = await scanFiles(deps, files, { config, base });
   if (flags.json) {
     printJson(report);
-  } else if (report.clean) {
+    return report.clean ? 0 : 1;
+  }
+  // Binaries are skipped by design; a text file too large to read is a file the gate did not look at: say so.
+  for (const skipped of report.files_skipped.filter((f) => f.why === 'too large')) {
+    err(`warning: ${skipped.file}: not scanned (over ${MAX_FILE_BYTES / 1024 / 1024} MiB)`);
+  }
+  if (report.clean) {
     out(
       `sanitize: clean: ${plural(report.files_scanned, 'file')} scanned, ${plural(report.rules.length, 'rule')}, ${plural(report.deny_entries, 'deny-list entry', 'deny-list entries')}`,
     );
