@@ -115,6 +115,15 @@ describe('mosaic init', () => {
     mkdirSync(w.file('contract/AGENTS.md'), { recursive: true });
     await expect(w.init()).rejects.toThrow(`${w.file('contract/AGENTS.md')} is a directory, not a file`);
   });
+
+  it('a config root that is a file is a user error naming it (was ENOTDIR, an internal error)', async () => {
+    const w = world();
+    mkdirSync(path.dirname(w.root), { recursive: true });
+    writeFileSync(w.root, '');
+    await expect(w.init()).rejects.toThrow(UserError);
+    await expect(w.init()).rejects.toThrow(`${w.root}, or a directory above it, is a file`);
+    await expect(w.update()).rejects.toThrow(`${w.root}, or a directory above it, is a file`);
+  });
 });
 
 describe('mosaic update', () => {

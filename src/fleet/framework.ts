@@ -5,7 +5,7 @@ import { CONTRACT_FILES, deployedContractDir, shippedContractDir } from '../laun
 import { resolveFleetPaths } from '../roster/paths.js';
 import { readFileOrUndefined } from '../system/fs.js';
 import { sha256Hex } from '../system/hash.js';
-import { initRoster, notAFile } from './init.js';
+import { initRoster, notAFile, notUnderADirectory } from './init.js';
 import { PROFILES, type ProfileName } from './profiles.js';
 
 /**
@@ -235,6 +235,7 @@ async function readTarget(host: Host, file: string): Promise<string | undefined>
     return await host.files.read(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw notAFile(file);
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw notUnderADirectory(file);
     throw error;
   }
 }

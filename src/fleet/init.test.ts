@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,18 @@ describe('fleet init --write', () => {
         await expect(write(file, force)).rejects.toThrow(UserError);
         await expect(write(file, force)).rejects.toThrow(`${file} is a directory, not a file`);
       }
+    }
+  });
+
+  it('a roster path under a file (a config root that is a file) is a user error, not "appeared while writing"', async () => {
+    const dir = scratch();
+    writeFileSync(path.join(dir, 'root'), '');
+    const file = path.join(dir, 'root', 'roster.yaml');
+    for (const force of [false, true]) {
+      await expect(write(file, force)).rejects.toThrow(UserError);
+      await expect(write(file, force)).rejects.toThrow(
+        `cannot write ${file}: ${path.join(dir, 'root')}, or a directory above it, is a file`,
+      );
     }
   });
 

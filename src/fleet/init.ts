@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { parseRoster } from '../roster/load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
@@ -23,7 +24,10 @@ export async function initRoster(options: {
   parseRoster(text, `<profile ${options.profile}>`, { env: options.env, knownRuntimes: BUILTIN_RUNTIMES, defaultTenant: 'x' });
   if (!options.write) return { text, written: null };
   // lstat: a dangling symlink is there too (link() would refuse it, and "appeared while writing" is not what happened).
-  const there = await fsp.lstat(options.rosterPath).catch(() => undefined);
+  const there = await fsp.lstat(options.rosterPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOTDIR') throw notUnderADirectory(options.rosterPath);
+    return undefined;
+  });
   if (there?.isDirectory() || (there?.isSymbolicLink() && (await fsp.stat(options.rosterPath).catch(() => undefined))?.isDirectory())) {
     throw notAFile(options.rosterPath);
   }
@@ -49,5 +53,12 @@ export async function initRoster(options: {
 export function notAFile(file: string): UserError {
   return new UserError(`${file} is a directory, not a file`, {
     hint: 'move it away; for the roster, --roster <path> names another file (the default is <config root>/roster.yaml)',
+  });
+}
+
+/** A file whose directory (or one above it) is a file: ENOTDIR, or EEXIST from mkdir -p, was a bug report or a lie. */
+export function notUnderADirectory(file: string): UserError {
+  return new UserError(`cannot write ${file}: ${path.dirname(file)}, or a directory above it, is a file`, {
+    hint: 'check $MOSAIC_FLEET_HOME (the config root must be a directory) or --roster',
   });
 }
