@@ -50,7 +50,7 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   const socket = ctx.tmux.socket;
   const panes = await listPanes(ctx);
   if (panes.length === 0) {
-    // An empty fleet (`agents: []`, no ephemeral agent) has no server: `fleet start` makes none, so that is no problem.
+    // No local agent (`agents: []`, or all on other hosts) means no server here: `fleet start` makes none, so that is no problem.
     if (ctx.roster.agents.length > 0) problems.push(`no tmux server with sessions on socket "${socket}": run \`mosaic fleet start\``);
   } else {
     const owner = await ctx.tmux.run(['show-options', '-gv', '@mosaic_owner'], { allowFailure: true });

@@ -176,7 +176,7 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     );
   });
 
-  it('a host that refuses connections (no sshd): agent roster and agent status still name its agents, and nothing says "no agents"', async () => {
+  it('a host that refuses connections (no sshd): agent roster and agent status still name its agents, nothing says "no agents", verify wants no server here', async () => {
     const fleet = createFleet();
     const work = JSON.stringify(path.join(fleet.dir, 'work'));
     fleet.writeRoster(
@@ -199,5 +199,18 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     expect(stopped.status).toBe(1);
     expect(stopped.stdout).not.toMatch(/no agents/);
     expect(stopped.stderr).toMatch(/host down: unreachable/);
+
+    // Every agent on the other host: no server here is expected (`fleet start` starts none), not a problem.
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'hosts:\n  down: {ssh: nobody@127.0.0.1, port: 1, timeout_seconds: 5}\nagents:\n  - {name: d1, runtime: stub, host: down, working_directory: /srv}\n',
+      ),
+    );
+    const verified = await fleet.mosaic(['fleet', 'verify', '--json']);
+    expect(verified.status).toBe(1);
+    expect((JSON.parse(verified.stdout) as { problems: string[] }).problems).toEqual([
+      expect.stringMatching(/^down: unreachable: .*Connection refused/),
+    ]);
   });
 });
