@@ -92,6 +92,15 @@ export class DashboardFleet {
   private async agent(name: string, given?: FleetContext) {
     const view = given ?? (await this.view());
     const agent = view.roster.agents.find((a) => a.name === name);
+    // An agent another host runs is in the roster: say where it is, not that it does not exist.
+    const elsewhere = agent ? undefined : view.roster.remoteAgents?.find((a) => a.name === name || `${a.host}/${a.name}` === name);
+    if (elsewhere) {
+      throw new HttpError(
+        404,
+        `agent "${elsewhere.name}" runs on host "${elsewhere.host}": this dashboard serves this machine's agents only`,
+        `run \`mosaic fleet serve\` on ${elsewhere.host}, or \`mosaic agent send ${elsewhere.host}/${elsewhere.name}\` from here`,
+      );
+    }
     if (!agent) throw new HttpError(404, `no agent "${name}" in roster ${view.roster.file}`);
     return agent;
   }
