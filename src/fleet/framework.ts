@@ -228,7 +228,6 @@ async function shippedContract(root: string, shippedDir = shippedContractDir()):
   return items;
 }
 
-/** The starter roster: `fleet init`'s profile text (checked to parse). */
 /** A file's content, or undefined when missing; a directory where the file should be is the operator's to move. */
 async function readTarget(host: Host, file: string): Promise<string | undefined> {
   try {
@@ -245,6 +244,7 @@ async function preflight(host: Host, files: readonly string[]): Promise<void> {
   for (const file of files) await readTarget(host, file);
 }
 
+/** The starter roster: `fleet init`'s profile text (checked to parse). */
 async function starterRoster(host: Host, roster: string, profile: ProfileName): Promise<Shipped> {
   const { text } = await initRoster({ profile, rosterPath: roster, write: false, force: false, env: host.env });
   return { file: roster, text, kind: 'roster' };
