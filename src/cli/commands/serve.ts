@@ -23,6 +23,9 @@ interface ServeFlags {
 
 export const DEFAULT_SERVE_PORT = 7420;
 
+/** `--host`: an IPv6 address may come bracketed as in a URL (`[::1]`); the socket wants it bare. */
+export const bindAddress = (host: string): string => host.replace(/^\[([0-9A-Fa-f:.]+)\]$/, '$1');
+
 const isLoopback = (address: string): boolean => address === 'localhost' || address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
 
 /** `--port`: ASCII digits only (Number() took 0x1f40, 8e3 and ' 8000'). */
@@ -32,7 +35,8 @@ export const parsePort = (value: string): number => parseWholeNumber('--port', v
 export async function serve(command: Command): Promise<number> {
   const flags = command.optsWithGlobals<ServeFlags>();
   const port = parsePort(flags.port);
-  if (!isLoopback(flags.host) && flags.tokenFile === undefined) {
+  const bind = bindAddress(flags.host);
+  if (!isLoopback(bind) && flags.tokenFile === undefined) {
     throw new UsageError(`--host ${flags.host} would expose the fleet beyond this machine; that needs --token-file`, {
       hint: 'make a private token file (chmod 600) and pass --token-file, or keep the default 127.0.0.1 and use an SSH tunnel',
     });
@@ -49,7 +53,7 @@ export async function serve(command: Command): Promise<number> {
     ...(flags.rotateToken ? { rotate: true } : {}),
   });
   const server = await startServer({
-    bind: flags.host,
+    bind,
     port,
     token,
     readOnly: Boolean(flags.readOnly),
