@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { localHost } from '../host/local.js';
 import type { CommandRunner } from '../system/runner.js';
 import { parseRoster } from '../roster/load.js';
+import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
 import { runDoctor } from './doctor.js';
 
 const dirs: string[] = [];
@@ -37,5 +38,21 @@ agents:
       expect.stringMatching(/^runtime slow is not installed/),
       expect.stringMatching(/^runtime fast is not installed/),
     ]);
+  });
+
+  it("names the agent in the hook's remedy (not a <agent> placeholder)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-doctor-'));
+    dirs.push(dir);
+    const env = { HOME: dir, PATH: dir, USER: 'tester' };
+    const roster = parseRoster('version: 1\ntransport: tmux\nagents:\n  - {name: coder-1, runtime: pi}\n', 'roster.yaml', {
+      env,
+      knownRuntimes: BUILTIN_RUNTIMES,
+      defaultTenant: 'tester',
+    });
+    const runner = (async () => ({ status: 1, stdout: '', stderr: '' })) as unknown as CommandRunner;
+    const report = await runDoctor({ roster, agentsDir: path.join(dir, 'agents'), host: localHost({ env, runner }) });
+    const hook = report.problems.find((p) => p.startsWith('agent coder-1: no mosaic extension'));
+    expect(hook).toMatch(/: run `mosaic fleet restart coder-1`$/);
+    expect(report.agents[0]?.hook?.detail).toBe(hook?.replace('agent coder-1: ', ''));
   });
 });

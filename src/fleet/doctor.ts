@@ -92,7 +92,9 @@ export async function runDoctor(options: {
     }
     const configDir = path.join(options.agentsDir, agent.name, agent.runtime);
     const agentEnv = { ...roster!.runtimes[agent.runtime]?.env, ...agent.env };
-    const hook = await integration.checkHook(configDir);
+    const found = await integration.checkHook(configDir);
+    // The agent's launch writes its hooks into its private config: a restart puts them back.
+    const hook = found.installed ? found : { ...found, detail: `${found.detail}: run \`mosaic fleet restart ${agent.name}\`` };
     const credentials = await integration.credentials({ configDir, env, agentEnv });
     if (!hook.installed) problems.push(`agent ${agent.name}: ${hook.detail}`);
     if (!credentials.installed) problems.push(`agent ${agent.name}: ${credentials.detail}`);

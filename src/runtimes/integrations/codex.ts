@@ -57,9 +57,9 @@ export const codexIntegration: RuntimeIntegration = {
     const file = path.join(configDir, 'hooks.json');
     const ok = await fileContains(file, 'mosaic-report');
     if (ok && !(await fileContains(file, 'mosaic-permission'))) {
-      return { installed: false, detail: `no approval hook (mosaic-permission) in ${file}: run \`mosaic fleet restart <agent>\`` };
+      return { installed: false, detail: `no approval hook (mosaic-permission) in ${file}` };
     }
-    return { installed: ok, detail: ok ? `hooks in ${file}` : `no mosaic hooks in ${file}: run \`mosaic fleet restart <agent>\`` };
+    return { installed: ok, detail: ok ? `hooks in ${file}` : `no mosaic hooks in ${file}` };
   },
 
   async credentials({ configDir, env, agentEnv }): Promise<HookCheck> {

@@ -128,7 +128,7 @@ export const opencodeIntegration: RuntimeIntegration = {
   async checkHook(configDir: string): Promise<HookCheck> {
     const file = path.join(dirs(configDir).config, 'opencode', 'plugin', PLUGIN);
     const ok = await fileContains(file, 'mosaic-events 1');
-    return { installed: ok, detail: ok ? `plugin ${file}` : `no mosaic plugin at ${file}: run \`mosaic fleet restart <agent>\`` };
+    return { installed: ok, detail: ok ? `plugin ${file}` : `no mosaic plugin at ${file}` };
   },
 
   async credentials({ configDir, env, agentEnv }): Promise<HookCheck> {

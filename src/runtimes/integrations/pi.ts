@@ -35,7 +35,7 @@ export const piIntegration: RuntimeIntegration = {
   async checkHook(configDir: string): Promise<HookCheck> {
     const file = path.join(configDir, 'extensions', EXTENSION);
     const ok = await fileContains(file, 'mosaic-events 1');
-    return { installed: ok, detail: ok ? `extension ${file}` : `no mosaic extension at ${file}: run \`mosaic fleet restart <agent>\`` };
+    return { installed: ok, detail: ok ? `extension ${file}` : `no mosaic extension at ${file}` };
   },
 
   async credentials({ configDir, env, agentEnv }): Promise<HookCheck> {

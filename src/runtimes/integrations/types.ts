@@ -38,7 +38,7 @@ export interface HookCheck {
 export interface RuntimeIntegration {
   readonly runtime: string;
   prepare(context: IntegrationContext): Promise<PreparedLaunch>;
-  /** Is our hook in place (and current) in this agent's config directory? */
+  /** Is our hook in place (and current) in this agent's config directory? (The detail says what is missing; doctor adds the remedy.) */
   checkHook(configDir: string): Promise<HookCheck>;
   /** Does it look like the runtime can reach a model (key in env, login file, provider config)? */
   credentials(context: Pick<IntegrationContext, 'configDir' | 'env' | 'agentEnv'>): Promise<HookCheck>;
