@@ -228,7 +228,9 @@ Example:
     .action(agents('show'));
   agentCmd
     .command('rm')
-    .description('stop an ephemeral agent and forget it; its worktree goes only if nothing would be lost')
+    .description(
+      'stop an ephemeral agent and forget it; its worktree (and its branch, if mosaic created it) goes only if nothing would be lost',
+    )
     .argument('<agent>', 'agent name')
     .option('--keep-worktree', 'leave the worktree and its branch where they are')
     .option('--force', 'remove the agent even if its worktree holds unsaved work (the worktree is then kept, never deleted)')

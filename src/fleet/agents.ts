@@ -160,12 +160,13 @@ export async function showAgent(fleet: SupervisedFleet, name: string): Promise<A
 export interface RemoveResult {
   agent: string;
   stopped: AgentOutcome;
-  worktree: { path: string; removed: boolean; kept: string | null } | null;
+  /** `branch_removed`: only a branch mosaic created is ever deleted (see WorktreeRecord.branch_created). */
+  worktree: { path: string; removed: boolean; branch: string; branch_removed: boolean; kept: string | null } | null;
 }
 
 /**
  * `agent rm`: stop an ephemeral agent and forget it. Its worktree goes only when nothing would be
- * lost (clean, every commit on another branch or a remote). Otherwise: without --force nothing is
+ * lost (clean, every commit on another branch or a remote), and its branch too when mosaic created it. Otherwise: without --force nothing is
  * done and the error says what would be lost; with --force the agent goes and the worktree stays.
  */
 export async function removeAgent(
@@ -211,12 +212,20 @@ export async function removeAgent(
       worktree = {
         path: record.path,
         removed: false,
+        branch: record.branch,
+        branch_removed: false,
         kept: options.keepWorktree ? 'kept as asked (--keep-worktree)' : 'it holds work that is not saved elsewhere',
       };
     else {
       const outcome = await removeWorktree(deps, record);
       if (outcome.removed) await rm(worktreeRecordFile(fleet.paths.worktreesDir, agent.name), { force: true });
-      worktree = { path: record.path, removed: outcome.removed, kept: outcome.kept ?? null };
+      worktree = {
+        path: record.path,
+        removed: outcome.removed,
+        branch: record.branch,
+        branch_removed: outcome.branchDeleted,
+        kept: outcome.kept ?? null,
+      };
     }
   }
   // stop() drops the state and launch spec; the rest of its run state (heartbeat, kickstart, session

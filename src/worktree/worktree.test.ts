@@ -306,7 +306,39 @@ describe('ensureWorktree', () => {
     f.git(f.repo, 'branch', 'feature', first);
     const result = await create(f, 'a', { branch: 'feature', explicitBranch: true });
     expect(result.record.base).toBe(first);
+    expect(result.record.branch_created).toBe(false);
     expect(f.git(f.wt('a'), 'symbolic-ref', '--short', 'HEAD')).toBe('feature');
+    f.expectSourceUntouched();
+  });
+
+  it('removes only a branch it created: one that existed before, or a record that does not say, keeps its branch', async () => {
+    const f = fixture();
+    const first = f.git(f.repo, 'rev-list', '--max-parents=0', 'HEAD');
+    f.git(f.repo, 'branch', 'feature', first);
+    f.git(f.repo, 'config', 'branch.feature.merge', 'refs/heads/feature');
+    const { record: theirs } = await create(f, 'a', { branch: 'feature', explicitBranch: true });
+    // Every commit of feature is on main: deleting it would lose nothing, and it still stays.
+    expect(await removeWorktree(f.deps, theirs)).toEqual({
+      removed: true,
+      branchDeleted: false,
+      kept: 'branch feature kept: it existed before mosaic made the worktree',
+    });
+    expect(existsSync(theirs.path)).toBe(false);
+    expect(f.git(f.repo, 'rev-parse', 'feature')).toBe(first);
+    expect(f.git(f.repo, 'config', 'branch.feature.merge')).toBe('refs/heads/feature');
+
+    const { record: ours } = await create(f, 'b');
+    expect(ours.branch_created).toBe(true);
+    const legacy: WorktreeRecord = { ...ours };
+    delete legacy.branch_created; // a record written before the field
+    const outcome = await removeWorktree(f.deps, legacy);
+    expect(outcome).toMatchObject({ removed: true, branchDeleted: false });
+    expect(outcome.kept).toMatch(/^branch mosaic\/b kept: the worktree's record does not say whether mosaic created it/);
+    expect(f.git(f.repo, 'branch', '--list', 'mosaic/b')).toBe('mosaic/b');
+
+    const { record: again } = await create(f, 'c');
+    expect(await removeWorktree(f.deps, again)).toEqual({ removed: true, branchDeleted: true });
+    expect(f.git(f.repo, 'branch', '--list', 'mosaic/c')).toBe('');
     f.expectSourceUntouched();
   });
 

@@ -42,6 +42,13 @@ export interface WorktreeRecord {
   base: string;
   /** ISO time of creation. */
   created: string;
+  /**
+   * mosaic made the branch (`git worktree add -b`): true; the branch existed before (named with
+   * `--worktree <branch>`): false. `agent rm` deletes only a branch mosaic made. Absent in records
+   * written before this field, and for a worktree found again without its record: unknown, so the
+   * branch is kept.
+   */
+  branch_created?: boolean;
 }
 
 export interface EnsureRequest {
@@ -203,6 +210,7 @@ export async function ensureWorktree(deps: WorktreeDeps, request: EnsureRequest)
 
   let base: string;
   const tip = await branchTip(deps, repo, branch);
+  const branchCreated = tip === undefined;
   if (tip === undefined) {
     base = head;
     await addWorktree(deps, repo, ['-b', branch, target, head], branch);
@@ -232,7 +240,7 @@ export async function ensureWorktree(deps: WorktreeDeps, request: EnsureRequest)
     await addWorktree(deps, repo, [target, branch], branch);
   }
 
-  const record: WorktreeRecord = { path: target, branch, repo, base, created: new Date().toISOString() };
+  const record: WorktreeRecord = { path: target, branch, repo, base, created: new Date().toISOString(), branch_created: branchCreated };
   const leftInPlace = `the worktree is left in place at ${target} (branch ${branch}); mosaic never removes it by itself`;
   let copied: string[];
   try {
@@ -386,7 +394,10 @@ function whyKept(state: WorktreeState, branch: string): string | undefined {
   return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
-/** Remove the worktree and its branch only when nothing would be lost; else keep both and say why. */
+/**
+ * Remove the worktree, and its branch when mosaic created it, only when nothing would be lost;
+ * else keep them and say why.
+ */
 export async function removeWorktree(deps: WorktreeDeps, record: WorktreeRecord): Promise<RemoveOutcome> {
   const { found, state } = await inspectFound(deps, record);
   const repo = await realOrResolved(record.repo);
@@ -415,10 +426,22 @@ export async function removeWorktree(deps: WorktreeDeps, record: WorktreeRecord)
   return { removed: true, ...(await deleteBranchIfSafe(deps, record)) };
 }
 
-/** `branch -D`, only right after proving again that every commit of the branch is somewhere else. */
+/**
+ * `branch -D` of a branch mosaic created, only right after proving again that every commit of the
+ * branch is somewhere else. A branch that existed before (or a record that does not say) is kept.
+ */
 async function deleteBranchIfSafe(deps: WorktreeDeps, record: WorktreeRecord): Promise<Omit<RemoveOutcome, 'removed'>> {
   const { tip, commits } = await unpushedCommits(deps, record);
   if (!tip) return { branchDeleted: false };
+  if (record.branch_created === false) {
+    return { branchDeleted: false, kept: `branch ${record.branch} kept: it existed before mosaic made the worktree` };
+  }
+  if (record.branch_created !== true) {
+    return {
+      branchDeleted: false,
+      kept: `branch ${record.branch} kept: the worktree's record does not say whether mosaic created it (delete it yourself if it is no longer needed)`,
+    };
+  }
   const why = whyKept({ exists: false, branch: null, dirty: [], unpushed: commits }, record.branch);
   if (why) return { branchDeleted: false, kept: `branch ${record.branch} kept: ${why}` };
   const deleted = await git(deps, ['-C', record.repo, 'branch', '-D', record.branch], { allowFailure: true });

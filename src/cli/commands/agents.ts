@@ -103,8 +103,10 @@ export async function remove(command: Command): Promise<number> {
   if (opts.json) printJson({ tenant_id: fleet.roster.tenantId, host: fleet.host.identity.host, ...result });
   else {
     out(`${result.agent}: ${stateColour(result.stopped.result.replace('-', ' '))}, removed`);
-    if (result.worktree?.removed) out(`  worktree ${result.worktree.path} and its branch removed (nothing was lost)`);
-    else if (result.worktree) out(`  worktree kept at ${result.worktree.path}: ${result.worktree.kept}`);
+    const wt = result.worktree;
+    if (wt?.removed && wt.branch_removed) out(`  worktree ${wt.path} and its branch ${wt.branch} removed (nothing was lost)`);
+    else if (wt?.removed) out(`  worktree ${wt.path} removed; ${wt.kept ?? `branch ${wt.branch} was already gone`}`);
+    else if (wt) out(`  worktree kept at ${wt.path}: ${wt.kept}`);
   }
   return 0;
 }
