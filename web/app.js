@@ -209,6 +209,10 @@ function pendingRow(agent, row) {
     return h('div', { className: 'pending', text: `answer it in the pane (mosaic agent attach ${agent})` });
   }
   const div = h('div', { className: 'pending', 'data-request': row.id }, h('span', { text: `${row.tool ?? '?'}: ${row.summary ?? ''} ` }));
+  if (row.answered) {
+    const verb = row.answered.decision === 'allow' ? 'approved' : 'denied';
+    div.append(h('span', { className: 'dim', text: `(${verb}, not taken by the runtime yet) ` }));
+  }
   if (state.readOnly) {
     div.append(h('span', { className: 'dim', text: `(read-only: mosaic agent approve|deny ${agent} ${row.id})` }));
     return div;
@@ -243,7 +247,7 @@ async function answer(agent, id, action) {
   out.dataset.status = delivered ? verb : 'undelivered';
   out.textContent = delivered
     ? `${agent}: ${verb} ${id} (${what})`
-    : `${agent}: ${verb} ${id}, but the runtime has not taken the answer yet (its hook may be gone); check \`mosaic fleet pending\``;
+    : `${agent}: ${verb} ${id}, but the runtime has not taken the answer yet (its hook may be stuck); it stays listed as "${verb}, not taken" until it does or the request times out`;
 }
 
 /* ---------- the agent panel: live pane and send box ---------- */

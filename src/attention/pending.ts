@@ -9,6 +9,8 @@ import { ensurePrivateDir, listDirectory, writeFileAtomic } from '../system/fs.j
  * `<id>.json` is written by the waiting hook (framework/bin/mosaic-permission) or the opencode
  * plugin, `<id>.decision` by `mosaic agent approve|deny`. The waiter answers the runtime and
  * removes both; on its timeout it removes the request and the runtime's own prompt appears.
+ * A request with a decision the waiter has not taken yet is still open: it is listed with its
+ * `answered` decision until the waiter takes it (or gives up).
  * Files, not a socket: the waiter and mosaic never need to be alive at the same moment, and a
  * request survives a mosaic restart.
  */
@@ -21,9 +23,17 @@ export interface PendingRequest {
   created: string;
   expires: string | null;
   pid: number | null;
+  /** The decision `agent approve|deny` wrote and the waiter has not taken yet; null: not answered. */
+  answered: Answer | null;
 }
 
 export type Decision = 'allow' | 'deny';
+
+export interface Answer {
+  decision: Decision;
+  by: string;
+  at: string;
+}
 
 export const REQUEST_ID = /^[A-Za-z0-9_.-]{1,80}$/;
 
@@ -54,15 +64,28 @@ function parseRequest(text: string, agent: string, id: string): PendingRequest |
       created: String(raw.created ?? ''),
       expires: typeof raw.expires === 'string' ? raw.expires : null,
       pid: typeof raw.pid === 'number' ? raw.pid : null,
+      answered: null,
     };
   } catch {
     return undefined;
   }
 }
 
+/** A `<id>.decision` file as `decide` writes it; undefined when it is gone or not one. */
+function readAnswer(file: string): Answer | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { behavior?: unknown; by?: unknown; at?: unknown };
+    if (raw.behavior !== 'allow' && raw.behavior !== 'deny') return undefined;
+    return { decision: raw.behavior, by: oneLine(raw.by ?? ''), at: String(raw.at ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The agent's open requests, oldest first. Requests whose waiter is gone (pid dead) or past their
- * expiry are left out: nobody would receive an answer. Synchronous: `fleet ps` reads it per agent.
+ * The agent's open requests, oldest first, those answered but not yet taken by their waiter
+ * included (with `answered`). Requests whose waiter is gone (pid dead) or past their expiry are
+ * left out: nobody would receive an answer. Synchronous: `fleet ps` reads it per agent.
  */
 export function listPending(runDir: string, agent: string, now: Date, alive: (pid: number) => boolean): PendingRequest[] {
   const dir = pendingDir(runDir, agent);
@@ -72,7 +95,7 @@ export function listPending(runDir: string, agent: string, now: Date, alive: (pi
   for (const name of names) {
     if (!name.endsWith('.json') || name.startsWith('.')) continue;
     const id = name.slice(0, -'.json'.length);
-    if (!REQUEST_ID.test(id) || decided.has(id)) continue;
+    if (!REQUEST_ID.test(id)) continue;
     let text: string;
     try {
       text = readFileSync(path.join(dir, name), 'utf8');
@@ -83,15 +106,18 @@ export function listPending(runDir: string, agent: string, now: Date, alive: (pi
     if (!request) continue;
     if (request.expires && Date.parse(request.expires) <= now.getTime()) continue;
     if (request.pid !== null && !alive(request.pid)) continue;
+    if (decided.has(id)) request.answered = readAnswer(path.join(dir, `${id}.decision`)) ?? null;
     requests.push(request);
   }
   return requests.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
 }
 
 /**
- * Answer one open request: the one named, or the agent's only one. Writes the decision file the
- * waiter watches; the waiter answers the runtime. Refuses an unknown id, an ambiguous choice, and
- * an agent with nothing open, and says what to run instead.
+ * Answer one open request: the one named, or the agent's only one (its only unanswered one, else
+ * its only one). Writes the decision file the waiter watches; the waiter answers the runtime.
+ * Refuses an unknown id, an ambiguous choice, an agent with nothing open, and the opposite of an
+ * answer the waiter has not taken yet (it may be reading it), and says what to run instead. The
+ * same answer again is written again (and waited for again).
  */
 export async function decide(
   runDir: string,
@@ -111,6 +137,8 @@ export async function decide(
           : 'it may have been answered, timed out (the prompt is then in the pane: `mosaic agent attach`), or never existed; see `mosaic fleet pending`',
       });
     }
+  } else if (open.filter((r) => !r.answered).length === 1) {
+    request = open.find((r) => !r.answered);
   } else if (open.length === 1) {
     request = open[0];
   } else if (open.length === 0) {
@@ -121,6 +149,16 @@ export async function decide(
     throw new UserError(`agent "${agent}" has ${open.length} open permission requests; name one`, {
       hint: `mosaic agent ${behavior === 'allow' ? 'approve' : 'deny'} ${agent} <id>   (open: ${open.map((r) => r.id).join(', ')})`,
     });
+  }
+  const answered = request!.answered;
+  if (answered && answered.decision !== behavior) {
+    const verb = (d: Decision): string => (d === 'allow' ? 'approved' : 'denied');
+    throw new UserError(
+      `request ${request!.id} of agent "${agent}" was already ${verb(answered.decision)}${answered.by ? ` by ${answered.by}` : ''}${answered.at ? ` at ${answered.at}` : ''}, and the runtime has not taken that answer yet`,
+      {
+        hint: `mosaic does not change an answer the runtime may be reading; if it never takes it, answer in the pane when the request times out (mosaic agent attach ${agent})`,
+      },
+    );
   }
   const dir = pendingDir(runDir, agent);
   await ensurePrivateDir(dir);

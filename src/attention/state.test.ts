@@ -26,6 +26,7 @@ const request: PendingRequest = {
   created: '2026-12-03T10:00:00.000Z',
   expires: null,
   pid: 1,
+  answered: null,
 };
 
 describe('deriveAttention', () => {
@@ -43,6 +44,12 @@ describe('deriveAttention', () => {
     const a = deriveAttention(input({ pending: [request, { ...request, id: 'p2' }] }));
     expect(a).toMatchObject({ state: 'permission', tool: 'Bash', summary: 'touch x', request_id: 'p1', since: request.created });
     expect(a.detail).toContain('+1 more');
+    // An answer the runtime has not taken yet: still open, an unanswered request first.
+    const answered = { ...request, answered: { decision: 'allow' as const, by: 'vm:me', at: '2026-12-03T10:00:09.000Z' } };
+    expect(deriveAttention(input({ pending: [answered, { ...request, id: 'p2' }] }))).toMatchObject({ request_id: 'p2' });
+    const waiting = deriveAttention(input({ pending: [answered] }));
+    expect(waiting).toMatchObject({ state: 'permission', request_id: 'p1' });
+    expect(waiting.detail).toBe('Bash was approved (p1) but the runtime has not taken the answer yet');
   });
 
   it('reads a permission prompt or a question off the activity', () => {

@@ -57,13 +57,17 @@ export function deriveAttention(input: AttentionInput): Attention {
   }
   if (input.supervisorState !== 'running') return { state: 'none', since: null, detail: `agent is ${input.supervisorState}` };
 
-  const request = input.pending[0];
+  // An unanswered request first; one answered but not taken yet still holds the runtime.
+  const request = input.pending.find((r) => !r.answered) ?? input.pending[0];
   if (request) {
     const more = input.pending.length > 1 ? ` (+${input.pending.length - 1} more)` : '';
+    const answered = request.answered;
     return {
       state: 'permission',
       since: request.created || null,
-      detail: `${request.tool} wants approval${more}: mosaic agent approve|deny ${request.agent} ${request.id}`,
+      detail: answered
+        ? `${request.tool} was ${answered.decision === 'allow' ? 'approved' : 'denied'} (${request.id}) but the runtime has not taken the answer yet${more}`
+        : `${request.tool} wants approval${more}: mosaic agent approve|deny ${request.agent} ${request.id}`,
       tool: request.tool,
       summary: request.summary,
       request_id: request.id,

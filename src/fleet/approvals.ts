@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { decide, listPending, pendingDir, type Decision, type PendingRequest } from '../attention/pending.js';
+import { decide, listPending, pendingDir, type Answer, type Decision, type PendingRequest } from '../attention/pending.js';
 import { findAgent, type FleetContext } from '../context/context.js';
 import { withSpan } from '../core/trace.js';
 import { appendEvent } from '../events/log.js';
@@ -12,7 +12,8 @@ import { fleetPs, type PsReport } from './ps.js';
  * One open permission request as `fleet pending` lists it. `answer: mosaic` — a hook or plugin
  * waits for `mosaic agent approve|deny`; `answer: pane` — the prompt is open in the pane and only
  * someone at the pane can answer it (a runtime without an answerable hook, or a request whose
- * wait timed out): `mosaic agent attach`.
+ * wait timed out): `mosaic agent attach`. `answered`: `agent approve|deny` answered it and the
+ * waiter has not taken the answer yet (null: not answered).
  */
 export interface PendingRow {
   tenant_id: string;
@@ -25,6 +26,7 @@ export interface PendingRow {
   since: string | null;
   age_seconds: number | null;
   answer: 'mosaic' | 'pane';
+  answered: Answer | null;
 }
 
 const ageOf = (since: string | null, now: number): number | null => {
@@ -57,6 +59,7 @@ export function pendingRows(view: FleetContext, report: PsReport): PendingRow[] 
         since: record.attention.since,
         age_seconds: ageOf(record.attention.since, now),
         answer: 'pane',
+        answered: null,
       });
     }
     for (const r of requests) {
@@ -70,6 +73,7 @@ export function pendingRows(view: FleetContext, report: PsReport): PendingRow[] 
         since: r.created,
         age_seconds: ageOf(r.created, now),
         answer: 'mosaic',
+        answered: r.answered,
       });
     }
   }

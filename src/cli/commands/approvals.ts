@@ -26,12 +26,23 @@ export async function pending(command: Command): Promise<number> {
         r.id ?? '-',
         r.tool ?? '-',
         formatSeconds(r.age_seconds),
-        r.answer === 'mosaic' ? colour.yellow('approve|deny') : colour.dim('in the pane'),
+        r.answered
+          ? colour.yellow(`${r.answered.decision === 'allow' ? 'approved' : 'denied'}, not taken`)
+          : r.answer === 'mosaic'
+            ? colour.yellow('approve|deny')
+            : colour.dim('in the pane'),
         r.summary ?? '',
       ]),
     ),
   );
   if (rows.some((r) => r.answer === 'pane')) out(colour.dim('"in the pane": answer it there (mosaic agent attach <agent>)'));
+  if (rows.some((r) => r.answered)) {
+    out(
+      colour.dim(
+        '"not taken": your answer waits for the runtime\'s hook; if it never takes it, the runtime asks in the pane once the request times out',
+      ),
+    );
+  }
   return 0;
 }
 
@@ -51,7 +62,7 @@ async function answer(command: Command, decision: 'allow' | 'deny'): Promise<num
     if (result.delivered) out(`${result.agent}: ${verb} ${result.request.id} (${what})`);
     else
       err(
-        `${result.agent}: ${verb} ${result.request.id}, but the runtime has not taken the answer yet (its hook may be gone); check \`mosaic fleet pending\``,
+        `${result.agent}: ${verb} ${result.request.id}, but the runtime has not taken the answer yet (its hook may be stuck); \`mosaic fleet pending\` lists it as "${verb}, not taken" until it does or the request times out`,
       );
   }
   return result.delivered ? 0 : 1;
