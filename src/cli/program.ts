@@ -530,7 +530,7 @@ Example:
       .option('--pr <number>', 'the pull request whose head commit to watch (a new push restarts the wait on the new head)')
       .option('--sha <commit>', 'the commit to watch')
       .option('--timeout <duration>', 'give up after this long (exit 124)', '30m')
-      .option('--interval <duration>', 'between polls (500ms, 3s, 1m)', '3s')
+      .option('--interval <duration>', 'between polls, at least 1s (3s, 1m)', '3s')
       .option('--ci-grace <duration>', 'zero statuses and zero check runs for this long means no CI (exit 3)', '20s'),
   )
     .addHelpText(

@@ -147,6 +147,19 @@ export async function pullHead(client: ForgeClient, number: number): Promise<str
   return sha;
 }
 
+/** The least time between polls: each poll is two requests or more to the forge's API. */
+export const MIN_POLL_INTERVAL_MS = 1000;
+
+/**
+ * The least `--interval`: MIN_POLL_INTERVAL_MS, or less when MOSAIC_FORGE_MIN_INTERVAL_MS (whole
+ * milliseconds) says so. That variable is for the test suite, whose fake forge on loopback answers
+ * in microseconds; it can only lower the minimum, never raise it.
+ */
+export function minPollIntervalMs(env: NodeJS.ProcessEnv): number {
+  const value = env.MOSAIC_FORGE_MIN_INTERVAL_MS;
+  return value !== undefined && /^[0-9]{1,9}$/.test(value) ? Math.min(MIN_POLL_INTERVAL_MS, Number(value)) : MIN_POLL_INTERVAL_MS;
+}
+
 export interface WaitOptions {
   intervalMs: number;
   timeoutMs: number;

@@ -34,6 +34,8 @@ beforeEach(async () => {
     MOSAIC_FLEET_HOME: path.join(dir, 'fleet'),
     TMPDIR: path.join(dir, 'tmp'),
     NO_COLOR: '1',
+    // For tests only: the fake forge answers on loopback, so `ci wait` may poll faster than its 1 s minimum.
+    MOSAIC_FORGE_MIN_INTERVAL_MS: '10',
   };
   forge = await startFakeForge();
 });
@@ -263,6 +265,20 @@ describe('forge ci wait', () => {
     const run = await mosaic(['forge', 'ci', 'wait', ...flags, ...extra, '--json'], { env: withToken() });
     return { run, report: JSON.parse(run.stdout) as Report };
   };
+
+  it('an --interval under 1 s is a usage error (exit 2) before any request', async () => {
+    const env = withToken();
+    delete env.MOSAIC_FORGE_MIN_INTERVAL_MS; // as a user runs it
+    for (const interval of ['0s', '999ms']) {
+      const run = await mosaic(['forge', 'ci', 'wait', ...github(), '--sha', SHA, '--interval', interval], { env });
+      expect([interval, run.status, run.stderr]).toEqual([
+        interval,
+        2,
+        `mosaic: --interval must be at least 1s (every poll asks the forge's API), got "${interval}"\n`,
+      ]);
+    }
+    expect(forge.requests).toHaveLength(0);
+  });
 
   it('green: statuses and check runs, pending first, then all passed → 0', async () => {
     const steps: CiStep[] = [

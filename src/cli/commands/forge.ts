@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
-import { pullHead, readSnapshot, waitForCi, type CiItem, type CiProgress, type CiWaitReport } from '../../forge/ci.js';
+import { minPollIntervalMs, pullHead, readSnapshot, waitForCi, type CiItem, type CiProgress, type CiWaitReport } from '../../forge/ci.js';
 import { ForgeClient } from '../../forge/client.js';
 import { formatDuration, parseDuration } from '../../forge/duration.js';
 import { commentOnIssue, createIssue, decodeBody } from '../../forge/issues.js';
@@ -120,7 +120,13 @@ export async function ciWait(command: Command): Promise<number> {
     throw new UsageError(`--sha takes a commit id (7 to 64 hex digits), got "${flags.sha}"`);
   }
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const intervalMs = Math.max(1, parseDuration(flags.interval, '--interval'));
+  const intervalMs = parseDuration(flags.interval, '--interval');
+  const minIntervalMs = minPollIntervalMs(cliHost().env);
+  if (intervalMs < minIntervalMs) {
+    throw new UsageError(
+      `--interval must be at least ${minIntervalMs % 1000 === 0 ? `${minIntervalMs / 1000}s` : `${minIntervalMs}ms`} (every poll asks the forge's API), got "${flags.interval}"`,
+    );
+  }
   const graceMs = parseDuration(flags.ciGrace, '--ci-grace');
   // One request that hangs must not hold the wait long past its --timeout.
   const client = await connect(flags, Math.min(30_000, Math.max(1000, timeoutMs)));
