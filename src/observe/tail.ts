@@ -4,7 +4,8 @@ import { UserError } from '../core/errors.js';
 
 /**
  * The last `lines` lines of what the agent shows. A full-screen TUI (alternate screen)
- * has no scrollback, so its visible screen is what we return.
+ * has no scrollback, so its visible screen is what we return. 0 lines: none (the pane is still
+ * looked up, so a missing session is an error as for any other count).
  */
 export async function tailAgent(tmux: TmuxClient, agent: AgentSpec, lines: number): Promise<string[]> {
   const target = exactPane(agent.session);
@@ -16,5 +17,5 @@ export async function tailAgent(tmux: TmuxClient, agent: AgentSpec, lines: numbe
   }
   const out = result.stdout.split('\n');
   while (out.length > 0 && out[out.length - 1]!.trim() === '') out.pop();
-  return out.slice(-lines);
+  return lines === 0 ? [] : out.slice(-lines); // slice(-0) would be every line
 }

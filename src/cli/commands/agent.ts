@@ -62,7 +62,8 @@ export async function status(command: Command): Promise<number> {
 
 export async function tail(command: Command): Promise<number> {
   const opts = options<{ lines: string }>(command);
-  const lines = parseWholeNumber('-n', opts.lines, 1, 100_000);
+  // 0 is allowed, as for `agent logs -n 0` (and tail(1)): nothing is printed.
+  const lines = parseWholeNumber('-n', opts.lines, 0, 100_000);
   const ctx = await open(command);
   const there = await runElsewhere(ctx, command);
   if (there !== undefined) return there;
@@ -70,7 +71,7 @@ export async function tail(command: Command): Promise<number> {
   const { tailAgent } = await import('../../observe/tail.js');
   const text = await tailAgent(ctx.tmux, agent, lines);
   if (opts.json) printJson({ tenant_id: ctx.roster.tenantId, host: ctx.host.identity.host, agent: agent.name, lines: text });
-  else out(text.join('\n'));
+  else if (text.length > 0) out(text.join('\n'));
   return 0;
 }
 
