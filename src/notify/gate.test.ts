@@ -216,8 +216,13 @@ describe('NotificationGate', () => {
     expect(drops.at(-1)).toMatchObject({ state: 'crash', reason: 'duplicate' });
     // The supervisor gives up: the exec sink told the crash 74 s ago; the desktop sink (default on) gets failed.
     expect(gate.event('c', 'failed', 'crash loop', at(80)).map((f) => f.sinkIndex)).toEqual([0, 1]);
-    // The daemon may report failed on every tick: told once.
+    // The daemon may report failed on every tick: told once, and its drop is reported once per sink, not per tick.
+    const before = drops.length;
     for (let t = 81; t < 400; t++) expect(gate.event('c', 'failed', 'crash loop', at(t))).toEqual([]);
+    expect(drops.slice(before).map((d) => [d.sinkName, d.state, d.reason])).toEqual([
+      ['exec:hook', 'failed', 'duplicate'],
+      ['desktop', 'failed', 'duplicate'],
+    ]);
     // Restarted, it ran (a new state confirmed), then crashed again: told again.
     gate.observe('c', 'permission', 'Bash: make', at(400));
     expect(gate.observe('c', 'permission', 'Bash: make', at(405)).map((f) => f.sinkIndex)).toEqual([0, 1]);

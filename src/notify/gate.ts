@@ -74,6 +74,11 @@ interface SinkTrack {
   lastSentMs?: number;
   /** state → keys sent since the agent last left that state. */
   sent: Map<string, Set<string>>;
+  /**
+   * The last drop of an event told to `onDrop` (state, key, reason): the daemon reports `failed`
+   * on every tick, and its log says "not telling" once, not once a second for as long as it lasts.
+   */
+  lastEventDrop?: string;
 }
 
 interface AgentTrack {
@@ -113,6 +118,7 @@ export class NotificationGate {
       if (t - observed.sinceMs < policy.dwellMs) return;
       if (sink.confirmed && sink.confirmed.state === state && sink.confirmed.key === key) return;
       sink.confirmed = { state, key };
+      sink.lastEventDrop = undefined;
       // Confirming a state means the agent left every other one (events included).
       for (const told of [...sink.sent.keys()]) if (told !== state) sink.sent.delete(told);
       if (!isNotifyOn(state) || !policy.on.has(state)) return;
@@ -131,7 +137,7 @@ export class NotificationGate {
     this.policies.forEach((policy, sinkIndex) => {
       if (!policy.on.has(kind)) return;
       const fire: GateFire = { sinkIndex, sinkName: policy.name, agent, state: kind, key, since: new Date(t) };
-      if (this.decide(track.sinks[sinkIndex]!, policy, fire, t)) fires.push(fire);
+      if (this.decide(track.sinks[sinkIndex]!, policy, fire, t, true)) fires.push(fire);
     });
     return fires;
   }
@@ -151,24 +157,35 @@ export class NotificationGate {
   }
 
   /** Duplicate and cooldown checks; records the notification when it is sent. */
-  private decide(sink: SinkTrack, policy: SinkPolicy, fire: GateFire, t: number): boolean {
+  private decide(sink: SinkTrack, policy: SinkPolicy, fire: GateFire, t: number, event = false): boolean {
     const told = sink.sent.get(fire.state);
     if (told?.has(fire.key)) {
-      this.onDrop?.({ ...fire, reason: 'duplicate' });
+      this.dropped(sink, { ...fire, reason: 'duplicate' }, event);
       return false;
     }
     if (sink.lastSentMs !== undefined) {
       if (t < sink.lastSentMs) sink.lastSentMs = t; // the clock went back: the cooldown restarts
       if (t - sink.lastSentMs < policy.cooldownMs) {
-        this.onDrop?.({ ...fire, reason: 'cooldown' });
+        this.dropped(sink, { ...fire, reason: 'cooldown' }, event);
         return false;
       }
     }
     sink.lastSentMs = t;
+    sink.lastEventDrop = undefined;
     const keys = told ?? new Set<string>();
     keys.add(fire.key);
     if (keys.size > MAX_KEYS_PER_STATE) keys.delete(keys.values().next().value!);
     sink.sent.set(fire.state, keys);
     return true;
+  }
+
+  /** Tell `onDrop`, but an event's drop only when it differs from the last one (the daemon repeats `failed`). */
+  private dropped(sink: SinkTrack, drop: GateDrop, event: boolean): void {
+    if (event) {
+      const signature = `${drop.state}\0${drop.key}\0${drop.reason}`;
+      if (sink.lastEventDrop === signature) return;
+      sink.lastEventDrop = signature;
+    }
+    this.onDrop?.(drop);
   }
 }
