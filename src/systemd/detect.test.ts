@@ -69,6 +69,17 @@ describe('a roster without supervisor: runs under systemd when its units are ins
     expect(systemdUnitsEnabledFor(w.env, 0, '/cfg/roster.yaml')).toBe(true);
   });
 
+  it("enabled through the manager's own ~/.config (install-systemd linked the units there): systemd", () => {
+    // This shell's XDG_CONFIG_HOME is not the manager's: `systemctl --user link` and `enable` put
+    // their links in ~/.config/systemd/user, not next to the unit file.
+    const w = world();
+    const file = w.install('/cfg/roster.yaml');
+    const wants = path.join(w.env.HOME!, '.config', 'systemd', 'user', 'default.target.wants');
+    mkdirSync(wants, { recursive: true });
+    symlinkSync(file, path.join(wants, unitNames(w.env).holder));
+    expect(systemdUnitsEnabledFor(w.env, 0, '/cfg/roster.yaml')).toBe(true);
+  });
+
   it('units installed and enabled for another roster file do not count', () => {
     const w = world();
     w.enable(w.install('/cfg/roster.yaml'));

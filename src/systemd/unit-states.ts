@@ -48,15 +48,22 @@ export interface UnitDirectories {
   runtime: string[];
 }
 
-/** Fallback when the manager cannot be asked: the usual user unit directories. */
+/**
+ * Fallback when the manager cannot be asked: the usual user unit directories. With an
+ * XDG_CONFIG_HOME of its own, this shell's config directory is not the one a user manager started
+ * by logind reads (`~/.config`): install-systemd then links the units into the manager's and
+ * `enable` puts its links there, so that directory is searched too.
+ */
 export function userUnitDirectories(env: NodeJS.ProcessEnv, uid: number): UnitDirectories {
   const home = env.HOME ?? '/';
-  const config = env.XDG_CONFIG_HOME || path.join(home, '.config');
+  const managerConfig = path.join(home, '.config');
+  const config = env.XDG_CONFIG_HOME || managerConfig;
   const data = env.XDG_DATA_HOME || path.join(home, '.local', 'share');
   const runtimeDir = env.XDG_RUNTIME_DIR || `/run/user/${uid}`;
   return {
     persistent: [
       path.join(config, 'systemd', 'user'),
+      ...(path.resolve(config) === path.resolve(managerConfig) ? [] : [path.join(managerConfig, 'systemd', 'user')]),
       '/etc/xdg/systemd/user',
       '/etc/systemd/user',
       path.join(data, 'systemd', 'user'),
