@@ -3,7 +3,8 @@ import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
-import { unitContext, type SystemdSetup } from './setup.js';
+import { linkUnits } from './install.js';
+import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
 
 export type BootOutcome =
   | { agent: string; unit: string; result: 'enabled' | 'disabled' }
@@ -42,12 +43,15 @@ export async function disableAgents(
   agents: readonly AgentSpec[],
   all: boolean,
 ): Promise<BootOutcome[]> {
-  await setup.systemctl.manager();
+  const manager = await setup.systemctl.manager();
   const units = agents.map((a) => setup.names.agent(a.name));
   const result = await setup.systemctl.disable(all ? [setup.names.holder, ...units] : units);
   if (result.status !== 0 && !/does not exist/.test(result.stderr)) {
     return agents.map((a) => ({ agent: a.name, unit: setup.names.agent(a.name), result: 'error', error: result.stderr.trim() }));
   }
+  // Disabling a unit also removes the link install-systemd made when the manager does not search
+  // our unit directory: the holder would be gone from the manager (not-found) until the next install.
+  if (all && !(await managerSearches(manager.unitPath, setup.unitDir))) await linkUnits(setup);
   return settle(setup, agents, 'disabled', new Map());
 }
 

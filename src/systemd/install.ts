@@ -131,7 +131,8 @@ export async function installSystemd(
   };
 }
 
-async function linkUnits(setup: SystemdSetup): Promise<void> {
+/** `systemctl --user link` the unit files into the manager's config directory (it does not search ours). */
+export async function linkUnits(setup: SystemdSetup): Promise<void> {
   const result = await setup.systemctl.run(['link', '--', setup.holderFile, setup.templateFile], { allowFailure: true });
   if (result.status !== 0) {
     throw new UserError(`could not link the units into the user manager's config directory: ${result.stderr.trim()}`, {

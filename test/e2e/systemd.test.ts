@@ -172,6 +172,11 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect([afterUnit['b-1'], afterUnit.w_x, afterUnit._holder]).toEqual([afterCheck['b-1'], pids.w_x, pids._holder]);
     expect(tmuxServerPid(fleet)).toBe(server);
 
+    // disable (all: the holder too) keeps the linked units loaded: systemctl disable also removes `link`'s links.
+    expect(await mustSucceed(world, ['fleet', 'disable'])).toMatch(/^a: disabled .*\nb-1: disabled .*\nw\.x: disabled /);
+    expect(world.show(world.holder, 'LoadState')).toBe('loaded');
+    expect(world.show(world.holder, 'UnitFileState')).toBe('linked');
+
     // Stopping the holder stops every agent unit and the server.
     expect(world.systemctl(['stop', world.holder]).status).toBe(0);
     for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('inactive');
