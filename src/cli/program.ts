@@ -179,7 +179,7 @@ Example:
   fleetCmd
     .command('uninstall-systemd')
     .description('stop the fleet units and remove exactly what install-systemd wrote')
-    .option('--force', 'also remove files changed by hand since install')
+    .option('--force', 'also remove files changed by hand since install, and units installed for another roster')
     .addOption(json())
     .action(systemd('uninstallUnits'));
   fleetCmd

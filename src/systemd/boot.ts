@@ -3,7 +3,7 @@ import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
-import { linkUnits } from './install.js';
+import { assertUnitsOfThisRoster, linkUnits } from './install.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
 
 export type BootOutcome =
@@ -43,6 +43,7 @@ export async function disableAgents(
   agents: readonly AgentSpec[],
   all: boolean,
 ): Promise<BootOutcome[]> {
+  await assertUnitsOfThisRoster(ctx, setup, 'disable');
   const manager = await setup.systemctl.manager();
   const units = agents.map((a) => setup.names.agent(a.name));
   const result = await setup.systemctl.disable(all ? [setup.names.holder, ...units] : units);

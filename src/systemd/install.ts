@@ -8,6 +8,7 @@ import { prepareAgents, prepareHolder } from './prepare.js';
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';
 import { checkUnitFiles, managerViewProblems } from './inspect.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
+import { rosterHeaderLine, rosterOfUnitFile } from './names.js';
 import { agentEnvFile } from './units.js';
 
 /** Unit files are read by the user manager only; like everything else of ours they are private. */
@@ -131,6 +132,25 @@ export async function installSystemd(
   };
 }
 
+/**
+ * Units share their names with every fleet of this user that has the same prefix: refuse to stop,
+ * disable or remove units that install-systemd wrote for another roster file (a second fleet that
+ * needs a MOSAIC_SYSTEMD_UNIT_PREFIX of its own, or a command run with the wrong --roster).
+ */
+export async function assertUnitsOfThisRoster(ctx: FleetContext, setup: SystemdSetup, verb: string): Promise<void> {
+  const text = await ctx.host.files.read(setup.holderFile);
+  const other = text === undefined ? undefined : rosterOfUnitFile(text);
+  if (other === undefined || rosterHeaderLine(other) === rosterHeaderLine(ctx.roster.file)) return;
+  throw new UserError(
+    `${setup.names.holder} and ${setup.names.template} in ${setup.unitDir} belong to roster ${other}, not ${ctx.roster.file}`,
+    {
+      hint:
+        `run it for that fleet (\`mosaic --roster ${other} fleet ${verb}\`), or give this fleet units of its own with MOSAIC_SYSTEMD_UNIT_PREFIX` +
+        (verb === 'uninstall-systemd' ? '; `--force` uninstalls them anyway' : ''),
+    },
+  );
+}
+
 /** `systemctl --user link` the unit files into the manager's config directory (it does not search ours). */
 export async function linkUnits(setup: SystemdSetup): Promise<void> {
   const result = await setup.systemctl.run(['link', '--', setup.holderFile, setup.templateFile], { allowFailure: true });
@@ -162,6 +182,7 @@ export async function uninstallSystemd(
   options: { force?: boolean } = {},
 ): Promise<UninstallReport> {
   const { systemctl, names } = setup;
+  if (!options.force) await assertUnitsOfThisRoster(ctx, setup, 'uninstall-systemd');
   await systemctl.manager();
   const instances = await systemctl.listUnits(names.agentPattern);
   const holder = await systemctl.show([names.holder]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentOfUnit, unitNames, userUnitDir } from './names.js';
+import { agentOfUnit, rosterHeaderLine, rosterOfUnitFile, unitNames, userUnitDir } from './names.js';
 
 describe('unit names', () => {
   it('defaults to mosaic-tmux-holder / mosaic-agent@<agent> and keeps agent names verbatim', () => {
@@ -22,6 +22,12 @@ describe('unit names', () => {
 
   it('refuses agent names that make unit names too long', () => {
     expect(() => unitNames({}).agent('a'.repeat(250))).toThrow(/does not fit/);
+  });
+
+  it('reads back the roster a unit file was rendered for from its header line', () => {
+    const text = `# mosaic-fingerprint: sha256=00\n# Holder unit\n${rosterHeaderLine('/home/u/my fleet.d/roster.yaml')}\n[Unit]\n`;
+    expect(rosterOfUnitFile(text)).toBe('/home/u/my fleet.d/roster.yaml');
+    expect(rosterOfUnitFile('[Unit]\nDescription=not ours\n')).toBeUndefined();
   });
 
   it('writes units to $XDG_CONFIG_HOME/systemd/user, else ~/.config/systemd/user', () => {

@@ -66,3 +66,14 @@ export function userUnitDir(env: NodeJS.ProcessEnv): string {
 /** The unit files' second line: names the roster they were rendered for (read back by detect.ts). */
 export const rosterHeaderLine = (rosterFile: string): string =>
   `# for roster ${rosterFile}. Change the roster and re-run install-systemd instead of editing:`.replace(/\n/g, ' ');
+
+const ROSTER_HEADER = /^# for roster (.+)\. Change the roster and re-run install-systemd instead of editing:$/;
+
+/** The roster a unit file was rendered for, from its header line (undefined: no such line, not ours). */
+export function rosterOfUnitFile(text: string): string | undefined {
+  for (const line of text.split('\n', 4)) {
+    const match = ROSTER_HEADER.exec(line);
+    if (match) return match[1];
+  }
+  return undefined;
+}

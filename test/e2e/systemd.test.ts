@@ -183,6 +183,18 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
     expect(existsSync(`/proc/${server}`)).toBe(false);
 
+    // Another roster with the same unit prefix neither disables nor uninstalls this fleet's units.
+    const rosterFile = path.join(fleet.home, 'roster.yaml');
+    const other = path.join(fleet.dir, 'other.yaml');
+    writeFileSync(other, readFileSync(rosterFile, 'utf8'));
+    for (const verb of ['disable', 'uninstall-systemd']) {
+      const refused = await world.mosaic(['--roster', other, 'fleet', verb]);
+      expect(refused.status, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`belong to roster ${rosterFile}, not ${other}`);
+    }
+    expect(existsSync(holderFile) && existsSync(templateFile)).toBe(true);
+    expect(world.show(world.holder, 'LoadState')).toBe('loaded');
+
     // uninstall: no unit, link or file of ours is left.
     const uninstall = await world.mosaic(['fleet', 'uninstall-systemd']);
     expect(uninstall.status, uninstall.stderr).toBe(0);
