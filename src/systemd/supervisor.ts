@@ -1,6 +1,7 @@
 import type { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
+import { assertUnitsOfThisRoster } from './install.js';
 import { unitContext, type SystemdSetup } from './setup.js';
 import { isActive, type UnitState } from './systemctl.js';
 import { exactSession } from '../tmux/client.js';
@@ -147,6 +148,7 @@ export class SystemdSupervisor implements Supervisor {
   async stop(agents: readonly AgentSpec[]): Promise<AgentOutcome[]> {
     const { systemctl, names } = this.setup;
     await systemctl.requireBinary();
+    await assertUnitsOfThisRoster(this.deps, this.setup, 'stop');
     const [states, paneRows] = await Promise.all([this.loadedStates(), listPanes(this.deps)]);
     const panes = new Map(paneRows.map((pane) => [pane.session, pane]));
     const selected = new Set(agents.map((a) => this.unit(a)));

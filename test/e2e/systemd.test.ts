@@ -177,23 +177,24 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(world.show(world.holder, 'LoadState')).toBe('loaded');
     expect(world.show(world.holder, 'UnitFileState')).toBe('linked');
 
-    // Stopping the holder stops every agent unit and the server.
-    expect(world.systemctl(['stop', world.holder]).status).toBe(0);
-    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('inactive');
-    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
-    expect(existsSync(`/proc/${server}`)).toBe(false);
-
-    // Another roster with the same unit prefix neither disables nor uninstalls this fleet's units.
+    // Another roster with the same unit prefix does not stop, disable or uninstall this fleet's units.
     const rosterFile = path.join(fleet.home, 'roster.yaml');
     const other = path.join(fleet.dir, 'other.yaml');
     writeFileSync(other, readFileSync(rosterFile, 'utf8'));
-    for (const verb of ['disable', 'uninstall-systemd']) {
+    for (const verb of ['stop', 'disable', 'uninstall-systemd']) {
       const refused = await world.mosaic(['--roster', other, 'fleet', verb]);
       expect(refused.status, refused.stderr).toBe(1);
       expect(refused.stderr).toContain(`belong to roster ${rosterFile}, not ${other}`);
     }
     expect(existsSync(holderFile) && existsSync(templateFile)).toBe(true);
     expect(world.show(world.holder, 'LoadState')).toBe('loaded');
+    expect(sessions(fleet)).toEqual(['_holder', 'a', 'b-1', 'w_x']);
+
+    // Stopping the holder stops every agent unit and the server.
+    expect(world.systemctl(['stop', world.holder]).status).toBe(0);
+    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('inactive');
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+    expect(existsSync(`/proc/${server}`)).toBe(false);
 
     // uninstall: no unit, link or file of ours is left.
     const uninstall = await world.mosaic(['fleet', 'uninstall-systemd']);
