@@ -200,6 +200,28 @@ describe('exec sink', () => {
 
     expect(await deliver({ exec: [] }, event(), deps())).toMatchObject({ ok: false, detail: expect.stringMatching(/^exec: /) });
   });
+
+  it('a hung sink is killed with what it started: nothing of it runs on after the timeout', async () => {
+    const pidFile = path.join(dir, 'sink-child.pid');
+    const hung = await deliver({ exec: ['sh', '-c', `sleep 30 & echo "$!" > '${pidFile}'; wait`] }, event(), deps(300));
+    expect(hung).toMatchObject({ ok: false, detail: expect.stringMatching(/timed out after 300 ms/) });
+    const child = Number(readFileSync(pidFile, 'utf8').trim());
+    const alive = (): boolean => {
+      try {
+        process.kill(child, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 2000;
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      expect(alive(), `the sink's sleep ${child} still runs`).toBe(false);
+    } finally {
+      if (alive()) process.kill(child, 'SIGKILL');
+    }
+  });
 });
 
 describe('desktop sink', () => {

@@ -84,6 +84,7 @@ async function deliverExec(argv: readonly string[], event: NotificationEvent, de
       env: { ...deps.env, MOSAIC_NOTIFY_STATE: event.state, MOSAIC_NOTIFY_AGENT: event.agent },
       timeoutMs,
       allowFailure: true,
+      killGroup: true,
     });
   } catch (error) {
     // Not the error's message: it quotes the argv, and an argv may carry a token.

@@ -10,6 +10,11 @@ export interface RunOptions {
   cwd?: string;
   /** Return a result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /**
+   * Run the child in a process group of its own and kill the whole group on timeout: what it
+   * started goes with it (a notification sink's `curl` or `sleep`), instead of running on orphaned.
+   */
+  killGroup?: boolean;
 }
 
 export interface RunResult {
@@ -36,13 +41,26 @@ export const runCommand: CommandRunner = (argv, options = {}) =>
       return;
     }
     const started = monotonicMs();
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      detached: options.killGroup === true,
+    });
     // Our own timer (not spawn's `timeout`), cleared on every ending: a command that cannot
     // even start must not keep mosaic alive until the timeout.
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
+      if (options.killGroup === true && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+          return;
+        } catch {
+          /* the group is gone already: kill the child itself below */
+        }
+      }
       child.kill('SIGKILL');
     }, timeoutMs);
     const done = (): void => clearTimeout(timer);
