@@ -138,11 +138,17 @@ export async function installSystemd(
  * needs a MOSAIC_SYSTEMD_UNIT_PREFIX of its own, or a command run with the wrong --roster).
  */
 export async function assertUnitsOfThisRoster(ctx: FleetContext, setup: SystemdSetup, verb: string): Promise<void> {
-  const text = await ctx.host.files.read(setup.holderFile);
+  let file = setup.holderFile;
+  let text = await ctx.host.files.read(file);
+  if (text === undefined) {
+    // Not in this shell's unit directory: the manager may still load a holder of that name from its own.
+    file = (await setup.systemctl.show([setup.names.holder])).get(setup.names.holder)?.fragmentPath ?? '';
+    if (file) text = await ctx.host.files.read(file);
+  }
   const other = text === undefined ? undefined : rosterOfUnitFile(text);
   if (other === undefined || rosterHeaderLine(other) === rosterHeaderLine(ctx.roster.file)) return;
   throw new UserError(
-    `${setup.names.holder} and ${setup.names.template} in ${setup.unitDir} belong to roster ${other}, not ${ctx.roster.file}`,
+    `the units ${setup.names.holder} (${file}) and ${setup.names.template} were installed for roster ${other}, not ${ctx.roster.file}`,
     {
       hint:
         `run it for that fleet (\`mosaic --roster ${other} fleet ${verb}\`), or give this fleet units of its own with MOSAIC_SYSTEMD_UNIT_PREFIX` +

@@ -184,8 +184,13 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     for (const verb of ['stop', 'disable', 'uninstall-systemd']) {
       const refused = await world.mosaic(['--roster', other, 'fleet', verb]);
       expect(refused.status, refused.stderr).toBe(1);
-      expect(refused.stderr).toContain(`belong to roster ${rosterFile}, not ${other}`);
+      expect(refused.stderr).toContain(`were installed for roster ${rosterFile}, not ${other}`);
     }
+    // Also from a shell whose unit directory holds none of them (the manager loads them from its own).
+    const elsewhere = { ...world.env, XDG_CONFIG_HOME: path.join(fleet.dir, 'config2') };
+    const refused = await fleet.mosaic(['--roster', other, 'fleet', 'uninstall-systemd'], { env: elsewhere });
+    expect(refused.status, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain(`and ${world.template} were installed for roster ${rosterFile}, not ${other}`);
     expect(existsSync(holderFile) && existsSync(templateFile)).toBe(true);
     expect(world.show(world.holder, 'LoadState')).toBe('loaded');
     expect(sessions(fleet)).toEqual(['_holder', 'a', 'b-1', 'w_x']);
