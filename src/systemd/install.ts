@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { FleetContext } from '../context/context.js';
 import { launchSpecFile } from '../roster/paths.js';
+import { listPanes } from '../supervisor/panes.js';
 import { stateFile } from '../supervisor/state.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import { classifyGenerated, isUntouchedGenerated, type GeneratedFileState } from './fingerprint.js';
@@ -216,7 +217,11 @@ export async function uninstallSystemd(
     const state = classifyGenerated(await ctx.host.files.read(file), '');
     files.push(await removeGenerated(file, state, options.force, { agent: name.slice(0, -'.env'.length) }));
   }
+  // Sessions still running on the socket (a fleet the built-in supervisor runs) need their launch specs and
+  // run state to be restarted after a crash: only those of agents without a session go.
+  const running = new Set((await listPanes(ctx)).map((pane) => pane.agent).filter((agent) => agent !== ''));
   for (const agent of [...ctx.roster.agents.map((a) => a.name), ctx.roster.holderSession]) {
+    if (running.has(agent)) continue;
     await rm(launchSpecFile(ctx.paths.runDir, agent), { force: true });
     await rm(stateFile(ctx.paths.runDir, agent), { force: true });
   }

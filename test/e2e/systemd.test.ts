@@ -533,6 +533,13 @@ describe('systemd supervisor without systemd', () => {
     const stopped = await fleet.mosaic(['fleet', 'verify', '--restart-check', 'b']);
     expect(stopped.status).toBe(1);
     expect(stopped.stderr).toMatch(/restart check: agent "b" is not running/);
+
+    // uninstall-systemd (no units) leaves the running built-in fleet its launch specs and run state.
+    if (MANAGER.available) {
+      const uninstall = await systemdWorld(fleet).mosaic(['fleet', 'uninstall-systemd']);
+      expect(uninstall.status, uninstall.stderr).toBe(0);
+      for (const file of ['a.launch', 'a.state.json', 'c.launch']) expect(existsSync(path.join(fleet.home, 'run', file)), file).toBe(true);
+    }
   });
 
   it('says clearly that no user manager is reachable, and status still works from tmux', async () => {
