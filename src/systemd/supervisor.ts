@@ -8,6 +8,7 @@ import { exactSession } from '../tmux/client.js';
 import { DirectSupervisor, startReviving } from '../supervisor/direct.js';
 import { listPanes, marksBySession, notOurs, type PaneRow } from '../supervisor/panes.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
+import { removeRunState } from '../supervisor/state.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
@@ -173,6 +174,9 @@ export class SystemdSupervisor implements Supervisor {
     const after = new Map(afterRows.map((pane) => [pane.session, pane]));
     const leftovers = agents.filter((a) => after.get(a.session)?.agent === a.name);
     if (leftovers.length > 0) await this.deps.tmux.batch(leftovers.map((a) => ['kill-session', '-t', exactSession(a.session)]));
+    // As under the built-in supervisor, a stopped agent keeps no run state (a failed mark, crash counters): it
+    // is `stopped`, not `failed`. Its unit starts again from the fresh record (<agent>.state.fresh.json).
+    for (const agent of agents) removeRunState(this.deps.paths.runDir, agent.name);
     return agents.map((agent): AgentOutcome => {
       const pane = panes.get(agent.session);
       if (pane && pane.agent !== agent.name) {

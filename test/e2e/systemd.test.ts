@@ -314,6 +314,9 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(world.show(world.agentUnit('crashy'), 'ActiveState')).toBe('active');
     const verify = await world.json<VerifyJson>(['fleet', 'verify']);
     expect(verify.problems.join('\n')).toMatch(/agent "crashy" failed/);
+    // Stopped, it is stopped: no failed mark or crash counters left over (as under the built-in supervisor).
+    expect(await mustSucceed(world, ['fleet', 'stop', 'crashy'])).toMatch(/crashy: stopped/);
+    expect((await status()).crashy).toMatchObject({ state: 'stopped', restarts: 0, failed_reason: null });
     await mustSucceed(world, ['fleet', 'restart', 'crashy']);
     expect((await status()).crashy!.state).not.toBe('failed');
     await mustSucceed(world, ['fleet', 'uninstall-systemd']);
