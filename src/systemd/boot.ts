@@ -3,7 +3,7 @@ import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import { assertInstalled, checkUnitFiles, managerViewProblems } from './inspect.js';
-import { assertUnitsOfThisRoster, linkUnits } from './install.js';
+import { assertNoBuiltinFleet, assertUnitsOfThisRoster, linkUnits } from './install.js';
 import { managerSearches, unitContext, type SystemdSetup } from './setup.js';
 
 export type BootOutcome =
@@ -25,6 +25,7 @@ export async function enableAgents(ctx: FleetContext, setup: SystemdSetup, agent
       },
     );
   }
+  await assertNoBuiltinFleet(ctx, 'enable');
   await setup.systemctl.manager();
   const files = await checkUnitFiles(setup, await unitContext(setup, ctx.roster, ctx.paths));
   const probe = agents.length > 0 ? agents : ctx.roster.agents.slice(0, 1);

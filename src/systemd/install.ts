@@ -48,6 +48,7 @@ export async function installSystemd(
   setup: SystemdSetup,
   options: { enable?: boolean; force?: boolean } = {},
 ): Promise<InstallReport> {
+  if (options.enable) await assertNoBuiltinFleet(ctx, 'install-systemd --enable');
   const manager = await setup.systemctl.manager();
   const uctx = await unitContext(setup, ctx.roster, ctx.paths);
   await ctx.host.files.ensurePrivateDir(setup.unitDir);
@@ -155,6 +156,21 @@ export async function assertUnitsOfThisRoster(ctx: FleetContext, setup: SystemdS
         `run it for that fleet (\`mosaic --roster ${other} fleet ${verb}\`), or give this fleet units of its own with MOSAIC_SYSTEMD_UNIT_PREFIX` +
         (verb === 'uninstall-systemd' ? '; `--force` uninstalls them anyway' : ''),
     },
+  );
+}
+
+/**
+ * A roster without `supervisor:` runs under systemd once its units are enabled. Enabling them while the
+ * built-in supervisor runs its fleet would hand `fleet stop|start` to systemd, which cannot stop that
+ * fleet's tmux server (and the holder unit refuses to start beside it): refuse until it is stopped.
+ */
+export async function assertNoBuiltinFleet(ctx: FleetContext, verb: string): Promise<void> {
+  if (ctx.roster.supervisorSource !== 'default') return;
+  const holder = ctx.roster.holderSession;
+  if (!(await listPanes(ctx)).some((pane) => pane.agent === holder)) return;
+  throw new UserError(
+    `the fleet on socket ${ctx.tmux.socket} runs under the built-in supervisor: once its systemd units are enabled, fleet stop and start go through systemd, which cannot stop it`,
+    { hint: `stop it first (\`mosaic fleet stop\`), then run \`mosaic fleet ${verb}\` again and \`mosaic fleet start\`` },
   );
 }
 

@@ -537,9 +537,15 @@ describe('systemd supervisor without systemd', () => {
     expect(stopped.status).toBe(1);
     expect(stopped.stderr).toMatch(/restart check: agent "b" is not running/);
 
-    // uninstall-systemd (no units) leaves the running built-in fleet its launch specs and run state.
     if (MANAGER.available) {
-      const uninstall = await systemdWorld(fleet).mosaic(['fleet', 'uninstall-systemd']);
+      const world = systemdWorld(fleet);
+      // Enabling units for this roster (no supervisor: line) would hand fleet stop to systemd, which cannot stop it.
+      const enable = await world.mosaic(['fleet', 'install-systemd', '--enable']);
+      expect(enable.status, enable.stderr).toBe(1);
+      expect(enable.stderr).toMatch(/runs under the built-in supervisor.*\n.*hint: stop it first/);
+      expect(existsSync(path.join(world.env.XDG_CONFIG_HOME!, 'systemd', 'user', world.holder))).toBe(false);
+      // uninstall-systemd (no units) leaves the running built-in fleet its launch specs and run state.
+      const uninstall = await world.mosaic(['fleet', 'uninstall-systemd']);
       expect(uninstall.status, uninstall.stderr).toBe(0);
       for (const file of ['a.launch', 'a.state.json', 'c.launch']) expect(existsSync(path.join(fleet.home, 'run', file)), file).toBe(true);
     }
