@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, utimesSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireAgentLock, lockFile, processStart } from './lock.js';
+import { acquireAgentLock, lockChanged, lockFile, processStart } from './lock.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -93,5 +93,24 @@ describe('per-agent send lock', () => {
       }),
     );
     expect(maxInside).toBe(1);
+  });
+});
+
+describe('lockChanged (how a waiter sleeps)', () => {
+  it('wakes when the holder releases the lock, not at its fallback (the test would time out)', async () => {
+    const file = path.join(tempDir(), 'send-a.lock');
+    writeFileSync(file, 'holder\n');
+    const woken = lockChanged(file, 60_000);
+    rmSync(file);
+    expect(await woken).toBe(true);
+  });
+
+  it('returns at once for a lock already gone, and at the fallback when nothing changes', async () => {
+    const dir = tempDir();
+    expect(await lockChanged(path.join(dir, 'gone.lock'), 60_000)).toBe(true);
+    const file = path.join(dir, 'held.lock');
+    writeFileSync(file, 'holder\n');
+    expect(await lockChanged(file, 20)).toBe(false);
+    expect(existsSync(file)).toBe(true);
   });
 });
