@@ -775,6 +775,24 @@ async function injection(world) {
   return 'survived';
 }
 
+/** One send's MOSAIC_SEND_TRACE in a line: its steps with their times, then the last screen it judged (its last rows). */
+function traceSummary(file) {
+  let steps;
+  try {
+    steps = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  } catch {
+    return 'no trace';
+  }
+  const shown = steps.map((s) => `${s.step}${s.observation ? `(${s.observation.kind})` : ''}@${s.atMs}`);
+  const compact = shown.length > 12 ? [...shown.slice(0, 6), '…', ...shown.slice(-6)] : shown;
+  const screen = steps.findLast((s) => s.screen)?.screen ?? [];
+  const rows = screen.filter((row) => row.trim() !== '').slice(-6);
+  return `trace: ${compact.join(' ')}; last screen: ${JSON.stringify(rows.map((row) => row.slice(0, 100)))}`;
+}
+
 async function concurrentSends(world) {
   const rec = path.join(world.dir, 'rec');
   mkdirSync(rec);
@@ -793,9 +811,14 @@ async function concurrentSends(world) {
     writeFileSync(f, b);
     return f;
   });
+  // Each send traces its delivery steps (MOSAIC_SEND_TRACE): a send that misses says what it saw, and when.
+  const traces = files.map((_, i) => path.join(world.dir, `trace-${i}.jsonl`));
   const results = await Promise.all(
-    files.map((f) =>
-      world.json(['agent', 'send', 'a', '--verify', '--verify-timeout', '20000', '--no-preamble', '-f', f], { timeoutMs: 150_000 }),
+    files.map((f, i) =>
+      world.json(['agent', 'send', 'a', '--verify', '--verify-timeout', '20000', '--no-preamble', '-f', f], {
+        timeoutMs: 150_000,
+        extraEnv: { MOSAIC_SEND_TRACE: traces[i] },
+      }),
     ),
   );
   const problems = [];
@@ -804,7 +827,7 @@ async function concurrentSends(world) {
     problems.push(
       `${bad.length}/${N} sends not accepted: ${bad
         .slice(0, 3)
-        .map(([i, r]) => `#${i} exit ${r.status} ${r.data.status}: ${r.data.detail}`)
+        .map(([i, r]) => `#${i} exit ${r.status} ${r.data.status}: ${r.data.detail}; ${traceSummary(traces[i])}`)
         .join(' | ')}`,
     );
   const got = await within(() => {

@@ -202,10 +202,14 @@ export function createWorld(name, { systemd = false } = {}) {
       writeFileSync(world.rosterPath, yaml, { mode: 0o600 });
     },
     /** Run the built CLI as a user would. Resolves { status, signal, stdout, stderr, pid, ms }. */
-    mosaic(args, { input = '', timeoutMs = 120_000, onSpawn } = {}) {
+    mosaic(args, { input = '', timeoutMs = 120_000, onSpawn, extraEnv } = {}) {
       return new Promise((resolve, reject) => {
         const started = Date.now();
-        const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], cwd: home });
+        const child = spawn(process.execPath, [CLI, ...args], {
+          env: extraEnv ? { ...env, ...extraEnv } : env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          cwd: home,
+        });
         children.add(child.pid);
         let stdout = '';
         let stderr = '';
