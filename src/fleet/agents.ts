@@ -9,7 +9,14 @@ import { expandHome, launchSpecFile } from '../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
 import { readFileOrUndefined } from '../system/fs.js';
 import type { AgentOutcome } from '../supervisor/types.js';
-import { doneReport, inspectWorktree, removeWorktree, type DoneReport, type WorktreeRecord } from '../worktree/worktree.js';
+import {
+  branchGoesWithWorktree,
+  doneReport,
+  inspectWorktree,
+  removeWorktree,
+  type DoneReport,
+  type WorktreeRecord,
+} from '../worktree/worktree.js';
 import { kickstartStarted } from './kickstart.js';
 import { removeAgentRunFiles } from './run-files.js';
 import type { SupervisedFleet } from './open.js';
@@ -187,7 +194,8 @@ export async function removeAgent(
     const state = await inspectWorktree(deps, record);
     const losses = [
       ...(state.dirty.length ? [`${state.dirty.length} uncommitted change(s): ${state.dirty.slice(0, 5).join(', ')}`] : []),
-      ...(state.unpushed.length
+      // Commits on a branch that stays (one mosaic did not create) stay with it.
+      ...(state.unpushed.length && branchGoesWithWorktree(record)
         ? [
             `${state.unpushed.length} commit(s) on ${record.branch} on no other branch or remote: ${state.unpushed
               .slice(0, 5)

@@ -327,6 +327,16 @@ describe('ensureWorktree', () => {
     expect(f.git(f.repo, 'rev-parse', 'feature')).toBe(first);
     expect(f.git(f.repo, 'config', 'branch.feature.merge')).toBe('refs/heads/feature');
 
+    // A commit only on that branch does not hold its worktree back: the branch, and the commit on it, stay.
+    const { record: again1 } = await create(f, 'a2', { branch: 'feature', explicitBranch: true });
+    writeFileSync(path.join(again1.path, 'new.txt'), 'work\n');
+    f.git(again1.path, 'add', 'new.txt');
+    f.git(again1.path, 'commit', '-q', '-m', 'work on feature');
+    const tip = f.git(again1.path, 'rev-parse', 'HEAD');
+    expect(await removeWorktree(f.deps, again1)).toMatchObject({ removed: true, branchDeleted: false });
+    expect(existsSync(again1.path)).toBe(false);
+    expect(f.git(f.repo, 'rev-parse', 'feature')).toBe(tip);
+
     const { record: ours } = await create(f, 'b');
     expect(ours.branch_created).toBe(true);
     const legacy: WorktreeRecord = { ...ours };

@@ -395,6 +395,12 @@ function whyKept(state: WorktreeState, branch: string): string | undefined {
 }
 
 /**
+ * Whether removing the worktree takes its branch too: only a branch mosaic created. Commits on a
+ * branch that stays are not lost with the worktree, so only then do they hold the worktree back.
+ */
+export const branchGoesWithWorktree = (record: WorktreeRecord): boolean => record.branch_created === true;
+
+/**
  * Remove the worktree, and its branch when mosaic created it, only when nothing would be lost;
  * else keep them and say why.
  */
@@ -414,7 +420,7 @@ export async function removeWorktree(deps: WorktreeDeps, record: WorktreeRecord)
   } else if (found.kind !== 'worktree' || found.listed.branch !== record.branch) {
     return { removed: false, branchDeleted: false, kept: `${describe(found, target, repo)}, not the worktree of branch ${record.branch}` };
   } else {
-    const why = whyKept(state, record.branch);
+    const why = whyKept(branchGoesWithWorktree(record) ? state : { ...state, unpushed: [] }, record.branch);
     if (why) return { removed: false, branchDeleted: false, kept: why };
     if (found.listed.locked) return { removed: false, branchDeleted: false, kept: `the worktree is locked (${found.listed.locked})` };
     // No --force: git itself refuses again if a file appeared since the inspection.
