@@ -481,9 +481,14 @@ async function runDirUnwritable(world) {
   );
   if (!stale) {
     const r = await world.mosaic(['fleet', 'ps', '--json']);
-    problems.push(
-      `fleet ps with the run dir unwritable: exit ${r.status}, ${(r.stdout.slice(0, 300) || r.stderr.trim()).replace(/\s+/g, ' ')}`,
-    );
+    // Each agent's heartbeat as ps judged it (the rows themselves are too long to say which one stayed healthy).
+    let beats;
+    try {
+      beats = JSON.parse(r.stdout).map((row) => `${row.agent}: ${JSON.stringify(row.heartbeat)}`);
+    } catch {
+      beats = [(r.stdout.slice(0, 300) || r.stderr.trim()).replace(/\s+/g, ' ')];
+    }
+    problems.push(`fleet ps with the run dir unwritable, not all stale within 12 s: exit ${r.status}, ${beats.join(' | ')}`);
   } else {
     for (const n of names) if (stale.by[n].pane !== 'alive') problems.push(`ps shows ${n} pane ${stale.by[n].pane}`);
   }
