@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { oneLine } from '../core/text.js';
 import { pendingDir } from '../roster/paths.js';
 import { ensurePrivateDir, listDirectory, writeFileAtomic } from '../system/fs.js';
 
@@ -39,17 +40,8 @@ export const REQUEST_ID = /^[A-Za-z0-9_.-]{1,80}$/;
 
 export { pendingDir };
 
-/**
- * The tool and summary come from another process (the hook, the opencode plugin) and quote what the
- * model asked for: one line with no control characters, as the hook's own summary is, so that an
- * escape sequence or a newline in it cannot act on the terminal that `fleet pending`/`ps` print to.
- */
-const oneLine = (value: unknown): string =>
-  String(value)
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f]/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+// The tool and summary come from another process (the hook, the opencode plugin) and quote what the
+// model asked for: oneLine keeps them to one line with no control characters, as the hook's own summary is.
 
 function parseRequest(text: string, agent: string, id: string): PendingRequest | undefined {
   try {

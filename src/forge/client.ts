@@ -1,4 +1,5 @@
 import { UserError } from '../core/errors.js';
+import { oneLine } from '../core/text.js';
 import { packageVersion } from '../system/package.js';
 import type { ForgeTarget } from './target.js';
 import type { ForgeToken } from './token.js';
@@ -187,5 +188,3 @@ export class ForgeClient {
     return new ForgeRequestError(`${this.host} answered ${what} with HTTP ${status}${detail}`, status, status >= 500);
   }
 }
-
-const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();

@@ -188,6 +188,14 @@ describe('exec sink', () => {
     const failing = await deliver({ exec: [process.execPath, '-e', 'process.stderr.write("boom\\n"); process.exit(3)'] }, event(), deps());
     expect(failing).toMatchObject({ ok: false, detail: 'exit 3: boom' });
 
+    // The detail is printed by `fleet notify test` and logged: a sink's escape sequences do not reach the terminal.
+    const escaping = await deliver(
+      { exec: [process.execPath, '-e', 'process.stderr.write("\\u001b]0;title\\u0007red \\u001b[31mtext\\u009b\\n"); process.exit(1)'] },
+      event(),
+      deps(),
+    );
+    expect(escaping).toMatchObject({ ok: false, detail: 'exit 1: ]0;title red [31mtext' });
+
     const missing = await deliver({ exec: [path.join(dir, 'no-such-hook'), '--token=SECRET'] }, event(), deps());
     expect(missing.ok).toBe(false);
     expect(missing.detail).toContain('command not found');

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { CommandError } from '../core/errors.js';
+import { oneLine as oneLineOf } from '../core/text.js';
 import { monotonicMs } from '../system/clock.js';
 import { isExecutable } from '../system/fs.js';
 import type { CommandRunner } from '../system/runner.js';
@@ -209,10 +210,9 @@ async function findOnPath(program: string, env: NodeJS.ProcessEnv): Promise<stri
   return undefined;
 }
 
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
+/** A sink's detail is one line of the events log and of `fleet notify test`: at most this long. */
+const MAX_DETAIL_CHARS = 200;
+const oneLine = (text: string): string => oneLineOf(text, MAX_DETAIL_CHARS);
 
 function lastLine(text: string): string {
   const lines = text
