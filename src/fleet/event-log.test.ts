@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readEvents } from '../events/log.js';
+import { appendEvent, readEvents } from '../events/log.js';
 import type { AgentSpec } from '../roster/model.js';
 import type { AgentOutcome, Supervisor } from '../supervisor/types.js';
 import { withEventLog } from './event-log.js';
@@ -54,5 +54,35 @@ describe('withEventLog', () => {
       { type: 'start', agent: 'b', supervisor: 'builtin' },
       { type: 'stop', agent: 'a', supervisor: 'builtin' },
     ]);
+  });
+
+  it('stamps a start when it began, so a crash logged while it ran sorts after it; a stop when it ended', async () => {
+    const logs = mkdtempSync(path.join(os.tmpdir(), 'mosaic-event-log-'));
+    dirs.push(logs);
+    const clock: string[] = [];
+    // The agent crashes (and its handler logs that) while the start is still waiting for the others.
+    const crashingDuringStart: Supervisor = {
+      ...fake('systemd', [{ agent: 'a', result: 'started' }]),
+      start: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await appendEvent(logs, { type: 'crash', agent: 'a' });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        clock.push(new Date().toISOString());
+        return [{ agent: 'a', result: 'started' }];
+      },
+      stop: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        clock.push(new Date().toISOString());
+        return [{ agent: 'a', result: 'stopped' }];
+      },
+    };
+    const logged = withEventLog(crashingDuringStart, logs);
+    const before = new Date().toISOString();
+    await logged.start(agents);
+    await logged.stop(agents);
+    const events = await readEvents(logs);
+    expect(events.map((event) => event.type)).toEqual(['start', 'crash', 'stop']);
+    expect(events[0]!.ts >= before && events[0]!.ts < events[1]!.ts).toBe(true);
+    expect(events[2]!.ts >= clock[1]!).toBe(true);
   });
 });

@@ -31,8 +31,16 @@ export function withEventLog(supervisor: Supervisor, logsDir: string): Superviso
   const logged =
     (verb: Verb, act: (agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void) => Promise<AgentOutcome[]>) =>
     async (agents: readonly AgentSpec[], onProgress?: (done: number, total: number) => void): Promise<AgentOutcome[]> => {
+      // A start (or restart) is stamped when it began: an agent that crashed while the others were still
+      // starting has its crash logged by then, and `fleet events` sorts by time, so a start stamped at
+      // the end would come after the crash it caused. A stop is stamped when its agents are gone.
+      const began = new Date().toISOString();
       const outcomes = await act(agents, onProgress);
-      const events = outcomes.map((outcome) => outcomeEvent(verb, outcome, supervisor.kind)).filter((e) => e !== undefined);
+      const ts = verb === 'stop' ? undefined : began;
+      const events = outcomes
+        .map((outcome) => outcomeEvent(verb, outcome, supervisor.kind))
+        .filter((e) => e !== undefined)
+        .map((event) => (ts === undefined ? event : { ...event, ts }));
       await appendEvents(logsDir, events);
       return outcomes;
     };

@@ -356,7 +356,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(world.show(world.agentUnit('crashy'), 'ActiveState')).toBe('active');
     expect(panePids(fleet).steady).toBe(steadyPid);
     const events = (await world.mosaic(['fleet', 'events', '--agent', 'crashy', '--since', '1h'])).stdout;
-    expect(events).toMatch(/ crashy +failed .*\n.* crashy +start +supervisor=systemd\n?$/);
+    expect(events, events).toMatch(/ crashy +failed .*\n.* crashy +start +supervisor=systemd\n?$/);
     await mustSucceed(world, ['fleet', 'uninstall-systemd']);
     expect(leftoverUnits(world)).toEqual([]);
   });
