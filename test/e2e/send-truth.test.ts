@@ -49,6 +49,45 @@ describe('send --verify tells the truth', () => {
     expect(bodies).toEqual(['first task', 'second task']);
   }, 60_000);
 
+  it('a message queued behind two others is seen when the stub takes it, not left unverifiable', async () => {
+    const fleet = createFleet();
+    const rec = path.join(fleet.dir, 'rec');
+    mkdirSync(rec);
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        `defaults:\n  working_directory: work\nagents:\n  - {name: busy, runtime: stub, args: [--slow-ms, '1500', --record-dir, ${JSON.stringify(rec)}]}\n`,
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    expect((await fleet.mosaic(['agent', 'send', 'busy', '--no-preamble', '-m', 'first'])).status).toBe(0);
+    // Someone else's message waits in the stub's input behind the first.
+    fleet.tmux(['send-keys', '-t', '=busy:0.0', '-l', 'second']);
+    fleet.tmux(['send-keys', '-t', '=busy:0.0', 'Enter']);
+    // Ours is read third, about 3 s after the first: the stub prints its prompt and `[stub] working …`
+    // on one row, which is the evidence (its ack only comes 1.5 s later, after this deadline).
+    const sent = await fleet.mosaic([
+      'agent',
+      'send',
+      'busy',
+      '--verify',
+      '--verify-timeout',
+      '3500',
+      '--no-preamble',
+      '--json',
+      '-m',
+      'third',
+    ]);
+    const verdict = JSON.parse(sent.stdout) as SendJson;
+    expect(verdict.status, verdict.detail).toBe('accepted');
+    expect(sent.status).toBe(0);
+    const bodies = await eventually(() => {
+      const files = existsSync(rec) ? readdirSync(rec).sort() : [];
+      return files.length === 3 ? files.map((f) => readFileSync(path.join(rec, f), 'utf8')) : undefined;
+    }, 20_000);
+    expect(bodies).toEqual(['first', 'second', 'third']);
+  }, 60_000);
+
   it('a program that shows a prompt but never reads its input is unverifiable, not accepted', async () => {
     const fleet = createFleet();
     fleet.writeRoster(

@@ -43,6 +43,14 @@ describe('stub detector', () => {
     // Working on another text: not ours.
     expect(stub.classify(screen('stub/working'), probe(`${TEXT}!`, ready), AFTER_GRACE).kind).not.toBe('accepted');
   });
+
+  it('reads the stub line that follows its prompt: a message it took from its queue is accepted', () => {
+    // Queued behind another message, ours was echoed while the stub worked; when the stub reads it, it prints
+    // its prompt and then, on the same row, `[stub] working …` for it.
+    const seen = stub.classify(screen('stub/queued-working'), probe(TEXT, ready), AFTER_GRACE);
+    expect(seen).toMatchObject({ kind: 'accepted' });
+    expect(seen.detail).toMatch(/working on it \(seq=2\)/);
+  });
 });
 
 describe('posixCksum', () => {

@@ -2,8 +2,12 @@ import { containsNeedle, isBlank } from './text.js';
 import type { AcceptanceDetector, MessageProbe, Observation, Screen } from './types.js';
 import { DEFAULT_TIMING } from './types.js';
 
-/** `[stub] ack seq=3 bytes=42 cksum=123` (done) and `[stub] working seq=3 …` (taken and busy with it, --slow-ms). */
-const LINE = /^\[stub\] (ack|working) seq=(\d+) bytes=(\d+) cksum=(\d+)/u;
+/**
+ * `[stub] ack seq=3 bytes=42 cksum=123` (done) and `[stub] working seq=3 …` (taken and busy with it, --slow-ms).
+ * A message the stub reads from its queue (typed while it was busy, so already echoed) gets its line right
+ * after the prompt, on the same row: `stub> [stub] working seq=3 …`.
+ */
+const LINE = /^(?:stub> ?)?\[stub\] (ack|working) seq=(\d+) bytes=(\d+) cksum=(\d+)/u;
 
 interface StubLine {
   row: number;
