@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { oneLine } from '../core/text.js';
 import type { Roster } from '../roster/model.js';
 import { resolveRuntime, type ProcessSignature } from '../runtimes/registry.js';
 import type { ProcessTable } from '../system/proc.js';
@@ -79,7 +80,7 @@ export interface PaneProcessReport {
 export function findAgentProcess(table: ProcessTable, panePid: number, matcher: RuntimeMatcher | undefined): PaneProcessReport {
   const paneArgv = table.argv(panePid);
   const paneStat = table.stat(panePid);
-  const paneCommand = paneArgv && paneArgv.length > 0 ? shorten(paneArgv) : (paneStat?.comm ?? null);
+  const paneCommand = paneArgv && paneArgv.length > 0 ? shorten(paneArgv) : paneStat ? oneLine(paneStat.comm) : null;
   if (!paneStat || !matcher) return { agentPid: null, paneCommand, launching: false };
   if (paneArgv && isLauncher(paneArgv)) return { agentPid: null, paneCommand, launching: true };
   if (matchesRuntime(matcher, paneStat.comm, paneArgv ?? [])) return { agentPid: panePid, paneCommand, launching: false };
@@ -95,7 +96,7 @@ export function findAgentProcess(table: ProcessTable, panePid: number, matcher: 
 /** argv for a message: directories of long paths elided, at most a few words. */
 export function shorten(argv: readonly string[]): string {
   const words = argv.slice(0, 4).map((arg) => (arg.includes('/') && arg.length > 24 ? `…/${base(arg)}` : arg));
-  return `${words.join(' ')}${argv.length > 4 ? ' …' : ''}`;
+  return oneLine(`${words.join(' ')}${argv.length > 4 ? ' …' : ''}`);
 }
 
 export function expectedDescription(matcher: RuntimeMatcher): string {

@@ -18,7 +18,9 @@ export const PANE_FIELDS = [
   'pane_dead_signal',
   'pane_dead_time',
   'window_activity',
-  'pane_current_command',
+  // The program's name is the process's own (a file name, or whatever it set): its control characters become
+  // spaces in tmux, so an escape sequence never reaches a table and a tab or newline never splits the listing.
+  's/[\x01-\x1f\x7f]/ /:pane_current_command',
   'pane_pipe',
 ] as const;
 

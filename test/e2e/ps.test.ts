@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, createFleet, eventually, roster, type TestFleet } from './harness.js';
@@ -163,6 +163,42 @@ describe('fleet ps on real tmux', () => {
 
     const text = (await fleet.mosaic(['fleet', 'ps'])).stdout;
     expect(text).toMatch(/canary-pi: drift: roster runtime "pi"/);
+  });
+
+  it('a program named with control characters (ESC, BEL, tab, newline) is shown as text: no escape sequence, no phantom row', async () => {
+    const fleet = createFleet();
+    const odd = path.join(fleet.dir, 'odd');
+    mkdirSync(odd);
+    // The pane's program name (its comm, what tmux lists as pane_current_command) and command line carry them.
+    copyFileSync('/bin/sleep', path.join(odd, 'p\x1b[7mX\x07\ny\tz'));
+    const env = runtimeBin(fleet, { wrapper: `#!/bin/sh\nexec ${JSON.stringify(odd)}/p* 600\n` });
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nruntimes:\n  odd:\n    command: [wrapper]\nagents:\n  - {name: odd, runtime: odd}\n',
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'], { env })).status).toBe(0);
+    const row = await eventually(async () => {
+      const rows = await psRows(fleet);
+      return rows.odd?.current_command?.startsWith('p') ? rows : undefined;
+    });
+    expect(Object.keys(row)).toEqual(['odd']);
+    expect(row.odd!.current_command).toBe('p [7mX  y z');
+    expect(row.odd!.flags).toEqual(['drift']);
+    expect(row.odd!.reasons.drift).toMatch(/but the pane runs "…\/p \[7mX y z 600"/);
+    // eslint-disable-next-line no-control-regex
+    const control = /[\x00-\x08\x0b-\x1f\x7f]/;
+    for (const args of [
+      ['fleet', 'ps'],
+      ['fleet', 'status'],
+      ['agent', 'status', 'odd'],
+      ['fleet', 'verify'],
+    ]) {
+      const out = await fleet.mosaic(args);
+      expect(out.stdout + out.stderr, args.join(' ')).not.toMatch(control);
+    }
+    expect((await fleet.mosaic(['fleet', 'verify'])).status).toBe(0);
   });
 
   it('does not flag pi run through node (`node …/pi`) as drift', async () => {
