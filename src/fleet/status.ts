@@ -90,7 +90,9 @@ export async function fleetStatus(ctx: SupervisedFleet, agents: readonly AgentSp
         current_command: seen.currentCommand,
         restarts: seen.restarts,
         last_exit_status: seen.lastExitStatus,
-        failed_reason: seen.failedReason,
+        // As in `fleet ps`: a reason only for an agent that is failed now (a failed run state outlives its pane
+        // when the tmux server goes away; that agent is stopped, and `fleet start` starts it).
+        failed_reason: seen.state === 'failed' ? seen.failedReason : null,
         heartbeat: {
           health: health.health,
           age_seconds: health.age,

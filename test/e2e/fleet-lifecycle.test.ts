@@ -218,6 +218,31 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect((await statusOf(fleet)).steady!.pane_pid).toBe(steadyPid);
   });
 
+  it('a failed agent whose tmux server is gone is stopped in every view, with no failed reason left over', async () => {
+    const fleet = createFleet();
+    const failFast = FAST_RESTART.replace('max_crashes: 3', 'max_crashes: 0');
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: boom, runtime: stub, args: ["--crash-after", "0"]}\n',
+        failFast,
+      ),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    await eventually(async () => ((await statusOf(fleet)).boom!.state === 'failed' ? true : undefined), 20_000, 'boom to be marked failed');
+    // The server goes away (a reboot, `tmux kill-server`): the run state still says failed, but there is no pane.
+    fleet.tmux(['kill-server']);
+    const ps = (await fleet.json<{ state: string; failed_reason: string | null }[]>(['fleet', 'ps']))[0]!;
+    const status = (await statusOf(fleet)).boom!;
+    const agentStatus = await fleet.json<{ state: string; failed_reason: string | null }>(['agent', 'status', 'boom']);
+    expect([ps, status, agentStatus].map((row) => [row.state, row.failed_reason])).toEqual([
+      ['stopped', null],
+      ['stopped', null],
+      ['stopped', null],
+    ]);
+    expect((await fleet.mosaic(['fleet', 'status'])).stdout).not.toMatch(/boom failed/);
+  });
+
   it('start leaves an agent in its backoff (restarting) alone: it is already running', async () => {
     const fleet = createFleet();
     // One crash, then a respawn that sleeps a minute in the pane before it runs the stub again.
