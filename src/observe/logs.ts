@@ -79,11 +79,15 @@ export interface LogsDeps {
  * agent's transcript file; a clear error if there is none.
  */
 export async function agentTranscript(deps: LogsDeps, agent: AgentSpec, options: { mustExist: boolean }): Promise<string> {
-  const pane = await deps.tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_dead} #{pane_pipe}'], {
-    allowFailure: true,
-  });
-  const [dead, piped] = pane.stdout.trim().split(' ');
-  if (pane.status === 0 && dead === '0') {
+  const pane = await deps.tmux.run(
+    ['display-message', '-p', '-t', exactPane(agent.session), '#{pane_dead} #{pane_pipe} #{@mosaic_agent}'],
+    {
+      allowFailure: true,
+    },
+  );
+  const [dead, piped, mark] = pane.stdout.trim().split(' ');
+  // Only the session mosaic made for the agent is piped to its transcript: one that merely has its name is left alone.
+  if (pane.status === 0 && dead === '0' && mark === agent.name) {
     await maintainTranscripts(deps, [{ name: agent.name, session: agent.session, piped: piped === '1' }]);
   }
   const file = transcriptFile(deps.logsDir, agent.name);

@@ -3,6 +3,7 @@ import type { FleetContext } from '../context/context.js';
 import type { AgentSpec } from '../roster/model.js';
 import { exactSession, exactSessionWindow } from '../tmux/client.js';
 import { runInteractive } from './interactive.js';
+import { assertAgentSession, noSession } from './session.js';
 
 /**
  * The tmux argv of a viewer: a read-only client (its keys are dropped by the server,
@@ -23,16 +24,11 @@ export const viewerArgs = (agent: AgentSpec): string[] => [
  * client when another one is attached). Also proves the session exists.
  */
 export async function pinWindowSize(view: FleetContext, agent: AgentSpec): Promise<void> {
+  await assertAgentSession(view.tmux, agent);
   const result = await view.tmux.run(['set-option', '-w', '-t', exactSessionWindow(agent.session), 'window-size', 'manual'], {
     allowFailure: true,
   });
-  if (result.status !== 0) throw noSession(view, agent);
-}
-
-export function noSession(view: FleetContext, agent: AgentSpec): UserError {
-  return new UserError(`agent "${agent.name}" has no session on socket "${view.tmux.socket}"`, {
-    hint: `start it with \`mosaic fleet start ${agent.name}\``,
-  });
+  if (result.status !== 0) throw noSession(view.tmux, agent);
 }
 
 /**

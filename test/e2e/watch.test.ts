@@ -177,6 +177,36 @@ describe('agent watch (read-only) and agent attach (takeover) on real tmux', () 
     expect(clients(fleet)).toEqual([]);
   });
 
+  it('a session that merely has the agent name is someone else: tail, watch and attach refuse it, logs does not pipe it', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub}\n'),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    expect((await fleet.mosaic(['fleet', 'stop', 'a'])).status).toBe(0);
+    // Someone makes a session named "a" on the fleet's socket (no mosaic mark).
+    expect(fleet.tmux(['new-session', '-d', '-s', 'a', '-x', '80', '-y', '24', 'sh']).status).toBe(0);
+    const foreign = /session "a" on socket "[^"]+" was not made by mosaic for agent "a" \(it carries no mosaic mark\); left alone/;
+    const tail = await fleet.mosaic(['agent', 'tail', 'a']);
+    expect(tail.status).toBe(1);
+    expect(tail.stderr).toMatch(foreign);
+    expect(tail.stdout).toBe('');
+    const term = terminal(fleet);
+    for (const verb of ['watch', 'attach']) {
+      const status = path.join(fleet.dir, `${verb}.status`);
+      term.open(verb, 90, 25, ['agent', verb, 'a'], status);
+      await eventually(() => (existsSync(status) ? true : undefined), 15_000, `${verb} to exit`);
+      expect(readFileSync(status, 'utf8').trim(), verb).toBe('1');
+      const screen = term.run(['capture-pane', '-p', '-J', '-S', '-50', '-t', `=${verb}:0.0`]).stdout;
+      expect(screen.replace(/\n/g, ''), screen).toMatch(foreign);
+    }
+    expect(clients(fleet)).toEqual([]);
+    await fleet.mosaic(['agent', 'logs', 'a']);
+    // Nothing of it changed: no pipe into a transcript, no window size pinned or unset.
+    expect(fleet.tmux(['display-message', '-p', '-t', '=a:0.0', '#{pane_pipe}']).stdout.trim()).toBe('0');
+    expect(fleet.tmux(['show-options', '-w', '-t', '=a:', 'window-size']).stdout.trim()).toBe('');
+  });
+
   it('both refuse without a terminal, with a clear error', async () => {
     const { fleet } = agentFleet();
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
