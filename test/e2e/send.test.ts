@@ -259,6 +259,18 @@ describe('agent send on real tmux with the stub agent', () => {
     expect(screen[screen.length - 1]).toBe('stub>');
   });
 
+  it('a message over the cap is refused after reading just past it: a file or stdin that never ends is no hang', async () => {
+    const { fleet, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    // /dev/zero never ends: reading it whole would take all memory and never finish.
+    for (const script of ['exec "$0" "$1" agent send a --file /dev/zero', 'exec "$0" "$1" agent send a < /dev/zero']) {
+      const run = spawnSync('sh', ['-c', script, process.execPath, CLI], { env: fleet.env, encoding: 'utf8', timeout: 20_000 });
+      expect(run.status, `${script}: ${run.stderr}`).toBe(1);
+      expect(run.stderr).toMatch(/the message is more than the 1048576 bytes allowed; nothing was sent/);
+    }
+    expect(recorded('a')).toEqual([]);
+  });
+
   it('broadcast: parallel, one line per agent, exit 1 if any failed; --class selects', async () => {
     const { fleet, recorded } = stubFleet();
     expect((await fleet.mosaic(['fleet', 'start', 'a', 'c'])).status).toBe(0);

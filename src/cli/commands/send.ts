@@ -1,8 +1,7 @@
-import { appendFileSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { appendFileSync, createReadStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
-import { decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
+import { MAX_MESSAGE_BYTES, decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
 import {
   broadcast as broadcastMessage,
   delivered,
@@ -173,15 +172,34 @@ async function readMessage(flags: MessageFlags): Promise<string> {
     return flags.message;
   }
   if (flags.file !== undefined) {
-    const bytes = await readFile(flags.file).catch((error: NodeJS.ErrnoException) => {
-      throw new UserError(`cannot read message file ${flags.file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    const file = flags.file;
+    const bytes = await readCapped(createReadStream(file, { end: MAX_MESSAGE_BYTES })).catch((error: NodeJS.ErrnoException) => {
+      if (error instanceof UserError) throw error;
+      throw new UserError(`cannot read message file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
     });
-    return decodeMessage(bytes, flags.file);
+    return decodeMessage(bytes, file);
   }
   if (process.stdin.isTTY) throw new UsageError('no message: give it with --message <text>, --file <path>, or on stdin');
+  return decodeMessage(await readCapped(process.stdin), 'stdin');
+}
+
+/**
+ * The message's bytes, read only until they pass the cap: a larger file or stream is refused without being held
+ * whole (a 300 MB file took 660 MB and 7 s to refuse; /dev/zero or a stream that never ends never finished).
+ */
+async function readCapped(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return decodeMessage(Buffer.concat(chunks), 'stdin');
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length > MAX_MESSAGE_BYTES) {
+      throw new UserError(`the message is more than the ${MAX_MESSAGE_BYTES} bytes allowed; nothing was sent`, {
+        hint: 'send a path to a file with the details instead of the whole text',
+      });
+    }
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
