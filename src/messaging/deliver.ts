@@ -142,6 +142,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
   const firstEnter = lastEnter;
   let last: Observation = { kind: 'waiting', detail: 'no evidence yet' };
   let queuedSince: number | undefined;
+  let queuedDetail = '';
   // Without --verify every outcome but evidence is "sent" (exit 0), but the words still say what was seen: a
   // text seen left in the input after the Enter presses was not submitted.
   const finish = (status: SendStatus, detail: string): DeliveryOutcome => {
@@ -159,6 +160,7 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
       // A runtime may hold a prompt briefly while its own start-up hooks run (codex's first
       // prompt waits for SessionStart): give its acknowledgement a moment to say "accepted".
       queuedSince ??= clock.now();
+      queuedDetail = last.detail;
       for (const source of request.ackSources ?? []) {
         const reported = await source.check(pending);
         if (reported?.kind === 'accepted' || reported?.kind === 'queued')
@@ -176,6 +178,11 @@ export async function deliver(io: PaneIo, request: DeliveryRequest, clock: Clock
       if (reported?.kind === 'accepted' || reported?.kind === 'queued') return finish(reported.kind, `${source.name}: ${reported.detail}`);
     }
     const now = clock.now();
+    // Seen queued, then the screen went on to another message taken before ours (a stub working through several):
+    // ours still waits in the queue, and the screen will not show it again until its turn.
+    if (queuedSince !== undefined && last.kind === 'waiting' && (now - queuedSince >= QUEUE_CONFIRM_MS || now >= deadline)) {
+      return finish('queued', withRetries(queuedDetail, presses));
+    }
     if (last.kind === 'draft') {
       probe.draft = screen;
       const retry = timing.enterRetryMs[presses - 1];

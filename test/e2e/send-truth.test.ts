@@ -49,7 +49,23 @@ describe('send --verify tells the truth', () => {
     expect(bodies).toEqual(['first task', 'second task']);
   }, 60_000);
 
-  it('a message queued behind two others is seen when the stub takes it, not left unverifiable', async () => {
+  it('a message queued behind another is accepted when the stub starts on it (its line follows the prompt)', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(fleet.socket, `defaults:\n  working_directory: work\nagents:\n  - {name: busy, runtime: stub, args: [--slow-ms, '1000']}\n`),
+    );
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    expect((await fleet.mosaic(['agent', 'send', 'busy', '--no-preamble', '-m', 'first'])).status).toBe(0);
+    // Ours waits in the stub's input; when the first is done the stub prints its prompt and, on the same row,
+    // `[stub] working seq=2 …` for ours: that is the evidence (its ack comes a second later).
+    const sent = await fleet.mosaic(['agent', 'send', 'busy', '--verify', '--no-preamble', '--json', '-m', 'second']);
+    const verdict = JSON.parse(sent.stdout) as SendJson;
+    expect(verdict.status, verdict.detail).toBe('accepted');
+    expect(verdict.detail).toMatch(/stub is working on it \(seq=2\)/);
+    expect(sent.status).toBe(0);
+  }, 60_000);
+
+  it('a message seen queued stays queued while the agent works through the messages before it', async () => {
     const fleet = createFleet();
     const rec = path.join(fleet.dir, 'rec');
     mkdirSync(rec);
@@ -61,31 +77,32 @@ describe('send --verify tells the truth', () => {
     );
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
     expect((await fleet.mosaic(['agent', 'send', 'busy', '--no-preamble', '-m', 'first'])).status).toBe(0);
-    // Someone else's message waits in the stub's input behind the first.
-    fleet.tmux(['send-keys', '-t', '=busy:0.0', '-l', 'second']);
-    fleet.tmux(['send-keys', '-t', '=busy:0.0', 'Enter']);
-    // Ours is read third, about 3 s after the first: the stub prints its prompt and `[stub] working …`
-    // on one row, which is the evidence (its ack only comes 1.5 s later, after this deadline).
+    // Two more wait in the stub's input behind the first: ours is read fourth, 4.5 s after the first, after
+    // this deadline. The first ends while ours is seen queued and the stub goes on to the next one.
+    for (const text of ['second', 'third']) {
+      fleet.tmux(['send-keys', '-t', '=busy:0.0', '-l', text]);
+      fleet.tmux(['send-keys', '-t', '=busy:0.0', 'Enter']);
+    }
     const sent = await fleet.mosaic([
       'agent',
       'send',
       'busy',
       '--verify',
       '--verify-timeout',
-      '3500',
+      '3000',
       '--no-preamble',
       '--json',
       '-m',
-      'third',
+      'fourth',
     ]);
     const verdict = JSON.parse(sent.stdout) as SendJson;
-    expect(verdict.status, verdict.detail).toBe('accepted');
+    expect(verdict.status, verdict.detail).toBe('queued');
     expect(sent.status).toBe(0);
     const bodies = await eventually(() => {
       const files = existsSync(rec) ? readdirSync(rec).sort() : [];
-      return files.length === 3 ? files.map((f) => readFileSync(path.join(rec, f), 'utf8')) : undefined;
+      return files.length === 4 ? files.map((f) => readFileSync(path.join(rec, f), 'utf8')) : undefined;
     }, 20_000);
-    expect(bodies).toEqual(['first', 'second', 'third']);
+    expect(bodies).toEqual(['first', 'second', 'third', 'fourth']);
   }, 60_000);
 
   it('a program that shows a prompt but never reads its input is unverifiable, not accepted', async () => {
