@@ -361,6 +361,13 @@ function normalise(
       issues.push({ ...locate([...where, 'name']), message: `duplicate agent name "${name}" (first defined on line ${previous})` });
     }
     if (previous === undefined) byName.set(name, line);
+    if (name === '.' || name === '..') {
+      // The name is a path component of the agent's files (agents/<name>/, pending/<name>/, worktrees/<name>).
+      issues.push({
+        ...locate([...where, 'name']),
+        message: `agent name "${name}" cannot be used: it names a directory, so the agent's files would not be its own; rename the agent`,
+      });
+    }
     if (RESERVED_AGENT_NAMES.has(name)) {
       issues.push({
         ...locate([...where, 'name']),

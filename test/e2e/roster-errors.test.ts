@@ -52,6 +52,12 @@ const CASES: { name: string; body: (socket: string) => string; error: RegExp }[]
     error: /roster\.yaml:6:\d+: agent name "supervisor" is reserved: its transcript would be logs\/supervisor\.log/,
   },
   {
+    name: 'a name that is a directory (".", "..")',
+    body: (s) => `${head(s)}agents:\n  - {name: ".", runtime: stub}\n  - {name: "..", runtime: stub}\n`,
+    error:
+      /roster\.yaml:6:\d+: agent name "\." cannot be used: it names a directory[\s\S]*roster\.yaml:7:\d+: agent name "\.\." cannot be used/,
+  },
+  {
     name: 'a line break in a value that becomes one launch line',
     body: (s) =>
       `${head(s)}agents:\n  - name: a\n    runtime: stub\n    working_directory: "/tmp/x\\nExecStartPre=/bin/true"\n    env: {NOTE: "a\\nb"}\n`,
