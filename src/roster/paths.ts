@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { UsageError } from '../core/errors.js';
 import { sha256Hex } from '../system/hash.js';
 
 export interface FleetPaths {
@@ -28,7 +29,13 @@ export function resolveFleetPaths(env: NodeJS.ProcessEnv, rosterOverride?: strin
       ? path.join(path.resolve(env.XDG_CONFIG_HOME), 'mosaic', 'fleet')
       : path.join(home, '.config', 'mosaic', 'fleet');
   const defaultRoster = path.join(root, 'roster.yaml');
-  const roster = rosterOverride ? path.resolve(expandHome(rosterOverride, home)) : defaultRoster;
+  // `--roster "$UNSET"` names no file: falling back to the default roster would act on another fleet.
+  if (rosterOverride === '') {
+    throw new UsageError('--roster needs a file path, got an empty one', {
+      hint: 'name the roster file, or leave --roster out for <config root>/roster.yaml',
+    });
+  }
+  const roster = rosterOverride !== undefined ? path.resolve(expandHome(rosterOverride, home)) : defaultRoster;
   const stateDir = rosterStateDir(root, roster);
   return {
     root,

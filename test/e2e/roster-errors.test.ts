@@ -149,6 +149,22 @@ describe('invalid rosters: a clear error with file:line:column, and nothing chan
     }
   });
 
+  it('an empty --roster is a usage error: the default roster is not used instead', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
+    for (const args of [
+      ['--roster', '', 'fleet', 'start'],
+      ['--roster=', 'fleet', 'start'],
+      ['fleet', 'start', '--roster', ''],
+    ]) {
+      const result = await fleet.mosaic(args);
+      expect(result.status, JSON.stringify(args)).toBe(2);
+      expect(result.stderr).toContain('--roster needs a file path, got an empty one');
+    }
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+    expect(existsSync(path.join(fleet.home, 'run'))).toBe(false);
+  });
+
   it('an unknown agent name changes nothing', async () => {
     const fleet = createFleet();
     fleet.writeRoster(`${head(fleet.socket)}agents:\n  - {name: a, runtime: stub}\n`);
