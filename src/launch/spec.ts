@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InternalError, UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
@@ -242,18 +242,44 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
 /** A working directory mosaic has to create is private, like everything else it writes. */
 async function makeWorkingDirectory(agent: AgentSpec): Promise<void> {
   try {
-    await mkdir(agent.workingDirectory, { recursive: true, mode: 0o700 });
+    await makeDirectories(agent.workingDirectory);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // EEXIST, ENOTDIR: a file is where the directory (or one of its parents) should be.
-    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : `no permission to create it (${code})`;
+    // ENOENT: its parent exists but takes no new directory (/proc/x), or a symlink in the way points nowhere.
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT') {
+      const why =
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? 'a file is in the way'
+          : code === 'ENOENT'
+            ? 'it cannot be created there (ENOENT)'
+            : `no permission to create it (${code})`;
       throw new UserError(`agent "${agent.name}": working directory ${agent.workingDirectory} cannot be used: ${why}`, {
         hint: 'point the agent at a directory: working_directory: in the roster, or --workdir with agent new',
         cause: error,
       });
     }
     throw error;
+  }
+}
+
+/**
+ * mkdir -p, 0700 for what it creates. Not mkdir({recursive: true}): Node's never returns (and spins a CPU)
+ * when mkdir answers ENOENT under a parent that exists, as /proc does for /proc/x.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(dir).catch(() => undefined))?.isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectories(parent);
+    // Once more, and only once, now that the parent is there.
+    await mkdir(dir, { mode: 0o700 }).catch(async (again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST' || !(await stat(dir).catch(() => undefined))?.isDirectory()) throw again;
+    });
   }
 }
 

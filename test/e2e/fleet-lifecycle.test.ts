@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, statusOf, type StatusRow, type TestFleet } from './harness.js';
 
@@ -375,6 +376,26 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     );
     expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
   });
+
+  it('a working directory that cannot be created fails only that agent, at once (no endless mkdir under /proc)', async () => {
+    const fleet = createFleet();
+    const inTheWay = path.join(fleet.dir, 'a-file');
+    writeFileSync(inTheWay, 'x');
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        `defaults:\n  working_directory: work\nagents:\n  - {name: ok1, runtime: stub}\n  - {name: proc, runtime: stub, working_directory: /proc/mosaic-no-such-dir/sub}\n  - {name: file, runtime: stub, working_directory: ${inTheWay}/sub}\n`,
+      ),
+    );
+    const result = await fleet.mosaic(['fleet', 'start']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/ok1: started/);
+    expect(result.stderr).toMatch(
+      /proc: error: agent "proc": working directory \/proc\/mosaic-no-such-dir\/sub cannot be used: it cannot be created there/,
+    );
+    expect(result.stderr).toMatch(/file: error: agent "file": working directory .*\/a-file\/sub cannot be used: a file is in the way/);
+    expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
+  }, 20_000);
 
   it('a session someone else makes during a start fails only its agent; the agents after it in the same tmux call start', async () => {
     const fleet = createFleet();
