@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { CommandError, UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommands, MAX_BATCH_BYTES } from '../tmux/client.js';
-import { listDirectory } from '../system/fs.js';
+import { listDirectory, readFileOrUndefined } from '../system/fs.js';
 import { freshRunState, readRunStateSync, removeRunState, writeStartState, type AgentRunState } from './state.js';
 // The launch builders load only when something starts: status, ps and stop never need them.
 import type { LaunchSpec } from '../launch/spec.js';
@@ -153,6 +153,35 @@ export class DirectSupervisor implements Supervisor {
     return new Set(observed.filter((agent) => isDown(agent.state)).map((agent) => agent.agent));
   }
 
+  /**
+   * The agents (of those given) that a start of this roster made on another socket and that still run there:
+   * the roster's socket (or MOSAIC_TMUX_SOCKET) changed since. The socket is the one in the agent's launch
+   * spec; its pane there runs that same spec.
+   */
+  private async runningElsewhere(agents: readonly AgentSpec[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const { paths, tmux } = this.deps;
+    const previous = await Promise.all(
+      agents.map(async (agent) => {
+        const spec = await readFileOrUndefined(launchSpecFile(paths.runDir, agent.name)).catch(() => undefined);
+        return spec === undefined ? undefined : /^MOSAIC_TMUX_SOCKET=(.+)$/m.exec(spec)?.[1];
+      }),
+    );
+    for (const socket of new Set(previous)) {
+      if (!socket || socket === tmux.socket) continue;
+      const rows = await this.deps.host
+        .tmux(socket)
+        .list('list-panes', ['@mosaic_agent', 'pane_start_command'])
+        .catch(() => []);
+      agents.forEach((agent, index) => {
+        const spec = launchSpecFile(paths.runDir, agent.name);
+        if (previous[index] === socket && rows.some(([mark, command]) => mark === agent.name && command?.endsWith(` ${spec}`)))
+          found.set(agent.name, socket);
+      });
+    }
+    return found;
+  }
+
   /** Creates the sessions of the agents that have none; the others are running (or someone else's). */
   private async startMissing(
     agents: readonly AgentSpec[],
@@ -160,13 +189,22 @@ export class DirectSupervisor implements Supervisor {
     onProgress?: (done: number, total: number) => void,
   ): Promise<AgentOutcome[]> {
     const marks = marksBySession(panes);
-    const missing = agents.filter((agent) => !marks.has(agent.session));
+    const elsewhere = await this.runningElsewhere(agents.filter((agent) => !marks.has(agent.session)));
+    const missing = agents.filter((agent) => !marks.has(agent.session) && !elsewhere.has(agent.name));
     const outcomes = new Map<string, AgentOutcome>();
     for (const agent of agents) {
       const mark = marks.get(agent.session);
+      const other = elsewhere.get(agent.name);
       if (mark === agent.name) outcomes.set(agent.name, { agent: agent.name, result: 'already-running' });
       else if (mark !== undefined)
         outcomes.set(agent.name, { agent: agent.name, result: 'error', error: notOurs(agent, this.deps.tmux.socket) });
+      else if (other !== undefined)
+        outcomes.set(agent.name, {
+          agent: agent.name,
+          result: 'error',
+          error: `agent "${agent.name}" still runs on socket ${other}, where this roster started it (its socket is now ${this.deps.tmux.socket}); a second copy would share its files`,
+          hint: `stop it there first: MOSAIC_TMUX_SOCKET=${other} mosaic${this.deps.paths.stateDir === this.deps.paths.root ? '' : ` --roster ${this.deps.paths.roster}`} fleet stop`,
+        });
     }
     // The server set-up, and the holder (fleet watchdog) if it is missing: it comes back with any
     // start while agents are running without it.

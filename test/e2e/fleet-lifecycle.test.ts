@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -396,6 +397,33 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     expect(result.stderr).toMatch(/file: error: agent "file": working directory .*\/a-file\/sub cannot be used: a file is in the way/);
     expect(sessions(fleet)).toEqual(['_holder', 'ok1']);
   }, 20_000);
+
+  it('a roster whose socket changed while its fleet runs: start refuses a second copy until the old one is stopped', async () => {
+    const fleet = createFleet();
+    const body = 'defaults:\n  working_directory: work\nagents:\n  - {name: a1, runtime: stub}\n';
+    const moved = `${fleet.socket}-b`;
+    fleet.writeRoster(roster(fleet.socket, body));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    fleet.writeRoster(roster(moved, body));
+    try {
+      const refused = await fleet.mosaic(['fleet', 'start']);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(
+        `agent "a1" still runs on socket ${fleet.socket}, where this roster started it (its socket is now ${moved})`,
+      );
+      expect(refused.stderr).toContain(`hint: stop it there first: MOSAIC_TMUX_SOCKET=${fleet.socket} mosaic fleet stop`);
+      expect(spawnSync('tmux', ['-L', moved, 'list-sessions'], { env: fleet.env }).status).not.toBe(0);
+      expect(sessions(fleet)).toEqual(['_holder', 'a1']);
+      // The hint works, and then the fleet starts on its new socket.
+      expect((await fleet.mosaic(['fleet', 'stop'], { env: { ...fleet.env, MOSAIC_TMUX_SOCKET: fleet.socket } })).status).toBe(0);
+      const started = await fleet.mosaic(['fleet', 'start']);
+      expect(started.status, started.stderr).toBe(0);
+      expect(started.stdout).toMatch(/a1: started/);
+      expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
+    } finally {
+      spawnSync('tmux', ['-L', moved, 'kill-server'], { env: fleet.env, stdio: 'ignore' });
+    }
+  });
 
   it('a session someone else makes during a start fails only its agent; the agents after it in the same tmux call start', async () => {
     const fleet = createFleet();
