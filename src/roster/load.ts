@@ -68,6 +68,11 @@ export async function loadRoster(file: string, options: LoadRosterOptions): Prom
         hint: 'create one with `mosaic fleet init --profile minimal --write`, or pass --roster <path>',
       });
     }
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new UserError(`roster ${file} is a directory, not a file`, {
+        hint: 'name the roster file with --roster <path> (the default is <config root>/roster.yaml)',
+      });
+    }
     throw new UserError(`cannot read roster ${file}: ${(error as Error).message}`);
   }
   return parseRoster(text, file, options);

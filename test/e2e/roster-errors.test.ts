@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet } from './harness.js';
@@ -147,6 +147,23 @@ describe('invalid rosters: a clear error with file:line:column, and nothing chan
       expect(run.status, args.join(' ')).toBe(0);
       expect(run.stdout).toMatch(/^Usage: mosaic/);
     }
+  });
+
+  it('a roster that is a directory says so, with what to do, and changes nothing', async () => {
+    const fleet = createFleet();
+    const dir = path.join(fleet.dir, 'roster.yaml');
+    mkdirSync(dir);
+    for (const verb of [
+      ['fleet', 'start'],
+      ['fleet', 'status'],
+      ['agent', 'roster'],
+    ]) {
+      const result = await fleet.mosaic(['--roster', dir, ...verb]);
+      expect(result.status, verb.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`mosaic: roster ${dir} is a directory, not a file`);
+      expect(result.stderr).toContain('hint: name the roster file with --roster <path>');
+    }
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
   });
 
   it('an empty --roster is a usage error: the default roster is not used instead', async () => {
