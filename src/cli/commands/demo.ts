@@ -31,14 +31,14 @@ export async function demo(command: Command): Promise<number> {
   const again = `MOSAIC_FLEET_HOME=${home} ${cli}`;
 
   if (opts.stop) {
-    for (const o of await ctx.supervisor.stop(ctx.roster.agents)) out(`${o.agent}: ${o.result}`);
+    for (const o of await ctx.supervisor.stop(ctx.roster.agents)) out(`${o.agent}: ${o.result.replace('-', ' ')}`);
     return 0;
   }
 
   await ctx.tmux.assertSupportedVersion();
   out(colour.bold(`1. start ${ctx.roster.agents.length} stub agents on private socket "${ctx.tmux.socket}" (built-in supervisor)`));
   for (const o of await ctx.supervisor.start(ctx.roster.agents))
-    out(`   ${o.agent}: ${o.result === 'error' ? `error: ${o.error}` : o.result}`);
+    out(`   ${o.agent}: ${o.result === 'error' ? `error: ${o.error}` : o.result.replace('-', ' ')}`);
   await waitUntilHealthy(ctx);
   out(statusTable(await fleetStatus(ctx, ctx.roster.agents)));
 
