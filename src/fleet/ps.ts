@@ -302,9 +302,11 @@ export function joinFleet(inputs: PsInputs): PsReport {
         reachable: true,
         stale_seconds: null,
         reasons: {
-          orphan: pane.agent
-            ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.agent}"): stop it with \`mosaic fleet stop --orphans\``
-            : `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} and was not created by mosaic: \`mosaic fleet stop --orphans\` leaves it alone`,
+          orphan: pane.holder
+            ? `session "${pane.session}" on socket ${inputs.socket} is a fleet watchdog (holder) that roster ${roster.file} no longer names: \`mosaic fleet stop --orphans\` never stops a holder; remove it with tmux -L ${inputs.socket} kill-session -t =${pane.session}`
+            : pane.agent
+              ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.agent}"): stop it with \`mosaic fleet stop --orphans\``
+              : `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} and was not created by mosaic: \`mosaic fleet stop --orphans\` leaves it alone`,
         },
       };
     });

@@ -22,6 +22,7 @@ export const PANE_FIELDS = [
   // spaces in tmux, so an escape sequence never reaches a table and a tab or newline never splits the listing.
   's/[\x01-\x1f\x7f]/ /:pane_current_command',
   'pane_pipe',
+  '@mosaic_holder',
 ] as const;
 
 export interface PaneRow {
@@ -42,6 +43,8 @@ export interface PaneRow {
   currentCommand: string;
   /** The pane's output is piped (to its transcript). */
   pipe?: boolean;
+  /** The session carries `@mosaic_holder`: a fleet watchdog (the roster's holder, or one of an earlier holder_session). */
+  holder?: boolean;
 }
 
 /** The outcome error for an agent whose session name is taken by a session mosaic did not make for it. */
@@ -55,7 +58,7 @@ export const marksBySession = (panes: readonly PaneRow[]): Map<string, string> =
 export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<PaneRow[]> {
   const rows = await deps.tmux.list('list-panes', PANE_FIELDS);
   const num = (value: string | undefined): number | null => (value ? Number(value) : null);
-  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe]) => ({
+  return rows.map(([session, agent, paneId, pid, dead, status, signal, deadTime, activity, command, pipe, holder]) => ({
     session: session!,
     agent: agent ?? '',
     paneId: paneId!,
@@ -67,6 +70,7 @@ export async function listPanes(deps: Pick<SupervisorDeps, 'tmux'>): Promise<Pan
     activity: num(activity),
     currentCommand: command ?? '',
     pipe: pipe === '1',
+    holder: holder === '1',
   }));
 }
 

@@ -425,6 +425,26 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     }
   });
 
+  it('a holder_session changed while the fleet runs: verify and ps say how to remove the old watchdog (not --orphans)', async () => {
+    const fleet = createFleet();
+    const body = 'defaults:\n  working_directory: work\nagents:\n  - {name: a1, runtime: stub}\n';
+    fleet.writeRoster(roster(fleet.socket, body));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    fleet.writeRoster(roster(fleet.socket, body, '  holder_session: hold2\n'));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    expect(sessions(fleet)).toEqual(['_holder', 'a1', 'hold2']);
+    const remedy = `remove it with tmux -L ${fleet.socket} kill-session -t =_holder`;
+    const verify = await fleet.mosaic(['fleet', 'verify', '--json']);
+    expect(verify.status).toBe(1);
+    expect((JSON.parse(verify.stdout) as { problems: string[] }).problems).toEqual([
+      `stray session "_holder" on socket "${fleet.socket}" is a fleet watchdog (holder) that the roster no longer names (an earlier holder_session); \`mosaic fleet stop --orphans\` never stops a holder: ${remedy}`,
+    ]);
+    const rows = await fleet.json<{ agent: string; reasons: Record<string, string> }[]>(['fleet', 'ps']);
+    expect(rows.find((row) => row.agent === '_holder')?.reasons.orphan).toContain(remedy);
+    expect(fleet.tmux(['kill-session', '-t', '=_holder']).status).toBe(0);
+    expect((await fleet.mosaic(['fleet', 'verify'])).status).toBe(0);
+  });
+
   it('a session someone else makes during a start fails only its agent; the agents after it in the same tmux call start', async () => {
     const fleet = createFleet();
     const names = Array.from({ length: 55 }, (_, i) => `a${i}`);
