@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, createFleet, eventually, readSendTrace, roster, type TestFleet } from './harness.js';
+import { captureScreen, CLI, createFleet, eventually, readSendTrace, roster, type TestFleet } from './harness.js';
 
 interface SendResult {
   tenant_id: string;
@@ -132,6 +132,21 @@ describe('agent send on real tmux with the stub agent', () => {
     expect(recorded('dropper')).toEqual(['1.msg']);
     expect(readFileSync(path.join(fleet.dir, 'rec-dropper', '1.msg'), 'utf8')).toMatch(/\] please do not lose me$/);
     expect(recorded('a')).toEqual([]);
+  });
+
+  it('a MOSAIC_SEND_TRACE that cannot be appended to is refused before anything is typed (was exit 70 after the paste)', async () => {
+    const { fleet, recorded } = stubFleet();
+    expect((await fleet.mosaic(['fleet', 'start', 'a'])).status).toBe(0);
+    for (const trace of [fleet.dir, path.join(fleet.dir, 'no-such-dir', 'trace.jsonl')]) {
+      const run = await fleet.mosaic(['agent', 'send', 'a', '--verify', '-m', 'never typed'], {
+        env: { ...fleet.env, MOSAIC_SEND_TRACE: trace },
+      });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toContain(`MOSAIC_SEND_TRACE=${trace}`);
+      expect(run.stderr).toMatch(/nothing was sent/);
+    }
+    expect(recorded('a')).toEqual([]);
+    expect(captureScreen(fleet, 'a').lines.join('\n')).not.toContain('never typed');
   });
 
   it('a lock left by a dead sender does not block the next send', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, createReadStream, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../core/errors.js';
 import { MAX_MESSAGE_BYTES, decodeMessage, validateBody, validateSourceLabel } from '../../messaging/body.js';
@@ -158,6 +158,16 @@ async function messageOptions(flags: MessageFlags): Promise<SendOptions> {
 /** MOSAIC_SEND_TRACE=<file>: one JSON line per delivery step, with the screen judged (why a verdict was reached). */
 function traceTo(file: string | undefined): SendOptions['trace'] {
   if (!file) return undefined;
+  // Opened once before anything is typed: a trace file that cannot be appended to failed the first step, after the paste.
+  try {
+    closeSync(openSync(file, 'a', 0o600));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'EISDIR' ? 'it is a directory' : code === 'ENOENT' ? 'its directory does not exist' : message;
+    throw new UserError(`MOSAIC_SEND_TRACE=${file}: cannot append to it (${why}); nothing was sent`, {
+      hint: 'point MOSAIC_SEND_TRACE at a file in an existing directory, or unset it',
+    });
+  }
   return (agent, step) => appendFileSync(file, `${JSON.stringify({ agent, ...step })}\n`, { mode: 0o600 });
 }
 
