@@ -671,6 +671,7 @@ describe('doneReport', () => {
       files: ['a.txt', 'b.txt', 'c.txt', 'd/new.txt', 'e.txt'],
       clean: false,
       dirty: expect.arrayContaining([' M b.txt', 'A  e.txt', '?? d/new.txt']) as unknown as string[],
+      worktree_problem: null,
     });
     expect(report.dirty).toHaveLength(3);
 
@@ -694,7 +695,23 @@ describe('doneReport', () => {
       files: [],
       clean: true,
       dirty: [],
+      worktree_problem: null,
     });
+  });
+
+  it('a worktree deleted by hand is not reported clean: its committed work is listed, the tree is unknown', async () => {
+    const f = fixture();
+    const { record } = await create(f, 'a');
+    f.write(path.join(record.path, 'c.txt'), 'kept\n');
+    f.git(record.path, 'add', 'c.txt');
+    f.git(record.path, 'commit', '-q', '-m', 'kept');
+    f.write(path.join(record.path, 'lost.txt'), 'never committed\n');
+    rmSync(record.path, { recursive: true, force: true });
+    const report = await doneReport(f.deps, record);
+    expect(report.commits.map((c) => c.subject)).toEqual(['kept']);
+    expect(report.files).toEqual(['c.txt']);
+    expect(report.clean).toBe(false);
+    expect(report.worktree_problem).toBe(`${record.path} does not exist`);
   });
 });
 

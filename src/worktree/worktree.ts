@@ -462,8 +462,11 @@ export interface DoneReport {
   commits: Commit[];
   /** Changed since base, committed or not (untracked included), sorted, unique. */
   files: string[];
+  /** No uncommitted files, seen in the worktree: false when it could not be looked at (worktree_problem). */
   clean: boolean;
   dirty: string[];
+  /** Why the worktree could not be looked at (its directory is gone, or holds another branch); null when it was. */
+  worktree_problem: string | null;
 }
 
 export async function doneReport(deps: WorktreeDeps, record: WorktreeRecord): Promise<DoneReport> {
@@ -476,6 +479,7 @@ export async function doneReport(deps: WorktreeDeps, record: WorktreeRecord): Pr
   const found = await find(deps, repo, path.resolve(record.path));
   const files = new Set<string>();
   let dirty: string[] = [];
+  let problem: string | null = null;
   const diffArgs = ['diff', '--name-only', '--no-renames', '--no-ext-diff', '-z'];
   if (found.kind === 'worktree' && found.listed.branch === record.branch) {
     // The working tree against base: committed, staged and unstaged changes at once.
@@ -483,10 +487,24 @@ export async function doneReport(deps: WorktreeDeps, record: WorktreeRecord): Pr
     const untracked = await git(deps, ['-C', record.path, 'ls-files', '-z', '--others', '--exclude-standard']);
     for (const file of splitZ(untracked.stdout)) files.add(file);
     dirty = await statusLines(deps, record.path);
-  } else if (tip) {
-    for (const file of splitZ((await git(deps, ['-C', repo, ...diffArgs, record.base, tip, '--'])).stdout)) files.add(file);
+  } else {
+    // Only the branch can be read: whatever was not committed is not known, so the tree is not reported clean.
+    const target = path.resolve(record.path);
+    problem =
+      found.kind === 'missing'
+        ? `${target} does not exist`
+        : `${describe(found, target, repo)}, not the worktree of branch ${record.branch}`;
+    if (tip) for (const file of splitZ((await git(deps, ['-C', repo, ...diffArgs, record.base, tip, '--'])).stdout)) files.add(file);
   }
-  return { branch: record.branch, base: record.base, commits, files: [...files].sort(), clean: dirty.length === 0, dirty };
+  return {
+    branch: record.branch,
+    base: record.base,
+    commits,
+    files: [...files].sort(),
+    clean: problem === null && dirty.length === 0,
+    dirty,
+    worktree_problem: problem,
+  };
 }
 
 /** Worktrees under `root` (one directory per agent name) with no agent in `known`: for `fleet verify`. */

@@ -118,11 +118,11 @@ export async function done(command: Command): Promise<number> {
     printJson({ tenant_id: fleet.roster.tenantId, host: fleet.host.identity.host, ...report });
     return 0;
   }
-  out(
-    `${report.agent}: branch ${report.branch}, ${report.commits.length} commit(s) since ${report.base.slice(0, 12)}, tree ${report.clean ? colour.green('clean') : colour.yellow('dirty')}`,
-  );
+  const tree = report.worktree_problem ? colour.red('unknown') : report.clean ? colour.green('clean') : colour.yellow('dirty');
+  out(`${report.agent}: branch ${report.branch}, ${report.commits.length} commit(s) since ${report.base.slice(0, 12)}, tree ${tree}`);
+  if (report.worktree_problem) out(`  the worktree cannot be looked at: ${report.worktree_problem} (only committed work is listed)`);
   for (const c of report.commits) out(`  ${c.sha.slice(0, 8)} ${c.subject}`);
   if (report.files.length) out(`files changed:\n${report.files.map((f) => `  ${f}`).join('\n')}`);
-  if (!report.clean) out(`not committed:\n${report.dirty.map((f) => `  ${f}`).join('\n')}`);
+  if (report.dirty.length) out(`not committed:\n${report.dirty.map((f) => `  ${f}`).join('\n')}`);
   return 0;
 }
