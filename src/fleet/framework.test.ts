@@ -126,6 +126,24 @@ describe('mosaic init', () => {
   });
 });
 
+describe('a config root mosaic may not write', () => {
+  // sysfs refuses a new directory to everyone (EPERM, EROFS when mounted read-only, EACCES for a user): a real refusal, also as root.
+  it.skipIf(!existsSync('/sys/kernel'))('init and update are a user error naming the file (was an internal error, exit 70)', async () => {
+    const w = world();
+    const root = '/sys/kernel/mosaic-qa-not-writable';
+    const host = localHost({ env: { HOME: path.join(w.dir, 'home'), USER: 'tester', MOSAIC_FLEET_HOME: root } });
+    const shippedDir = shippedContractDir();
+    for (const run of [() => initFramework(host, { shippedDir }), () => updateFramework(host, { shippedDir })]) {
+      const error = await run().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).message).toMatch(
+        new RegExp(`^cannot write ${root}/contract/AGENTS\\.md: (permission denied|a read-only file system) \\((EPERM|EACCES|EROFS)\\)$`),
+      );
+      expect((error as UserError).hint).toContain('MOSAIC_FLEET_HOME');
+    }
+  });
+});
+
 describe('mosaic update', () => {
   it('a new release: replaces what mosaic wrote, keeps what you edited (new version beside it), never the roster', async () => {
     const w = world();

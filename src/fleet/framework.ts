@@ -98,7 +98,7 @@ export async function initFramework(
     } else if (current === item.text) {
       row = { file: item.file, action: 'unchanged', reason: `already the shipped ${shippedName(item, profile)}` };
     } else if (options.force) {
-      await host.files.writeAtomic(item.file, item.text, DURABLE);
+      await write(host, item.file, item.text, DURABLE);
       row = { file: item.file, action: 'replaced', reason: '--force: replaced with the shipped version' };
     } else {
       row = {
@@ -151,7 +151,7 @@ async function updateOne(host: Host, root: string, manifest: Manifest, item: Shi
   }
   const recorded = manifest.files[key];
   if (recorded === sha256Hex(current)) {
-    await host.files.writeAtomic(item.file, item.text, DURABLE);
+    await write(host, item.file, item.text, DURABLE);
     own(manifest, key, hash);
     return { file: item.file, action: 'replaced', reason: 'unchanged since mosaic wrote it: now the shipped version' };
   }
@@ -199,15 +199,29 @@ async function writeBeside(host: Host, manifest: Manifest, key: string, item: Sh
   if (manifest.offered[key] === hash) {
     return { file: item.file, action: 'kept', reason: `${why}; this shipped version was written beside it before, and is not again` };
   }
-  await host.files.writeAtomic(beside, item.text, DURABLE);
+  await write(host, beside, item.text, DURABLE);
   manifest.offered[key] = hash;
   return { file: item.file, action: 'new-beside', reason: `${why}; the shipped version is written beside it`, beside };
+}
+
+/** Every write of init and update: a file the config root does not let us write is a user error naming it, not exit 70. */
+async function write(host: Host, file: string, text: string, options: Parameters<Host['files']['writeAtomic']>[2]): Promise<void> {
+  try {
+    await host.files.writeAtomic(file, text, options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
+    throw new UserError(`cannot write ${file}: ${code === 'EROFS' ? 'a read-only file system' : 'permission denied'} (${code})`, {
+      hint: `make ${path.dirname(file)} writable for this user, or point MOSAIC_FLEET_HOME (or --roster) elsewhere; then run it again`,
+      cause: error,
+    });
+  }
 }
 
 /** Create a file that is not there; one that appears meanwhile is kept, never overwritten. */
 async function create(host: Host, item: Shipped, reason: string): Promise<FrameworkRow> {
   try {
-    await host.files.writeAtomic(item.file, item.text, { ...DURABLE, noClobber: true });
+    await write(host, item.file, item.text, { ...DURABLE, noClobber: true });
     return { file: item.file, action: 'written', reason };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -295,5 +309,5 @@ async function writeManifest(host: Host, root: string, manifest: Manifest): Prom
   };
   const text = `${JSON.stringify(value, null, 2)}\n`;
   if ((await host.files.read(file)) === text) return;
-  await host.files.writeAtomic(file, text, DURABLE);
+  await write(host, file, text, DURABLE);
 }
