@@ -60,14 +60,16 @@ export async function prepareForeground(host: Host, options: ForegroundOptions):
     ...(options.prompt ? { kickstartTemplate: options.prompt } : {}),
   };
   await Promise.all([ensurePrivateDir(paths.runDir), ensurePrivateDir(paths.agentsDir)]);
-  if (!options.resume) await rm(sessionIdFile(paths.runDir, name), { force: true });
-  return prepareAgentLaunch(roster, agent, {
+  const spec = await prepareAgentLaunch(roster, agent, {
     env: host.env,
     runDir: paths.runDir,
     agentsDir: paths.agentsDir,
     runtimeBinDirs: await findRuntimeBinDirs(host.env),
     identity: { uid: host.uid, host: host.identity.host, tenantId: roster.tenantId },
   });
+  // Only once the launch is ready: a refused one (runtime not installed) keeps the conversation a later --resume continues.
+  if (!options.resume) await rm(sessionIdFile(paths.runDir, name), { force: true });
+  return spec;
 }
 
 async function rosterOrDefault(host: Host, file: string, required: boolean): Promise<Roster> {

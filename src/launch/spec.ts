@@ -204,10 +204,13 @@ function launchFeatures(
 
 /**
  * Everything before a session is created for an agent: the runtime integration's private
- * config and hooks, the system prompt (contract and persona) and the kickstart, the launch spec,
- * the executable check and the working directory.
+ * executable check, the runtime integration's private config and hooks, the system prompt (contract
+ * and persona) and the kickstart, the launch spec and the working directory.
  */
 export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launch: LaunchEnvironment): Promise<LaunchSpec> {
+  // First: a runtime that is not installed leaves nothing behind (its private config, system prompt, kickstart).
+  // The integration's and persona's additions never change the executable or PATH.
+  await assertExecutableExists(roster, agent, buildLaunchSpec(roster, agent, launch));
   const integration = await integrationFor(agent.runtime);
   const persona = await systemPromptFor(roster, agent, launch);
   let additions: LaunchAdditions = { env: {}, args: [] };
@@ -230,7 +233,6 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
   if (kickstart && prompt !== undefined) await writeRunFile(kickstart, prompt);
   const spec = buildLaunchSpec(roster, agent, { ...launch, persona, kickstart }, additions);
   if (spec.env.MOSAIC_SESSION_DIR) await ensurePrivateDir(spec.env.MOSAIC_SESSION_DIR);
-  await assertExecutableExists(roster, agent, spec);
   if (agent.worktree) {
     if (!launch.runner) throw new InternalError(`agent "${agent.name}": a worktree agent needs a command runner to start`);
     await prepareWorktree(agent, { runner: launch.runner, env: launch.env });

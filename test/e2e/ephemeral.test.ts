@@ -212,6 +212,33 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     expect(before).toEqual(expect.arrayContaining(['w90.hb', 'w90.kickstart', 'w90.session.start', 'w90.state.json']));
     expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
   }, 60_000);
+
+  it('a runtime that is not installed is refused before anything is written for the agent (agent new, run, yolo)', async () => {
+    const fleet = createFleet();
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nruntimes:\n  claude:\n    command: ["definitely-not-installed-xyz"]\nagents: []\n',
+      ),
+    );
+    // The previous conversation of `mosaic yolo claude`, for a later --resume.
+    mkdirSync(path.join(fleet.home, 'run'), { recursive: true });
+    writeFileSync(path.join(fleet.home, 'run', 'yolo-claude.session'), '0b7f6a52-3c1d-4e8a-9f00-5a1b2c3d4e5f\n');
+    const made = await fleet.mosaic(['agent', 'new', 'c1', '--runtime', 'claude', '-m', 'hello']);
+    expect(made.status).toBe(1);
+    expect(made.stderr).toMatch(/c1: error: agent "c1": runtime "claude" executable "definitely-not-installed-xyz" was not found on PATH/);
+    for (const verb of ['run', 'yolo']) {
+      const ran = await fleet.mosaic([verb, 'claude', 'hello']);
+      expect([verb, ran.status]).toEqual([verb, 1]);
+      expect(ran.stderr).toMatch(/executable "definitely-not-installed-xyz" was not found on PATH/);
+    }
+    // No private claude config, system prompt or kickstart was left for agents that never ran (was: all three).
+    for (const agent of ['c1', 'safe-claude', 'yolo-claude']) expect(existsSync(path.join(fleet.home, 'agents', agent)), agent).toBe(false);
+    expect(runFilesOf(fleet, 'c1')).toEqual([]);
+    expect(runFilesOf(fleet, 'safe-claude')).toEqual([]);
+    expect(runFilesOf(fleet, 'yolo-claude')).toEqual(['yolo-claude.session']);
+    expect(existsSync(path.join(fleet.home, 'ephemeral', 'c1.json'))).toBe(false);
+  });
 });
 
 describe.runIf(RUN_SYSTEMD_TESTS)('ephemeral agents under systemd', () => {
