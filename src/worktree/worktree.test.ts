@@ -300,6 +300,37 @@ describe('ensureWorktree', () => {
     f.expectSourceUntouched();
   });
 
+  it('makes a worktree deleted by hand again on the branch mosaic made for it, with its base and work (was: "a branch it did not create")', async () => {
+    const f = fixture();
+    const { record } = await create(f, 'a');
+    f.write(path.join(f.wt('a'), 'work.txt'), 'work\n');
+    f.git(f.wt('a'), 'add', 'work.txt');
+    f.git(f.wt('a'), 'commit', '-q', '-m', 'agent work');
+    rmSync(f.wt('a'), { recursive: true, force: true });
+    f.git(f.repo, 'worktree', 'prune');
+    // Without the record nothing says the branch is mosaic's: refused, as before.
+    expect((await rejection(create(f, 'a'))).message).toContain('mosaic will not take over a branch it did not create');
+    const again = await ensureWorktree(f.deps, {
+      workdir: f.repo,
+      path: f.wt('a'),
+      branch: 'mosaic/a',
+      explicitBranch: false,
+      known: record,
+    });
+    expect(again.created).toBe(true);
+    expect(again.record).toMatchObject({ path: f.wt('a'), branch: 'mosaic/a', repo: f.repo, base: record.base, branch_created: true });
+    expect(readFileSync(path.join(f.wt('a'), 'work.txt'), 'utf8')).toBe('work\n');
+    // A record of a branch that existed before (branch_created false) gives it no claim.
+    rmSync(f.wt('a'), { recursive: true, force: true });
+    f.git(f.repo, 'worktree', 'prune');
+    const borrowed = { ...record, branch_created: false };
+    const refused = await rejection(
+      ensureWorktree(f.deps, { workdir: f.repo, path: f.wt('a'), branch: 'mosaic/a', explicitBranch: false, known: borrowed }),
+    );
+    expect(refused.message).toContain('mosaic will not take over a branch it did not create');
+    f.expectSourceUntouched();
+  });
+
   it('uses an existing branch named explicitly when no worktree has it; base = merge-base', async () => {
     const f = fixture();
     const first = f.git(f.repo, 'rev-list', '--max-parents=0', 'HEAD');

@@ -210,7 +210,10 @@ export async function ensureWorktree(deps: WorktreeDeps, request: EnsureRequest)
 
   let base: string;
   const tip = await branchTip(deps, repo, branch);
-  const branchCreated = tip === undefined;
+  // The kept record says mosaic made this branch for this worktree (whose directory is gone): made again on it, still mosaic's.
+  const { known } = request;
+  const ours = tip !== undefined && known?.branch_created === true && (await sameRecord(known, target, branch, repo));
+  const branchCreated = tip === undefined || ours;
   if (tip === undefined) {
     base = head;
     await addWorktree(deps, repo, ['-b', branch, target, head], branch);
@@ -228,7 +231,7 @@ export async function ensureWorktree(deps: WorktreeDeps, request: EnsureRequest)
         },
       );
     }
-    if (!request.explicitBranch) {
+    if (!request.explicitBranch && !ours) {
       throw new UserError(
         `branch ${branch} already exists in ${repo} (at ${short(tip)}): mosaic will not take over a branch it did not create`,
         {
@@ -236,7 +239,8 @@ export async function ensureWorktree(deps: WorktreeDeps, request: EnsureRequest)
         },
       );
     }
-    base = (await gitLine(deps, ['-C', repo, 'merge-base', tip, head])) ?? tip;
+    base =
+      ours && (await isCommit(deps, repo, known.base)) ? known.base : ((await gitLine(deps, ['-C', repo, 'merge-base', tip, head])) ?? tip);
     await addWorktree(deps, repo, [target, branch], branch);
   }
 
