@@ -160,6 +160,13 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     const fleet = createFleet();
     fleet.writeRoster(roster(fleet.socket, 'defaults:\n  working_directory: work\nagents:\n  - {name: core, runtime: stub}\n'));
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    expect((await fleet.mosaic(['agent', 'show', 'core'])).stdout).toMatch(/^launch +sh .*mosaic-stub-agent$/m);
+    // Stopped, it has no launch spec: show said "not started yet" of an agent that had run.
+    expect((await fleet.mosaic(['fleet', 'stop', 'core'])).status).toBe(0);
+    const stopped = (await fleet.mosaic(['agent', 'show', 'core'])).stdout;
+    expect(stopped).toMatch(/^state +stopped$/m);
+    expect(stopped).toMatch(/^launch +- \(not running: written when it starts\)$/m);
+    expect((await fleet.mosaic(['fleet', 'start', 'core'])).status).toBe(0);
     const refused = await fleet.mosaic(['agent', 'rm', 'core']);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/is in the roster .* not an ephemeral agent/);

@@ -89,7 +89,8 @@ export async function show(command: Command): Promise<number> {
         ? ([['worktree', `branch ${d.branch} (made at its first start)`]] as [string, string][])
         : []),
     ['state', `${d.status.state}${d.status.pane_pid ? `, pane pid ${d.status.pane_pid}` : ''}`],
-    ['launch', d.launch_argv ? d.launch_argv.join(' ') : '- (not started yet)'],
+    // The launch spec is written at each start and removed at a stop: none also for an agent that ran before.
+    ['launch', d.launch_argv ? d.launch_argv.join(' ') : '- (not running: written when it starts)'],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   out(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
