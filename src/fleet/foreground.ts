@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { UserError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import type { Host } from '../host/host.js';
 import { sessionIdFile } from '../launch/session.js';
 import { findRuntimeBinDirs, prepareAgentLaunch, type LaunchSpec } from '../launch/spec.js';
@@ -40,11 +40,12 @@ export interface ForegroundOptions {
  * seed directory, as it does for fleet agents.
  */
 export async function prepareForeground(host: Host, options: ForegroundOptions): Promise<LaunchSpec> {
+  // Arguments no roster could make valid (the four runtimes are fixed here): usage errors, as agent new's name.
   if (!LAUNCH_PROFILES[options.runtime]) {
-    throw new UserError(`unknown runtime "${options.runtime}"`, { hint: `use one of ${Object.keys(LAUNCH_PROFILES).join(', ')}` });
+    throw new UsageError(`unknown runtime "${options.runtime}"`, { hint: `use one of ${Object.keys(LAUNCH_PROFILES).join(', ')}` });
   }
   const name = options.name ?? `${options.mode}-${options.runtime}`;
-  if (!AGENT_NAME_PATTERN.test(name)) throw new UserError(`invalid name "${name}": use letters, digits, ".", "_" or "-"`);
+  if (!AGENT_NAME_PATTERN.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, ".", "_" or "-"`);
   const paths = resolveFleetPaths(host.env, options.roster);
   const roster = await rosterOrDefault(host, paths.roster, options.roster !== undefined);
   const agent: AgentSpec = {

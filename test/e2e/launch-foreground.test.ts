@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FakeRequestEntry } from '../fake-model/server.mjs';
@@ -32,6 +32,21 @@ function paneEnv(pid: number): string[] {
 }
 
 describe('mosaic yolo|run <runtime>: one runtime in the foreground, launched like a fleet agent', () => {
+  it('an unknown runtime or a name no agent could take is a usage error (exit 2, as agent new), and nothing is written', async () => {
+    const fleet = createFleet();
+    for (const [args, message] of [
+      [['yolo', 'gpt-shell'], 'unknown runtime "gpt-shell"'],
+      [['run', 'stub'], 'unknown runtime "stub"'],
+      [['yolo', 'claude', '--name', 'bad name'], 'invalid name "bad name"'],
+      [['run', 'pi', '--name', '../x'], 'invalid name "../x"'],
+    ] as const) {
+      const result = await fleet.mosaic([...args]);
+      expect([args.join(' '), result.status]).toEqual([args.join(' '), 2]);
+      expect(result.stderr).toContain(`mosaic: ${message}`);
+    }
+    expect(existsSync(path.join(fleet.home, 'agents'))).toBe(false);
+  });
+
   it('yolo claude takes the yolo flags, the model and the prompt; run claude does not bypass anything', async () => {
     const model = await fakeModel();
     const fleet = createFleet();
