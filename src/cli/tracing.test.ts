@@ -151,6 +151,26 @@ describe('traceCommand', () => {
     }
   });
 
+  it('with an endpoint that is not http(s) (localhost:4318 without a scheme, file://), warns once: it was silently untraced', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      for (const [variable, value, url, example] of [
+        ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', 'localhost:4318/v1/traces', 'http://localhost:4318'],
+        ['OTEL_EXPORTER_OTLP_ENDPOINT', 'file:///tmp/traces', 'file:///tmp/traces/v1/traces', 'http://localhost:4318'],
+        ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'ftp://collector/v1/traces', 'ftp://collector/v1/traces', 'http://localhost:4318/v1/traces'],
+      ] as const) {
+        stderr.mockClear();
+        expect(await traceCommand(leaf('fleet', 'status'), async () => trace.getActiveSpan(), { [variable]: value })).toBeUndefined();
+        const written = stderr.mock.calls.map((call) => String(call[0])).join('');
+        expect(written).toBe(
+          `mosaic: warning: no traces: ${variable}=${value} gives ${url}, not an http(s) URL; set ${variable} to one such as ${example}\n`,
+        );
+      }
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it('without an endpoint, just runs the action (and loads nothing)', async () => {
     expect(await traceCommand(leaf('fleet', 'ps'), async () => 3, {})).toBe(3);
   });

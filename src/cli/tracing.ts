@@ -119,7 +119,19 @@ export async function startTracing(options: { url?: string; exporter?: SpanExpor
 /** Install a tracer when the environment names an endpoint; false (and nothing loaded) otherwise. */
 export async function startTracingIfConfigured(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const url = tracesEndpoint(env);
-  return url === undefined ? false : startTracing({ url, env });
+  if (url === undefined) return false;
+  // A URL of another scheme (`localhost:4318` parses as scheme "localhost:") exported nothing, without a word.
+  // One that does not parse at all is the exporter's to report (startTracing).
+  const protocol = URL.canParse(url) ? new URL(url).protocol : undefined;
+  if (protocol !== undefined && protocol !== 'http:' && protocol !== 'https:') {
+    const variable = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    const example = variable === 'OTEL_EXPORTER_OTLP_ENDPOINT' ? 'http://localhost:4318' : 'http://localhost:4318/v1/traces';
+    err(
+      `mosaic: warning: no traces: ${variable}=${env[variable]!.trim()} gives ${url}, not an http(s) URL; set ${variable} to one such as ${example}`,
+    );
+    return false;
+  }
+  return startTracing({ url, env });
 }
 
 /** Export what is left and remove the tracer: never throws, never takes much longer than EXPORT_TIMEOUT_MS. */
