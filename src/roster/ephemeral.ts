@@ -98,7 +98,8 @@ export async function readEphemeral(stateDir: string): Promise<{ records: Epheme
 export async function withEphemeralAgents(roster: Roster, stateDir: string): Promise<Roster> {
   const { records, warnings } = await readEphemeral(stateDir);
   if (records.length === 0 && warnings.length === 0) return roster;
-  const taken = new Set(roster.agents.flatMap((a) => [a.name, a.session]));
+  // Agent names are unique across the roster, its other hosts' agents included.
+  const taken = new Set([...roster.agents.flatMap((a) => [a.name, a.session]), ...(roster.remoteAgents ?? []).map((a) => a.name)]);
   const agents = [...roster.agents];
   for (const record of records) {
     const agent = toAgent(record);
@@ -129,6 +130,8 @@ export function nameProblem(roster: Roster, name: string): string | undefined {
   if (invalid) return invalid;
   const session = sessionNameFor(name);
   if (session === roster.holderSession) return `agent name "${name}" is the holder session's name`;
+  const remote = roster.remoteAgents?.find((a) => a.name === name);
+  if (remote) return `a roster agent named "${name}" already exists (on host ${remote.host})`;
   const clash = roster.agents.find((a) => a.name === name || a.session === session);
   if (clash) {
     return clash.name === name

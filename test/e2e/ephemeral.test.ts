@@ -220,6 +220,29 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     expect((await fleet.mosaic(['fleet', 'stop'])).status).toBe(0);
   }, 60_000);
 
+  it('a name a roster agent on another host has is taken too: agent new refuses it, and a record made before is ignored', async () => {
+    const fleet = createFleet();
+    const hosts = 'hosts:\n  gpu1: {ssh: nobody@127.0.0.9, timeout_seconds: 1}\n';
+    const withRemote = (names: string[]): string =>
+      roster(
+        fleet.socket,
+        `defaults:\n  working_directory: work\n${hosts}agents:\n${names.map((n) => `  - {name: ${n}, runtime: stub, host: gpu1, working_directory: /tmp}\n`).join('')}`,
+      );
+    fleet.writeRoster(withRemote(['rem1']));
+    const clash = await fleet.mosaic(['agent', 'new', 'rem1', '--runtime', 'stub']);
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toContain('mosaic: a roster agent named "rem1" already exists (on host gpu1)');
+    expect(existsSync(path.join(fleet.home, 'ephemeral', 'rem1.json'))).toBe(false);
+    expect(fleet.tmux(['has-session', '-t', '=rem1']).status).not.toBe(0);
+
+    // An ephemeral agent first, then the roster gives the name to a remote agent: the record is ignored, and said so.
+    expect((await fleet.mosaic(['agent', 'new', 'later1', '--runtime', 'stub'])).status).toBe(0);
+    fleet.writeRoster(withRemote(['rem1', 'later1']));
+    const listed = await fleet.mosaic(['agent', 'list']);
+    expect(listed.stderr).toContain('ephemeral agent "later1" is ignored: the roster now has an agent of that name');
+    expect((await fleet.json<Listing[]>(['agent', 'list'])).map((row) => row.agent)).not.toContain('later1');
+  });
+
   it('a runtime that is not installed is refused before anything is written for the agent (agent new, run, yolo)', async () => {
     const fleet = createFleet();
     fleet.writeRoster(
