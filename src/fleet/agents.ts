@@ -120,10 +120,11 @@ export interface AgentListing {
   branch: string | null;
 }
 
+/** This host's agents (roster, then ephemeral), then the roster's agents on other hosts (`host` is the roster's name for it). */
 export function listAgents(fleet: Pick<SupervisedFleet, 'roster' | 'host'>): AgentListing[] {
-  return fleet.roster.agents.map((a) => ({
+  return [...fleet.roster.agents, ...(fleet.roster.remoteAgents ?? [])].map((a) => ({
     tenant_id: fleet.roster.tenantId,
-    host: fleet.host.identity.host,
+    host: a.host ?? fleet.host.identity.host,
     agent: a.name,
     origin: a.origin ?? 'roster',
     runtime: a.runtime,

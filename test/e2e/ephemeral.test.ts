@@ -229,6 +229,11 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
         `defaults:\n  working_directory: work\n${hosts}agents:\n${names.map((n) => `  - {name: ${n}, runtime: stub, host: gpu1, working_directory: /tmp}\n`).join('')}`,
       );
     fleet.writeRoster(withRemote(['rem1']));
+    // agent list shows it (it said "no agents: add some to the roster"), as agent roster does.
+    expect((await fleet.mosaic(['agent', 'list'])).stdout).toMatch(/^gpu1\/rem1 +roster +stub /m);
+    expect(await fleet.json<(Listing & { host: string })[]>(['agent', 'list'])).toEqual([
+      expect.objectContaining({ agent: 'rem1', host: 'gpu1', origin: 'roster' }),
+    ]);
     const clash = await fleet.mosaic(['agent', 'new', 'rem1', '--runtime', 'stub']);
     expect(clash.status).toBe(1);
     expect(clash.stderr).toContain('mosaic: a roster agent named "rem1" already exists (on host gpu1)');
@@ -240,7 +245,8 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     fleet.writeRoster(withRemote(['rem1', 'later1']));
     const listed = await fleet.mosaic(['agent', 'list']);
     expect(listed.stderr).toContain('ephemeral agent "later1" is ignored: the roster now has an agent of that name');
-    expect((await fleet.json<Listing[]>(['agent', 'list'])).map((row) => row.agent)).not.toContain('later1');
+    const rows = await fleet.json<(Listing & { host: string })[]>(['agent', 'list']);
+    expect(rows.filter((row) => row.agent === 'later1')).toEqual([expect.objectContaining({ host: 'gpu1', origin: 'roster' })]);
   });
 
   it('a runtime that is not installed is refused before anything is written for the agent (agent new, run, yolo)', async () => {

@@ -60,7 +60,15 @@ export async function list(command: Command): Promise<number> {
     out(
       table(
         ['AGENT', 'ORIGIN', 'RUNTIME', 'CLASS', 'MODE', 'BRANCH', 'WORKING DIRECTORY'],
-        rows.map((r) => [r.agent, r.origin, r.runtime, r.class ?? '-', r.mode, r.branch ?? '-', r.working_directory]),
+        rows.map((r, i) => [
+          i < fleet.roster.agents.length ? r.agent : `${r.host}/${r.agent}`,
+          r.origin,
+          r.runtime,
+          r.class ?? '-',
+          r.mode,
+          r.branch ?? '-',
+          r.working_directory,
+        ]),
       ),
     );
   return 0;
