@@ -125,6 +125,14 @@ describe('many hosts over OpenSSH (real sshd on loopback, one in its own network
     const logs = await mosaic(['agent', 'logs', 'a2', '-n', '200', '--strip-ansi']);
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('lines');
+    // So does show (it said: agent "a2" not in roster … (known: here1)); done and rm answer there too.
+    const shown = await mosaic(['agent', 'show', 'alpha/a2', '--json']);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ agent: 'a2', origin: 'roster', status: { state: 'running' } });
+    const done = await mosaic(['agent', 'done', 'a2']);
+    expect([done.status, done.stderr]).toEqual([1, expect.stringContaining('agent "a2" has no worktree')]);
+    const rm = await mosaic(['agent', 'rm', 'a2']);
+    expect([rm.status, rm.stderr]).toEqual([1, expect.stringMatching(/agent "a2" is in the roster .*, not an ephemeral agent/)]);
 
     // beta's sshd dies: ps answers within the host timeout, alpha and this host still fresh, beta stale.
     await world.host('beta').stop();

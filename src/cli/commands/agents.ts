@@ -3,6 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { agentDone, listAgents, newAgent, NEW_NAME_HINT, removeAgent, showAgent } from '../../fleet/agents.js';
 import { invalidAgentName, invalidWorktreeBranch, WORKTREE_BRANCH_HINT } from '../../roster/ephemeral.js';
 import type { AgentMode } from '../../roster/model.js';
+import { runElsewhere } from '../elsewhere.js';
 import { colour, err, out, printJson, stateColour, table } from '../output.js';
 import { open, options } from './shared.js';
 import { NO_AGENTS } from './status-table.js';
@@ -76,6 +77,9 @@ export async function list(command: Command): Promise<number> {
 
 export async function show(command: Command): Promise<number> {
   const fleet = await open(command, { quietWarnings: Boolean(options(command).json) });
+  // An agent of another host is that host's mosaic's to show (as status, tail, logs); so for done and rm.
+  const there = await runElsewhere(fleet, command);
+  if (there !== undefined) return there;
   const d = await showAgent(fleet, command.args[0]!);
   if (options(command).json) {
     printJson(d);
@@ -108,6 +112,8 @@ export async function show(command: Command): Promise<number> {
 export async function remove(command: Command): Promise<number> {
   const opts = options<{ force?: boolean; keepWorktree?: boolean }>(command);
   const fleet = await open(command);
+  const there = await runElsewhere(fleet, command);
+  if (there !== undefined) return there;
   const result = await removeAgent(fleet, command.args[0]!, { force: opts.force, keepWorktree: opts.keepWorktree });
   if (opts.json) printJson({ tenant_id: fleet.roster.tenantId, host: fleet.host.identity.host, ...result });
   else {
@@ -122,6 +128,8 @@ export async function remove(command: Command): Promise<number> {
 
 export async function done(command: Command): Promise<number> {
   const fleet = await open(command, { quietWarnings: Boolean(options(command).json) });
+  const there = await runElsewhere(fleet, command);
+  if (there !== undefined) return there;
   const report = await agentDone(fleet, command.args[0]!);
   if (options(command).json) {
     printJson({ tenant_id: fleet.roster.tenantId, host: fleet.host.identity.host, ...report });
