@@ -5,7 +5,7 @@ import { CONTRACT_FILES, deployedContractDir, shippedContractDir } from '../laun
 import { resolveFleetPaths } from '../roster/paths.js';
 import { readFileOrUndefined } from '../system/fs.js';
 import { sha256Hex } from '../system/hash.js';
-import { initRoster, notAFile, notUnderADirectory } from './init.js';
+import { cannotWrite, initRoster, notAFile, notUnderADirectory } from './init.js';
 import { PROFILES, type ProfileName } from './profiles.js';
 
 /**
@@ -209,12 +209,7 @@ async function write(host: Host, file: string, text: string, options: Parameters
   try {
     await host.files.writeAtomic(file, text, options);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
-    throw new UserError(`cannot write ${file}: ${code === 'EROFS' ? 'a read-only file system' : 'permission denied'} (${code})`, {
-      hint: `make ${path.dirname(file)} writable for this user, or point MOSAIC_FLEET_HOME (or --roster) elsewhere; then run it again`,
-      cause: error,
-    });
+    throw cannotWrite(file, error) ?? error;
   }
 }
 

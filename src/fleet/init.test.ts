@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,13 @@ function scratch(): string {
 const write = (rosterPath: string, force = false) => initRoster({ profile: 'stub', rosterPath, write: true, force, env: {} });
 
 describe('fleet init --write', () => {
+  // /proc takes no new directory and answers ENOENT: Node's mkdir({recursive: true}) spun a CPU there for ever.
+  it.skipIf(!existsSync('/proc/self'))('a config root that cannot be created (under /proc) is a user error at once', async () => {
+    const file = '/proc/mosaic-test-no-such-dir/fleet/roster.yaml';
+    await expect(write(file)).rejects.toThrow(UserError);
+    await expect(write(file)).rejects.toThrow(`cannot write ${file}: its directory cannot be created there (ENOENT)`);
+  });
+
   it('a roster path that is a directory (or a link to one) is a user error, with or without --force', async () => {
     const dir = scratch();
     const target = path.join(dir, 'rosters');

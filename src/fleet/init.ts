@@ -44,9 +44,30 @@ export async function initRoster(options: {
         hint: 'pass --force to replace it',
       });
     }
-    throw error;
+    throw cannotWrite(options.rosterPath, error) ?? error;
   }
   return { text, written: options.rosterPath };
+}
+
+/**
+ * A file of the config root that this user cannot write (permission, a read-only file system, a directory that
+ * cannot be made where it is, as under /proc): a user error naming the file, not an internal error.
+ */
+export function cannotWrite(file: string, error: unknown): UserError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EROFS'
+      ? 'a read-only file system'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOENT'
+          ? 'its directory cannot be created there'
+          : undefined;
+  if (why === undefined) return undefined;
+  return new UserError(`cannot write ${file}: ${why} (${code})`, {
+    hint: `make ${path.dirname(file)} writable for this user, or point MOSAIC_FLEET_HOME (or --roster) elsewhere; then run it again`,
+    cause: error,
+  });
 }
 
 /** The roster path (or another file mosaic writes) is a directory: say so, not EISDIR as an internal error. */

@@ -1,4 +1,3 @@
-import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InternalError, UserError } from '../core/errors.js';
 import { heartbeatFile } from '../heartbeat/heartbeat.js';
@@ -244,7 +243,7 @@ export async function prepareAgentLaunch(roster: Roster, agent: AgentSpec, launc
 /** A working directory mosaic has to create is private, like everything else it writes. */
 async function makeWorkingDirectory(agent: AgentSpec): Promise<void> {
   try {
-    await makeDirectories(agent.workingDirectory);
+    await ensurePrivateDir(agent.workingDirectory);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // EEXIST, ENOTDIR: a file is where the directory (or one of its parents) should be.
@@ -262,26 +261,6 @@ async function makeWorkingDirectory(agent: AgentSpec): Promise<void> {
       });
     }
     throw error;
-  }
-}
-
-/**
- * mkdir -p, 0700 for what it creates. Not mkdir({recursive: true}): Node's never returns (and spins a CPU)
- * when mkdir answers ENOENT under a parent that exists, as /proc does for /proc/x.
- */
-async function makeDirectories(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { mode: 0o700 });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && (await stat(dir).catch(() => undefined))?.isDirectory()) return;
-    const parent = path.dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw error;
-    await makeDirectories(parent);
-    // Once more, and only once, now that the parent is there.
-    await mkdir(dir, { mode: 0o700 }).catch(async (again: NodeJS.ErrnoException) => {
-      if (again.code !== 'EEXIST' || !(await stat(dir).catch(() => undefined))?.isDirectory()) throw again;
-    });
   }
 }
 

@@ -7,8 +7,30 @@ export const PRIVATE_FILE_MODE = 0o600;
 
 /** mkdir -p with 0700 for every directory we create (existing ones keep their mode). */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await makeDirectories(dir, PRIVATE_DIR_MODE);
 }
+
+/**
+ * mkdir -p with `mode` for what it creates. Not mkdir({recursive: true}): Node's never returns (and spins a
+ * CPU) when mkdir answers ENOENT under a parent that exists, as /proc does for /proc/x.
+ */
+export async function makeDirectories(dir: string, mode: number): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { mode });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await isDirectory(dir))) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeDirectories(parent, mode);
+    // Once more, and only once, now that the parent is there.
+    await fsp.mkdir(dir, { mode }).catch(async (again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST' || !(await isDirectory(dir))) throw again;
+    });
+  }
+}
+
+const isDirectory = async (file: string): Promise<boolean> => (await fsp.stat(file).catch(() => undefined))?.isDirectory() ?? false;
 
 export interface AtomicWriteOptions {
   mode?: number;
