@@ -8,7 +8,7 @@ import { freshRunState, readRunStateSync, removeRunState, writeStartState, type 
 import type { LaunchSpec } from '../launch/spec.js';
 import { launchSpecFile } from '../roster/paths.js';
 import { launchIdentity } from './identity.js';
-import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
+import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, shellQuote, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups, chunkGroups } from './group-batch.js';
@@ -203,7 +203,7 @@ export class DirectSupervisor implements Supervisor {
           agent: agent.name,
           result: 'error',
           error: `agent "${agent.name}" still runs on socket ${other}, where this roster started it (its socket is now ${this.deps.tmux.socket}); a second copy would share its files`,
-          hint: `stop it there first: MOSAIC_TMUX_SOCKET=${other} mosaic${this.deps.paths.stateDir === this.deps.paths.root ? '' : ` --roster ${this.deps.paths.roster}`} fleet stop`,
+          hint: `stop it there first: MOSAIC_TMUX_SOCKET=${other} mosaic${this.deps.paths.stateDir === this.deps.paths.root ? '' : ` --roster ${shellQuote(this.deps.paths.roster)}`} fleet stop`,
         });
     }
     // The server set-up, and the holder (fleet watchdog) if it is missing: it comes back with any
