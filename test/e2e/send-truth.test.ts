@@ -1,25 +1,31 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFleet, eventually, roster } from './harness.js';
+import { createFleet, eventually, roster, type TestFleet } from './harness.js';
 
 interface SendJson {
   status: string;
   detail: string;
 }
 
+/** A started fleet of one stub, `busy`, that works `slowMs` on each message and records what it took in `rec`. */
+async function startBusyStub(slowMs: number): Promise<{ fleet: TestFleet; rec: string }> {
+  const fleet = createFleet();
+  const rec = path.join(fleet.dir, 'rec');
+  mkdirSync(rec);
+  fleet.writeRoster(
+    roster(
+      fleet.socket,
+      `defaults:\n  working_directory: work\nagents:\n  - {name: busy, runtime: stub, args: [--slow-ms, '${slowMs}', --record-dir, ${JSON.stringify(rec)}]}\n`,
+    ),
+  );
+  expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+  return { fleet, rec };
+}
+
 describe('send --verify tells the truth', () => {
   it('a message sent while the agent is busy is queued (then processed once), never a draft', async () => {
-    const fleet = createFleet();
-    const rec = path.join(fleet.dir, 'rec');
-    mkdirSync(rec);
-    fleet.writeRoster(
-      roster(
-        fleet.socket,
-        `defaults:\n  working_directory: work\nagents:\n  - {name: busy, runtime: stub, args: [--slow-ms, '8000', --record-dir, ${JSON.stringify(rec)}]}\n`,
-      ),
-    );
-    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const { fleet, rec } = await startBusyStub(8000);
     const send = (text: string, verify = true) =>
       fleet.mosaic([
         'agent',
@@ -66,16 +72,7 @@ describe('send --verify tells the truth', () => {
   }, 60_000);
 
   it('a message seen queued stays queued while the agent works through the messages before it', async () => {
-    const fleet = createFleet();
-    const rec = path.join(fleet.dir, 'rec');
-    mkdirSync(rec);
-    fleet.writeRoster(
-      roster(
-        fleet.socket,
-        `defaults:\n  working_directory: work\nagents:\n  - {name: busy, runtime: stub, args: [--slow-ms, '1500', --record-dir, ${JSON.stringify(rec)}]}\n`,
-      ),
-    );
-    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    const { fleet, rec } = await startBusyStub(1500);
     expect((await fleet.mosaic(['agent', 'send', 'busy', '--no-preamble', '-m', 'first'])).status).toBe(0);
     // Two more wait in the stub's input behind the first: ours is read fourth, 4.5 s after the first, after
     // this deadline. The first ends while ours is seen queued and the stub goes on to the next one.
