@@ -15,6 +15,7 @@ import {
   type AgentSpec,
   type Roster,
 } from '../roster/model.js';
+import { invalidAgentName } from '../roster/ephemeral.js';
 import { resolveFleetPaths } from '../roster/paths.js';
 import { ensurePrivateDir } from '../system/fs.js';
 
@@ -46,6 +47,9 @@ export async function prepareForeground(host: Host, options: ForegroundOptions):
   }
   const name = options.name ?? `${options.mode}-${options.runtime}`;
   if (!AGENT_NAME_PATTERN.test(name)) throw new UsageError(`invalid name "${name}": use letters, digits, ".", "_" or "-"`);
+  // "." and "..", or a reserved name: the pattern allows them, but the agent's files would not be its own.
+  const invalid = invalidAgentName(name);
+  if (invalid) throw new UsageError(invalid);
   const paths = resolveFleetPaths(host.env, options.roster);
   const roster = await rosterOrDefault(host, paths.roster, options.roster !== undefined);
   const agent: AgentSpec = {

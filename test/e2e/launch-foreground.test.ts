@@ -39,6 +39,7 @@ describe('mosaic yolo|run <runtime>: one runtime in the foreground, launched lik
       [['run', 'stub'], 'unknown runtime "stub"'],
       [['yolo', 'claude', '--name', 'bad name'], 'invalid name "bad name"'],
       [['run', 'pi', '--name', '../x'], 'invalid name "../x"'],
+      [['yolo', 'codex', '--name', '..'], 'agent name ".." cannot be used: it names a directory'],
     ] as const) {
       const result = await fleet.mosaic([...args]);
       expect([args.join(' '), result.status]).toEqual([args.join(' '), 2]);
