@@ -6,6 +6,7 @@ import {
   AGENT_MODES,
   AGENT_NAME_PATTERN,
   BRANCH_PATTERN,
+  namesADirectory,
   RESERVED_AGENT_NAMES,
   defaultWorktreeBranch,
   sessionNameFor,
@@ -119,7 +120,7 @@ export async function withEphemeralAgents(roster: Roster, stateDir: string): Pro
 export function invalidAgentName(name: string): string | undefined {
   if (!AGENT_NAME_PATTERN.test(name)) return `agent name "${name}" must match ${AGENT_NAME_PATTERN.source}`;
   // Names of directories: <name>.json, pending/<name>/ and the like would point outside the agent's own files.
-  if (name === '.' || name === '..') return `agent name "${name}" cannot be used: it names a directory`;
+  if (namesADirectory(name)) return `agent name "${name}" cannot be used: it names a directory`;
   if (RESERVED_AGENT_NAMES.has(name)) return `agent name "${name}" is reserved (logs/${name}.log is the fleet's own log)`;
   return undefined;
 }

@@ -17,6 +17,7 @@ import {
   DEFAULT_RESTART_POLICY,
   defaultFleetMaxCrashes,
   defaultWorktreeBranch,
+  namesADirectory,
   RESERVED_AGENT_NAMES,
   DEFAULT_SOCKET,
   DEFAULT_WORKING_DIRECTORY,
@@ -366,7 +367,7 @@ function normalise(
       issues.push({ ...locate([...where, 'name']), message: `duplicate agent name "${name}" (first defined on line ${previous})` });
     }
     if (previous === undefined) byName.set(name, line);
-    if (name === '.' || name === '..') {
+    if (namesADirectory(name)) {
       // The name is a path component of the agent's files (agents/<name>/, pending/<name>/, worktrees/<name>).
       issues.push({
         ...locate([...where, 'name']),

@@ -155,6 +155,9 @@ export const defaultFleetMaxCrashes = (agents: number): number => Math.max(DEFAU
 /** Names whose per-agent files would collide with the fleet's own (logs/supervisor.log). */
 export const RESERVED_AGENT_NAMES: ReadonlySet<string> = new Set(['supervisor']);
 
+/** `.` and `..` match the name pattern but name directories: agents/<name>/, pending/<name>/ would not be the agent's own. */
+export const namesADirectory = (name: string): boolean => name === '.' || name === '..';
+
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** A branch name mosaic accepts for a worktree (a safe subset of git's rules). */
