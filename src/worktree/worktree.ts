@@ -134,6 +134,10 @@ async function find(deps: WorktreeDeps, repo: string, target: string): Promise<F
 }
 
 /** In words, for a refusal: what is at `target`. */
+/** Why the record's path is not the worktree of its branch: gone, or something else is there. */
+const notItsWorktree = (found: Found, target: string, repo: string, branch: string): string =>
+  found.kind === 'missing' ? describe(found, target, repo) : `${describe(found, target, repo)}, not the worktree of branch ${branch}`;
+
 function describe(found: Found, target: string, repo: string): string {
   switch (found.kind) {
     case 'missing':
@@ -422,7 +426,7 @@ export async function removeWorktree(deps: WorktreeDeps, record: WorktreeRecord)
       }
     }
   } else if (found.kind !== 'worktree' || found.listed.branch !== record.branch) {
-    return { removed: false, branchDeleted: false, kept: `${describe(found, target, repo)}, not the worktree of branch ${record.branch}` };
+    return { removed: false, branchDeleted: false, kept: notItsWorktree(found, target, repo, record.branch) };
   } else {
     const why = whyKept(branchGoesWithWorktree(record) ? state : { ...state, unpushed: [] }, record.branch);
     if (why) return { removed: false, branchDeleted: false, kept: why };
@@ -493,11 +497,7 @@ export async function doneReport(deps: WorktreeDeps, record: WorktreeRecord): Pr
     dirty = await statusLines(deps, record.path);
   } else {
     // Only the branch can be read: whatever was not committed is not known, so the tree is not reported clean.
-    const target = path.resolve(record.path);
-    problem =
-      found.kind === 'missing'
-        ? `${target} does not exist`
-        : `${describe(found, target, repo)}, not the worktree of branch ${record.branch}`;
+    problem = notItsWorktree(found, path.resolve(record.path), repo, record.branch);
     if (tip) for (const file of splitZ((await git(deps, ['-C', repo, ...diffArgs, record.base, tip, '--'])).stdout)) files.add(file);
   }
   return {
