@@ -25,7 +25,7 @@ import { TARGETS, machine, nodeStartCost, resultRecord } from './lib.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORK = path.resolve(here, '..');
 const ORDER = ['ps', 'peers', 'start', 'scale', 'send', 'systemd', 'serve', 'hosts'];
-const NOT_BENCHES = new Set(['run', 'lib', 'report', 'compare-builds', 'ps-floor']); // ps-floor is bench/ps.mjs's baseline program
+const NOT_BENCHES = new Set(['run', 'lib', 'report', 'compare-builds', 'ps-floor', 'send-floor']); // the floors' programs (ps, send)
 const available = readdirSync(here)
   .filter((name) => name.endsWith('.mjs'))
   .map((name) => name.replace(/\.mjs$/, ''))

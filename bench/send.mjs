@@ -1,7 +1,8 @@
 // bench/send: whole-process `mosaic agent send --verify` to an accepting stub agent vs an
 // upstream-style send (a shell script: tmux load-buffer + paste-buffer, fixed 0.5 s sleep,
 // Enter, fixed 1.2 s sleep, capture-pane), in the same run, printed as medians and a ratio;
-// then 50 parallel sends to 50 agents (time until all are accepted).
+// then 50 parallel sends to 50 agents (time until all are accepted). The floor of both is
+// bench/send-floor.mjs, the least verified send a Node program can make here, run beside them.
 // Run: npm run build && node bench/send.mjs   (BENCH_ROUNDS=n, BENCH_AGENTS=n to change sizes)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,9 @@ import { emitResult, timed } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
+/** The build's tmux client protocol, for bench/send-floor.mjs (the least verified send in Node). */
+const WIRE = path.join(path.dirname(CLI), '..', 'tmux', 'wire.js');
+const floorArgv = (w, agent, text) => [process.execPath, path.join(ROOT, 'bench', 'send-floor.mjs'), WIRE, w.socket, `=${agent}:0.0`, text];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
 
@@ -92,7 +96,7 @@ async function single() {
   const script = path.join(w.dir, 'upstream-send.sh');
   writeFileSync(script, UPSTREAM);
 
-  const baseline = { node: [], version: [], refused: [], mosaic: [], delivery: [], upstream: [] };
+  const baseline = { node: [], version: [], refused: [], mosaic: [], delivery: [], upstream: [], floor: [] };
   const check = (what, r) => {
     if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stdout}${r.stderr}`);
   };
@@ -111,6 +115,9 @@ async function single() {
     const u = await timed(['sh', script, w.socket, '=s0:0.0', `upstream message ${i}`], w.env);
     check('upstream send', u);
     baseline.upstream.push(u.ms);
+    const f = await timed(floorArgv(w, 's0', `floor message ${i}`), w.env);
+    check('send floor', f);
+    baseline.floor.push(f.ms);
     baseline.node.push((await timed([process.execPath, '-e', '0'], w.env)).ms);
     baseline.version.push((await timed([process.execPath, CLI, '--version'], w.env)).ms);
     // Refused before the roster is read: node + CLI + the send modules, no tmux.
@@ -148,14 +155,17 @@ async function parallel() {
   if (accepted !== AGENTS) throw new Error(`broadcast: ${accepted}/${AGENTS} accepted`);
 
   // What separate processes cost here before any send work: the same number of bare CLI starts, and of bare
-  // node starts (the floor: any Node program started 50 times at once pays it).
+  // node starts (any Node program started 50 times at once pays it).
   const versions = (await atOnce(() => [process.execPath, CLI, '--version'])).ms;
-  const floor = (await atOnce(() => [process.execPath, '-e', '0'])).ms;
+  const bareNode = (await atOnce(() => [process.execPath, '-e', '0'])).ms;
+  // The floor: the least verified send in Node (bench/send-floor.mjs), one process per agent, all at once.
+  const { results: floorRuns, ms: floor } = await atOnce((n) => floorArgv(w, n, `floor to ${n}`));
+  if (floorRuns.some((r) => r.status !== 0)) throw new Error(`send floor failed: ${floorRuns.find((r) => r.status !== 0).stderr}`);
 
   const { results: upstream, ms: upstreamMs } = await atOnce((n) => ['sh', script, w.socket, `=${n}:0.0`, `upstream parallel ${n}`]);
   if (upstream.some((r) => r.status !== 0)) throw new Error('upstream-style parallel send failed');
   const delivery = median(runs.map((r) => JSON.parse(r.stdout).duration_ms));
-  return { processes, broadcast: b.ms, upstream: upstreamMs, delivery, versions, floor };
+  return { processes, broadcast: b.ms, upstream: upstreamMs, delivery, versions, bareNode, floor };
 }
 
 try {
@@ -169,6 +179,9 @@ try {
   );
   console.log('  where the time goes (medians):');
   console.log(`    node -e 0                   ${ms(s.node).padStart(8)}   bare node startup`);
+  console.log(
+    `    bench/send-floor.mjs        ${ms(s.floor).padStart(8)}   the least verified send in Node (tmux's protocol, no checks): the floor`,
+  );
   console.log(`    mosaic --version            ${ms(s.version).padStart(8)}   CLI entry, no program loaded`);
   console.log(
     `    send refused (empty body)   ${ms(s.refused).padStart(8)}   + the send modules (a plain line skips commander: decision 026)`,
@@ -183,8 +196,8 @@ try {
     baseline: s.upstream,
     baseline_label: 'upstream-style script',
     ratio_of: 'upstream/mosaic',
-    floor: s.node,
-    floor_label: 'bare node -e 0',
+    floor: s.floor,
+    floor_label: 'bench/send-floor.mjs',
   });
   const p = await parallel();
   console.log(`\n${AGENTS} sends to ${AGENTS} agents at once (time until all accepted):`);
@@ -192,7 +205,12 @@ try {
     `  ${AGENTS} mosaic send processes     ${ms(p.processes).padStart(8)}   (target <= 2000 ms; median delivery inside a process ${ms(p.delivery)})`,
   );
   console.log(`  ${AGENTS} bare \`mosaic --version\`   ${ms(p.versions).padStart(8)}   ${AGENTS} CLI starts, no program loaded`);
-  console.log(`  ${AGENTS} bare \`node -e 0\`         ${ms(p.floor).padStart(8)}   the floor for ${AGENTS} separate node processes here`);
+  console.log(
+    `  ${AGENTS} bare \`node -e 0\`         ${ms(p.bareNode).padStart(8)}   ${AGENTS} separate node processes here, doing nothing`,
+  );
+  console.log(
+    `  ${AGENTS} bench/send-floor.mjs     ${ms(p.floor).padStart(8)}   the least verified send in Node, ${AGENTS} at once: the floor`,
+  );
   console.log(`  one mosaic broadcast --all    ${ms(p.broadcast).padStart(8)}   (target <= 2000 ms)`);
   console.log(
     `  ${AGENTS} upstream-style scripts    ${ms(p.upstream).padStart(8)}   ratio ${(p.upstream / p.processes).toFixed(1)}x (processes), ${(p.upstream / p.broadcast).toFixed(1)}x (broadcast)`,
@@ -204,7 +222,7 @@ try {
     baseline_label: `${AGENTS} upstream-style scripts`,
     ratio_of: 'upstream/mosaic',
     floor: p.floor,
-    floor_label: `${AGENTS} bare node -e 0 at once`,
+    floor_label: `${AGENTS} bench/send-floor.mjs at once`,
   });
   emitResult({
     figure: `agent broadcast --all --verify, ${AGENTS} agents`,
