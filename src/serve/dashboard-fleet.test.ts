@@ -21,13 +21,13 @@ const fleet = new DashboardFleet(async () => ({ roster }) as unknown as FleetCon
 describe('DashboardFleet: an agent another host runs', () => {
   it('is 404 saying where it runs (it was "no agent in roster"), by plain or host/ name', async () => {
     for (const name of ['far1', 'gpu1/far1']) {
-      await expect(fleet.sessionOf(name)).rejects.toMatchObject({
+      await expect(fleet.paneOf(name)).rejects.toMatchObject({
         status: 404,
         message: 'agent "far1" runs on host "gpu1": this dashboard serves this machine\'s agents only',
         hint: 'run `mosaic fleet serve` on gpu1, or `mosaic agent send gpu1/far1` from here',
       });
     }
-    await expect(fleet.sessionOf('nobody')).rejects.toMatchObject({ status: 404, message: 'no agent "nobody" in roster /r/roster.yaml' });
-    expect(await fleet.sessionOf('here1')).toBe('here1');
+    await expect(fleet.paneOf('nobody')).rejects.toMatchObject({ status: 404, message: 'no agent "nobody" in roster /r/roster.yaml' });
+    expect(await fleet.paneOf('here1')).toEqual({ session: 'here1', agent: 'here1' });
   });
 });

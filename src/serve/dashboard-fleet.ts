@@ -7,6 +7,7 @@ import { recordTasksTaken } from '../messaging/tasks.js';
 import { exactSession } from '../tmux/client.js';
 import type { FleetSnapshot } from './fleet-feed.js';
 import { HttpError } from './http.js';
+import type { AgentPane } from './pane-screens.js';
 
 /**
  * What the dashboard does to the fleet, each through the same service the CLI verb uses, on the
@@ -39,9 +40,10 @@ export class DashboardFleet {
     return { tenant_id: view.roster.tenantId, host: view.host.identity.host, socket: view.tmux.socket, supervisor: view.roster.supervisor };
   }
 
-  /** The tmux session of a roster agent; 404 for a name the roster does not have. */
-  async sessionOf(name: string): Promise<string> {
-    return (await this.agent(name)).session;
+  /** A roster agent's pane to watch (its session and its own name); 404 for a name the roster does not have. */
+  async paneOf(name: string): Promise<AgentPane> {
+    const agent = await this.agent(name);
+    return { session: agent.session, agent: agent.name };
   }
 
   /** Like `agent send <name> --json` (reset_between_tasks included); the source says it came from the web. */

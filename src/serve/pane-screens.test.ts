@@ -12,15 +12,19 @@ describe('renderFrame', () => {
   });
 });
 
+/** Agent a's pane: session a, made by mosaic for agent a. */
+const A = { session: 'a', agent: 'a' };
+
 /** A fake pane behind the control client: its size, text and whether it is alive. */
 function fakePane() {
-  const pane = { text: ['hello'], alive: true, dead: false, reads: 0 };
+  const pane = { text: ['hello'], alive: true, dead: false, mark: 'a', reads: 0, captures: 0 };
   const run = async (args: readonly string[]): Promise<ControlReply> => {
     if (!pane.alive) return { ok: false, lines: ["can't find session: a"] };
     if (args[0] === 'display-message') {
       pane.reads += 1;
-      return { ok: true, lines: [`80 2 0 0 1 ${pane.dead ? '1 9' : '0 '}`] };
+      return { ok: true, lines: [`80 2 0 0 1 ${pane.dead ? '1 9' : '0 '} ${pane.mark}`] };
     }
+    pane.captures += 1;
     return { ok: true, lines: [...pane.text] };
   };
   return { pane, run };
@@ -40,9 +44,9 @@ describe('PaneScreens', () => {
     const screens = new PaneScreens(run, 5);
     const first: ScreenEvent[] = [];
     const second: ScreenEvent[] = [];
-    const stopFirst = screens.watch('a', (event) => first.push(event));
+    const stopFirst = screens.watch(A, (event) => first.push(event));
     await until(() => first.length === 1);
-    const stopSecond = screens.watch('a', (event) => second.push(event));
+    const stopSecond = screens.watch(A, (event) => second.push(event));
     expect(second).toEqual(first); // a late page gets the current frame at once
     expect(screens.watchedPanes).toBe(1);
     const readsBefore = pane.reads;
@@ -64,7 +68,7 @@ describe('PaneScreens', () => {
     const { pane, run } = fakePane();
     const screens = new PaneScreens(run, 5);
     const events: ScreenEvent[] = [];
-    screens.watch('a', (event) => events.push(event));
+    screens.watch(A, (event) => events.push(event));
     await until(() => events.length === 1);
     pane.dead = true;
     await until(() => events.length === 2);
@@ -72,9 +76,35 @@ describe('PaneScreens', () => {
     expect(screens.watchedPanes).toBe(0);
     pane.alive = false;
     const later: ScreenEvent[] = [];
-    screens.watch('a', (event) => later.push(event));
+    screens.watch(A, (event) => later.push(event));
     await until(() => later.length === 1);
     expect(later[0]).toMatchObject({ type: 'gone', reason: expect.stringMatching(/not running.*can't find session/) });
+    screens.close();
+  });
+
+  it("never shows, nor even captures, a session of the agent's name that mosaic did not make for it", async () => {
+    for (const mark of ['', 'b', 'a b']) {
+      const { pane, run } = fakePane();
+      pane.mark = mark;
+      const screens = new PaneScreens(run, 5);
+      const events: ScreenEvent[] = [];
+      screens.watch(A, (event) => events.push(event));
+      await until(() => events.length === 1);
+      expect(events[0]).toEqual({ type: 'gone', reason: 'session "a" was not made by mosaic for agent "a"; it is not shown' });
+      expect(pane.captures).toBe(0);
+      expect(screens.watchedPanes).toBe(0);
+    }
+    // The same session watched as another agent's (the roster changed) is a watch of its own.
+    const { run } = fakePane();
+    const screens = new PaneScreens(run, 5);
+    const asA: ScreenEvent[] = [];
+    const asB: ScreenEvent[] = [];
+    screens.watch(A, (event) => asA.push(event));
+    screens.watch({ session: 'a', agent: 'b' }, (event) => asB.push(event));
+    await until(() => asA.length === 1 && asB.length === 1);
+    expect(asA[0]!.type).toBe('screen');
+    expect(asB[0]!.type).toBe('gone');
+    expect(screens.watchedPanes).toBe(1);
     screens.close();
   });
 
@@ -90,12 +120,12 @@ describe('PaneScreens', () => {
     };
     const screens = new PaneScreens(flaky, 5);
     const events: ScreenEvent[] = [];
-    screens.watch('a', (event) => events.push(event));
+    screens.watch(A, (event) => events.push(event));
     await until(() => events.length === 1);
     expect(events[0]!.type).toBe('screen');
     const down = new PaneScreens(async () => Promise.reject(new Error('no tmux session to attach the control client to')), 5);
     const gone: ScreenEvent[] = [];
-    down.watch('a', (event) => gone.push(event));
+    down.watch(A, (event) => gone.push(event));
     await until(() => gone.length === 1);
     expect(gone[0]).toEqual({ type: 'gone', reason: 'cannot read the pane: no tmux session to attach the control client to' });
     screens.close();

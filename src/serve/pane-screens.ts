@@ -9,7 +9,14 @@ export type ScreenListener = (event: ScreenEvent) => void;
 /** How often a watched pane is read while at least one page watches it. */
 export const SCREEN_POLL_MS = 150;
 
-const PANE_FORMAT = '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag} #{pane_dead} #{pane_dead_status}';
+// The session's mosaic mark goes last: a session someone else made may carry any text there, spaces included.
+const PANE_FORMAT = '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag} #{pane_dead} #{pane_dead_status} #{@mosaic_agent}';
+
+/** An agent's pane to watch: its session, and the agent mosaic made that session for. */
+export interface AgentPane {
+  session: string;
+  agent: string;
+}
 
 /**
  * A whole frame for a terminal of exactly the pane's size: cursor hidden, home, each line drawn
@@ -24,8 +31,11 @@ export function renderFrame(
   return `\u001b[?25l\u001b[H${rows.join('\r\n')}${cursor}`;
 }
 
-interface Watch {
-  session: string;
+/** Watches are shared per session and agent: a roster that gave the session to another agent gets a watch of its own. */
+const watchKey = (pane: AgentPane): string => `${pane.session}\0${pane.agent}`;
+
+interface Watch extends AgentPane {
+  key: string;
   listeners: Set<ScreenListener>;
   last: ScreenEvent | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -47,12 +57,16 @@ export class PaneScreens {
     private readonly pollMs = SCREEN_POLL_MS,
   ) {}
 
-  /** Start sending `session`'s screen to `listener`; returns the function that stops it. */
-  watch(session: string, listener: ScreenListener): () => void {
-    let watch = this.watches.get(session);
+  /**
+   * Start sending the agent's screen to `listener`; returns the function that stops it. A session of that name
+   * that mosaic did not make for the agent (its `@mosaic_agent` mark) is never shown: the page is told it is gone.
+   */
+  watch(pane: AgentPane, listener: ScreenListener): () => void {
+    const key = watchKey(pane);
+    let watch = this.watches.get(key);
     if (!watch) {
-      watch = { session, listeners: new Set(), last: undefined, timer: undefined, failures: 0 };
-      this.watches.set(session, watch);
+      watch = { ...pane, key, listeners: new Set(), last: undefined, timer: undefined, failures: 0 };
+      this.watches.set(key, watch);
       void this.tick(watch);
     } else if (watch.last) {
       listener(watch.last);
@@ -76,13 +90,13 @@ export class PaneScreens {
 
   private forget(watch: Watch): void {
     clearTimeout(watch.timer);
-    if (this.watches.get(watch.session) === watch) this.watches.delete(watch.session);
+    if (this.watches.get(watch.key) === watch) this.watches.delete(watch.key);
   }
 
   private async tick(watch: Watch): Promise<void> {
     let event: ScreenEvent | undefined;
     try {
-      event = await this.read(watch.session);
+      event = await this.read(watch);
       watch.failures = 0;
     } catch (error) {
       // The control client dropped (the session it was attached to ended): it reconnects on the
@@ -92,7 +106,7 @@ export class PaneScreens {
         event = { type: 'gone', reason: `cannot read the pane: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
-    if (this.watches.get(watch.session) !== watch) return; // nobody watches any more
+    if (this.watches.get(watch.key) !== watch) return; // nobody watches any more
     if (event === undefined) {
       watch.timer = setTimeout(() => void this.tick(watch), this.pollMs);
       return;
@@ -110,15 +124,17 @@ export class PaneScreens {
     watch.timer = setTimeout(() => void this.tick(watch), this.pollMs);
   }
 
-  private async read(session: string): Promise<ScreenEvent> {
+  private async read({ session, agent }: AgentPane): Promise<ScreenEvent> {
     const target = exactPane(session);
-    const [pane, screen] = await Promise.all([
-      this.run(['display-message', '-p', '-t', target, PANE_FORMAT]),
-      this.run(['capture-pane', '-p', '-e', '-t', target]),
-    ]);
+    const pane = await this.run(['display-message', '-p', '-t', target, PANE_FORMAT]);
     if (!pane.ok) return { type: 'gone', reason: `the agent is not running (${pane.lines.join(' ') || 'no pane'})` };
-    const [cols, rows, cursorX, cursorY, cursorFlag, dead, deadStatus] = (pane.lines[0] ?? '').split(' ');
+    const [cols, rows, cursorX, cursorY, cursorFlag, dead, deadStatus, ...mark] = (pane.lines[0] ?? '').split(' ');
+    if (mark.join(' ') !== agent) {
+      return { type: 'gone', reason: `session "${session}" was not made by mosaic for agent "${agent}"; it is not shown` };
+    }
     if (dead === '1') return { type: 'gone', reason: `the agent's pane is dead${deadStatus ? ` (exit status ${deadStatus})` : ''}` };
+    // Read only once the session is known to be the agent's: a pane someone else made is not even captured.
+    const screen = await this.run(['capture-pane', '-p', '-e', '-t', target]);
     if (!screen.ok) return { type: 'gone', reason: `cannot read the pane: ${screen.lines.join(' ')}` };
     const size = { cols: Number(cols), rows: Number(rows) };
     const data = renderFrame(screen.lines, {

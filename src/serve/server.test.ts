@@ -35,9 +35,9 @@ function fakeFleet() {
     records: async () => read(() => snapshot().records),
     pending: async () => read(() => []),
     info: async () => read(() => ({ tenant_id: 't', host: 'h', socket: 's', supervisor: 'builtin' })),
-    sessionOf: async (name: string) => {
+    paneOf: async (name: string) => {
       if (name !== 'secret-agent-name') throw new HttpError(404, `no agent "${name}"`);
-      return name;
+      return { session: name, agent: name };
     },
     send: async (name: string, message: string, verify: boolean) => {
       if (name !== 'secret-agent-name') throw new HttpError(404, `no agent "${name}"`);

@@ -9,7 +9,7 @@ import { TmuxControlClient } from './control-client.js';
 import type { DashboardFleet } from './dashboard-fleet.js';
 import { FleetFeed, type FeedEvent } from './fleet-feed.js';
 import { HttpError, optionalString, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from './http.js';
-import { PaneScreens, type ScreenEvent } from './pane-screens.js';
+import { type AgentPane, PaneScreens, type ScreenEvent } from './pane-screens.js';
 import { sameToken } from './token.js';
 
 export interface ServeSettings {
@@ -199,9 +199,9 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
 
   const terminal = async (socket: WebSocket, name: string): Promise<void> => {
     const send = (event: ScreenEvent): void => socket.send(JSON.stringify(event));
-    let session: string;
+    let pane: AgentPane;
     try {
-      session = await fleet.sessionOf(name);
+      pane = await fleet.paneOf(name);
     } catch (error) {
       send({ type: 'gone', reason: error instanceof Error ? error.message : String(error) });
       socket.close(4004, 'unknown agent');
@@ -209,7 +209,7 @@ export async function startServer(settings: ServeSettings): Promise<RunningServe
     }
     if (socket.readyState !== socket.OPEN) return;
     // Read-only: what the page sends is never read, so keystrokes can never reach the pane.
-    const stop = screens.watch(session, (event) => {
+    const stop = screens.watch(pane, (event) => {
       send(event);
       if (event.type === 'gone') socket.close(4001, 'agent not running');
     });
