@@ -104,7 +104,7 @@ name. It works without a roster: if yours was deleted, replaced or no longer par
     )
     .addOption(json())
     .option('--watch', 'redraw in place every --interval seconds until Ctrl-C (with --json: one JSON array per line)')
-    .option('--interval <seconds>', 'seconds between redraws with --watch', '2')
+    .option('--interval <seconds>', 'seconds between redraws with --watch (default: 2)')
     .option('--attention', 'agents that need you first: permission, question, error, limit, done (the NEEDS column)')
     .addHelpText(
       'after',

@@ -348,5 +348,10 @@ process.stdout.write('fake pi ready\\n');
     const bad = await fleet.mosaic(['fleet', 'ps', '--watch', '--interval', '0']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--interval must be a number of seconds/);
+    // Without --watch nothing repeats: an --interval there is refused, not ignored.
+    const alone = await fleet.mosaic(['fleet', 'ps', '--interval', '1']);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toMatch(/--interval goes with --watch/);
+    expect(alone.stdout).toBe('');
   });
 });

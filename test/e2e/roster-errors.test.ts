@@ -224,6 +224,13 @@ describe('fleet init', () => {
     expect(refused.stderr).toMatch(/--force/);
     expect(readFileSync(rosterPath, 'utf8')).toBe(mine);
 
+    // --force alone would print and write nothing: refused, so nobody takes the printout for a replaced roster.
+    const forceAlone = await init(['--profile', 'minimal', '--force']);
+    expect(forceAlone.status).toBe(2);
+    expect(forceAlone.stderr).toMatch(/--force goes with --write/);
+    expect(forceAlone.stdout).toBe('');
+    expect(readFileSync(rosterPath, 'utf8')).toBe(mine);
+
     const forced = await init(['--profile', 'minimal', '--write', '--force']);
     expect(forced.status).toBe(0);
     expect(readFileSync(rosterPath, 'utf8')).toMatch(/canary-pi/);

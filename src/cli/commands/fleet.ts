@@ -16,6 +16,8 @@ import { statusTable } from './status-table.js';
 
 export async function init(command: Command): Promise<number> {
   const opts = options<{ profile: string; write?: boolean; force?: boolean }>(command);
+  // --force replaces the roster file; without --write nothing is written, so it would be silently ignored.
+  if (opts.force && !opts.write) throw new UsageError('--force goes with --write (it replaces an existing roster file)');
   const paths = resolveFleetPaths(process.env, opts.roster);
   const { initRoster } = await import('../../fleet/init.js'); // the YAML parser: only this verb needs it
   const result = await initRoster({

@@ -61,6 +61,9 @@ export function psText(report: PsReport): string {
   return lines.join('\n');
 }
 
+/** Seconds between `fleet ps --watch` redraws when --interval is not given. */
+const DEFAULT_PS_INTERVAL = '2';
+
 /** `fleet ps --interval`: plain decimal seconds (2, 0.5); Number() alone took 0x10, 1e1 and ' 3'. */
 export function parseInterval(value: string): number {
   const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
@@ -95,8 +98,10 @@ function byAttention(report: PsReport): PsReport {
 export const PARTIAL_EXIT = 3;
 
 export async function ps(command: Command): Promise<number> {
-  const opts = options<{ watch?: boolean; interval: string; attention?: boolean }>(command);
-  const intervalMs = parseInterval(opts.interval) * 1000;
+  const opts = options<{ watch?: boolean; interval?: string; attention?: boolean }>(command);
+  // Without --watch there is nothing to repeat: an --interval there was meant for a watch the user did not ask for.
+  if (opts.interval !== undefined && !opts.watch) throw new UsageError('--interval goes with --watch (fleet ps --watch --interval 1)');
+  const intervalMs = parseInterval(opts.interval ?? DEFAULT_PS_INTERVAL) * 1000;
   const view = await openView(command);
   let unreachable: { host: string; reason: string }[] = [];
   const fleetPs = async (v: FleetContext): Promise<PsReport> => {
