@@ -4,7 +4,7 @@ import type * as Commander from 'commander';
 import { yoloExpansion } from '../launch/profiles.js';
 import { packageVersion } from '../system/package.js';
 import { reportError } from './output.js';
-import { runVerb, type VerbTarget } from './run-verb.js';
+import { runVerb, type VerbModule, type VerbTarget } from './run-verb.js';
 import { describeProgram, type VerbSpec } from './verb-spec.js';
 
 // commander is CommonJS: through require it loads 2–4 ms faster than through import, which scans
@@ -15,7 +15,7 @@ type Option = Commander.Option;
 
 /** Each action's module is imported only when that verb runs, so help and --version stay fast. */
 const handlerTargets = new WeakMap<object, VerbTarget>();
-const lazy = (module: string, name: string) => {
+const lazy = (module: VerbModule, name: string) => {
   const handler = async (...args: unknown[]): Promise<void> => runVerb({ module, name }, args[args.length - 1] as Command);
   handlerTargets.set(handler, { module, name });
   return handler;
@@ -33,10 +33,10 @@ class MosaicCommand extends Command {
   }
 }
 
-const fleet = (name: string) => lazy('./commands/fleet.js', name);
-const agent = (name: string) => lazy('./commands/agent.js', name);
-const observe = (name: string) => lazy('./commands/observe.js', name);
-const approvals = (name: string) => lazy('./commands/approvals.js', name);
+const fleet = (name: string) => lazy('fleet', name);
+const agent = (name: string) => lazy('agent', name);
+const observe = (name: string) => lazy('observe', name);
+const approvals = (name: string) => lazy('approvals', name);
 const json = (): Option => new Option('--json', 'print machine-readable JSON (always includes tenant_id and host)');
 
 export function buildProgram(): Command {
@@ -128,7 +128,7 @@ Example:
   mosaic fleet events -f --agent coder0 --type crash,restart,failed
   mosaic fleet events --json --type send | jq 'select(.verdict != "accepted")'`,
     )
-    .action(lazy('./commands/events.js', 'events'));
+    .action(lazy('events', 'events'));
   fleetCmd
     .command('pending')
     .description('open permission requests of every agent (oldest first): agent, id, tool, what it wants to do, age')
@@ -154,7 +154,7 @@ Example:
   mosaic fleet serve --port 0 --read-only
   curl -H "Authorization: Bearer $(cat ~/.config/mosaic/fleet/serve.token)" http://127.0.0.1:7420/api/fleet`,
     )
-    .action(lazy('./commands/serve.js', 'serve'));
+    .action(lazy('serve', 'serve'));
   fleetCmd
     .command('verify')
     .description('check that every agent has exactly its session, no stray sessions, and the server is ours; exit 1 on problems')
@@ -164,7 +164,7 @@ Example:
     )
     .addOption(json())
     .action(fleet('verify'));
-  const systemd = (name: string) => lazy('./commands/systemd.js', name);
+  const systemd = (name: string) => lazy('systemd', name);
   fleetCmd
     .command('install-systemd')
     .description('write the holder unit and agent template for systemd --user (plus per-agent env files), daemon-reload')
@@ -197,7 +197,7 @@ Example:
 
   const agentCmd = program.command('agent').description('one agent: roster entry, status, screen, reset');
   agentCmd.command('roster').description('list the agents of the roster').addOption(json()).action(agent('roster'));
-  const agents = (name: string) => lazy('./commands/agents.js', name);
+  const agents = (name: string) => lazy('agents', name);
   agentCmd
     .command('new')
     .description('create and start an agent that is not in the roster file (ephemeral), optionally in its own git worktree')
@@ -337,7 +337,7 @@ Example:
   mosaic agent send coder0 --verify -m 'run the tests in pkg/api'
   git diff | mosaic agent send reviewer0 --verify --source-label ci`,
     )
-    .action(lazy('./commands/send.js', 'send'));
+    .action(lazy('send', 'send'));
   messageOptions(
     agentCmd
       .command('broadcast')
@@ -345,9 +345,9 @@ Example:
       .argument('[agents...]', 'agent names (or use --all / --class)')
       .option('--all', 'every agent in the roster')
       .option('--class <class>', 'the agents of this class'),
-  ).action(lazy('./commands/send.js', 'broadcast'));
+  ).action(lazy('send', 'broadcast'));
 
-  const tenant = (name: string) => lazy('./commands/tenant.js', name);
+  const tenant = (name: string) => lazy('tenant', name);
   const tenantCmd = program.command('tenant').description('tenants: Linux users with their own mosaic home, socket and systemd --user');
   tenantCmd
     .command('add')
@@ -379,7 +379,7 @@ Example:
       .option('--name <name>', 'names the private config and session (default: <yolo|safe>-<runtime>)')
       .option('--resume', "continue this name's previous conversation instead of starting a new one")
       .addHelpText('after', () => `\nArguments after a lone "--" go to the runtime as they are.\n`)
-      .action(lazy('./commands/foreground.js', name));
+      .action(lazy('foreground', name));
   foregroundCommand(
     'yolo',
     'run one runtime unattended in this terminal, with the flags, config and hooks of a yolo fleet agent',
@@ -395,32 +395,32 @@ Example:
     .option('--slow-ms <ms>', 'stay busy this long before acknowledging')
     .option('--interval <seconds>', 'heartbeat interval: a positive number of seconds (15, 0.5)')
     .option('--record-dir <dir>', 'also write each received message body to <dir>/<seq>.msg')
-    .action(lazy('./commands/stub-agent.js', 'stubAgent'));
+    .action(lazy('stub-agent', 'stubAgent'));
 
   program
     .command('doctor')
     .description('check tmux, each runtime (installed, version), and each agent (hook installed, credentials); exit 1 with what to fix')
     .addOption(json())
-    .action(lazy('./commands/doctor.js', 'doctor'));
+    .action(lazy('doctor', 'doctor'));
 
   program
     .command('demo')
     .description('start a 3-agent stub fleet on a private socket, show it, restart one agent, show it again')
     .option('--stop', 'stop the demo fleet instead')
-    .action(lazy('./commands/demo.js', 'demo'));
+    .action(lazy('demo', 'demo'));
 
   program
     .command('_systemd', { hidden: true })
     .description('internal: the steps the generated systemd units run')
     .argument('<step>', 'holder-check | holder-ready')
-    .action(lazy('./commands/unit-steps.js', 'step'));
+    .action(lazy('unit-steps', 'step'));
 
   program
     .command('_needs-you', { hidden: true })
     .description("internal: the fleet's needs-you process (notifications, on_limit), kept running by the watchdog")
     .requiredOption('--socket <name>', "the fleet's tmux socket")
     .option('--tick-ms <ms>', 'milliseconds between readings of the fleet')
-    .action(lazy('./commands/needs-you.js', 'needsYou'));
+    .action(lazy('needs-you', 'needsYou'));
 
   program
     .command('_supervise', { hidden: true })
@@ -435,7 +435,7 @@ Example:
     .option('--dead-time <seconds>')
     .option('--watchdog')
     .option('--pane <id>')
-    .action(lazy('./commands/supervise.js', 'supervise'));
+    .action(lazy('supervise', 'supervise'));
 
   for (const command of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride();
@@ -448,14 +448,14 @@ Example:
     )
     .argument('[host...]', 'roster host names (default: all)')
     .addOption(json())
-    .action(lazy('./commands/hosts.js', 'check'));
+    .action(lazy('hosts', 'check'));
   program
     .command('_host-roster', { hidden: true })
     .description("receive this host's part of an operator's roster on stdin (run over ssh by the operator's mosaic)")
     .requiredOption('--origin <name>', 'who sends it (tenant@host)')
-    .action(lazy('./commands/hosts.js', 'hostRoster'));
+    .action(lazy('hosts', 'hostRoster'));
 
-  const framework = (name: string) => lazy('./commands/framework.js', name);
+  const framework = (name: string) => lazy('framework', name);
   const contractHelp = `
 Files: <config root>/contract/{AGENTS,CONSTITUTION}.md (the agent contract, put in every agent's system
 prompt ahead of its persona), the roster, and <config root>/.mosaic-manifest.json (the sha256 of what
@@ -484,7 +484,7 @@ Example:`;
     )
     .action(framework('update'));
 
-  const forge = (name: string) => lazy('./commands/forge.js', name);
+  const forge = (name: string) => lazy('forge', name);
   const forgeOptions = (command: Command): Command =>
     command
       .addOption(
@@ -572,7 +572,7 @@ Example:
   mosaic sanitize check src docs --json | jq '.findings[] | "\\(.file):\\(.line) \\(.rule)"'
   mosaic sanitize check --self-test`,
     )
-    .action(lazy('./commands/sanitize.js', 'check'));
+    .action(lazy('sanitize', 'check'));
 
   return program;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { rewriteAliases } from './aliases.js';
 import { buildProgram, verbSpec } from './program.js';
 import { invocation, parseQuick } from './quick.js';
+import { verbModule, type VerbTarget } from './run-verb.js';
 import { describeProgram, type OptionSpec, type VerbEntry } from './verb-spec.js';
 
 /** What an action sees: the verb's path, operands, own options and options with the globals. */
@@ -132,13 +133,13 @@ describe('the quick path reads a command line as commander does', () => {
 
   it("every verb's action exists where its spec says", async () => {
     for (const [verb, { target }] of Object.entries(spec.verbs)) {
-      expect(typeof ((await import(target.module)) as Record<string, unknown>)[target.name], verb).toBe('function');
+      expect(typeof (await verbModule(target.module))[target.name], verb).toBe('function');
     }
   });
 });
 
 describe('describeProgram leaves to commander what its spec cannot carry', () => {
-  const target = { module: './commands/x.js', name: 'x' };
+  const target: VerbTarget = { module: 'fleet', name: 'x' };
   const spec = (build: (group: Command) => void) => {
     const program = new Command('mosaic').option('--roster <path>');
     build(program.command('g'));

@@ -49,7 +49,10 @@ describe("the README's install line", () => {
       'package/framework/personas/implementer.md',
       'package/framework/contract/AGENTS.md',
       'package/framework/contract/CONSTITUTION.md',
-      'package/dist/roster/roster-validator.cjs',
+      // The CLI runs from its bundle (scripts/bundle.mjs), which reads these next to its own files.
+      'package/dist/cli/roster-validator.cjs',
+      'package/dist/cli/verbs.json',
+      'package/dist/cli/core.js',
     ]) {
       expect(listed).toContain(file);
     }

@@ -229,7 +229,7 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     };
     expect(await loaded(['--version'])).not.toContain('@opentelemetry');
     const ps = await loaded(['fleet', 'ps']);
-    expect(ps).toContain('dist/fleet/ps.js');
+    expect(ps).toContain('dist/cli/ps.js'); // the bundle's chunk of fleet/ps (scripts/bundle.mjs)
     expect(ps).not.toContain('@opentelemetry');
     expect(ps).not.toContain('dist/cli/tracing.js');
     // The check can see the SDK: with an endpoint (nothing listens there), it is loaded.
