@@ -5,9 +5,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { RemoteHost } from '../roster/model.js';
 import { sha256Hex } from '../system/hash.js';
-
-/** Quote one word for the remote user's shell (ssh hands the command line to it): single quotes, nothing expands. */
-export const shellQuote = (word: string): string => (/^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+import { shellQuote } from '../system/shell.js';
 
 /** Refuse destinations ssh would read as an option, or that would split into several words. */
 export function assertSafeDestination(host: Pick<RemoteHost, 'name' | 'ssh'>): void {

@@ -8,7 +8,8 @@ import { freshRunState, readRunStateSync, removeRunState, writeStartState, type 
 import type { LaunchSpec } from '../launch/spec.js';
 import { launchSpecFile } from '../roster/paths.js';
 import { launchIdentity } from './identity.js';
-import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, shellQuote, watchdogScript } from './hook.js';
+import { shellQuote } from '../system/shell.js';
+import { bellHookCommand, launcherScript, mainScript, paneDiedHookCommand, watchdogScript } from './hook.js';
 import { HOOK_GRACE_MS, handlePaneDied, loggedOutcome, paneDiedLogLine, withZombieStatus } from './pane-died.js';
 import { clearFleetCrashes } from './fleet-crashes.js';
 import { batchGroups, chunkGroups } from './group-batch.js';

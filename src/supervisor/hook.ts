@@ -1,10 +1,6 @@
 import path from 'node:path';
 import { packageRoot } from '../system/package.js';
-
-/** POSIX single-quote a value for the one place we must hand tmux a shell command. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote } from '../system/shell.js';
 
 /** Quote a string as one tmux command-language argument (double quotes, specials escaped). */
 export function tmuxQuote(value: string): string {

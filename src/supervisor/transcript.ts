@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import { shellQuote } from './hook.js';
+import { shellQuote } from '../system/shell.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../system/fs.js';
 import { logMaxBytes, rotateIfOverCap, rotatedLogFile } from '../system/rotate.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
