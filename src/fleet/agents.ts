@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { findAgent, withWorktreeDirs } from '../context/context.js';
 import { readWorktreeRecord, worktreeRecordFile } from '../launch/worktree.js';
+import { parseLaunchSpec } from '../launch/spec.js';
 import { nameProblem, newRecord, removeEphemeral, withEphemeralAgents, writeEphemeral } from '../roster/ephemeral.js';
 import type { AgentMode, AgentSpec } from '../roster/model.js';
 import { expandHome, launchSpecFile } from '../roster/paths.js';
@@ -151,15 +152,13 @@ export async function showAgent(fleet: SupervisedFleet, name: string): Promise<A
   const agent = findAgent(fleet.roster, name);
   const [status] = await fleetStatus(fleet, [agent]);
   const launch = await readFileOrUndefined(launchSpecFile(fleet.paths.runDir, agent.name));
-  const lines = launch?.split('\n') ?? [];
-  const argvStart = lines.indexOf('--');
   return {
     ...listAgents({ roster: { ...fleet.roster, agents: [agent] }, host: fleet.host })[0]!,
     session: agent.session,
     source_directory: agent.sourceDirectory ?? null,
     model: agent.model ?? null,
     roster_line: agent.origin === 'ephemeral' ? null : agent.line,
-    launch_argv: argvStart >= 0 ? lines.slice(argvStart + 1).filter((line) => line !== '') : null,
+    launch_argv: launch === undefined ? null : parseLaunchSpec(launch).argv,
     worktree_record: agent.worktree ? ((await readWorktreeRecord(fleet.paths.worktreesDir, agent.name)) ?? null) : null,
     status: status!,
   };

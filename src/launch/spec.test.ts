@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoster } from '../roster/load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { buildLaunchSpec, renderLaunchSpec } from './spec.js';
+import { buildLaunchSpec, parseLaunchSpec, renderLaunchSpec } from './spec.js';
 import { chooseModel, modelFromHint } from './model.js';
 import { renderKickstart } from './kickstart.js';
 
@@ -109,6 +109,15 @@ describe('the launch builder', () => {
     expect(renderLaunchSpec(spec)).toMatch(
       /^\+fresh =--session-id\n\+fresh @\n\+fresh <\/fleet\/run\/a1\.kickstart\n\+resume =--resume\n\+resume @\n--$/m,
     );
+  });
+
+  it('parseLaunchSpec reads back the environment and the argv, never an argument that looks like a variable', () => {
+    const r = roster(`  - {name: a1, runtime: claude, args: ["MOSAIC_TMUX_SOCKET=evil", "+x"]}\n`);
+    const spec = buildLaunchSpec(r, r.agents[0]!, { env: {}, runDir: '/run', runtimeBinDirs: [] });
+    const read = parseLaunchSpec(renderLaunchSpec(spec));
+    expect(read.env).toEqual(spec.env);
+    expect(read.argv).toEqual(spec.argv);
+    expect(parseLaunchSpec('A=1\n')).toEqual({ env: { A: '1' }, argv: null });
   });
 });
 

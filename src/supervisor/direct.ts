@@ -5,7 +5,7 @@ import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommand
 import { listDirectory, readFileOrUndefined } from '../system/fs.js';
 import { freshRunState, readRunStateSync, removeRunState, writeStartState, type AgentRunState } from './state.js';
 // The launch builders load only when something starts: status, ps and stop never need them.
-import type { LaunchSpec } from '../launch/spec.js';
+import { parseLaunchSpec, type LaunchSpec } from '../launch/spec.js';
 import { launchSpecFile } from '../roster/paths.js';
 import { launchIdentity } from './identity.js';
 import { shellQuote } from '../system/shell.js';
@@ -165,7 +165,7 @@ export class DirectSupervisor implements Supervisor {
     const previous = await Promise.all(
       agents.map(async (agent) => {
         const spec = await readFileOrUndefined(launchSpecFile(paths.runDir, agent.name)).catch(() => undefined);
-        return spec === undefined ? undefined : /^MOSAIC_TMUX_SOCKET=(.+)$/m.exec(spec)?.[1];
+        return spec === undefined ? undefined : parseLaunchSpec(spec).env.MOSAIC_TMUX_SOCKET;
       }),
     );
     for (const socket of new Set(previous)) {
