@@ -12,13 +12,7 @@ afterEach(() => {
 describe('transcript pipe', () => {
   it('is one cat, appending to a path (quoted when it needs it) in which tmux expands nothing', () => {
     expect(transcriptShellCommand("/home/o'neil/#logs/a.log")).toBe(`umask 077; exec cat >> '/home/o'\\''neil/##logs/a.log'`);
-    expect(transcriptPipeCommand('w_x', '/l/w.x.log')).toEqual([
-      'pipe-pane',
-      '-o',
-      '-t',
-      '=w_x:0.0',
-      'umask 077; exec cat >> /l/w.x.log',
-    ]);
+    expect(transcriptPipeCommand('w_x', '/l/w.x.log')).toEqual(['pipe-pane', '-o', '-t', '=w_x:0.0', 'umask 077; exec cat >> /l/w.x.log']);
     expect(transcriptPipeCommand('a', '/l/a.log', { reopen: true })[1]).toBe('-t');
   });
 
