@@ -126,13 +126,18 @@ export class TmuxClient {
     return result.status === 0;
   }
 
-  /** One `-F` listing call; returns [] when no server runs on our socket. */
+  /**
+   * One `-F` listing call; returns [] when no server runs on our socket. A server that has no session yet (another
+   * mosaic's `start-server` has just made it, and its first `new-session` is still to come) answers `list-panes -a`
+   * with "no current target": it has no pane, so that is [] too.
+   */
   async list(command: 'list-panes' | 'list-sessions', fields: readonly string[], extra: readonly string[] = []): Promise<string[][]> {
     const format = fields.map((field) => `#{${field}}`).join('\t');
     const args = command === 'list-panes' ? [command, '-a', ...extra, '-F', format] : [command, ...extra, '-F', format];
     const result = await this.run(args, { allowFailure: true });
     if (result.status !== 0) {
       if (NO_SERVER.test(result.stderr)) return [];
+      if (command === 'list-panes' && result.stderr.trim() === 'no current target') return [];
       throw new CommandError(result.argv, result.status, result.signal, result.stderr, result.durationMs);
     }
     return parseRows(result.stdout, fields.length);

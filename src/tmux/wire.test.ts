@@ -157,6 +157,22 @@ describe('tmux wire protocol against a real server', () => {
   });
 });
 
+describe('listing a server that has no session yet', () => {
+  it('is no pane (tmux answers list-panes -a with "no current target" there), over the wire and through the binary', async () => {
+    const server = throwawayTmux('me', { LANG: 'C' });
+    cleanups.push(() => server.close());
+    const { env, socket, binary } = server;
+    // What another start leaves for an instant: its start-server has run, its first new-session not yet.
+    expect(binary(['start-server', ';', 'set-option', '-s', 'exit-empty', 'off']).status).toBe(0);
+    expect(String(binary(['list-panes', '-a']).stderr).trim()).toBe('no current target');
+    for (const wire of [true, false]) {
+      const client = new TmuxClient({ socket, runner: runCommand, env, wire });
+      expect(await client.list('list-panes', ['session_name', 'pane_id'])).toEqual([]);
+      expect(await client.list('list-sessions', ['session_name'])).toEqual([]);
+    }
+  });
+});
+
 describe('tmux wire protocol against a server that misbehaves', () => {
   const options = { timeoutMs: 5_000, env: {} };
 
