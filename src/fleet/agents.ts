@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { findAgent, withWorktreeDirs } from '../context/context.js';
 import { readWorktreeRecord, worktreeRecordFile } from '../launch/worktree.js';
-import { parseLaunchSpec } from '../launch/spec.js';
+import { parseLaunchSpec } from '../launch/spec-read.js';
 import { nameProblem, newRecord, removeEphemeral, withEphemeralAgents, writeEphemeral } from '../roster/ephemeral.js';
 import type { AgentMode, AgentSpec } from '../roster/model.js';
 import { expandHome, launchSpecFile } from '../roster/paths.js';

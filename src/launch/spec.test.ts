@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseRoster } from '../roster/load.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
-import { buildLaunchSpec, parseLaunchSpec, renderLaunchSpec } from './spec.js';
+import { buildLaunchSpec, renderLaunchSpec } from './spec.js';
+import { parseLaunchSpec } from './spec-read.js';
 import { chooseModel, modelFromHint } from './model.js';
 import { renderKickstart } from './kickstart.js';
 

@@ -5,7 +5,8 @@ import { chunkCommands, exactPane, exactSession, exactSessionWindow, joinCommand
 import { listDirectory, readFileOrUndefined } from '../system/fs.js';
 import { freshRunState, readRunStateSync, removeRunState, writeStartState, type AgentRunState } from './state.js';
 // The launch builders load only when something starts: status, ps and stop never need them.
-import { parseLaunchSpec, type LaunchSpec } from '../launch/spec.js';
+import type { LaunchSpec } from '../launch/spec.js';
+import { parseLaunchSpec } from '../launch/spec-read.js';
 import { launchSpecFile } from '../roster/paths.js';
 import { launchIdentity } from './identity.js';
 import { shellQuote } from '../system/shell.js';
