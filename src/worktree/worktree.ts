@@ -133,11 +133,11 @@ async function find(deps: WorktreeDeps, repo: string, target: string): Promise<F
   return listed.main ? { kind: 'main' } : { kind: 'worktree', listed };
 }
 
-/** In words, for a refusal: what is at `target`. */
 /** Why the record's path is not the worktree of its branch: gone, or something else is there. */
 const notItsWorktree = (found: Found, target: string, repo: string, branch: string): string =>
   found.kind === 'missing' ? describe(found, target, repo) : `${describe(found, target, repo)}, not the worktree of branch ${branch}`;
 
+/** In words, for a refusal: what is at `target`. */
 function describe(found: Found, target: string, repo: string): string {
   switch (found.kind) {
     case 'missing':
