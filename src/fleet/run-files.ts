@@ -10,7 +10,8 @@ import { removeStaleLock, type LockPurpose } from '../system/lock.js';
  * state (supervisor/state.ts), launch spec (roster/paths.ts), heartbeat and its companions (heartbeat,
  * attention/signals.ts, mosaic-report, mosaic-limit, the bell hook), kickstart and system prompt
  * (launch/spec.ts), the runtime session id and how it started (launch/session.ts, mosaic-launch), the
- * task marker (messaging/tasks.ts) and the systemd unit's session arguments (systemd/prepare.ts).
+ * task marker (messaging/tasks.ts), the systemd unit's session arguments (systemd/prepare.ts) and its handoff
+ * file (systemd/handoff.ts).
  */
 const SUFFIXES = [
   'state.json',
@@ -26,6 +27,7 @@ const SUFFIXES = [
   'session.start',
   'task',
   'unit-start',
+  'handoff',
 ];
 /** Temp files a writer killed mid-write leaves: mosaic-report's `$hb.$$` and `$hb.status.$$`, the stub's and mosaic-heartbeat's. */
 const HEARTBEAT_TEMPS = String.raw`hb\.[0-9]+|hb\.status\.[0-9]+|hb\.main\.tmp|hb\.status\.tmp|hb\.loop`;

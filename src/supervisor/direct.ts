@@ -301,6 +301,25 @@ export class DirectSupervisor implements Supervisor {
   }
 
   /**
+   * Makes the sessions of agents whose launch files are written already (the systemd supervisor's handoff,
+   * decision 028), in as few tmux calls as their size allows, and tells `onMade` after each call which
+   * sessions it made. A call that fails ends it (tmux stops a command list at its first error); the agents
+   * not made are left to their units, which make or adopt their sessions themselves.
+   */
+  async createPrepared(agents: readonly AgentSpec[], onMade: (sessions: ReadonlySet<string>) => Promise<void> | void): Promise<void> {
+    for (const call of chunkGroups(agents.map((agent) => this.createCommands(agent, { printName: true })))) {
+      const made = new Set<string>();
+      // What a failed call made is in `made` all the same: tmux printed each session's name as it made it.
+      const failed = await this.runCreate(call, made).then(
+        () => false,
+        () => true,
+      );
+      await onMade(made);
+      if (failed) return;
+    }
+  }
+
+  /**
    * One call of new sessions. Each new-session prints its session's name (-P), so `made` learns which
    * sessions this call made, also when a later command fails and tmux ends the call there.
    */

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ async function world(agentCount: number) {
   const active = new Set<string>();
   const sessions = new Set<string>();
   const behaviour = { holderFails: false };
+  const handedOff: string[][] = [];
   const setupForPaths = systemdSetup({ env, runner: async () => ok('') });
   const ok = (stdout: string, status = 0): RunResult => ({ argv: [], status, signal: null, stdout, stderr: '', durationMs: 1 });
   const runner: CommandRunner = async (argv) => {
@@ -51,10 +52,20 @@ async function world(agentCount: number) {
     if (tool === 'tmux') {
       if (rest.includes('list-panes')) return ok([...sessions].map((s) => `${s}\t${s}\t%1\t100\t0\t\t\t\t0\tsh`).join('\n'));
       if (rest.includes('kill-session')) sessions.delete(rest.at(-1)!.slice(1));
-      return ok('');
+      // The handoff's creation calls: each new-session -P prints its session's name (session = agent here).
+      const made = rest.flatMap((arg, i) => (arg === 'new-session' ? [rest[rest.indexOf('-s', i) + 1]!] : []));
+      for (const session of made) sessions.add(session);
+      return ok(made.map((session) => `${session}\n`).join(''));
     }
     const args = rest.slice(2); // --user --no-pager
     const units = args.slice(args.indexOf('--') + 1);
+    // The agents whose unit steps would find a handoff file now (framework/bin/mosaic-systemd-agent).
+    if (args[0] === 'start' || args[0] === 'stop' || args[0] === 'restart')
+      handedOff.push(
+        readdirSync(paths.runDir)
+          .filter((name) => name.endsWith('.handoff'))
+          .map((name) => name.slice(0, -'.handoff'.length)),
+      );
     switch (args[0]) {
       case 'show':
         if (args[1] === '--property=Version') return ok(`Version=252\nUnitPath=/nowhere\n`);
@@ -103,22 +114,45 @@ async function world(agentCount: number) {
   }
   const supervisor = new SystemdSupervisor(deps, setup);
   const systemctlCalls = (verb: string) => calls.filter((c) => c[0] === 'systemctl' && c[3] === verb);
-  return { supervisor, roster, paths, setup, calls, systemctlCalls, sessions, active, behaviour };
+  return { supervisor, roster, paths, setup, calls, systemctlCalls, sessions, active, behaviour, handedOff };
 }
 
 describe('SystemdSupervisor', () => {
-  it('starts 50 agents with one systemctl start naming the holder and every unit', async () => {
+  it("starts 50 agents: the holder, then their sessions in tmux calls of many, each call's units in one systemctl start", async () => {
     const w = await world(50);
     const outcomes = await w.supervisor.start(w.roster.agents);
     expect(outcomes.every((o) => o.result === 'started')).toBe(true);
-    const starts = w.systemctlCalls('start');
-    // The holder alone first (overlapped with preparing the agents), then every unit in one call.
-    expect(starts.map((c) => c.slice(5))).toEqual([
+    const starts = w.systemctlCalls('start').map((c) => c.slice(5));
+    const creations = w.calls.filter((c) => c[0] === 'tmux' && c.includes('new-session'));
+    // The holder alone first (overlapped with preparing the agents), then one start per creation call.
+    expect(starts[0]).toEqual([w.setup.names.holder]);
+    expect(starts.length - 1).toBe(creations.length);
+    expect(creations.length).toBeLessThan(10);
+    expect(starts.slice(1).flat()).toEqual(w.roster.agents.map((a) => w.setup.names.agent(a.name)));
+    // Each call's units found their handoff files (they adopt the sessions), and none is left after.
+    starts.slice(1).forEach((units, call) => {
+      const agents = units.map((unit) => /@(.*)\.service$/.exec(unit)![1]!);
+      expect(w.handedOff[call + 1]).toEqual(expect.arrayContaining(agents));
+    });
+    expect(readdirSync(w.paths.runDir).filter((name) => name.endsWith('.handoff'))).toEqual([]);
+    expect(w.calls.filter((c) => c[0] === 'systemctl').length).toBeLessThanOrEqual(4 + creations.length);
+  });
+
+  it('a session that outlived its unit is not made again: its unit adopts it, with no handoff file', async () => {
+    const w = await world(2);
+    w.sessions.add('a1');
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['started', 'started']);
+    const creations = w.calls.filter((c) => c[0] === 'tmux' && c.includes('new-session'));
+    expect(creations.map((c) => c.flatMap((arg, i) => (arg === '-s' ? [c[i + 1]] : [])))).toEqual([['a0']]);
+    expect(w.systemctlCalls('start').map((c) => c.slice(5))).toEqual([
       [w.setup.names.holder],
-      [w.setup.names.holder, ...w.roster.agents.map((a) => w.setup.names.agent(a.name))],
+      [w.setup.names.agent('a0')],
+      [w.setup.names.agent('a1')],
     ]);
-    // Every agent got its EnvironmentFile and launch spec before systemd was asked.
-    expect(w.calls.filter((c) => c[0] === 'systemctl').length).toBeLessThanOrEqual(5);
+    // a0's unit found its handoff file; a1's had none (its unit adopts the session it finds, by its mark).
+    expect(w.handedOff.map((agents) => agents.includes('a1'))).toEqual([false, false, false]);
+    expect(w.handedOff[1]).toEqual(['a0']);
   });
 
   it('leaves running agents alone and restarts an active unit whose session vanished', async () => {
@@ -130,6 +164,8 @@ describe('SystemdSupervisor', () => {
     // Only the first start's two calls (holder, then all): the second start restarts a1 and starts nothing.
     expect(w.systemctlCalls('start')).toHaveLength(2);
     expect(w.systemctlCalls('restart').map((c) => c.slice(5))).toEqual([[w.setup.names.agent('a1')]]);
+    // A restart is no handoff: the unit kills and makes its session itself.
+    expect(w.handedOff.at(-1)).toEqual([]);
   });
 
   it('stops some agents in one call and takes the holder down with the last one', async () => {
@@ -170,6 +206,9 @@ describe('SystemdSupervisor', () => {
       '=a2',
     ]);
     expect(kill).toBeLessThan(stop);
+    // The kills succeeded: the units' ExecStop steps find their handoff files and start no tmux client.
+    expect(w.handedOff.at(-1)).toEqual(['a0', 'a1', 'a2']);
+    expect(readdirSync(w.paths.runDir).filter((name) => name.endsWith('.handoff'))).toEqual([]);
     expect(w.calls.filter((c) => c[0] === 'systemctl' && c[3] === 'show')).toHaveLength(0);
   });
 

@@ -53,11 +53,11 @@ describe('generated units', () => {
     expect(lines(unit, 'EnvironmentFile')).toEqual(['EnvironmentFile=/home/u/100%% fleet/agents/%i.env']);
     expect(lines(unit, 'Environment')[0]).toContain('"TMUX_TMPDIR=/tmp/t" "MOSAIC_AGENT_NAME=%i"');
     expect(lines(unit, 'ExecStart')).toEqual([
-      'ExecStart="/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-agent" "/usr/bin/tmux"',
+      'ExecStart="/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-agent" "/usr/bin/tmux" "start"',
     ]);
+    // The same script kills the session (only while marked as the agent); a failure to kill does not fail the stop.
     expect(lines(unit, 'ExecStop')).toEqual([
-      'ExecStop=-"/usr/bin/tmux" "-L" "mosaic-factory" "-f" "/dev/null" "if-shell" "-F" "-t" "=${MOSAIC_AGENT_SESSION}:" ' +
-        '"#{==:#{@mosaic_agent},${MOSAIC_AGENT_NAME}}" "kill-session -t =${MOSAIC_AGENT_SESSION}"',
+      'ExecStop=-"/bin/sh" "/opt/mosaic $$dir/framework/bin/mosaic-systemd-agent" "/usr/bin/tmux" "stop"',
     ]);
   });
 

@@ -64,6 +64,12 @@ const holderStep = (ctx: UnitContext, step: 'check' | 'ready'): string =>
     mosaic(ctx, '--roster', ctx.rosterFile),
   ].join(' ');
 
+/** A step of an agent unit (framework/bin/mosaic-systemd-agent): make the session, or kill it. */
+const agentStep = (ctx: UnitContext, step: 'start' | 'stop'): string =>
+  [execWord('/bin/sh'), execWord(ctx.agentStartScript, 'agent start script'), execWord(ctx.tmuxBinary, 'tmux binary'), execWord(step)].join(
+    ' ',
+  );
+
 const tmux = (ctx: UnitContext, ...args: string[]): string =>
   [execWord(ctx.tmuxBinary, 'tmux binary'), ...['-L', ctx.socket, '-f', '/dev/null', ...args].map((a) => execWord(a))].join(' ');
 
@@ -117,7 +123,7 @@ export function renderHolderUnit(ctx: UnitContext): string {
  * session on the holder's server (the pane is the server's child, so it lives in the holder's
  * cgroup and restarting one agent never touches another) and exits; ExecStop kills exactly
  * `=<session>`, and only while it carries the agent's mark (one tmux call: a session someone else made
- * under that name is left alone). Crash recovery stays with tmux (pane-died hook + watchdog), as in
+ * under that name is left alone). Both skip tmux when the CLI did that step for the whole fleet (handoff). Crash recovery stays with tmux (pane-died hook + watchdog), as in
  * built-in mode.
  * Requires= + PartOf= (not BindsTo=): stopping the holder stops every agent, and the holder's
  * automatic restart after a server crash restarts them, recreating their sessions.
@@ -141,11 +147,10 @@ export function renderAgentTemplate(ctx: UnitContext): string {
     `${fleetEnvironment(ctx)} "MOSAIC_AGENT_NAME=%i"`,
     'UnsetEnvironment=TMUX TMUX_PANE',
     `EnvironmentFile=${unitPath(`${ctx.agentsDir}/`, 'agents directory')}%i.env`,
-    // A POSIX-sh step, not Node: 100 agent units start in a fraction of the CPU (see the script).
-    `ExecStart=${execWord('/bin/sh')} ${execWord(ctx.agentStartScript, 'agent start script')} ${execWord(ctx.tmuxBinary, 'tmux binary')}`,
-    // The session name comes from the agent's EnvironmentFile (agent "w.x" lives in session "w_x"). Agent and
-    // session names hold no quote, comma or brace (roster rule), so they go into the format and command as they are.
-    `ExecStop=-${tmux(ctx, 'if-shell', '-F', '-t')} "=\${MOSAIC_AGENT_SESSION}:" "#{==:#{@mosaic_agent},\${MOSAIC_AGENT_NAME}}" "kill-session -t =\${MOSAIC_AGENT_SESSION}"`,
+    // POSIX-sh steps, not Node: 100 agent units start in a fraction of the CPU (see the script). The session name
+    // comes from the agent's EnvironmentFile (agent "w.x" lives in session "w_x").
+    `ExecStart=${agentStep(ctx, 'start')}`,
+    `ExecStop=-${agentStep(ctx, 'stop')}`,
     'TimeoutStartSec=60',
     'TimeoutStopSec=20',
     '',

@@ -91,11 +91,10 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     expect(template).toMatch(new RegExp(`^Requires=${world.holder}$`, 'm'));
     expect(template).toMatch(new RegExp(`^After=${world.holder}$`, 'm'));
     expect(template).toMatch(new RegExp(`^PartOf=${world.holder}$`, 'm'));
-    expect(template).toMatch(
-      /^ExecStop=-.* "if-shell" "-F" "-t" "=\$\{MOSAIC_AGENT_SESSION\}:" .*"kill-session -t =\$\{MOSAIC_AGENT_SESSION\}"$/m,
-    );
-    // Absolute paths only: the user manager's PATH is minimal. Agents start without Node.
-    expect(template).toContain(`ExecStart="/bin/sh" "${path.resolve('framework/bin/mosaic-systemd-agent')}" "`);
+    // Absolute paths only: the user manager's PATH is minimal. Agents start and stop without Node.
+    const agentScript = path.resolve('framework/bin/mosaic-systemd-agent').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(template).toMatch(new RegExp(`^ExecStart="/bin/sh" "${agentScript}" "[^"]+/tmux" "start"$`, 'm'));
+    expect(template).toMatch(new RegExp(`^ExecStop=-"/bin/sh" "${agentScript}" "[^"]+/tmux" "stop"$`, 'm'));
     expect(readFileSync(path.join(unitDir, world.holder), 'utf8')).toContain(`"${process.execPath}" "${path.resolve('dist/cli/main.js')}"`);
     const envFile = path.join(fleet.home, 'agents', 'w.x.env');
     expect(lstatSync(envFile).mode & 0o777).toBe(0o600);
@@ -343,6 +342,8 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
 
     // The roster's fix applies (start prepares the agent, as restart does); no names: every agent.
     fleet.writeRoster(roster(fleet.socket, agents(''), policy));
+    // A handoff file a killed CLI left behind does not fool the restart (the CLI clears them first).
+    writeFileSync(path.join(fleet.home, 'run', 'crashy.handoff'), '');
     const started = await world.json<{ agent: string; result: string }[]>(['fleet', 'start']);
     expect(started.map((o) => [o.agent, o.result])).toEqual([
       ['steady', 'already-running'],
@@ -376,6 +377,10 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
     // The units' steps replay what the CLI prepared and read no roster: with it gone, everything still comes back.
     const rosterFile = path.join(fleet.home, 'roster.yaml');
     renameSync(rosterFile, `${rosterFile}.away`);
+    // A handoff file that a `fleet start` killed during its systemctl job left behind: were it still there
+    // when the holder brings the agents back, agent a's unit would take its session as made and make none.
+    const staleHandoff = path.join(fleet.home, 'run', 'a.handoff');
+    writeFileSync(staleHandoff, '');
     process.kill(server, 'SIGKILL'); // what an OOM kill or a crash of tmux looks like to systemd
     const after = await eventually(
       () => {
@@ -387,6 +392,7 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
       'the holder and all three agents to come back with new PIDs',
     );
     expect(Object.keys(after).sort()).toEqual(['_holder', 'a', 'b-1', 'w_x']);
+    expect(existsSync(staleHandoff)).toBe(false); // the holder's check step removed it
     expect(tmuxServerPid(fleet)).not.toBe(server);
     expect(Number(world.show(world.holder, 'NRestarts'))).toBe(1);
     // The new server got the built-in supervisor's set-up, and the watchdog session its mark.
