@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Roster } from './model.js';
 import { listDirectory, writeFileAtomic } from '../system/fs.js';
+import { notARegularFile } from './special-file.js';
 import { fnv1a32Hex } from '../system/hash.js';
 import { packageRoot, packageVersion } from '../system/package.js';
 
@@ -39,8 +40,9 @@ const rosterCacheFile = (runDir: string, inputs: string): string => path.join(ru
 const STALE_ENTRY_MS = 24 * 60 * 60 * 1000;
 
 export async function loadRosterCached(file: string, runDir: string, options: CachedLoadOptions): Promise<Roster> {
-  const content = await readFile(file).catch(() => undefined);
-  if (content === undefined) return fullLoad(file, options); // the loader says what is wrong
+  // A FIFO would block the read (the loader refuses it); a missing or unreadable file, the loader explains.
+  const content = (await notARegularFile(file)) ? undefined : await readFile(file).catch(() => undefined);
+  if (content === undefined) return fullLoad(file, options);
   const inputs = await cacheInputs(file, options);
   // The roster's bytes as they are (latin1 maps each byte to one character): compared whole, so no
   // two rosters share an entry, and no hash (node:crypto cost 6–7 ms to load, more than the compare).

@@ -10,6 +10,7 @@ import { hostName } from '../system/identity.js';
 import { packageRoot } from '../system/package.js';
 import { hostRosters } from './host-roster.js';
 import { expandHome } from './paths.js';
+import { notARegularFile } from './special-file.js';
 import {
   DEFAULT_HEARTBEAT_SECONDS,
   DEFAULT_HOLDER_SESSION,
@@ -60,6 +61,8 @@ export interface LoadRosterOptions {
 }
 
 export async function loadRoster(file: string, options: LoadRosterOptions): Promise<Roster> {
+  const special = await notARegularFile(file);
+  if (special) throw special;
   let text: string;
   try {
     text = await readFile(file, 'utf8');

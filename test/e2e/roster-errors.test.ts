@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -162,6 +163,22 @@ describe('invalid rosters: a clear error with file:line:column, and nothing chan
       expect(result.status, verb.join(' ')).toBe(1);
       expect(result.stderr).toContain(`mosaic: roster ${dir} is a directory, not a file`);
       expect(result.stderr).toContain('hint: name the roster file with --roster <path>');
+    }
+    expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
+  });
+
+  it('a roster that is a named pipe or a device is refused before any read (a FIFO would block forever)', async () => {
+    const fleet = createFleet();
+    const fifo = path.join(fleet.dir, 'roster.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [file, kind] of [
+      [fifo, 'a named pipe (FIFO)'],
+      ['/dev/zero', 'a device'],
+    ] as const) {
+      const result = await fleet.mosaic(['--roster', file, 'fleet', 'start']);
+      expect(result.status, result.stderr).toBe(1);
+      expect(result.stderr).toContain(`mosaic: roster ${file} is ${kind}, not a regular file`);
+      expect(result.stderr).toContain('hint: pass the roster as a file with --roster <path>');
     }
     expect(fleet.tmux(['list-sessions']).status).not.toBe(0);
   });
