@@ -94,6 +94,32 @@ agents:
     expect(issues('hosts:\n  "bad host": {ssh: h}\n')).toEqual(['hosts must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$']);
   });
 
+  it('refuses a restart policy out of range, or whose first wait is longer than its longest, at the line', () => {
+    const issues = (restart: string) => {
+      try {
+        parseRoster(`version: 1\ntransport: tmux\nrestart:\n${restart}agents: [{name: a, runtime: stub}]\n`, 'r.yaml', options());
+      } catch (error) {
+        return (error as RosterError).issues;
+      }
+      return expect.unreachable();
+    };
+    expect(issues('  backoff_initial_ms: 90000000000\n  window_seconds: 1e300\n')).toEqual([
+      { line: 4, column: 23, message: 'restart.backoff_initial_ms must be <= 86400000' },
+      { line: 5, column: 19, message: 'restart.window_seconds must be <= 604800' },
+    ]);
+    expect(issues('  backoff_initial_ms: 90000\n')).toEqual([
+      {
+        line: 4,
+        column: 23,
+        message:
+          'restart.backoff_initial_ms (90000) is more than restart.backoff_max_ms (60000, its default): the first wait would be longer than the longest',
+      },
+    ]);
+    expect(issues('  backoffMaxMs: 10\n  backoffInitialMs: 20\n')[0]!.message).toBe(
+      'restart.backoff_initial_ms (20) is more than restart.backoff_max_ms (10): the first wait would be longer than the longest',
+    );
+  });
+
   it("reports an agent using the holder session name at that agent's name, not at tmux:", () => {
     const text = `version: 1
 transport: tmux

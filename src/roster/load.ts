@@ -549,6 +549,15 @@ function normalise(
     windowSeconds: pick<number>(restart, 'window_seconds', 'windowSeconds', ['restart']) ?? DEFAULT_RESTART_POLICY.windowSeconds,
     fleetMaxCrashes: pick<number>(restart, 'fleet_max_crashes', 'fleetMaxCrashes', ['restart']) ?? defaultFleetMaxCrashes(agents.length),
   };
+  if (policy.backoffInitialMs > policy.backoffMaxMs) {
+    const key = ['backoff_initial_ms', 'backoffInitialMs', 'backoff_max_ms', 'backoffMaxMs'].find((k) => restart?.[k] !== undefined)!;
+    issues.push({
+      ...locate(['restart', key]),
+      message:
+        `restart.backoff_initial_ms (${policy.backoffInitialMs}) is more than restart.backoff_max_ms (${policy.backoffMaxMs}` +
+        `${(restart?.backoff_max_ms ?? restart?.backoffMaxMs) ? '' : ', its default'}): the first wait would be longer than the longest`,
+    });
+  }
   const roster: Roster = {
     file,
     version: 1,
