@@ -22,8 +22,8 @@ const watched = (): Record<string, string> => {
   };
 };
 let before: Record<string, Set<string>> = {};
-/** vitest's own temp directory, which it removes after the teardown. */
-let ownTmp: string | undefined;
+/** vitest's own temp directories (one per project), which it removes after the teardown. */
+let ownTmp = new Set<string>();
 
 const list = (dir: string): string[] => {
   try {
@@ -35,17 +35,27 @@ const list = (dir: string): string[] => {
 
 let madeBySystemctl: string[] = [];
 
+/**
+ * vitest runs this setup once per project (root, unit, e2e), each from a module instance of its own: the first
+ * notes what is there and the last teardown checks, counted on the process (one report, not three).
+ */
+const shared = globalThis as { mosaicLeftoverChecks?: number };
+
 export function setup(project: TestProject): void {
+  shared.mosaicLeftoverChecks = (shared.mosaicLeftoverChecks ?? 0) + 1;
+  if (shared.mosaicLeftoverChecks > 1) return;
   madeBySystemctl = missingManagerUnitDirs();
-  ownTmp = path.basename(project.tmpDir);
+  ownTmp = new Set([project, ...project.vitest.projects].map((p) => path.basename(p.tmpDir)));
   before = Object.fromEntries(Object.entries(watched()).map(([name, dir]) => [name, new Set(list(dir))]));
 }
 
 export function teardown(): void {
+  shared.mosaicLeftoverChecks = (shared.mosaicLeftoverChecks ?? 1) - 1;
+  if (shared.mosaicLeftoverChecks > 0) return;
   removeEmptyDirs(madeBySystemctl); // ~/.config/systemd/user, made by `systemctl --user link` (manager-unit-dirs.mjs)
   const left = Object.entries(watched()).flatMap(([name, dir]) =>
     list(dir)
-      .filter((entry) => !before[name]!.has(entry) && !(name === 'tmp' && entry === ownTmp))
+      .filter((entry) => !before[name]!.has(entry) && !(name === 'tmp' && ownTmp.has(entry)))
       .map((entry) => `${dir}/${entry}`),
   );
   if (left.length > 0) {

@@ -6,8 +6,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * codex, pi, opencode) need seconds of CPU per agent start; `runtime-mixed` starts twenty at once.
  * Left to vitest's order (largest or slowest first), it ran beside `launch-opencode`, and opencode
  * then took 50 s to print its first log line and a wait of 120 s ran out (CI, 2026-12-04).
- * So the fleet of runtimes goes first, the files without real runtimes next (together they take far
- * longer than it does, so the other worker stays on them until it is done), and the other
+ * So the fleet of runtimes goes first, the unit tests beside it, the e2e files without real runtimes next
+ * (together they take far longer than it does, so the other worker stays on them until it is done), and the other
  * real-runtime files last, at most two at a time, the longest first (so the run does not end on one long
  * file while the other worker idles: launch-opencode, the longest, came thirteenth of fifteen by vitest's
  * order on a clean clone, which is by file size).
@@ -51,11 +51,15 @@ const usesRealRuntimes = (file: string): boolean => {
 export default class RuntimeLoadSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (spec: TestSpecification): number => (FLEET_OF_RUNTIMES.test(spec.moduleId) ? 0 : usesRealRuntimes(spec.moduleId) ? 2 : 1);
+    // The unit tests (project `unit`) go beside the fleet of runtimes: they wait on no agent, so its load slows
+    // them but cannot make them time out, as it did an e2e file that waits for agents (systemd.test.ts took
+    // 154 s beside it instead of 65).
+    const rank = (spec: TestSpecification): number =>
+      FLEET_OF_RUNTIMES.test(spec.moduleId) ? 0 : spec.project.name === 'unit' ? 1 : usesRealRuntimes(spec.moduleId) ? 3 : 2;
     const ranks = new Map(sorted.map((spec) => [spec, rank(spec)]));
-    // Array.prototype.sort is stable: within ranks 0 and 1, vitest's own order stands.
+    // Array.prototype.sort is stable: within ranks 0 to 2, vitest's own order stands.
     return sorted.sort(
-      (a, b) => ranks.get(a)! - ranks.get(b)! || (ranks.get(a) === 2 ? expectedSeconds(b.moduleId) - expectedSeconds(a.moduleId) : 0),
+      (a, b) => ranks.get(a)! - ranks.get(b)! || (ranks.get(a) === 3 ? expectedSeconds(b.moduleId) - expectedSeconds(a.moduleId) : 0),
     );
   }
 }
