@@ -45,6 +45,11 @@ export interface NewAgentResult {
   kickstart: { status: string; detail: string } | null;
   working_directory: string;
   worktree: WorktreeRecord | null;
+  /**
+   * Tracked files changed but not committed in the worktree's source checkout: the worktree starts from the
+   * commit, without them. null without a worktree (or when git could not tell).
+   */
+  source_uncommitted: number | null;
 }
 
 export const NEW_NAME_HINT = 'pick another name; `mosaic agent list` shows the names in use';
@@ -91,13 +96,26 @@ export async function newAgent(fleet: SupervisedFleet, options: NewAgentOptions)
   }
   // Runtimes that cannot take the first prompt on their command line (stub, custom) get it sent now.
   const [kickstart] = await kickstartStarted(fleet, [agent], [outcome!]);
+  const worktree = agent.worktree ? ((await readWorktreeRecord(paths.worktreesDir, agent.name)) ?? null) : null;
   return {
     agent: agent.name,
     outcome: outcome!,
     kickstart: kickstart ? { status: kickstart.result.status, detail: kickstart.result.detail } : null,
     working_directory: agent.workingDirectory,
-    worktree: agent.worktree ? ((await readWorktreeRecord(paths.worktreesDir, agent.name)) ?? null) : null,
+    worktree,
+    source_uncommitted: worktree && outcome!.result !== 'error' ? await uncommittedChanges(fleet, worktree.repo) : null,
   };
+}
+
+/** How many tracked files `repo` has changed and not committed; untracked files are not counted (nor scanned). */
+async function uncommittedChanges(fleet: Pick<SupervisedFleet, 'host'>, repo: string): Promise<number | null> {
+  const { host } = fleet;
+  const status = await host.runner(['git', '-C', repo, 'status', '--porcelain=v1', '--untracked-files=no'], {
+    allowFailure: true,
+    // A status must not take the index lock from the operator's own git (it may refresh the index).
+    env: { ...host.env, GIT_OPTIONAL_LOCKS: '0' },
+  });
+  return status.status === 0 ? status.stdout.split('\n').filter(Boolean).length : null;
 }
 
 /** The fleet's agents with the just-written ephemeral records (the context was loaded before). */

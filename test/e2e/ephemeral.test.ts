@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
@@ -79,7 +79,12 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
     const made = await fleet.mosaic(['agent', 'new', 'w1', '--runtime', 'stub', '--workdir', repo, '--worktree', '--json']);
     expect(made.status, made.stderr).toBe(0);
     const worktree = path.join(fleet.home, 'worktrees', 'w1');
-    expect(JSON.parse(made.stdout)).toMatchObject({ agent: 'w1', outcome: { result: 'started' }, working_directory: worktree });
+    expect(JSON.parse(made.stdout)).toMatchObject({
+      agent: 'w1',
+      outcome: { result: 'started' },
+      working_directory: worktree,
+      source_uncommitted: 0,
+    });
     await eventually(() => paneCwd(fleet, 'w1') === worktree || undefined, 15_000, 'the pane to run in the worktree');
     expect(git(fleet, worktree, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('mosaic/w1');
     expect(readFileSync(path.join(worktree, '.env'), 'utf8')).toBe('TOKEN=local\n'); // .worktreeinclude
@@ -142,8 +147,18 @@ describe('ephemeral agents in git worktrees (real git, real tmux)', () => {
       .catch(async () => JSON.parse((await fleet.mosaic(['fleet', 'verify', '--json'])).stdout));
     expect(verify.warnings.join('\n')).toContain(`worktree ${worktree} belongs to no agent`);
 
-    // A clean agent: rm removes its worktree and branch.
-    expect((await fleet.mosaic(['agent', 'new', 'w2', '--runtime', 'stub', '--workdir', repo, '--worktree'])).status).toBe(0);
+    // A clean agent: rm removes its worktree and branch. Made while the checkout has an uncommitted change, which
+    // the worktree does not get: `agent new` says so (an untracked file is not counted).
+    writeFileSync(path.join(repo, 'README.md'), '# app, being edited\n');
+    writeFileSync(path.join(repo, 'scratch.txt'), 'untracked\n');
+    const dirty = await fleet.mosaic(['agent', 'new', 'w2', '--runtime', 'stub', '--workdir', repo, '--worktree']);
+    expect(dirty.status, dirty.stderr).toBe(0);
+    expect(dirty.stderr).toContain(
+      `warning: ${repo} has 1 uncommitted change(s) that the worktree does not have (it starts from the commit); commit them there first`,
+    );
+    expect(readFileSync(path.join(fleet.home, 'worktrees', 'w2', 'README.md'), 'utf8')).toBe('# app\n');
+    writeFileSync(path.join(repo, 'README.md'), '# app\n');
+    rmSync(path.join(repo, 'scratch.txt'));
     const clean = path.join(fleet.home, 'worktrees', 'w2');
     await eventually(() => paneCwd(fleet, 'w2') === clean || undefined, 15_000, 'w2 in its worktree');
     rm = await fleet.mosaic(['agent', 'rm', 'w2']);

@@ -46,6 +46,10 @@ export async function create(command: Command): Promise<number> {
     out(`${result.agent}: ${stateColour(result.outcome.result.replace('-', ' '))} in ${result.working_directory}`);
     if (result.worktree)
       out(`  worktree on branch ${result.worktree.branch} (from ${result.worktree.repo} at ${result.worktree.base.slice(0, 12)})`);
+    if (result.worktree && result.source_uncommitted)
+      err(
+        `warning: ${result.worktree.repo} has ${result.source_uncommitted} uncommitted change(s) that the worktree does not have (it starts from the commit); commit them there first to give them to the agent`,
+      );
   }
   const kickstartFailed = result.kickstart !== null && result.kickstart.status !== 'accepted' && result.kickstart.status !== 'queued';
   if (kickstartFailed && !opts.json) err(`${result.agent}: first prompt ${result.kickstart!.status}: ${result.kickstart!.detail}`);
