@@ -94,6 +94,24 @@ describe('mosaic init', () => {
     expect(w.read('contract/AGENTS.md')).not.toContain('my own dispatcher');
   });
 
+  it('--force also removes a <file>.new an update left that is now the file itself; an older one stays', async () => {
+    const w = world();
+    await w.init();
+    writeFileSync(w.file('contract/CONSTITUTION.md'), '# our house rules\n');
+    writeFileSync(w.file('contract/AGENTS.md'), '# our dispatcher\n');
+    w.ship('CONSTITUTION.md', '# constitution v2\n');
+    w.ship('AGENTS.md', '# dispatcher v2\n');
+    await w.update();
+    expect(w.read('contract/CONSTITUTION.md.new')).toBe('# constitution v2\n');
+    writeFileSync(w.file('contract/AGENTS.md.new'), '# dispatcher v2, edited by hand\n');
+    const forced = await w.init({ force: true });
+    expect(actions(forced)).toMatchObject({ 'contract/AGENTS.md': 'replaced', 'contract/CONSTITUTION.md': 'replaced' });
+    expect(existsSync(w.file('contract/CONSTITUTION.md.new'))).toBe(false);
+    expect(forced.rows[1]!.reason).toMatch(/CONSTITUTION\.md\.new, the same text, removed$/);
+    // Not the text now in place: someone's, kept.
+    expect(w.read('contract/AGENTS.md.new')).toBe('# dispatcher v2, edited by hand\n');
+  });
+
   it('writes the roster where --roster points, and refuses an unknown profile', async () => {
     const w = world();
     const elsewhere = path.join(w.dir, 'rosters', 'team.yaml');

@@ -110,6 +110,12 @@ export async function initFramework(
     if (row.action !== 'kept') {
       own(manifest, key, hash);
       if (item.kind === 'roster') manifest.profile = profile;
+      // A <file>.new an earlier update wrote beside it is now the file itself: it would only mislead.
+      const beside = besideFile(item.file);
+      if ((await readTarget(host, beside)) === item.text) {
+        await host.files.remove(beside);
+        row.reason += `; ${path.basename(beside)}, the same text, removed`;
+      }
     }
     rows.push(row);
   }

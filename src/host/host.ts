@@ -17,6 +17,8 @@ export interface HostFiles {
   isExecutable(file: string): Promise<boolean>;
   writeAtomic(file: string, content: string | Buffer, options?: AtomicWriteOptions): Promise<void>;
   ensurePrivateDir(dir: string): Promise<void>;
+  /** Removes a file; one that is not there is no error. */
+  remove(file: string): Promise<void>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { ensurePrivateDir, fileExists, isExecutable, readFileOrUndefined, writeFileAtomic } from '../system/fs.js';
 import { hostName, loginName } from '../system/identity.js';
 import { runCommand, type CommandRunner } from '../system/runner.js';
@@ -17,6 +18,7 @@ const LOCAL_FILES: HostFiles = {
   isExecutable,
   writeAtomic: writeFileAtomic,
   ensurePrivateDir,
+  remove: (file) => rm(file, { force: true }),
 };
 
 /** This machine, as the user running mosaic. */
