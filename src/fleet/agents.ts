@@ -15,6 +15,7 @@ import {
   doneReport,
   inspectWorktree,
   removeWorktree,
+  uncommittedTrackedChanges,
   type DoneReport,
   type WorktreeRecord,
 } from '../worktree/worktree.js';
@@ -103,19 +104,11 @@ export async function newAgent(fleet: SupervisedFleet, options: NewAgentOptions)
     kickstart: kickstart ? { status: kickstart.result.status, detail: kickstart.result.detail } : null,
     working_directory: agent.workingDirectory,
     worktree,
-    source_uncommitted: worktree && outcome!.result !== 'error' ? await uncommittedChanges(fleet, worktree.repo) : null,
+    source_uncommitted:
+      worktree && outcome!.result !== 'error'
+        ? ((await uncommittedTrackedChanges({ runner: host.runner, env: host.env }, worktree.repo)) ?? null)
+        : null,
   };
-}
-
-/** How many tracked files `repo` has changed and not committed; untracked files are not counted (nor scanned). */
-async function uncommittedChanges(fleet: Pick<SupervisedFleet, 'host'>, repo: string): Promise<number | null> {
-  const { host } = fleet;
-  const status = await host.runner(['git', '-C', repo, 'status', '--porcelain=v1', '--untracked-files=no'], {
-    allowFailure: true,
-    // A status must not take the index lock from the operator's own git (it may refresh the index).
-    env: { ...host.env, GIT_OPTIONAL_LOCKS: '0' },
-  });
-  return status.status === 0 ? status.stdout.split('\n').filter(Boolean).length : null;
 }
 
 /** The fleet's agents with the just-written ephemeral records (the context was loaded before). */

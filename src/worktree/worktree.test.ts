@@ -13,6 +13,7 @@ import {
   inspectWorktree,
   removeWorktree,
   strayWorktrees,
+  uncommittedTrackedChanges,
   type WorktreeDeps,
   type WorktreeRecord,
 } from './worktree.js';
@@ -743,6 +744,16 @@ describe('doneReport', () => {
     expect(report.files).toEqual(['c.txt']);
     expect(report.clean).toBe(false);
     expect(report.worktree_problem).toBe(`${record.path} does not exist`);
+  });
+});
+
+describe('uncommittedTrackedChanges', () => {
+  it('counts the modified and staged tracked files, not untracked or ignored ones, and leaves the checkout as it was', async () => {
+    const f = fixture();
+    // The fixture's checkout: b.txt modified, staged.txt staged, notes.txt untracked, debug.log ignored.
+    expect(await uncommittedTrackedChanges(f.deps, f.repo)).toBe(2);
+    f.expectSourceUntouched();
+    expect(await uncommittedTrackedChanges(f.deps, path.join(f.root, 'not-a-repo'))).toBeUndefined();
   });
 });
 

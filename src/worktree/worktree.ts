@@ -357,6 +357,15 @@ async function unpushedCommits(deps: WorktreeDeps, record: WorktreeRecord): Prom
 const statusLines = async (deps: WorktreeDeps, dir: string): Promise<string[]> =>
   splitLines((await git(deps, ['-C', dir, 'status', '--porcelain=v1', '-uall'])).stdout);
 
+/**
+ * How many tracked files the checkout at `repo` has changed and not committed (a new worktree starts from the
+ * commit, without them); untracked files are neither counted nor scanned. undefined when git could not tell.
+ */
+export async function uncommittedTrackedChanges(deps: WorktreeDeps, repo: string): Promise<number | undefined> {
+  const result = await git(deps, ['-C', repo, 'status', '--porcelain=v1', '--untracked-files=no'], { allowFailure: true });
+  return result.status === 0 ? splitLines(result.stdout).length : undefined;
+}
+
 async function inspectFound(deps: WorktreeDeps, record: WorktreeRecord): Promise<{ found: Found; state: WorktreeState }> {
   const repo = await realOrResolved(record.repo);
   const found = await find(deps, repo, path.resolve(record.path));
