@@ -118,6 +118,10 @@ agents:
     expect(issues('  backoffMaxMs: 10\n  backoffInitialMs: 20\n')[0]!.message).toBe(
       'restart.backoff_initial_ms (20) is more than restart.backoff_max_ms (10): the first wait would be longer than the longest',
     );
+    // A maximum of 0 is given, not the default.
+    expect(issues('  backoff_max_ms: 0\n')[0]!.message).toBe(
+      'restart.backoff_initial_ms (1000) is more than restart.backoff_max_ms (0): the first wait would be longer than the longest',
+    );
   });
 
   it("reports an agent using the holder session name at that agent's name, not at tmux:", () => {

@@ -550,12 +550,13 @@ function normalise(
     fleetMaxCrashes: pick<number>(restart, 'fleet_max_crashes', 'fleetMaxCrashes', ['restart']) ?? defaultFleetMaxCrashes(agents.length),
   };
   if (policy.backoffInitialMs > policy.backoffMaxMs) {
-    const key = ['backoff_initial_ms', 'backoffInitialMs', 'backoff_max_ms', 'backoffMaxMs'].find((k) => restart?.[k] !== undefined)!;
+    const given = (key: string): boolean => restart?.[key] !== undefined;
+    const maxGiven = given('backoff_max_ms') || given('backoffMaxMs');
     issues.push({
-      ...locate(['restart', key]),
+      ...locate(['restart', ['backoff_initial_ms', 'backoffInitialMs', 'backoff_max_ms', 'backoffMaxMs'].find(given)!]),
       message:
         `restart.backoff_initial_ms (${policy.backoffInitialMs}) is more than restart.backoff_max_ms (${policy.backoffMaxMs}` +
-        `${(restart?.backoff_max_ms ?? restart?.backoffMaxMs) ? '' : ', its default'}): the first wait would be longer than the longest`,
+        `${maxGiven ? '' : ', its default'}): the first wait would be longer than the longest`,
     });
   }
   const roster: Roster = {
