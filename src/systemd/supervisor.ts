@@ -179,6 +179,11 @@ export class SystemdSupervisor implements Supervisor {
     });
   }
 
+  /** The agents' sessions, by exact name, in one tmux call (or as few as their size allows). */
+  private async killSessions(agents: readonly AgentSpec[]): Promise<void> {
+    await this.deps.tmux.batch(agents.map((a) => ['kill-session', '-t', exactSession(a.session)]));
+  }
+
   /** Stops the holder this start brought up, when no agent is going to use it. */
   private async undoHolder(job: Promise<unknown> | undefined): Promise<void> {
     if (!job) return;
@@ -210,7 +215,7 @@ export class SystemdSupervisor implements Supervisor {
     await withHandoff(this.deps.paths.runDir, async (handOff) => {
       if (ours.length > 0) {
         await handOff(ours.map((a) => a.name));
-        await this.deps.tmux.batch(ours.map((a) => ['kill-session', '-t', exactSession(a.session)])).catch(() => undefined);
+        await this.killSessions(ours).catch(() => undefined);
       }
       await systemctl.jobs('stop', units);
     });
@@ -218,7 +223,7 @@ export class SystemdSupervisor implements Supervisor {
     // A session without an active unit (left from before, or adopted) is stopped by hand, exactly.
     const after = new Map(afterRows.map((pane) => [pane.session, pane]));
     const leftovers = agents.filter((a) => after.get(a.session)?.agent === a.name);
-    if (leftovers.length > 0) await this.deps.tmux.batch(leftovers.map((a) => ['kill-session', '-t', exactSession(a.session)]));
+    if (leftovers.length > 0) await this.killSessions(leftovers);
     // As under the built-in supervisor, a stopped agent keeps no run state (a failed mark, crash counters): it
     // is `stopped`, not `failed`. Its unit starts again from the fresh record (<agent>.state.fresh.json).
     for (const agent of agents) removeRunState(this.deps.paths.runDir, agent.name);
@@ -241,7 +246,7 @@ export class SystemdSupervisor implements Supervisor {
     const wasActive = new Set(restarting.filter((a) => isActive(states.get(this.unit(a)))).map((a) => a.name));
     // An inactive unit with a live session would adopt that session on start: end it first, so a restart is one.
     const orphans = restarting.filter((a) => !wasActive.has(a.name) && panes.some((p) => p.session === a.session && p.agent === a.name));
-    if (orphans.length > 0) await this.deps.tmux.batch(orphans.map((a) => ['kill-session', '-t', exactSession(a.session)]));
+    if (orphans.length > 0) await this.killSessions(orphans);
     await clearHandoffs(this.deps.paths.runDir); // no handoff for a restart: each unit kills and makes its own session
     const result = await this.setup.systemctl.jobs(
       'restart',
