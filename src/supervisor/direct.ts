@@ -510,10 +510,7 @@ export class DirectSupervisor implements Supervisor {
         outcomes.set(agent.name, { agent: agent.name, result: 'error', error: spec.message, hint: spec.hint });
         continue;
       }
-      // -k kills the old process; the pane (and its siblings) stay where they are.
-      respawns.push(['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), spec!.file]);
-      // A respawn keeps the pane's transcript pipe; replacing it also covers rotation and panes that never had one.
-      respawns.push(transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: true }));
+      respawns.push(...this.respawnCommands(agent, spec!.file));
       outcomes.set(agent.name, { agent: agent.name, result: 'restarted' });
     }
     if (respawns.length > 0) {
@@ -524,6 +521,32 @@ export class DirectSupervisor implements Supervisor {
       for (const outcome of await this.start(absent)) outcomes.set(outcome.agent, outcome);
     }
     return agents.map((agent) => outcomes.get(agent.name)!);
+  }
+
+  /** A new process in the agent's pane, from its launch spec; the pane's transcript pipe is replaced with it. */
+  private respawnCommands(agent: AgentSpec, specFile: string): string[][] {
+    return [
+      // -k kills the old process; the pane (and its siblings) stay where they are.
+      ['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), specFile],
+      // A respawn keeps the pane's transcript pipe; replacing it also covers rotation and panes that never had one.
+      transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: true }),
+    ];
+  }
+
+  /**
+   * Restarts agents whose sessions are theirs and whose launch files are written already (the systemd
+   * supervisor's handoff for `fleet restart`, decision 028): a new process in each pane, in as few tmux calls
+   * as their size allows. True when every call succeeded; after a failed one, which agents it restarted is not
+   * known, and their units restart them all over again.
+   */
+  async respawnPrepared(agents: readonly AgentSpec[]): Promise<boolean> {
+    if (agents.length === 0) return true;
+    await rotateTranscripts(this.deps.paths.logsDir, agents, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
+    const groups = agents.map((agent) => this.respawnCommands(agent, launchSpecFile(this.deps.paths.runDir, agent.name)));
+    return batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS }).then(
+      () => true,
+      () => false,
+    );
   }
 
   async observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {

@@ -74,7 +74,7 @@ describe('framework/bin/mosaic-systemd-agent', () => {
     writeFileSync(handoffFile(run, 'a'), '');
     const start = step(run, 'start');
     expect(start.status, start.stderr).toBe(0);
-    expect(start.stdout).toBe('mosaic: agent a: session a made by mosaic fleet start\n');
+    expect(start.stdout).toBe('mosaic: agent a: session a made or restarted by the mosaic CLI (handoff)\n');
     // The explicit start's state reset still happens.
     expect(existsSync(path.join(run, 'a.state.json'))).toBe(true);
     const stop = step(run, 'stop');

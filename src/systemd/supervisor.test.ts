@@ -10,6 +10,7 @@ import { systemdSetup, unitContext } from './setup.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
 import { localHost } from '../host/local.js';
 import { SystemdSupervisor } from './supervisor.js';
+import { CommandError } from '../core/errors.js';
 
 /**
  * The supervisor against a scripted systemctl and tmux: what matters here is how many
@@ -41,7 +42,7 @@ async function world(agentCount: number) {
   const calls: string[][] = [];
   const active = new Set<string>();
   const sessions = new Set<string>();
-  const behaviour = { holderFails: false };
+  const behaviour = { holderFails: false, respawnFails: false };
   const handedOff: string[][] = [];
   const setupForPaths = systemdSetup({ env, runner: async () => ok('') });
   const ok = (stdout: string, status = 0): RunResult => ({ argv: [], status, signal: null, stdout, stderr: '', durationMs: 1 });
@@ -52,6 +53,8 @@ async function world(agentCount: number) {
     if (tool === 'tmux') {
       if (rest.includes('list-panes')) return ok([...sessions].map((s) => `${s}\t${s}\t%1\t100\t0\t\t\t\t0\tsh`).join('\n'));
       if (rest.includes('kill-session')) sessions.delete(rest.at(-1)!.slice(1));
+      // As the real runner does for a call that is not allowed to fail.
+      if (rest.includes('respawn-pane') && behaviour.respawnFails) throw new CommandError([...argv], 1, null, "can't find pane", 1);
       // The handoff's creation calls: each new-session -P prints its session's name (session = agent here).
       const made = rest.flatMap((arg, i) => (arg === 'new-session' ? [rest[rest.indexOf('-s', i) + 1]!] : []));
       for (const session of made) sessions.add(session);
@@ -159,13 +162,18 @@ describe('SystemdSupervisor', () => {
     const w = await world(3);
     await w.supervisor.start(w.roster.agents);
     w.sessions.delete('a1');
+    const before = w.calls.length;
     const outcomes = await w.supervisor.start(w.roster.agents);
     expect(outcomes.map((o) => o.result)).toEqual(['already-running', 'started', 'already-running']);
     // Only the first start's two calls (holder, then all): the second start restarts a1 and starts nothing.
     expect(w.systemctlCalls('start')).toHaveLength(2);
     expect(w.systemctlCalls('restart').map((c) => c.slice(5))).toEqual([[w.setup.names.agent('a1')]]);
-    // A restart is no handoff: the unit kills and makes its session itself.
-    expect(w.handedOff.at(-1)).toEqual([]);
+    // The CLI made a1's session (the holder is up), and a1's unit found its handoff file.
+    const creations = w.calls.slice(before).filter((c) => c[0] === 'tmux' && c.includes('new-session'));
+    expect(creations).toHaveLength(1);
+    expect(creations[0]!.filter((arg) => arg === 'new-session')).toHaveLength(1);
+    expect(creations[0]).toContain('a1');
+    expect(w.handedOff.at(-1)).toEqual(['a1']);
   });
 
   it('stops some agents in one call and takes the holder down with the last one', async () => {
@@ -235,9 +243,45 @@ describe('SystemdSupervisor', () => {
   it('restarts many agents with one systemctl restart', async () => {
     const w = await world(4);
     await w.supervisor.start(w.roster.agents);
+    w.calls.length = 0;
     const outcomes = await w.supervisor.restart(w.roster.agents);
     expect(outcomes.every((o) => o.result === 'restarted')).toBe(true);
     expect(w.systemctlCalls('restart')).toHaveLength(1);
+    // The handoff: one tmux call gives every pane a new process (as the built-in restart does), so the units'
+    // ExecStop and ExecStart find their files and start no tmux client; no session is killed or made.
+    const tmuxCalls = w.calls.filter((c) => c[0] === 'tmux');
+    const respawns = tmuxCalls.filter((c) => c.includes('respawn-pane'));
+    expect(respawns).toHaveLength(1);
+    expect(respawns[0]!.filter((arg) => arg === 'respawn-pane')).toHaveLength(4);
+    expect(tmuxCalls.filter((c) => c.includes('kill-session') || c.includes('new-session'))).toEqual([]);
+    expect(w.handedOff.at(-1)).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(readdirSync(w.paths.runDir).filter((name) => name.endsWith('.handoff'))).toEqual([]);
+  });
+
+  it('leaves the whole restart to the units when the respawn call fails', async () => {
+    const w = await world(2);
+    await w.supervisor.start(w.roster.agents);
+    w.behaviour.respawnFails = true;
+    const outcomes = await w.supervisor.restart(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['restarted', 'restarted']);
+    // Which panes the failed call restarted is not known: no handoff file, each unit kills and makes its session.
+    expect(w.handedOff.at(-1)).toEqual([]);
+  });
+
+  it('makes no tmux call of its own when the holder is down, after ending the sessions of ours it finds', async () => {
+    const w = await world(2);
+    await w.supervisor.start(w.roster.agents);
+    // The units are gone (the manager restarted, say) but a server outside the holder still has a0's session.
+    w.active.clear();
+    w.sessions.delete('a1');
+    w.calls.length = 0;
+    const outcomes = await w.supervisor.restart(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['started', 'started']);
+    const tmuxCalls = w.calls.filter((c) => c[0] === 'tmux' && !c.includes('list-panes'));
+    // Only the kill: a new-session here would start a tmux server outside the holder unit.
+    expect(tmuxCalls).toHaveLength(1);
+    expect(tmuxCalls[0]!.slice(-3)).toEqual(['kill-session', '-t', '=a0']);
+    expect(w.handedOff.at(-1)).toEqual([]);
   });
 
   it('refuses to start when the unit files are not installed', async () => {

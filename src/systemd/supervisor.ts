@@ -130,17 +130,9 @@ export class SystemdSupervisor implements Supervisor {
       // ≤ 1.5× asked (decision 028). A session this call did not make is its unit's to make or adopt.
       if (!holderFailed) output.push(...(await this.startHandedOff(starting, marks)));
     }
-    // No handoff for a restart: each unit kills and makes its own session.
     if (restarting.length > 0) {
-      await clearHandoffs(this.deps.paths.runDir);
-      output.push(
-        (
-          await systemctl.jobs(
-            'restart',
-            restarting.map((a) => this.unit(a)),
-          )
-        )?.stderr ?? '',
-      );
+      const holderUp = isActive(states.get(names.holder)) || (holderJob !== undefined && starting.length > 0 && !holderFailed);
+      output.push(await this.restartUnits(restarting, panes, holderUp));
     }
     const total = starting.length + restarting.length;
     onProgress?.(total, total);
@@ -244,15 +236,36 @@ export class SystemdSupervisor implements Supervisor {
     this.recordErrors(outcomes, errors);
     const restarting = agents.filter((a) => !errors.has(a.name));
     const wasActive = new Set(restarting.filter((a) => isActive(states.get(this.unit(a)))).map((a) => a.name));
-    // An inactive unit with a live session would adopt that session on start: end it first, so a restart is one.
-    const orphans = restarting.filter((a) => !wasActive.has(a.name) && panes.some((p) => p.session === a.session && p.agent === a.name));
-    if (orphans.length > 0) await this.killSessions(orphans);
-    await clearHandoffs(this.deps.paths.runDir); // no handoff for a restart: each unit kills and makes its own session
-    const result = await this.setup.systemctl.jobs(
-      'restart',
-      restarting.map((a) => this.unit(a)),
-    );
-    return this.settle(agents, outcomes, (agent) => (wasActive.has(agent.name) ? 'restarted' : 'started'), result?.stderr ?? '');
+    const output = await this.restartUnits(restarting, panes, isActive(states.get(this.setup.names.holder)));
+    return this.settle(agents, outcomes, (agent) => (wasActive.has(agent.name) ? 'restarted' : 'started'), output);
+  }
+
+  /**
+   * Restarts the agents' units. With the holder up, their tmux work is done here first, for the whole fleet at
+   * once (the handoff): a new process in every session of ours (respawn-pane, as the built-in restart does; an
+   * inactive unit's session too, so that its unit adopts a restarted agent), new sessions where there are none.
+   * The units' steps then start no tmux client: 100 units that each killed and made their session took
+   * 2.2–2.5× the built-in restart. A session under the agent's name that is not ours is its unit's to refuse.
+   * With the holder down, no tmux call is made here (a new-session would start a server outside the holder):
+   * the units do it all, once the sessions of ours a server outside the holder has are ended (a unit would
+   * adopt one, and a restart would not be one). Returns what systemctl printed.
+   */
+  private async restartUnits(agents: readonly AgentSpec[], panes: readonly PaneRow[], holderUp: boolean): Promise<string> {
+    const units = agents.map((a) => this.unit(a));
+    const marks = marksBySession(panes);
+    const ours = agents.filter((a) => marks.get(a.session) === a.name);
+    if (!holderUp) {
+      if (ours.length > 0) await this.killSessions(ours);
+      await clearHandoffs(this.deps.paths.runDir);
+      return (await this.setup.systemctl.jobs('restart', units))?.stderr ?? '';
+    }
+    const missing = agents.filter((a) => !marks.has(a.session));
+    return withHandoff(this.deps.paths.runDir, async (handOff) => {
+      if (await this.direct.respawnPrepared(ours)) await handOff(ours.map((a) => a.name));
+      await rotateTranscripts(this.deps.paths.logsDir, missing, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
+      await this.direct.createPrepared(missing, (sessions) => handOff(missing.filter((a) => sessions.has(a.session)).map((a) => a.name)));
+      return (await this.setup.systemctl.jobs('restart', units))?.stderr ?? '';
+    });
   }
 
   observe(agents: readonly AgentSpec[]): Promise<AgentObservation[]> {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, type TestFleet } from './harness.js';
@@ -169,6 +169,26 @@ describe.runIf(RUN_SYSTEMD_TESTS)('systemd supervision on a real user manager', 
       return p.a && p.a !== pids.a ? p : undefined;
     });
     expect([afterUnit['b-1'], afterUnit.w_x, afterUnit._holder]).toEqual([afterCheck['b-1'], pids.w_x, pids._holder]);
+    expect(tmuxServerPid(fleet)).toBe(server);
+
+    // fleet restart of all: the CLI gives every pane a new process (the handoff), so each pane keeps its id (a
+    // unit that restarted by itself would have killed the session and made a new one); the units stay active.
+    const paneIds = (): Record<string, string> =>
+      Object.fromEntries(
+        fleet
+          .tmux(['list-panes', '-a', '-F', '#{session_name} #{pane_id}'])
+          .stdout.trim()
+          .split('\n')
+          .map((line) => line.split(' ')),
+      );
+    const idsBefore = paneIds();
+    expect(await mustSucceed(world, ['fleet', 'restart'])).toMatch(/a: restarted\nb-1: restarted\nw\.x: restarted/);
+    const afterRestart = panePids(fleet);
+    for (const session of ['a', 'b-1', 'w_x']) expect(afterRestart[session]).not.toBe(afterUnit[session]);
+    expect(afterRestart._holder).toBe(pids._holder);
+    expect(paneIds()).toEqual(idsBefore);
+    for (const agent of ['a', 'b-1', 'w.x']) expect(world.show(world.agentUnit(agent), 'ActiveState')).toBe('active');
+    expect(readdirSync(path.join(fleet.home, 'run')).filter((name) => name.endsWith('.handoff'))).toEqual([]);
     expect(tmuxServerPid(fleet)).toBe(server);
 
     // disable (all: the holder too) keeps the linked units loaded: systemctl disable also removes `link`'s links.
