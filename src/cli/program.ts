@@ -294,7 +294,9 @@ Example:
     .action(observe('watch'));
   agentCmd
     .command('attach')
-    .description('interactive takeover: attach to the agent in this terminal, everything you type goes to it (detach: C-b d)')
+    .description(
+      'interactive takeover: attach to the agent in this terminal, everything you type goes to it (detach: C-b d); refused while it is not running',
+    )
     .argument('<agent>', 'agent name')
     .action(observe('attach'));
   agentCmd

@@ -17,6 +17,7 @@ import { acquireAgentLock } from '../system/lock.js';
 import { randomHex } from '../system/random.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
+import { notRunningError } from '../supervisor/not-running.js';
 
 /** A send needs the fleet's roster, run directory, tmux server and host identity; no supervisor. */
 export type SendContext = Pick<FleetContext, 'roster' | 'paths' | 'tmux' | 'host'>;
@@ -83,7 +84,12 @@ class Panes {
           .catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
         // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed;
         // so is a session of that name that mosaic did not make for this agent: its keyboard is someone else's.
-        if (first && screen.dead) throw await notRunning(agent, runDir);
+        if (first && screen.dead) {
+          throw await notRunningError(agent, runDir, {
+            nothing: 'nothing was sent',
+            retry: `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
+          });
+        }
         if (first && screen.mark !== undefined && screen.mark !== agent.name) throw foreignSession(agent, tmux.socket, screen.mark);
         first = false;
         return screen;
@@ -127,19 +133,6 @@ async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | 
 }
 
 /** Why an agent with a dead pane takes no message, from the supervisor's run state. */
-async function notRunning(agent: AgentSpec, runDir: string): Promise<UserError> {
-  const { failureReason, readRunState } = await import('../supervisor/state.js'); // only on this rare path
-  const state = await readRunState(runDir, agent.name);
-  const reason = failureReason(state);
-  const why = reason
-    ? `the supervisor gave up on it: ${reason}`
-    : `its process has exited${state?.lastExitStatus === undefined || state.lastExitStatus === null ? '' : ` with status ${state.lastExitStatus}`}; the supervisor restarts it`;
-  return new UserError(`agent "${agent.name}" is not running (${why}); nothing was sent`, {
-    hint: reason
-      ? `fix the cause, then \`mosaic fleet restart ${agent.name}\``
-      : `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
-  });
-}
 
 /**
  * Deliver one message to one agent; throws a UserError when it cannot even be pasted. Every

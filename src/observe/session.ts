@@ -13,10 +13,13 @@ export function noSession(tmux: Pick<TmuxClient, 'socket'>, agent: AgentSpec): U
  * else a clear error: a session that merely has the agent's name is someone else's, and is neither shown as
  * the agent's screen nor watched, attached to or changed.
  */
-export async function assertAgentSession(tmux: TmuxClient, agent: AgentSpec): Promise<void> {
-  const result = await tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{@mosaic_agent}'], { allowFailure: true });
+export async function assertAgentSession(tmux: TmuxClient, agent: AgentSpec): Promise<{ dead: boolean }> {
+  const result = await tmux.run(['display-message', '-p', '-t', exactPane(agent.session), '#{pane_dead} #{@mosaic_agent}'], {
+    allowFailure: true,
+  });
   if (result.status !== 0) throw noSession(tmux, agent);
-  const mark = result.stdout.trim();
+  const [dead, ...rest] = result.stdout.replace(/\n$/, '').split(' ');
+  const mark = rest.join(' ').trim();
   if (mark !== agent.name) {
     throw new UserError(
       `session "${agent.session}" on socket "${tmux.socket}" was not made by mosaic for agent "${agent.name}" (${mark ? `it is marked "${mark}"` : 'it carries no mosaic mark'}); left alone`,
@@ -25,4 +28,5 @@ export async function assertAgentSession(tmux: TmuxClient, agent: AgentSpec): Pr
       },
     );
   }
+  return { dead: dead === '1' };
 }

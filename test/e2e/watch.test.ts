@@ -207,6 +207,46 @@ describe('agent watch (read-only) and agent attach (takeover) on real tmux', () 
     expect(fleet.tmux(['show-options', '-w', '-t', '=a:', 'window-size']).stdout.trim()).toBe('');
   });
 
+  it('attach refuses an agent waiting for its restart, or given up on: there is no runtime to type into', async () => {
+    const fleet = createFleet();
+    const agents = 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub, args: ["--crash-after", "0"]}\n';
+    // A restart ten minutes away: the pane's respawn sleeps meanwhile (keys typed there would reach the runtime).
+    const slowRestart = 'restart:\n  backoff_initial_ms: 600000\n  backoff_max_ms: 600000\n  max_crashes: 3\n  window_seconds: 60\n';
+    fleet.writeRoster(roster(fleet.socket, agents, slowRestart));
+    expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
+    // The dead check comes before the terminal's: without one, the refusal is still the agent's.
+    const waiting = await eventually(
+      async () => {
+        const attach = await fleet.mosaic(['agent', 'attach', 'a']);
+        return /with status 3/.test(attach.stderr) ? attach : undefined;
+      },
+      20_000,
+      'the crash to be recorded',
+    );
+    expect(waiting.status).toBe(1);
+    expect(waiting.stderr).toMatch(
+      /agent "a" is not running \(its process has exited with status 3; the supervisor restarts it in \d+ s\); there is nothing to take over/,
+    );
+    expect(waiting.stderr).toMatch(/see its screen with `mosaic agent watch a`, or wait for the restart/);
+    // Given up on (max_crashes 0: the first crash fails it): the reason, and what to do.
+    fleet.writeRoster(roster(fleet.socket, agents, slowRestart.replace('max_crashes: 3', 'max_crashes: 0')));
+    expect((await fleet.mosaic(['fleet', 'restart', 'a'])).status).toBe(0);
+    const failed = await eventually(
+      async () => {
+        const attach = await fleet.mosaic(['agent', 'attach', 'a']);
+        return /gave up on it/.test(attach.stderr) ? attach : undefined;
+      },
+      20_000,
+      'a to be marked failed',
+    );
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/agent "a" is not running \(the supervisor gave up on it: .+\); there is nothing to take over/);
+    expect(failed.stderr).toMatch(/fix the cause, then `mosaic fleet restart a`/);
+    expect(clients(fleet)).toEqual([]);
+    // The pane is still there, dead, for watch and logs to show.
+    expect(fleet.tmux(['display-message', '-p', '-t', '=a:0.0', '#{pane_dead}']).stdout.trim()).toBe('1');
+  });
+
   it('both refuse without a terminal, with a clear error', async () => {
     const { fleet } = agentFleet();
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);

@@ -1,0 +1,27 @@
+import { UserError } from '../core/errors.js';
+import type { AgentSpec } from '../roster/model.js';
+
+/**
+ * The error for a verb that needs the agent's process (send, attach) when its pane is dead: crashed and
+ * waiting for its restart, or given up on by the supervisor (its run state says why). `nothing` says what did
+ * not happen; `retry` what to do while a restart is coming.
+ */
+export async function notRunningError(
+  agent: AgentSpec,
+  runDir: string,
+  words: { nothing: string; retry: string },
+  now = Date.now(),
+): Promise<UserError> {
+  const { failureReason, readRunState } = await import('./state.js'); // only on this rare path
+  const state = await readRunState(runDir, agent.name);
+  const reason = failureReason(state);
+  const status = state?.lastExitStatus;
+  const next = state?.nextStartAt;
+  const when = next && next > now ? ` in ${Math.ceil((next - now) / 1000)} s` : '';
+  const why = reason
+    ? `the supervisor gave up on it: ${reason}`
+    : `its process has exited${status === undefined || status === null ? '' : ` with status ${status}`}; the supervisor restarts it${when}`;
+  return new UserError(`agent "${agent.name}" is not running (${why}); ${words.nothing}`, {
+    hint: reason ? `fix the cause, then \`mosaic fleet restart ${agent.name}\`` : words.retry,
+  });
+}
