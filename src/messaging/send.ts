@@ -84,12 +84,7 @@ class Panes {
           .catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
         // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed;
         // so is a session of that name that mosaic did not make for this agent: its keyboard is someone else's.
-        if (first && screen.dead) {
-          throw await notRunningError(agent, runDir, {
-            nothing: 'nothing was sent',
-            retry: `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
-          });
-        }
+        if (first && screen.dead) throw await notRunningError(agent, runDir, notRunningWords(agent));
         if (first && screen.mark !== undefined && screen.mark !== agent.name) throw foreignSession(agent, tmux.socket, screen.mark);
         first = false;
         return screen;
@@ -111,6 +106,18 @@ const foreignSession = (agent: AgentSpec, socket: string, mark: string): UserErr
     },
   );
 
+const notRunningWords = (agent: AgentSpec): { nothing: string; retry: string } => ({
+  nothing: 'nothing was sent',
+  retry: `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
+});
+
+/** The supervisor's run state has a restart of the agent still to come. */
+async function restartPending(runDir: string, agent: AgentSpec, now: number): Promise<boolean> {
+  const { readRunState } = await import('../supervisor/state.js'); // only on this rare path
+  const next = (await readRunState(runDir, agent.name))?.nextStartAt;
+  return next !== null && next !== undefined && next > now;
+}
+
 /** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
 const BUSY_REPORT_FOR_SEND_SECONDS = 30;
 
@@ -131,8 +138,6 @@ async function frozenPane(tmux: TmuxClient, agent: AgentSpec): Promise<string | 
   if (state === 'D') return 'frozen or blocked (state D)';
   return undefined;
 }
-
-/** Why an agent with a dead pane takes no message, from the supervisor's run state. */
 
 /**
  * Deliver one message to one agent; throws a UserError when it cannot even be pasted. Every
@@ -191,6 +196,10 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
         clock,
       ),
     );
+    // Never ready: the pane may be the respawn that sleeps out its backoff before the runtime starts.
+    if (outcome.status === 'unverifiable' && !outcome.pasted && (await restartPending(ctx.paths.runDir, agent, Date.now()))) {
+      throw await notRunningError(agent, ctx.paths.runDir, notRunningWords(agent));
+    }
     if (outcome.status === 'draft') {
       // A stopped or frozen agent cannot take what sits in its terminal: that is not a draft to
       // send again (it would be read twice once the agent runs), it is unverifiable.

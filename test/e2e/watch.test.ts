@@ -207,7 +207,7 @@ describe('agent watch (read-only) and agent attach (takeover) on real tmux', () 
     expect(fleet.tmux(['show-options', '-w', '-t', '=a:', 'window-size']).stdout.trim()).toBe('');
   });
 
-  it('attach refuses an agent waiting for its restart, or given up on: there is no runtime to type into', async () => {
+  it('attach (and send) refuse an agent waiting for its restart, or given up on: there is no runtime to type into', async () => {
     const fleet = createFleet();
     const agents = 'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub, args: ["--crash-after", "0"]}\n';
     // A restart ten minutes away: the pane's respawn sleeps meanwhile (keys typed there would reach the runtime).
@@ -228,6 +228,12 @@ describe('agent watch (read-only) and agent attach (takeover) on real tmux', () 
       /agent "a" is not running \(its process has exited with status 3; the supervisor restarts it in \d+ s\); there is nothing to take over/,
     );
     expect(waiting.stderr).toMatch(/see its screen with `mosaic agent watch a`, or wait for the restart/);
+    // send waits for a prompt that cannot come, then says why instead of "unverifiable".
+    const send = await fleet.mosaic(['agent', 'send', 'a', '-m', 'hello', '--verify']);
+    expect(send.status).toBe(1);
+    expect(send.stderr).toMatch(
+      /agent "a" is not running \(its process has exited with status 3; the supervisor restarts it in \d+ s\); nothing was sent/,
+    );
     // Given up on (max_crashes 0: the first crash fails it): the reason, and what to do.
     fleet.writeRoster(roster(fleet.socket, agents, slowRestart.replace('max_crashes: 3', 'max_crashes: 0')));
     expect((await fleet.mosaic(['fleet', 'restart', 'a'])).status).toBe(0);
