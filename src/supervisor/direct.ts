@@ -526,8 +526,9 @@ export class DirectSupervisor implements Supervisor {
   /** A new process in the agent's pane, from its launch spec; the pane's transcript pipe is replaced with it. */
   private respawnCommands(agent: AgentSpec, specFile: string): string[][] {
     return [
-      // -k kills the old process; the pane (and its siblings) stay where they are.
-      ['respawn-pane', '-k', '-t', exactPane(agent.session), '--', 'sh', launcherScript(), specFile],
+      // -k kills the old process; the pane (and its siblings) stay where they are. -c: the roster's working
+      // directory of now (a pane respawns in the one it was made in, and later crash respawns follow this one).
+      ['respawn-pane', '-k', '-c', agent.workingDirectory, '-t', exactPane(agent.session), '--', 'sh', launcherScript(), specFile],
       // A respawn keeps the pane's transcript pipe; replacing it also covers rotation and panes that never had one.
       transcriptPipeCommand(agent.session, transcriptFile(this.deps.paths.logsDir, agent.name), { reopen: true }),
     ];

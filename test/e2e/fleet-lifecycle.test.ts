@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFleet, eventually, paneComesBack, roster, statusOf, type StatusRow, type TestFleet } from './harness.js';
@@ -113,11 +113,20 @@ describe('fleet lifecycle on real tmux (built-in supervisor)', () => {
     );
     expect((await fleet.mosaic(['fleet', 'start'])).status).toBe(0);
     const before = await statusOf(fleet);
+    // The roster moves b elsewhere: the restart runs it there (the pane keeps its place, not its directory).
+    fleet.writeRoster(
+      roster(
+        fleet.socket,
+        'defaults:\n  working_directory: work\nagents:\n  - {name: a, runtime: stub}\n  - {name: b, runtime: stub, working_directory: elsewhere}\n  - {name: c, runtime: stub}\n',
+      ),
+    );
     expect((await fleet.mosaic(['fleet', 'restart', 'b'])).status).toBe(0);
     const after = await eventually(async () => {
       const r = await statusOf(fleet);
       return r.b!.pane_pid !== before.b!.pane_pid && r.b!.state === 'running' ? r : undefined;
     });
+    expect(readlinkSync(`/proc/${after.b!.pane_pid}/cwd`)).toBe(path.join(fleet.home, 'elsewhere'));
+    expect(paneEnv(after.b!.pane_pid!).MOSAIC_AGENT_WORKDIR).toBe(path.join(fleet.home, 'elsewhere'));
     expect(after.a!.pane_pid).toBe(before.a!.pane_pid);
     expect(after.c!.pane_pid).toBe(before.c!.pane_pid);
     const verify = await fleet.mosaic(['fleet', 'verify']);
