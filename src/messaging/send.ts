@@ -112,10 +112,9 @@ const notRunningWords = (agent: AgentSpec): { nothing: string; retry: string } =
 });
 
 /** The supervisor's run state has a restart of the agent still to come. */
-async function restartPending(runDir: string, agent: AgentSpec, now: number): Promise<boolean> {
-  const { readRunState } = await import('../supervisor/state.js'); // only on this rare path
-  const next = (await readRunState(runDir, agent.name))?.nextStartAt;
-  return next !== null && next !== undefined && next > now;
+async function waitsForRestart(runDir: string, agent: AgentSpec): Promise<boolean> {
+  const { readRunState, restartPending } = await import('../supervisor/state.js'); // only on this rare path
+  return restartPending(await readRunState(runDir, agent.name), Date.now());
 }
 
 /** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
@@ -197,7 +196,7 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
       ),
     );
     // Never ready: the pane may be the respawn that sleeps out its backoff before the runtime starts.
-    if (outcome.status === 'unverifiable' && !outcome.pasted && (await restartPending(ctx.paths.runDir, agent, Date.now()))) {
+    if (outcome.status === 'unverifiable' && !outcome.pasted && (await waitsForRestart(ctx.paths.runDir, agent))) {
       throw await notRunningError(agent, ctx.paths.runDir, notRunningWords(agent));
     }
     if (outcome.status === 'draft') {

@@ -5,7 +5,7 @@ import { exactSession, exactSessionWindow } from '../tmux/client.js';
 import { runInteractive } from './interactive.js';
 import { assertAgentSession, noSession } from './session.js';
 import { notRunningError } from '../supervisor/not-running.js';
-import { readRunState } from '../supervisor/state.js';
+import { readRunState, restartPending } from '../supervisor/state.js';
 
 /**
  * `agent attach`: the one interactive takeover, everything typed goes to the agent.
@@ -18,7 +18,7 @@ export async function attachAgent(view: FleetContext, agent: AgentSpec, io: { st
   // backoff before the runtime starts. Keys typed into that would reach the runtime when it starts, unseen.
   const now = view.host.now();
   const state = await readRunState(view.paths.runDir, agent.name);
-  if (dead || state?.failed || (state?.nextStartAt && state.nextStartAt > now)) {
+  if (dead || state?.failed || restartPending(state, now)) {
     throw await notRunningError(
       agent,
       view.paths.runDir,

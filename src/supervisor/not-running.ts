@@ -2,9 +2,9 @@ import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
 
 /**
- * The error for a verb that needs the agent's process (send, attach) when its pane is dead: crashed and
- * waiting for its restart, or given up on by the supervisor (its run state says why). `nothing` says what did
- * not happen; `retry` what to do while a restart is coming.
+ * The error for a verb that needs the agent's process (send, attach) when there is none: its pane is dead or
+ * runs the respawn that sleeps out its backoff (a restart is coming), or the supervisor gave up on it (its run
+ * state says why). `nothing` says what did not happen; `retry` what to do while a restart is coming.
  */
 export async function notRunningError(
   agent: AgentSpec,
@@ -12,12 +12,11 @@ export async function notRunningError(
   words: { nothing: string; retry: string },
   now = Date.now(),
 ): Promise<UserError> {
-  const { failureReason, readRunState } = await import('./state.js'); // only on this rare path
+  const { failureReason, readRunState, restartPending } = await import('./state.js'); // only on this rare path
   const state = await readRunState(runDir, agent.name);
   const reason = failureReason(state);
   const status = state?.lastExitStatus;
-  const next = state?.nextStartAt;
-  const when = next && next > now ? ` in ${Math.ceil((next - now) / 1000)} s` : '';
+  const when = restartPending(state, now) ? ` in ${Math.ceil((state!.nextStartAt! - now) / 1000)} s` : '';
   const why = reason
     ? `the supervisor gave up on it: ${reason}`
     : `its process has exited${status === undefined || status === null ? '' : ` with status ${status}`}; the supervisor restarts it${when}`;

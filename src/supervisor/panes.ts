@@ -1,5 +1,5 @@
 import type { AgentSpec } from '../roster/model.js';
-import { failureReason, type AgentRunState } from './state.js';
+import { failureReason, restartPending, type AgentRunState } from './state.js';
 import type { AgentObservation, SupervisorDeps, SupervisorState } from './types.js';
 
 /*
@@ -96,7 +96,7 @@ export function observeAgent(
   if (!pane) return { ...base, state: 'stopped' };
   if (state?.failed) return { ...base, state: 'failed' };
   if (pane.dead) return { ...base, state: state ? 'restarting' : 'dead' };
-  if (state?.nextStartAt && state.nextStartAt > nowMs) return { ...base, state: 'restarting' };
+  if (restartPending(state, nowMs)) return { ...base, state: 'restarting' };
   return { ...base, state: 'running' };
 }
 

@@ -22,6 +22,10 @@ export interface AgentRunState {
   handledPid?: number | null;
 }
 
+/** A backoff-delayed respawn is still to exec the runtime: the pane runs the launcher's wait, not the agent. */
+export const restartPending = (state: AgentRunState | undefined, nowMs: number): boolean =>
+  state?.nextStartAt !== null && state?.nextStartAt !== undefined && state.nextStartAt > nowMs;
+
 export const stateFileName = (agent: string): string => `${agent}.state.json`;
 export const stateFile = (runDir: string, agent: string): string => path.join(runDir, stateFileName(agent));
 
