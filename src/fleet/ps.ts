@@ -1,3 +1,4 @@
+import { straySessionReason } from './stray.js';
 import { listDirectory } from '../system/fs.js';
 import { beatWriterAlive, heartbeatHealth, readHeartbeatSync, type Heartbeat, type HeartbeatHealth } from '../heartbeat/heartbeat.js';
 import type { AgentMode, AgentSpec, Roster } from '../roster/model.js';
@@ -302,11 +303,11 @@ export function joinFleet(inputs: PsInputs): PsReport {
         reachable: true,
         stale_seconds: null,
         reasons: {
-          orphan: pane.holder
-            ? `session "${pane.session}" on socket ${inputs.socket} is a fleet watchdog (holder) that roster ${roster.file} no longer names: \`mosaic fleet stop --orphans\` never stops a holder; remove it with tmux -L ${inputs.socket} kill-session -t =${pane.session}`
-            : pane.agent
-              ? `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} but carries mosaic's mark (agent "${pane.agent}"): stop it with \`mosaic fleet stop --orphans\``
-              : `session "${pane.session}" on socket ${inputs.socket} is not in roster ${roster.file} and was not created by mosaic: \`mosaic fleet stop --orphans\` leaves it alone`,
+          orphan: straySessionReason(
+            { session: pane.session, mark: pane.agent, holder: pane.holder === true },
+            inputs.socket,
+            `roster ${roster.file}`,
+          ),
         },
       };
     });

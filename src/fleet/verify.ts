@@ -1,3 +1,4 @@
+import { straySessionReason } from './stray.js';
 import { strayWorktrees } from '../worktree/worktree.js';
 import { chooseModel } from '../launch/model.js';
 import { listPanes, marksBySession } from '../supervisor/panes.js';
@@ -65,8 +66,11 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
   const marks = marksBySession(panes);
   const holders = new Set(panes.filter((pane) => pane.holder).map((pane) => pane.session));
   for (const [session, count] of bySession) {
-    if (!known.has(session)) problems.push(straySession(session, socket, marks.get(session) ?? '', holders.has(session)));
-    else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);
+    if (!known.has(session)) {
+      problems.push(
+        `stray ${straySessionReason({ session, mark: marks.get(session) ?? '', holder: holders.has(session) }, socket, 'the roster')}`,
+      );
+    } else if (count > 1) problems.push(`session "${session}" has ${count} panes; an agent session has exactly one`);
   }
   for (const pane of panes) {
     const agent = ctx.roster.agents.find((a) => a.session === pane.session);
@@ -104,19 +108,4 @@ export async function verifyFleet(ctx: SupervisedFleet, options: VerifyOptions =
     warnings,
     ...extra,
   };
-}
-
-/**
- * A holder (fleet watchdog) session the roster does not name: one of an earlier holder_session. `fleet stop --orphans`
- * never stops a holder, so the way out is tmux's.
- */
-const strayHolder = (session: string, socket: string): string =>
-  `stray session "${session}" on socket "${socket}" is a fleet watchdog (holder) that the roster no longer names (an earlier holder_session); \`mosaic fleet stop --orphans\` never stops a holder: remove it with tmux -L ${socket} kill-session -t =${session}`;
-
-/** A session the roster does not name: ours (marked) → `fleet stop --orphans` stops it; else mosaic never touches it. */
-function straySession(session: string, socket: string, mark: string, holder: boolean): string {
-  if (holder) return strayHolder(session, socket);
-  return mark
-    ? `stray session "${session}" on socket "${socket}" is not in the roster (marked as mosaic agent "${mark}"): stop it with \`mosaic fleet stop --orphans\``
-    : `stray session "${session}" on socket "${socket}" is not in the roster and was not created by mosaic: mosaic leaves it alone (remove it yourself: tmux -L ${socket} kill-session -t =${session})`;
 }
