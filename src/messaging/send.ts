@@ -7,7 +7,7 @@ import { withSpan } from '../core/trace.js';
 import { appendEvent } from '../events/log.js';
 import type { AgentSpec } from '../roster/model.js';
 import { detectorFor } from '../runtimes/detectors/index.js';
-import type { AckSource, Screen } from '../runtimes/detectors/types.js';
+import type { AcceptanceDetector, AckSource, Screen } from '../runtimes/detectors/types.js';
 import { exactPane, type TmuxClient } from '../tmux/client.js';
 import { composeMessage } from './body.js';
 import { Coalescer } from './coalescer.js';
@@ -64,7 +64,7 @@ class Panes {
     this.enters = new Coalescer((sessions) => pressEnterMany(tmux, sessions));
   }
 
-  io(agent: AgentSpec, runDir: string): PaneIo {
+  io(agent: AgentSpec, runDir: string, detector: AcceptanceDetector): PaneIo {
     const { tmux } = this;
     let first = true;
     return {
@@ -86,6 +86,11 @@ class Panes {
         // so is a session of that name that mosaic did not make for this agent: its keyboard is someone else's.
         if (first && screen.dead) throw await notRunningError(agent, runDir, notRunningWords(agent));
         if (first && screen.mark !== undefined && screen.mark !== agent.name) throw foreignSession(agent, tmux.socket, screen.mark);
+        // Not ready at once: the pane may run the respawn that sleeps out its backoff (no runtime yet). Refused
+        // now rather than after waiting for a prompt that cannot come before the restart.
+        if (first && !detector.ready(screen).ready && (await waitsForRestart(runDir, agent))) {
+          throw await notRunningError(agent, runDir, notRunningWords(agent));
+        }
         first = false;
         return screen;
       },
@@ -178,14 +183,15 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
     // The operator speaks to the agent: a bell it rang before no longer asks for attention (removed
     // before delivery, so a bell the agent rings in answer is kept).
     await rm(`${heartbeatFile(ctx.paths.runDir, agent.name)}.bell`, { force: true }).catch(() => undefined);
+    const detector = detectorFor(agent.runtime);
     const outcome = await verifySpan(ctx, agent, options, () =>
       deliver(
-        panes.io(agent, ctx.paths.runDir),
+        panes.io(agent, ctx.paths.runDir, detector),
         {
           sendId,
           agent: agent.name,
           text,
-          detector: detectorFor(agent.runtime),
+          detector,
           timeoutMs: options.timeoutMs,
           verify: options.verify,
           ackSources: [hookAck(ctx.paths.runDir, agent.name), ...(options.ackSources ?? [])],
@@ -195,7 +201,7 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
         clock,
       ),
     );
-    // Never ready: the pane may be the respawn that sleeps out its backoff before the runtime starts.
+    // Never ready: the agent may have crashed while the send waited, and its respawn sleeps out its backoff.
     if (outcome.status === 'unverifiable' && !outcome.pasted && (await waitsForRestart(ctx.paths.runDir, agent))) {
       throw await notRunningError(agent, ctx.paths.runDir, notRunningWords(agent));
     }
