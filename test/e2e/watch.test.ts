@@ -228,7 +228,7 @@ describe('agent watch (read-only) and agent attach (takeover) on real tmux', () 
       /agent "a" is not running \(its process has exited with status 3; the supervisor restarts it in \d+ s\); there is nothing to take over/,
     );
     expect(waiting.stderr).toMatch(/see its screen with `mosaic agent watch a`, or wait for the restart/);
-    // send waits for a prompt that cannot come, then says why instead of "unverifiable".
+    // send says why too (no runtime yet), instead of "unverifiable" after waiting for a prompt.
     const send = await fleet.mosaic(['agent', 'send', 'a', '-m', 'hello', '--verify']);
     expect(send.status).toBe(1);
     expect(send.stderr).toMatch(
