@@ -244,11 +244,11 @@ export class SystemdSupervisor implements Supervisor {
    * Restarts the agents' units. With the holder up, their tmux work is done here first, for the whole fleet at
    * once (the handoff): a new process in every session of ours (respawn-pane, as the built-in restart does; an
    * inactive unit's session too, so that its unit adopts a restarted agent), new sessions where there are none.
-   * The units' steps then start no tmux client: 100 units that each killed and made their session took
-   * 2.2–2.5× the built-in restart. A session under the agent's name that is not ours is its unit's to refuse.
-   * With the holder down, no tmux call is made here (a new-session would start a server outside the holder):
-   * the units do it all, once the sessions of ours a server outside the holder has are ended (a unit would
-   * adopt one, and a restart would not be one). Returns what systemctl printed.
+   * The units' steps then start no tmux client: 100 units that each killed and made their session took 1.97×
+   * the built-in restart, 1.30× now (decision 028). A session under the agent's name that is not ours is its
+   * unit's to refuse. With the holder down the CLI makes no session (a new-session would start a server outside
+   * the holder); it only ends the sessions of ours that a server outside the holder has (a unit would adopt one,
+   * and a restart would not be one), and the units do the rest. Returns what systemctl printed.
    */
   private async restartUnits(agents: readonly AgentSpec[], panes: readonly PaneRow[], holderUp: boolean): Promise<string> {
     const units = agents.map((a) => this.unit(a));
