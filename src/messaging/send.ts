@@ -17,7 +17,6 @@ import { acquireAgentLock } from '../system/lock.js';
 import { randomHex } from '../system/random.js';
 import { pressEnterMany, snapshotAndPaste } from './paste.js';
 import { captureMany, paneGone } from './screen.js';
-import { notRunningError } from '../supervisor/not-running.js';
 
 /** A send needs the fleet's roster, run directory, tmux server and host identity; no supervisor. */
 export type SendContext = Pick<FleetContext, 'roster' | 'paths' | 'tmux' | 'host'>;
@@ -84,13 +83,11 @@ class Panes {
           .catch((error: unknown) => Promise.reject(paneGone(agent.name, tmux.socket, error)));
         // A dead pane (crashed, failed, waiting for its restart) is refused at once, before anything is typed;
         // so is a session of that name that mosaic did not make for this agent: its keyboard is someone else's.
-        if (first && screen.dead) throw await notRunningError(agent, runDir, notRunningWords(agent));
+        if (first && screen.dead) await refuseIfNotRunning(runDir, agent, true);
         if (first && screen.mark !== undefined && screen.mark !== agent.name) throw foreignSession(agent, tmux.socket, screen.mark);
         // Not ready at once: the pane may run the respawn that sleeps out its backoff (no runtime yet). Refused
         // now rather than after waiting for a prompt that cannot come before the restart.
-        if (first && !detector.ready(screen).ready && (await waitsForRestart(runDir, agent))) {
-          throw await notRunningError(agent, runDir, notRunningWords(agent));
-        }
+        if (first && !detector.ready(screen).ready) await refuseIfNotRunning(runDir, agent, false);
         first = false;
         return screen;
       },
@@ -111,15 +108,25 @@ const foreignSession = (agent: AgentSpec, socket: string, mark: string): UserErr
     },
   );
 
-const notRunningWords = (agent: AgentSpec): { nothing: string; retry: string } => ({
-  nothing: 'nothing was sent',
-  retry: `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again`,
-});
-
-/** The supervisor's run state has a restart of the agent still to come. */
-async function waitsForRestart(runDir: string, agent: AgentSpec): Promise<boolean> {
-  const { readRunState, restartPending } = await import('../supervisor/state.js'); // only on this rare path
-  return restartPending(await readRunState(runDir, agent.name), Date.now());
+/**
+ * Throws the not-running refusal when the agent has no runtime now: its pane is dead (`dead`: always), or its
+ * run state has a restart still to come (the pane runs the respawn that sleeps out its backoff). Only these
+ * rare paths read the run state.
+ */
+async function refuseIfNotRunning(runDir: string, agent: AgentSpec, dead: boolean): Promise<void> {
+  const [{ readRunState, restartPending }, { notRunningError }] = await Promise.all([
+    import('../supervisor/state.js'),
+    import('../supervisor/not-running.js'),
+  ]);
+  const state = await readRunState(runDir, agent.name);
+  const now = Date.now();
+  if (!dead && !restartPending(state, now)) return;
+  throw notRunningError(
+    agent,
+    state,
+    { nothing: 'nothing was sent', retry: `wait for the restart (\`mosaic agent status ${agent.name}\`) and send again` },
+    now,
+  );
 }
 
 /** A busy report this old still makes the send look for the runtime's queue (a stale one costs a short wait). */
@@ -202,9 +209,7 @@ async function deliverOne(ctx: SendContext, agent: AgentSpec, options: SendOptio
       ),
     );
     // Never ready: the agent may have crashed while the send waited, and its respawn sleeps out its backoff.
-    if (outcome.status === 'unverifiable' && !outcome.pasted && (await waitsForRestart(ctx.paths.runDir, agent))) {
-      throw await notRunningError(agent, ctx.paths.runDir, notRunningWords(agent));
-    }
+    if (outcome.status === 'unverifiable' && !outcome.pasted) await refuseIfNotRunning(ctx.paths.runDir, agent, false);
     if (outcome.status === 'draft') {
       // A stopped or frozen agent cannot take what sits in its terminal: that is not a draft to
       // send again (it would be read twice once the agent runs), it is unverifiable.

@@ -19,9 +19,9 @@ export async function attachAgent(view: FleetContext, agent: AgentSpec, io: { st
   const now = view.host.now();
   const state = await readRunState(view.paths.runDir, agent.name);
   if (dead || state?.failed || restartPending(state, now)) {
-    throw await notRunningError(
+    throw notRunningError(
       agent,
-      view.paths.runDir,
+      state,
       {
         nothing: 'there is nothing to take over',
         retry: `see its screen with \`mosaic agent watch ${agent.name}\`, or wait for the restart (\`mosaic agent status ${agent.name}\`)`,

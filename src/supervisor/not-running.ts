@@ -1,19 +1,19 @@
 import { UserError } from '../core/errors.js';
 import type { AgentSpec } from '../roster/model.js';
+import { failureReason, restartPending, type AgentRunState } from './state.js';
 
 /**
  * The error for a verb that needs the agent's process (send, attach) when there is none: its pane is dead or
  * runs the respawn that sleeps out its backoff (a restart is coming), or the supervisor gave up on it (its run
- * state says why). `nothing` says what did not happen; `retry` what to do while a restart is coming.
+ * state, read by the caller, says why). `nothing` says what did not happen; `retry` what to do while a restart
+ * is coming.
  */
-export async function notRunningError(
+export function notRunningError(
   agent: AgentSpec,
-  runDir: string,
+  state: AgentRunState | undefined,
   words: { nothing: string; retry: string },
-  now = Date.now(),
-): Promise<UserError> {
-  const { failureReason, readRunState, restartPending } = await import('./state.js'); // only on this rare path
-  const state = await readRunState(runDir, agent.name);
+  now: number,
+): UserError {
   const reason = failureReason(state);
   const status = state?.lastExitStatus;
   const when = restartPending(state, now) ? ` in ${Math.ceil((state!.nextStartAt! - now) / 1000)} s` : '';
