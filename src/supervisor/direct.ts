@@ -307,6 +307,7 @@ export class DirectSupervisor implements Supervisor {
    * not made are left to their units, which make or adopt their sessions themselves.
    */
   async createPrepared(agents: readonly AgentSpec[], onMade: (sessions: ReadonlySet<string>) => Promise<void> | void): Promise<void> {
+    await rotateTranscripts(this.deps.paths.logsDir, agents, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
     for (const call of chunkGroups(agents.map((agent) => this.createCommands(agent, { printName: true })))) {
       const made = new Set<string>();
       // What a failed call made is in `made` all the same: tmux printed each session's name as it made it.

@@ -11,7 +11,6 @@ import { clearHandoffs, withHandoff } from './handoff.js';
 import type { RunResult } from '../system/runner.js';
 import { prepareAgents, prepareHolder } from './prepare.js';
 import { removeRunState } from '../supervisor/state.js';
-import { rotateTranscripts, transcriptMaxBytes } from '../supervisor/transcript.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
@@ -159,7 +158,6 @@ export class SystemdSupervisor implements Supervisor {
       };
       const made = new Set<string>();
       const toCreate = agents.filter((a) => !marks.has(a.session));
-      await rotateTranscripts(this.deps.paths.logsDir, toCreate, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
       await this.direct.createPrepared(toCreate, async (sessions) => {
         const chunk = agents.filter((a) => sessions.has(a.session));
         for (const session of sessions) made.add(session);
@@ -262,7 +260,6 @@ export class SystemdSupervisor implements Supervisor {
     const missing = agents.filter((a) => !marks.has(a.session));
     return withHandoff(this.deps.paths.runDir, async (handOff) => {
       if (await this.direct.respawnPrepared(ours)) await handOff(ours.map((a) => a.name));
-      await rotateTranscripts(this.deps.paths.logsDir, missing, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
       await this.direct.createPrepared(missing, (sessions) => handOff(missing.filter((a) => sessions.has(a.session)).map((a) => a.name)));
       return (await this.setup.systemctl.jobs('restart', units))?.stderr ?? '';
     });
