@@ -47,6 +47,7 @@ export function world(name) {
   const socket = `mb-${name}-${randomBytes(3).toString('hex')}`;
   const env = { ...process.env, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
   delete env.TMUX;
+  delete env.TMUX_PANE;
   delete env.MOSAIC_TMUX_SOCKET;
   return {
     dir,
@@ -118,15 +119,25 @@ export function machineBusyJiffies(j = machineJiffies()) {
   return j.user + j.nice + j.system + j.irq + j.softirq;
 }
 
-/** SIGKILL, by PID, each process of `tree` that is still the one seen (same start time): ours, nothing else. */
+/**
+ * SIGKILL, by PID, each process of `tree` that is still the one seen (same start time): ours, nothing else.
+ * Returns once they are gone (5 s at most): a signal is delivered asynchronously, and a process still running
+ * on the other core could write one more file into a directory about to be removed.
+ */
 export function killSurvivors(tree) {
+  const killed = [];
   for (const [pid, started] of tree) {
     if (processStartTime(pid) !== started) continue;
     try {
       process.kill(pid, 'SIGKILL');
+      killed.push([pid, started]);
     } catch {
       // gone meanwhile
     }
+  }
+  const deadline = Date.now() + 5000;
+  while (killed.some(([pid, started]) => processStartTime(pid) === started) && Date.now() < deadline) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
 }
 
@@ -227,9 +238,20 @@ export function timed(argv, env) {
  * `floorBound(result)`: false, or which part of the target the same run's floor (`result.floor`, in the
  * result's unit: the same work with no mosaic in it, measured beside mosaic on this machine, see
  * `floor_label`) misses too, so that mosaic could not have met it in this run by cutting its own share.
- * Asked only for a missed target. A target with two parts is out of reach when either part is; the other
- * part may still be missed by mosaic alone (the table shows the floor, so both can be checked).
+ * Asked only for a missed target. A target with two parts is floor-bound only when every part mosaic
+ * missed is: a part missed with the floor inside it is mosaic's own miss, whatever the other part says
+ * (the systemd row, 2026-12-06: ≥ 3× per unit out of the floor's reach, ≤ 1.5× built-in missed at 1.56×
+ * with the floor at 1.41×, was counted floor-bound before).
  */
+/**
+ * floorBound of a target with several parts, each `[missed, reason or false]` (reason: why the floor misses
+ * that part too): the reasons of the missed parts when the floor misses each of them, else false.
+ */
+const partsFloorBound = (parts) => {
+  const missed = parts.filter(([isMissed]) => isMissed);
+  return missed.length > 0 && missed.every(([, bound]) => bound) && missed.map(([, bound]) => bound).join('; ');
+};
+
 export const TARGETS = {
   'ps@500': {
     bench: 'ps',
@@ -243,15 +265,22 @@ export const TARGETS = {
     figure: 'fleet ps --json vs pm2 jlist, 500',
     target: '≤ 120 ms, ≥ 2× pm2',
     met: (r) => r.mosaic <= 120 && r.ratio >= 2,
-    // Either half out of the floor's reach: over 120 ms, or pm2 not twice as slow as the floor.
-    floorBound: (r) => (r.floor > 120 && 'floor > 120 ms') || (r.baseline / r.floor < 2 && 'pm2 < 2× the floor'),
+    floorBound: (r) =>
+      partsFloorBound([
+        [r.mosaic > 120, r.floor > 120 && 'floor > 120 ms'],
+        [!(r.ratio >= 2), r.baseline / r.floor < 2 && 'pm2 < 2× the floor'],
+      ]),
   },
   'start@500': {
     bench: 'start',
     figure: 'fleet start 500 (until all heartbeats)',
     target: '≤ 1.5 s, ≥ 2.5× tmux loop',
     met: (r) => r.mosaic <= 1500 && r.ratio >= 2.5,
-    floorBound: (r) => (r.floor > 1500 && 'floor > 1.5 s') || (r.baseline / r.floor < 2.5 && 'loop < 2.5× the floor'),
+    floorBound: (r) =>
+      partsFloorBound([
+        [r.mosaic > 1500, r.floor > 1500 && 'floor > 1.5 s'],
+        [!(r.ratio >= 2.5), r.baseline / r.floor < 2.5 && 'loop < 2.5× the floor'],
+      ]),
   },
   'stop@500': {
     bench: 'start',
@@ -271,7 +300,10 @@ export const TARGETS = {
       return r.mosaic <= 1.5 * r.extra.builtin;
     },
     floorBound: (r) =>
-      (r.floor > 1.5 * r.extra.builtin && 'floor > 1.5× built-in') || (r.baseline / r.floor < 3 && 'per-unit < 3× the floor'),
+      partsFloorBound([
+        [!(r.ratio >= 3), r.baseline / r.floor < 3 && 'per-unit < 3× the floor'],
+        [r.mosaic > 1.5 * r.extra.builtin, r.floor > 1.5 * r.extra.builtin && 'floor > 1.5× built-in'],
+      ]),
   },
   send: {
     bench: 'send',

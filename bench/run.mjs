@@ -6,7 +6,7 @@
 // The copy (a temp dir: dist/, framework/, web/, package.json, bench/, test/manager-unit-dirs.mjs, and a symlink to node_modules)
 // is taken when dist/ is complete and quiet (unchanged for a few seconds and during the copy, its CLI
 // answering --version), so a rebuild of the work tree during a run cannot break it. Each bench runs
-// from that copy, with MOSAIC_BENCH_CLI (bench/lib.mjs) and BENCH_CLI (bench/send.mjs) pointing at it.
+// from that copy, with MOSAIC_BENCH_CLI (bench/lib.mjs) pointing at it.
 // bench/ is copied too because some benches import ../dist/ modules directly.
 // Each bench prints its own report as it goes (passed through here) and one `BENCH-RESULT {json}`
 // line per figure (bench/lib.mjs emitResult); the targets live in bench/lib.mjs TARGETS.
@@ -237,7 +237,7 @@ process.on('exit', stopUserManager);
 function runBench({ name, args }) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const env = { ...process.env, ...benchEnv, MOSAIC_BENCH_CLI: CLI, BENCH_CLI: CLI };
+    const env = { ...process.env, ...benchEnv, MOSAIC_BENCH_CLI: CLI };
     const child = spawn(process.execPath, [path.join(pkg, 'bench', `${name}.mjs`), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     current = child;
     const results = [];

@@ -5,15 +5,11 @@
 // bench/send-floor.mjs, the least verified send a Node program can make here, run beside them.
 // Run: npm run build && node bench/send.mjs   (BENCH_ROUNDS=n, BENCH_AGENTS=n to change sizes)
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { emitResult, timed } from './lib.mjs';
+import { CLI, ROOT, world as benchWorld, emitResult, median, stubAgents, timed } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
 /** The build's tmux client protocol, for bench/send-floor.mjs (the least verified send in Node). */
 const WIRE = path.join(path.dirname(CLI), '..', 'tmux', 'wire.js');
 const floorArgv = (w, agent, text) => [process.execPath, path.join(ROOT, 'bench', 'send-floor.mjs'), WIRE, w.socket, `=${agent}:0.0`, text];
@@ -21,40 +17,20 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
 
 const worlds = [];
+/** lib's world: its close() also ends what a stub left running past the server (a last heartbeat into run/). */
 function world(name, agents) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `mosaic-bench-send-${name}-`));
-  const home = path.join(dir, 'home');
-  const tmuxTmpdir = path.join(dir, 'tmux');
-  mkdirSync(home, { recursive: true });
-  mkdirSync(tmuxTmpdir, { recursive: true });
-  const socket = `mbs-${name}-${randomBytes(3).toString('hex')}`;
-  const env = { ...process.env, MOSAIC_FLEET_HOME: home, TMUX_TMPDIR: tmuxTmpdir, NO_COLOR: '1' };
-  delete env.TMUX;
-  delete env.TMUX_PANE;
-  const list = Array.from({ length: agents }, (_, i) => `  - {name: s${i}, runtime: stub}\n`).join('');
-  writeFileSync(
-    path.join(home, 'roster.yaml'),
-    `version: 1\ntransport: tmux\ntmux:\n  socket_name: ${socket}\ndefaults:\n  working_directory: work\nagents:\n${list}`,
-  );
-  const w = { dir, env, socket };
+  const w = benchWorld(`send-${name}`);
+  w.writeRoster(stubAgents(agents, 's'), 'defaults:\n  working_directory: work\n');
   worlds.push(w);
   return w;
 }
 
 function closeAll() {
-  for (const w of worlds.splice(0)) {
-    spawnSync('tmux', ['-L', w.socket, 'kill-server'], { env: w.env, stdio: 'ignore' });
-    rmSync(w.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-  }
+  for (const w of worlds.splice(0)) w.close();
 }
 process.on('exit', closeAll);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
-const median = (values) => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const ms = (value) => `${value.toFixed(0)} ms`;
 
 // The upstream shape, done the way its shell tool does it: separate tmux processes, a shared
