@@ -232,6 +232,15 @@ export function timed(argv, env) {
 /* ---------- machine-readable results (bench/run.mjs collects them into one table) ---------- */
 
 /**
+ * floorBound of a target with several parts, each `[missed, reason or false]` (reason: why the floor misses
+ * that part too): the reasons of the missed parts when the floor misses each of them, else false.
+ */
+const partsFloorBound = (parts) => {
+  const missed = parts.filter(([isMissed]) => isMissed);
+  return missed.length > 0 && missed.every(([, bound]) => bound) && missed.map(([, bound]) => bound).join('; ');
+};
+
+/**
  * The issue's performance targets, by result id: which bench measures each, what the figure is,
  * the target as printed, and `met(result)`: true, false, or null (not decidable from what was measured).
  * `ratio` is as each bench reports it (see `ratioOf`): baseline/mosaic for "≥ N×", mosaic/baseline for "≤ N×".
@@ -243,15 +252,6 @@ export function timed(argv, env) {
  * (the systemd row, 2026-12-06: ≥ 3× per unit out of the floor's reach, ≤ 1.5× built-in missed at 1.56×
  * with the floor at 1.41×, was counted floor-bound before).
  */
-/**
- * floorBound of a target with several parts, each `[missed, reason or false]` (reason: why the floor misses
- * that part too): the reasons of the missed parts when the floor misses each of them, else false.
- */
-const partsFloorBound = (parts) => {
-  const missed = parts.filter(([isMissed]) => isMissed);
-  return missed.length > 0 && missed.every(([, bound]) => bound) && missed.map(([, bound]) => bound).join('; ');
-};
-
 export const TARGETS = {
   'ps@500': {
     bench: 'ps',
