@@ -8,7 +8,8 @@ import { parseRoster } from '../roster/load.js';
 import { resolveFleetPaths } from '../roster/paths.js';
 import { BUILTIN_RUNTIMES } from '../runtimes/registry.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
-import { DirectSupervisor } from './direct.js';
+import { DirectSupervisor, startReviving } from './direct.js';
+import type { AgentOutcome } from './types.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -180,5 +181,24 @@ describe('DirectSupervisor.start', () => {
     expect(outcomes.find((outcome) => outcome.agent === 'a60')).toMatchObject({ error: expect.stringContaining('timed out') });
     // Nothing after the unanswered call was tried: no call for a61 on its own, no batch beyond a60's chunk.
     expect(w.newSessions().flat()).not.toContain('a100');
+  });
+});
+
+describe('startReviving', () => {
+  it('a restart of the down agents that throws fails those agents; the others keep the outcome of their start', async () => {
+    const agents = stubFleet(3).roster.agents;
+    const outcomes = await startReviving(
+      agents,
+      new Set(['a1']),
+      async (rest) => rest.map((agent): AgentOutcome => ({ agent: agent.name, result: 'started' })),
+      async () => {
+        throw new Error('no systemd user manager is reachable');
+      },
+    );
+    expect(outcomes).toEqual([
+      { agent: 'a0', result: 'started' },
+      { agent: 'a1', result: 'error', error: 'no systemd user manager is reachable' },
+      { agent: 'a2', result: 'started' },
+    ]);
   });
 });

@@ -133,10 +133,7 @@ export class DirectSupervisor implements Supervisor {
       agents,
       down,
       (rest) => this.startMissing(rest, panes, onProgress),
-      (failed) =>
-        this.restart(failed).catch((error: Error) =>
-          [...down].map((agent): AgentOutcome => ({ agent, result: 'error', error: error.message })),
-        ),
+      (failed) => this.restart(failed),
     );
   }
 
@@ -645,7 +642,10 @@ export async function startReviving(
 ): Promise<AgentOutcome[]> {
   if (down.size === 0) return startRest(agents);
   const outcomes = await startRest(agents.filter((agent) => !down.has(agent.name)));
-  const revived = await restart(agents.filter((agent) => down.has(agent.name)));
+  // A restart that throws fails its agents, not the start: the others' outcomes stand (they were started).
+  const revived = await restart(agents.filter((agent) => down.has(agent.name))).catch((error: Error) =>
+    [...down].map((agent): AgentOutcome => ({ agent, result: 'error', error: error.message })),
+  );
   const asStarted = (outcome: AgentOutcome): AgentOutcome =>
     outcome.result === 'restarted' ? { agent: outcome.agent, result: 'started' } : outcome;
   const byAgent = new Map([...outcomes, ...revived.map(asStarted)].map((outcome) => [outcome.agent, outcome]));

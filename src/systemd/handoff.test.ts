@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -72,11 +72,15 @@ describe('framework/bin/mosaic-systemd-agent', () => {
     writeFileSync(path.join(run, 'a.unit-start'), 'new-session\n-d\n-s\na\n');
     writeFileSync(path.join(run, 'a.state.fresh.json'), '{"fresh":true}\n');
     writeFileSync(handoffFile(run, 'a'), '');
+    // The CLI put the fresh record in place before it made the session; the agent crashed at once since, and
+    // the pane-died hook recorded it. The unit, started after, must not put the fresh record back over that.
+    const crashed = '{"restarts":1,"nextStartAt":"2026-12-06T11:30:00.000Z"}\n';
+    writeFileSync(path.join(run, 'a.state.json'), crashed);
     const start = step(run, 'start');
     expect(start.status, start.stderr).toBe(0);
     expect(start.stdout).toBe('mosaic: agent a: session a made or restarted by the mosaic CLI (handoff)\n');
-    // The explicit start's state reset still happens.
-    expect(existsSync(path.join(run, 'a.state.json'))).toBe(true);
+    expect(readFileSync(path.join(run, 'a.state.json'), 'utf8')).toBe(crashed);
+    expect(readdirSync(run).filter((f) => f.includes('.state.json.'))).toEqual([]);
     const stop = step(run, 'stop');
     expect([stop.status, stop.stderr]).toEqual([0, '']);
   });
@@ -85,9 +89,12 @@ describe('framework/bin/mosaic-systemd-agent', () => {
     const run = runDir();
     writeFileSync(path.join(run, 'a.unit-start'), 'new-session\n-d\n-s\na\n');
     writeFileSync(path.join(run, 'a.state.fresh.json'), '{"fresh":true}\n');
+    writeFileSync(path.join(run, 'a.state.json'), '{"restarts":3,"failed":true}\n');
     const start = step(run, 'start');
     expect(start.status).toBe(1);
     expect(start.stderr).toMatch(/could not create session "a" on socket "mosaic-handoff-test": .*no-such-tmux/);
+    // A start the CLI did not hand off is an explicit start: the fresh record replaces the old counters.
+    expect(readFileSync(path.join(run, 'a.state.json'), 'utf8')).toBe('{"fresh":true}\n');
     expect(step(run, 'stop').status).toBe(127);
     const bad = step(run, 'reload');
     expect([bad.status, bad.stderr]).toEqual([2, 'mosaic-systemd-agent: unknown step "reload" (start or stop)\n']);

@@ -54,8 +54,8 @@ export async function prepareHolder(deps: SupervisorDeps): Promise<void> {
  * even though the user manager's PATH is minimal), the tmux arguments that create its session,
  * its fresh run state and its EnvironmentFile. All stay on disk, which is what lets an enabled
  * unit start the agent at boot with nobody logged in, and without starting Node.
- * With `resetRunState` (an explicit start or restart), the fresh record also goes into place now:
- * the unit's ExecStart then finds the two the same and starts no process to copy it.
+ * With `resetRunState` (an explicit start or restart), the fresh record also goes into place now: a unit
+ * the CLI hands off does not touch it, and one it does not finds the two the same and copies nothing.
  * Returns the per-agent error for agents that could not be prepared.
  */
 export async function prepareAgents(
@@ -98,8 +98,9 @@ export async function prepareAgents(
           );
         }
         if (state !== 'current') await files.writeAtomic(file, rendered);
-        // Last, for an agent that will start: best effort, as the unit copies the fresh record when this one is not in place.
-        if (options.resetRunState) await writeRunState(paths.runDir, fresh).catch(() => undefined);
+        // Last, for an agent that will start. Not best effort: a unit whose session the CLI makes (the handoff) leaves
+        // the record alone, as its agent may have crashed and been recorded by then (framework/bin/mosaic-systemd-agent).
+        if (options.resetRunState) await writeRunState(paths.runDir, fresh);
       } catch (error) {
         errors.set(agent.name, error instanceof UserError ? error : new UserError(`agent "${agent.name}": ${(error as Error).message}`));
       }

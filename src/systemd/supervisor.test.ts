@@ -42,7 +42,7 @@ async function world(agentCount: number) {
   const calls: string[][] = [];
   const active = new Set<string>();
   const sessions = new Set<string>();
-  const behaviour = { holderFails: false, respawnFails: false };
+  const behaviour = { holderFails: false, respawnFails: false, holderActivating: false };
   const handedOff: string[][] = [];
   const setupForPaths = systemdSetup({ env, runner: async () => ok('') });
   const ok = (stdout: string, status = 0): RunResult => ({ argv: [], status, signal: null, stdout, stderr: '', durationMs: 1 });
@@ -83,6 +83,7 @@ async function world(agentCount: number) {
       case 'start':
       case 'restart':
         if (behaviour.holderFails && units.includes(setupForPaths.names.holder)) return ok('', 1);
+        if (units.includes(setupForPaths.names.holder)) behaviour.holderActivating = false;
         for (const unit of units) {
           active.add(unit);
           const agent = /@(.*)\.service$/.exec(unit)?.[1];
@@ -100,7 +101,10 @@ async function world(agentCount: number) {
           JSON.stringify(
             [...active]
               .filter((u) => units.some((glob) => new RegExp(`^${glob.replace(/[.@]/g, '\\$&').replace(/\*/g, '.*')}$`).test(u)))
-              .map((unit) => ({ unit, load: 'loaded', active: 'active', sub: 'exited' })),
+              .map((unit) => {
+                const activating = behaviour.holderActivating && unit === setupForPaths.names.holder;
+                return { unit, load: 'loaded', active: activating ? 'activating' : 'active', sub: activating ? 'auto-restart' : 'exited' };
+              }),
           ),
         );
       default:
@@ -139,6 +143,20 @@ describe('SystemdSupervisor', () => {
     });
     expect(readdirSync(w.paths.runDir).filter((name) => name.endsWith('.handoff'))).toEqual([]);
     expect(w.calls.filter((c) => c[0] === 'systemctl').length).toBeLessThanOrEqual(4 + creations.length);
+  });
+
+  it('a holder still activating (waiting out RestartSec after a server crash, say) is started and waited for before any session is made', async () => {
+    const w = await world(3);
+    w.active.add(w.setup.names.holder);
+    w.behaviour.holderActivating = true;
+    const outcomes = await w.supervisor.start(w.roster.agents);
+    expect(outcomes.map((o) => o.result)).toEqual(['started', 'started', 'started']);
+    // A new-session before the holder's server runs would start a server outside the holder unit.
+    const holderStart = w.calls.findIndex((c) => c[0] === 'systemctl' && c[3] === 'start' && c.includes(w.setup.names.holder));
+    const firstCreation = w.calls.findIndex((c) => c[0] === 'tmux' && c.includes('new-session'));
+    expect(holderStart).toBeGreaterThanOrEqual(0);
+    expect(firstCreation).toBeGreaterThan(holderStart);
+    expect(w.systemctlCalls('stop')).toEqual([]);
   });
 
   it('a session that outlived its unit is not made again: its unit adopts it, with no handoff file', async () => {

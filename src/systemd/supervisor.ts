@@ -14,6 +14,12 @@ import { removeRunState } from '../supervisor/state.js';
 import type { AgentObservation, AgentOutcome, Supervisor, SupervisorDeps } from '../supervisor/types.js';
 
 /**
+ * The holder is up, its server set up (ExecStartPost done): the CLI may make sessions on it. Not while it is
+ * `activating`, which isActive counts as on its way (a unit's own start step would wait for it; the CLI would not).
+ */
+const holderReady = (state: UnitState | undefined): boolean => state?.activeState === 'active';
+
+/**
  * systemd supervision: the holder unit owns the tmux server, one template instance per agent
  * creates and kills that agent's session. start/stop/restart are one `systemctl --user` call
  * for all the units involved (start: the holder's own start first, overlapped with preparing
@@ -97,7 +103,13 @@ export class SystemdSupervisor implements Supervisor {
     // The holder's start (its sh steps, then tmux) runs while the agents' files are written; their sessions are
     // made once it is active (startHandedOff). What its steps replay is written first, and on every start
     // that starts anything, so a later restart of the holder (a server crash) replays the roster of now.
-    const holderDown = toStart.length > 0 && !isActive(states.get(names.holder));
+    // Sessions are made here only on a holder that is up: one still starting (its set-up not done yet) or waiting
+    // out RestartSec after a server crash has no server of its own yet, and a new-session would start one outside
+    // the unit. Its start is asked for and waited on as for a stopped holder; only one this start found stopped
+    // is stopped again when nothing comes of the start.
+    const holderState = states.get(names.holder);
+    const holderDown = toStart.length > 0 && !holderReady(holderState);
+    const holderWasStopped = !isActive(holderState);
     if (toStart.length + toRestart.length > 0) await prepareHolder(this.deps);
     let holderFailed = false;
     const holderJob = holderDown
@@ -111,7 +123,7 @@ export class SystemdSupervisor implements Supervisor {
     try {
       errors = await prepareAgents(this.deps, [...toStart, ...toRestart], { resetRunState: true });
     } catch (error) {
-      await this.undoHolder(holderJob);
+      await this.undoHolder(holderJob, holderWasStopped);
       throw error;
     }
     this.recordErrors(outcomes, errors);
@@ -119,7 +131,7 @@ export class SystemdSupervisor implements Supervisor {
     const restarting = toRestart.filter((a) => !errors.has(a.name));
     const output: string[] = [];
     // Every agent failed to prepare: leave no server behind, as if the holder had never been asked.
-    if (starting.length === 0) await this.undoHolder(holderJob);
+    if (starting.length === 0) await this.undoHolder(holderJob, holderWasStopped);
     else {
       output.push((await holderJob)?.stderr ?? '');
       // Once the holder has failed, asking again would only run the failing holder a second time (settle
@@ -130,7 +142,7 @@ export class SystemdSupervisor implements Supervisor {
       if (!holderFailed) output.push(...(await this.startHandedOff(starting, marks)));
     }
     if (restarting.length > 0) {
-      const holderUp = isActive(states.get(names.holder)) || (holderJob !== undefined && starting.length > 0 && !holderFailed);
+      const holderUp = holderReady(holderState) || (holderJob !== undefined && starting.length > 0 && !holderFailed);
       output.push(await this.restartUnits(restarting, panes, holderUp));
     }
     const total = starting.length + restarting.length;
@@ -174,10 +186,11 @@ export class SystemdSupervisor implements Supervisor {
     await this.deps.tmux.batch(agents.map((a) => ['kill-session', '-t', exactSession(a.session)]));
   }
 
-  /** Stops the holder this start brought up, when no agent is going to use it. */
-  private async undoHolder(job: Promise<unknown> | undefined): Promise<void> {
+  /** Stops the holder this start brought up from stopped, when no agent is going to use it. */
+  private async undoHolder(job: Promise<unknown> | undefined, wasStopped: boolean): Promise<void> {
     if (!job) return;
     await job.catch(() => undefined);
+    if (!wasStopped) return;
     await this.setup.systemctl.jobs('stop', [this.setup.names.holder]);
     await this.setup.systemctl.resetFailed([this.setup.names.holder]);
   }
@@ -234,7 +247,7 @@ export class SystemdSupervisor implements Supervisor {
     this.recordErrors(outcomes, errors);
     const restarting = agents.filter((a) => !errors.has(a.name));
     const wasActive = new Set(restarting.filter((a) => isActive(states.get(this.unit(a)))).map((a) => a.name));
-    const output = await this.restartUnits(restarting, panes, isActive(states.get(this.setup.names.holder)));
+    const output = await this.restartUnits(restarting, panes, holderReady(states.get(this.setup.names.holder)));
     return this.settle(agents, outcomes, (agent) => (wasActive.has(agent.name) ? 'restarted' : 'started'), output);
   }
 
