@@ -135,6 +135,8 @@ describe('SystemdSupervisor', () => {
     expect(starts[0]).toEqual([w.setup.names.holder]);
     expect(starts.length - 1).toBe(creations.length);
     expect(creations.length).toBeLessThan(10);
+    // None of them can start a tmux server: the fleet's is the holder unit's.
+    expect(creations.every((c) => c.slice(0, 3).join(' ') === 'tmux -u -N')).toBe(true);
     expect(starts.slice(1).flat()).toEqual(w.roster.agents.map((a) => w.setup.names.agent(a.name)));
     // Each call's units found their handoff files (they adopt the sessions), and none is left after.
     starts.slice(1).forEach((units, call) => {

@@ -34,7 +34,9 @@ export class SystemdSupervisor implements Supervisor {
     private readonly deps: SupervisorDeps,
     readonly setup: SystemdSetup,
   ) {
-    this.direct = new DirectSupervisor(deps);
+    // The tmux work the CLI does for the units (the handoff) can never start a server: the fleet's server is the
+    // holder unit's, and one started here (the holder down or dying meanwhile) would run agents outside it.
+    this.direct = new DirectSupervisor({ ...deps, tmux: deps.tmux.withoutServerStart() });
   }
 
   private unit(agent: AgentSpec): string {

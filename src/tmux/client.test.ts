@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CommandRunner, RunResult } from '../system/runner.js';
+import { runCommand, type CommandRunner, type RunResult } from '../system/runner.js';
 import { chunkCommands, escapeArgument, isSupportedVersion, joinCommands, MAX_BATCH_BYTES, parseRows, TmuxClient } from './client.js';
 
 function recordingRunner(stdout = ''): { runner: CommandRunner; calls: { argv: readonly string[]; env?: NodeJS.ProcessEnv }[] } {
@@ -28,6 +31,28 @@ describe('TmuxClient', () => {
       expect(call.env?.PATH).toBe('/bin');
     }
     expect(calls[1]!.argv.slice(6)).toEqual(['kill-session', '-t', '=a', ';', 'kill-session', '-t', '=b']);
+  });
+
+  it('withoutServerStart: every call carries -N, and a real new-session with no server running starts none', async () => {
+    const { runner, calls } = recordingRunner();
+    await new TmuxClient({ socket: 'fleet-1', runner, env: {} }).withoutServerStart().run(['new-session', '-d', '-s', 'a']);
+    expect(calls[0]!.argv.slice(0, 7)).toEqual(['tmux', '-u', '-N', '-L', 'fleet-1', '-f', '/dev/null']);
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-tmux-n-'));
+    const socket = `mosaic-n-${process.pid}`;
+    const env = { ...process.env, TMUX_TMPDIR: dir };
+    const plain = new TmuxClient({ socket, runner: runCommand, env, wire: true });
+    try {
+      await expect(plain.withoutServerStart().run(['new-session', '-d', '-s', 'a'])).rejects.toThrow(/error connecting|no server running/);
+      expect(existsSync(path.join(dir, `tmux-${process.getuid?.() ?? 0}`, socket))).toBe(false);
+      // With a server running, the same client works (over the wire, or the binary with -N).
+      await plain.run(['new-session', '-d', '-s', 'a']);
+      await plain.withoutServerStart().run(['new-session', '-d', '-s', 'b']);
+      expect((await plain.run(['list-sessions', '-F', '#{session_name}'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['a', 'b']);
+    } finally {
+      await plain.run(['kill-server'], { allowFailure: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses socket names that could be paths or options', () => {

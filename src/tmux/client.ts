@@ -30,6 +30,11 @@ export interface TmuxClientOptions {
    * and when the environment sets MOSAIC_TMUX_WIRE=0.
    */
   wire?: boolean;
+  /**
+   * false: every call carries tmux's `-N` (3.2+), so none can start a server (a `new-session` with none
+   * running fails instead). For the systemd supervisor, whose server must be the holder unit's.
+   */
+  startsServer?: boolean;
 }
 
 /**
@@ -43,6 +48,7 @@ export class TmuxClient {
   private readonly env: NodeJS.ProcessEnv;
   private readonly binary: string;
   private readonly wire: boolean;
+  private readonly options: TmuxClientOptions;
 
   constructor(options: TmuxClientOptions) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(options.socket)) {
@@ -56,6 +62,12 @@ export class TmuxClient {
     this.env = env;
     this.binary = options.binary ?? 'tmux';
     this.wire = options.wire === true && env.MOSAIC_TMUX_WIRE !== '0';
+    this.options = options;
+  }
+
+  /** The same client, except that no call of it can start a server (see TmuxClientOptions.startsServer). */
+  withoutServerStart(): TmuxClient {
+    return new TmuxClient({ ...this.options, startsServer: false });
   }
 
   /**
@@ -65,7 +77,7 @@ export class TmuxClient {
    * tab-separated listings and every screen read of a TUI. Our output is always read as UTF-8.
    */
   argv(args: readonly string[]): string[] {
-    return [this.binary, '-u', '-L', this.socket, '-f', '/dev/null', ...args];
+    return [this.binary, '-u', ...(this.options.startsServer === false ? ['-N'] : []), '-L', this.socket, '-f', '/dev/null', ...args];
   }
 
   /** The environment tmux processes of this client run with (no $TMUX), for a long-lived client we spawn ourselves. */
