@@ -271,7 +271,7 @@ export class DirectSupervisor implements Supervisor {
           else chunk.push(agent);
         }
         if (chunk.length === 0) continue;
-        await rotateTranscripts(this.deps.paths.logsDir, chunk, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
+        await this.rotateTranscripts(chunk); // no pipe is open yet
         await creating;
         creating = create(chunk, setup);
         setup = undefined;
@@ -304,7 +304,7 @@ export class DirectSupervisor implements Supervisor {
    * not made are left to their units, which make or adopt their sessions themselves.
    */
   async createPrepared(agents: readonly AgentSpec[], onMade: (sessions: ReadonlySet<string>) => Promise<void> | void): Promise<void> {
-    await rotateTranscripts(this.deps.paths.logsDir, agents, transcriptMaxBytes(this.deps.host.env)); // no pipe is open yet
+    await this.rotateTranscripts(agents); // no pipe is open yet
     for (const call of chunkGroups(agents.map((agent) => this.createCommands(agent, { printName: true })))) {
       const made = new Set<string>();
       // What a failed call made is in `made` all the same: tmux printed each session's name as it made it.
@@ -500,7 +500,7 @@ export class DirectSupervisor implements Supervisor {
     }
     if (present.length > 0) clearFleetCrashes(this.deps.paths.runDir);
     const prepared = await this.prepareLaunch(present);
-    await rotateTranscripts(this.deps.paths.logsDir, present, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
+    await this.rotateTranscripts(present); // pipes are replaced below
     const respawns: string[][] = [];
     for (const agent of present) {
       const spec = prepared.get(agent.name);
@@ -519,6 +519,14 @@ export class DirectSupervisor implements Supervisor {
       for (const outcome of await this.start(absent)) outcomes.set(outcome.agent, outcome);
     }
     return agents.map((agent) => outcomes.get(agent.name)!);
+  }
+
+  /**
+   * Moves aside the transcripts of `agents` that are over the size cap, before their sessions are made or
+   * respawned (the pipe that writes a transcript is opened or replaced by that call).
+   */
+  private async rotateTranscripts(agents: readonly AgentSpec[]): Promise<void> {
+    await rotateTranscripts(this.deps.paths.logsDir, agents, transcriptMaxBytes(this.deps.host.env));
   }
 
   /** A new process in the agent's pane, from its launch spec; the pane's transcript pipe is replaced with it. */
@@ -540,7 +548,7 @@ export class DirectSupervisor implements Supervisor {
    */
   async respawnPrepared(agents: readonly AgentSpec[]): Promise<boolean> {
     if (agents.length === 0) return true;
-    await rotateTranscripts(this.deps.paths.logsDir, agents, transcriptMaxBytes(this.deps.host.env)); // pipes are replaced below
+    await this.rotateTranscripts(agents); // pipes are replaced below
     const groups = agents.map((agent) => this.respawnCommands(agent, launchSpecFile(this.deps.paths.runDir, agent.name)));
     return batchGroups(this.deps.tmux, groups, { timeoutMs: START_CHUNK_TIMEOUT_MS }).then(
       () => true,
