@@ -6,6 +6,7 @@ import type { Roster } from '../roster/model.js';
 import { agentUnitStartScript, holderUnitScript, mainScript } from '../supervisor/hook.js';
 import { packageVersion } from '../system/package.js';
 import type { Host } from '../host/host.js';
+import { runCommand } from '../system/runner.js';
 import { unitNames, userUnitDir, type UnitNames } from './names.js';
 import { Systemctl } from './systemctl.js';
 import { findOnPath } from './which.js';
@@ -29,7 +30,8 @@ export function systemdSetup(host: Pick<Host, 'env' | 'runner'>): SystemdSetup {
     unitDir,
     holderFile: path.join(unitDir, names.holder),
     templateFile: path.join(unitDir, names.template),
-    systemctl: new Systemctl(host.runner, host.env),
+    // Straight to the manager's socket only with the real runner: an injected one must see every systemctl call.
+    systemctl: new Systemctl(host.runner, host.env, { bus: host.runner === runCommand }),
     env: host.env,
   };
 }

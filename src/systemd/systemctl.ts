@@ -1,5 +1,6 @@
 import { CommandError, UserError } from '../core/errors.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
+import { managerSocketPath, withManagerBus, type JobOutcome, type ManagerBus } from './manager-bus.js';
 import { findOnPath } from './which.js';
 
 /** The properties we read from `systemctl --user show`, parsed. */
@@ -44,15 +45,32 @@ export const NO_MANAGER_HINT =
   'or enable lingering (`sudo loginctl enable-linger $USER`) and set XDG_RUNTIME_DIR=/run/user/$(id -u); ' +
   'where systemd is not available, set `supervisor: builtin` in the roster (the built-in supervisor needs no systemd)';
 
-/** A typed client for `systemctl --user`: argv only, one call for many units, clear errors. */
+/**
+ * A typed client for `systemctl --user`: argv only, one call for many units, clear errors. With `bus` (the real
+ * runner, not an injected one), unit states, jobs and reset-failed go straight to the manager's private socket
+ * (src/systemd/manager-bus.ts, decision 029), and systemctl runs only when that socket cannot be used;
+ * MOSAIC_SYSTEMD_BUS=0 turns that off.
+ */
 export class Systemctl {
   private managerInfo: ManagerInfo | undefined;
   private binaryFound: Promise<boolean> | undefined;
+  private busSocket: string | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+    options: { bus?: boolean } = {},
+  ) {
+    this.busSocket = options.bus === true && env.MOSAIC_SYSTEMD_BUS !== '0' ? managerSocketPath(env) : undefined;
+  }
+
+  /** `work` over the manager's socket; undefined (and systemctl from then on) when that cannot be used. */
+  private async overBus<T>(what: string, timeoutMs: number, work: (bus: ManagerBus) => Promise<T>): Promise<T | undefined> {
+    if (this.busSocket === undefined) return undefined;
+    const result = await withManagerBus(this.busSocket, timeoutMs, what, work);
+    if (result === undefined) this.busSocket = undefined;
+    return result;
+  }
 
   argv(args: readonly string[]): string[] {
     return ['systemctl', '--user', '--no-pager', ...args];
@@ -98,28 +116,25 @@ export class Systemctl {
   async show(units: readonly string[]): Promise<Map<string, UnitState>> {
     const states = new Map<string, UnitState>();
     if (units.length === 0) return states;
+    const shown = await this.overBus('reading unit states', QUERY_TIMEOUT_MS, (bus) => bus.properties(units, BUS_PROPERTIES));
+    if (shown) {
+      for (const unit of units) states.set(unit, unitState(unit, stringProperties(shown.get(unit))));
+      return states;
+    }
     const result = await this.run(['show', `--property=${SHOW_PROPERTIES.join(',')}`, '--', ...units]);
     const blocks = result.stdout.split(/\n\s*\n/).filter((block) => block.trim().length > 0);
     blocks.forEach((block, index) => {
       const props = parseProperties(block);
       const unit = units[index] ?? props.Id ?? '';
-      states.set(unit, {
-        unit,
-        loadState: props.LoadState ?? '',
-        activeState: props.ActiveState ?? '',
-        subState: props.SubState ?? '',
-        unitFileState: props.UnitFileState ?? '',
-        mainPid: Number(props.MainPID ?? 0),
-        controlGroup: props.ControlGroup ?? '',
-        fragmentPath: props.FragmentPath ?? '',
-        needDaemonReload: props.NeedDaemonReload === 'yes',
-      });
+      states.set(unit, unitState(unit, props));
     });
     return states;
   }
 
   /** Loaded units matching the globs (active or not), one call. */
   async listUnits(...patterns: string[]): Promise<{ unit: string; load: string; active: string; sub: string }[]> {
+    const listed = await this.overBus('listing units', QUERY_TIMEOUT_MS, (bus) => bus.listUnits(patterns));
+    if (listed) return listed;
     const result = await this.run(['list-units', '--all', '--output=json', '--', ...patterns]);
     return JSON.parse(result.stdout || '[]') as { unit: string; load: string; active: string; sub: string }[];
   }
@@ -163,6 +178,9 @@ export class Systemctl {
    */
   async jobs(verb: 'start' | 'stop' | 'restart', units: readonly string[]): Promise<RunResult | undefined> {
     if (units.length === 0) return undefined;
+    const started = Date.now();
+    const outcomes = await this.overBus(`the ${verb} jobs of ${units.length} unit(s)`, JOB_TIMEOUT_MS, (bus) => bus.jobs(verb, units));
+    if (outcomes) return jobsResult(this.argv([verb, '--', ...units]), verb, outcomes, Date.now() - started);
     return this.run([verb, '--', ...units], { allowFailure: true, timeoutMs: JOB_TIMEOUT_MS });
   }
 
@@ -184,8 +202,74 @@ export class Systemctl {
   }
 
   async resetFailed(units: readonly string[]): Promise<void> {
-    if (units.length > 0) await this.run(['reset-failed', '--', ...units], { allowFailure: true });
+    if (units.length === 0) return;
+    if (await this.overBus('reset-failed', QUERY_TIMEOUT_MS, (bus) => bus.resetFailed(units).then(() => true))) return;
+    await this.run(['reset-failed', '--', ...units], { allowFailure: true });
   }
+}
+
+/** The `show` properties, by the interface that has them. */
+const BUS_PROPERTIES = {
+  'org.freedesktop.systemd1.Unit': ['Id', 'LoadState', 'ActiveState', 'SubState', 'UnitFileState', 'FragmentPath', 'NeedDaemonReload'],
+  'org.freedesktop.systemd1.Service': ['MainPID', 'ControlGroup'],
+} as const;
+
+/** Property values as `systemctl show` prints them (booleans as yes/no). */
+function stringProperties(values: ReadonlyMap<string, unknown> | undefined): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const [name, value] of values ?? []) props[name] = typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
+  return props;
+}
+
+function unitState(unit: string, props: Record<string, string>): UnitState {
+  return {
+    unit,
+    loadState: props.LoadState ?? '',
+    activeState: props.ActiveState ?? '',
+    subState: props.SubState ?? '',
+    unitFileState: props.UnitFileState ?? '',
+    mainPid: Number(props.MainPID ?? 0),
+    controlGroup: props.ControlGroup ?? '',
+    fragmentPath: props.FragmentPath ?? '',
+    needDaemonReload: props.NeedDaemonReload === 'yes',
+  };
+}
+
+/** A failed service's Result, in the words systemctl uses. */
+const FAILURE_REASONS: Record<string, string> = {
+  'exit-code': 'the control process exited with error code',
+  signal: 'the control process was killed by a signal',
+  'core-dump': 'the control process dumped core',
+  timeout: 'a timeout was exceeded',
+  'start-limit-hit': 'start of the service was attempted too often',
+  resources: 'of unavailable resources or another system error',
+};
+
+const JOB_ENDINGS: Record<string, string> = {
+  failed: 'failed',
+  dependency: 'failed: a unit it depends on failed',
+  canceled: 'was canceled',
+  timeout: 'timed out',
+};
+
+/** The jobs' outcomes as systemctl's result would carry them: exit 1 and a line per unit that did not make it. */
+function jobsResult(argv: string[], verb: string, outcomes: readonly JobOutcome[], durationMs: number): RunResult {
+  const lines: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.result === 'done' || outcome.result === 'skipped') continue;
+    if (outcome.error !== undefined) lines.push(`Failed to ${verb} ${outcome.unit}: ${outcome.error}`);
+    else if (outcome.result === 'failed' && outcome.reason !== undefined)
+      lines.push(`Job for ${outcome.unit} failed because ${FAILURE_REASONS[outcome.reason] ?? `of "${outcome.reason}"`}.`);
+    else lines.push(`Job for ${outcome.unit} ${JOB_ENDINGS[outcome.result] ?? `ended with result "${outcome.result}"`}.`);
+  }
+  return {
+    argv,
+    status: lines.length > 0 ? 1 : 0,
+    signal: null,
+    stdout: '',
+    stderr: lines.map((line) => `${line}\n`).join(''),
+    durationMs,
+  };
 }
 
 function systemctlMissing(cause?: unknown): UserError {

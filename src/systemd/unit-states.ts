@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { listDirectory } from '../system/fs.js';
-import type { CommandRunner } from '../system/runner.js';
+import { runCommand, type CommandRunner } from '../system/runner.js';
+import { managerSocketPath, withManagerBus } from './manager-bus.js';
 import type { UnitNames } from './names.js';
 
 export interface UnitState {
@@ -112,9 +113,9 @@ export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<strin
 }
 
 /**
- * Two `systemctl --user` calls whatever the fleet size: `list-units` for every agent unit
- * and the manager's unit path, then the enablement scan. A missing user manager is
- * reported, not thrown: `fleet ps` still shows the other planes.
+ * Two questions to the manager whatever the fleet size: the agent units' states and the manager's unit path, then
+ * the enablement scan. Asked over the manager's socket with the real runner (decision 029), else with two
+ * `systemctl --user` calls. A missing user manager is reported, not thrown: `fleet ps` still shows the other planes.
  */
 export async function querySystemdUnits(
   runner: CommandRunner,
@@ -122,6 +123,22 @@ export async function querySystemdUnits(
   uid: number,
   names: UnitNames,
 ): Promise<SystemdView> {
+  const socket = runner === runCommand && env.MOSAIC_SYSTEMD_BUS !== '0' ? managerSocketPath(env) : undefined;
+  const asked = socket
+    ? await withManagerBus(socket, 10_000, 'listing units', (bus) =>
+        Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath')]),
+      ).catch(() => undefined) // systemctl then says what is wrong, in its words
+    : undefined;
+  if (asked) {
+    const [listed, unitPath] = asked;
+    const dirs = Array.isArray(unitPath) && unitPath.length > 0 ? classifyUnitPath(unitPath.map(String)) : userUnitDirectories(env, uid);
+    return {
+      available: true,
+      error: null,
+      units: new Map(listed.map((u) => [u.unit, u])),
+      enablement: scanEnablement(dirs, `${names.prefix}-agent@`),
+    };
+  }
   const systemctl = (args: string[]) =>
     runner(['systemctl', '--user', '--no-pager', ...args], { env, allowFailure: true, timeoutMs: 10_000 }).catch((error: Error) => ({
       status: null,
