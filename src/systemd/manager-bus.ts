@@ -79,8 +79,8 @@ export class ManagerBus {
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('the systemd manager closed the connection')));
+    socket.on('error', (error) => this.fail(lost(error.message)));
+    socket.on('close', () => this.fail(lost('it closed the connection')));
   }
 
   /** Connects and authenticates (EXTERNAL, as our uid); undefined when the manager cannot be reached this way. */
@@ -225,7 +225,7 @@ export class ManagerBus {
     await Promise.all(units.map((unit) => this.manager('ResetFailedUnit', 's', [unit]).catch(ignoreBusError)));
   }
 
-  /** Properties of one interface of each unit (loading units that are not loaded, as `systemctl show` does). */
+  /** The named properties of each unit, by interface (loading units that are not loaded, as `systemctl show` does). */
   async properties(
     units: readonly string[],
     wanted: Readonly<Record<string, readonly string[]>>,
@@ -265,7 +265,7 @@ export class ManagerBus {
         data = data.subarray(length);
       }
     } catch (error) {
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+      this.fail(lost(`it sent a message this client cannot read: ${error instanceof Error ? error.message : String(error)}`));
       this.socket.destroy();
       return;
     }
@@ -303,6 +303,14 @@ export class ManagerBus {
   }
 }
 
+const duration = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
+
+function lost(why: string): UserError {
+  return new UserError(`lost the systemd user manager's answer (${why})`, {
+    hint: 'check it with `systemctl --user status`; MOSAIC_SYSTEMD_BUS=0 makes mosaic use systemctl instead',
+  });
+}
+
 function ignoreBusError(error: unknown): undefined {
   if (error instanceof BusError) return undefined;
   throw error;
@@ -325,7 +333,7 @@ export async function withManagerBus<T>(
     timer = setTimeout(
       () =>
         reject(
-          new UserError(`the systemd user manager did not finish ${what} within ${Math.round(timeoutMs / 1000)} s`, {
+          new UserError(`the systemd user manager did not finish ${what} within ${duration(timeoutMs)}`, {
             hint: 'see `systemctl --user list-jobs`',
           }),
         ),

@@ -1,4 +1,5 @@
 import { CommandError, UserError } from '../core/errors.js';
+import { monotonicMs } from '../system/clock.js';
 import type { CommandRunner, RunResult } from '../system/runner.js';
 import { managerSocketPath, withManagerBus, type JobOutcome, type ManagerBus } from './manager-bus.js';
 import { findOnPath } from './which.js';
@@ -178,9 +179,9 @@ export class Systemctl {
    */
   async jobs(verb: 'start' | 'stop' | 'restart', units: readonly string[]): Promise<RunResult | undefined> {
     if (units.length === 0) return undefined;
-    const started = Date.now();
+    const started = monotonicMs();
     const outcomes = await this.overBus(`the ${verb} jobs of ${units.length} unit(s)`, JOB_TIMEOUT_MS, (bus) => bus.jobs(verb, units));
-    if (outcomes) return jobsResult(this.argv([verb, '--', ...units]), verb, outcomes, Date.now() - started);
+    if (outcomes) return jobsResult(this.argv([verb, '--', ...units]), verb, outcomes, Math.round(monotonicMs() - started));
     return this.run([verb, '--', ...units], { allowFailure: true, timeoutMs: JOB_TIMEOUT_MS });
   }
 

@@ -117,6 +117,13 @@ export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<strin
  * the enablement scan. Asked over the manager's socket with the real runner (decision 029), else with two
  * `systemctl --user` calls. A missing user manager is reported, not thrown: `fleet ps` still shows the other planes.
  */
+/** The agent units' states and the manager's unit path over its socket; undefined when that socket cannot be used. */
+function askManager(socket: string, names: UnitNames) {
+  return withManagerBus(socket, 10_000, 'listing units', (bus) =>
+    Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath')]),
+  );
+}
+
 export async function querySystemdUnits(
   runner: CommandRunner,
   env: NodeJS.ProcessEnv,
@@ -124,11 +131,14 @@ export async function querySystemdUnits(
   names: UnitNames,
 ): Promise<SystemdView> {
   const socket = runner === runCommand && env.MOSAIC_SYSTEMD_BUS !== '0' ? managerSocketPath(env) : undefined;
-  const asked = socket
-    ? await withManagerBus(socket, 10_000, 'listing units', (bus) =>
-        Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath')]),
-      ).catch(() => undefined) // systemctl then says what is wrong, in its words
-    : undefined;
+  let asked: Awaited<ReturnType<typeof askManager>>;
+  try {
+    asked = socket ? await askManager(socket, names) : undefined;
+  } catch (error) {
+    // A manager that took the call and then failed it or went silent: systemctl would wait on it too.
+    const enablement = scanEnablement(userUnitDirectories(env, uid), `${names.prefix}-agent@`);
+    return { available: false, error: (error as Error).message, units: new Map(), enablement };
+  }
   if (asked) {
     const [listed, unitPath] = asked;
     const dirs = Array.isArray(unitPath) && unitPath.length > 0 ? classifyUnitPath(unitPath.map(String)) : userUnitDirectories(env, uid);
