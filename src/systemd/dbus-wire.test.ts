@@ -49,6 +49,24 @@ describe('D-Bus messages from the manager', () => {
     expect(decodeBody(got)).toEqual([{ signature: 'b', value: false }]);
   });
 
+  it('skip a header field of a type the client has no use for', () => {
+    // A signal (serial 7) whose header has MEMBER "Ping" and an unknown field 0x20 of type "as" holding ["a", "b"].
+    const fields = Buffer.from(
+      '03017300' + '04000000' + '50696e6700' + '000000' + '2002617300' + '000000' + '0e000000' + '010000006100' + '0000' + '010000006200',
+      'hex',
+    );
+    const header = Buffer.alloc(16);
+    header.write('l', 0, 'latin1');
+    header.writeUInt8(MESSAGE.signal, 1);
+    header.writeUInt8(1, 3);
+    header.writeUInt32LE(0, 4);
+    header.writeUInt32LE(7, 8);
+    header.writeUInt32LE(fields.length, 12);
+    const message = Buffer.concat([header, fields, Buffer.alloc((8 - (fields.length % 8)) % 8)]);
+    expect(messageLength(message)).toBe(message.length);
+    expect(decodeMessage(message)).toMatchObject({ type: MESSAGE.signal, serial: 7, member: 'Ping', signature: '' });
+  });
+
   it('measure a message only once all of it is there, across chunks', () => {
     const whole = Buffer.concat([hex(START_REPLY), hex(JOB_REMOVED)]);
     expect(messageLength(whole.subarray(0, 10))).toBeUndefined();

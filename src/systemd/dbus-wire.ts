@@ -287,8 +287,11 @@ export function decodeMessage(bytes: Buffer): DBusMessage {
       value = u32(at);
       at += 4;
     } else {
-      // A field of a type the specification does not give any field: the header is not one to trust.
-      throw new Error(`D-Bus header field ${code} has type "${type}"`);
+      // A field this client has no use for, of another type: skipped, as the specification says to.
+      const reader = new Reader(bytes, little, at);
+      reader.read(type);
+      at = reader.offset;
+      continue;
     }
     if (at > fieldsEnd) throw new Error('D-Bus header field runs past the header');
     if (code === FIELD.path) message.path = String(value);

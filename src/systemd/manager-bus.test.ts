@@ -67,6 +67,21 @@ describe('the manager bus client', () => {
     expect(outcomes).toEqual([{ unit: 'xq@t.service', result: 'done' }]);
   });
 
+  it('gives two units of one call that got the same job (a name twice, aliases) both its result', async () => {
+    let calls = 0;
+    const socketPath = await fakeManager(OK, (socket) => {
+      const reply = Buffer.from(START_REPLY, 'hex');
+      reply.writeUInt32LE(++calls, 20); // the reply's REPLY_SERIAL field
+      socket.write(reply);
+      if (calls === 2) socket.write(Buffer.from(JOB_REMOVED, 'hex'));
+    });
+    const outcomes = await withManagerBus(socketPath, 5_000, 'a stop', (bus) => bus.jobs('stop', ['xq@t.service', 'xq@t.service']));
+    expect(outcomes).toEqual([
+      { unit: 'xq@t.service', result: 'done' },
+      { unit: 'xq@t.service', result: 'done' },
+    ]);
+  });
+
   it('says it cannot be used (undefined) when the socket is missing or the authentication is refused', async () => {
     const missing = path.join(os.tmpdir(), `mosaic-no-such-socket-${process.pid}`);
     expect(await withManagerBus(missing, 5_000, 'a list', (bus) => bus.listUnits(['x*']))).toBeUndefined();

@@ -70,7 +70,8 @@ export class ManagerBus {
   private readonly replies = new Map<number, Waiter>();
   /** JobRemoved results by job path: kept from the start, so a job that ends before its caller looks is not missed. */
   private readonly removed = new Map<string, string>();
-  private readonly jobWaiters = new Map<string, (result: string) => void>();
+  /** A list per job: two units of one call can get the same job back (aliases, or a name given twice). */
+  private readonly jobWaiters = new Map<string, ((result: string) => void)[]>();
   private readonly jobRejects = new Set<(error: Error) => void>();
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -94,11 +95,14 @@ export class ManagerBus {
         clearTimeout(timer);
         socket.removeAllListeners('data');
         socket.removeAllListeners('error');
+        socket.removeAllListeners('close');
         socket.removeAllListeners('connect');
         if (!ok) socket.destroy();
         resolve(ok);
       };
+      // A manager at its connection limit accepts and closes at once: no error event, only the close.
       socket.on('error', () => done(false));
+      socket.on('close', () => done(false));
       // AUTH and BEGIN in one write, as sd-bus clients send them, and no message before the manager's OK: systemd
       // 252 reads BEGIN and a message that arrive together and then leaves the message unanswered until the
       // connection's next event (seen here: a 30 s wait that ended only when the client closed).
@@ -184,8 +188,11 @@ export class ManagerBus {
       ),
     );
     const replies = await Promise.all(asked);
-    for (const reply of replies)
-      if ('errorName' in reply && reply.errorName === UNKNOWN_METHOD) throw new BusError(UNKNOWN_METHOD, reply.error);
+    // A manager without the method answers every call so; systemctl then does it all. Jobs some calls queued are
+    // not asked for twice: a lone UnknownMethod is that unit's error.
+    const unknown = replies.filter((reply) => 'errorName' in reply && reply.errorName === UNKNOWN_METHOD);
+    const first = replies[0];
+    if (first && 'error' in first && unknown.length === replies.length) throw new BusError(UNKNOWN_METHOD, first.error);
     const outcomes = await Promise.all(
       replies.map(async (reply): Promise<JobOutcome> => {
         if ('error' in reply) return { unit: reply.unit, result: 'refused', error: reply.error };
@@ -195,10 +202,11 @@ export class ManagerBus {
     // Why a job failed, as systemctl says it: the service's Result (only failed units are asked).
     const failed = outcomes.filter((outcome) => outcome.result === 'failed');
     if (failed.length > 0) {
+      // Only words for a message: every job has ended, so a failure to read them loses nothing else.
       const results = await this.properties(
         failed.map((outcome) => outcome.unit),
         { 'org.freedesktop.systemd1.Service': ['Result'] },
-      );
+      ).catch(() => new Map<string, Map<string, DBusValue>>());
       for (const outcome of failed) {
         const reason = results.get(outcome.unit)?.get('Result');
         if (typeof reason === 'string' && reason !== 'success') outcome.reason = reason;
@@ -208,14 +216,12 @@ export class ManagerBus {
   }
 
   private jobEnd(job: string): Promise<string> {
+    // Kept after it is read: another unit of the same call may have been given the same job.
     const known = this.removed.get(job);
-    if (known !== undefined) {
-      this.removed.delete(job);
-      return Promise.resolve(known);
-    }
+    if (known !== undefined) return Promise.resolve(known);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.jobWaiters.set(job, resolve);
+      this.jobWaiters.set(job, [...(this.jobWaiters.get(job) ?? []), resolve]);
       this.jobRejects.add(reject);
     });
   }
@@ -284,10 +290,10 @@ export class ManagerBus {
     // Every other signal (PropertiesChanged, UnitNew, …) is skipped without decoding its body.
     if (message.type === MESSAGE.signal && message.member === 'JobRemoved' && message.interface === MANAGER) {
       const [, job, , result] = decodeBody(message);
-      const waiter = this.jobWaiters.get(String(job));
-      if (waiter) {
+      const waiters = this.jobWaiters.get(String(job));
+      if (waiters) {
         this.jobWaiters.delete(String(job));
-        waiter(String(result));
+        for (const waiter of waiters) waiter(String(result));
       } else this.removed.set(String(job), String(result));
     }
   }

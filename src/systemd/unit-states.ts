@@ -113,17 +113,20 @@ export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<strin
 }
 
 /**
+ * The agent units' states and the manager's unit path over its socket; undefined when that socket cannot be used.
+ * A unit path the manager does not give is empty (the usual directories are searched then), as with systemctl.
+ */
+function askManager(socket: string, names: UnitNames) {
+  return withManagerBus(socket, 10_000, 'listing units', (bus) =>
+    Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath').catch(() => [])]),
+  );
+}
+
+/**
  * Two questions to the manager whatever the fleet size: the agent units' states and the manager's unit path, then
  * the enablement scan. Asked over the manager's socket with the real runner (decision 029), else with two
  * `systemctl --user` calls. A missing user manager is reported, not thrown: `fleet ps` still shows the other planes.
  */
-/** The agent units' states and the manager's unit path over its socket; undefined when that socket cannot be used. */
-function askManager(socket: string, names: UnitNames) {
-  return withManagerBus(socket, 10_000, 'listing units', (bus) =>
-    Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath')]),
-  );
-}
-
 export async function querySystemdUnits(
   runner: CommandRunner,
   env: NodeJS.ProcessEnv,
