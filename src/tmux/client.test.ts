@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,25 @@ describe('TmuxClient', () => {
       expect((await plain.run(['list-sessions', '-F', '#{session_name}'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['a', 'b']);
     } finally {
       await plain.run(['kill-server'], { allowFailure: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lists nothing without starting tmux when no socket of ours exists; a stale socket file is the binary's to judge", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mosaic-tmux-none-'));
+    const uid = process.getuid?.() ?? 0;
+    const tmuxDir = path.join(dir, `tmux-${uid}`);
+    mkdirSync(tmuxDir, { mode: 0o700 });
+    const { runner, calls } = recordingRunner();
+    const tmux = new TmuxClient({ socket: 'fleet-none', runner, env: { TMUX_TMPDIR: dir }, wire: true });
+    try {
+      expect(await tmux.list('list-panes', ['pane_id'])).toEqual([]);
+      expect(calls).toEqual([]);
+      // A file under the name (a server that died without removing it): not ours to call "no server".
+      writeFileSync(path.join(tmuxDir, 'fleet-none'), '');
+      await tmux.list('list-panes', ['pane_id']);
+      expect(calls).toHaveLength(1);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

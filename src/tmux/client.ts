@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { CommandError, UserError } from '../core/errors.js';
 import { DEFAULT_TIMEOUT_MS, type CommandRunner, type RunOptions, type RunResult } from '../system/runner.js';
 import { runOverSocket, socketPath } from './wire.js';
@@ -109,6 +110,18 @@ export class TmuxClient {
     }
   }
 
+  /** Our socket's directory is one tmux would use and has no socket of that name. */
+  private socketMissing(): boolean {
+    const path = socketPath(this.socket, this.env, process.getuid?.() ?? 0);
+    if (!path) return false;
+    try {
+      lstatSync(path);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  }
+
   /** The call over the server's socket; undefined when the binary has to make it (no server yet, among others). */
   private async runOverWire(args: readonly string[], options: Omit<RunOptions, 'env'>): Promise<RunResult | undefined> {
     const path = socketPath(this.socket, this.env, process.getuid?.() ?? 0);
@@ -144,6 +157,9 @@ export class TmuxClient {
    * with "no current target": it has no pane, so that is [] too.
    */
   async list(command: 'list-panes' | 'list-sessions', fields: readonly string[], extra: readonly string[] = []): Promise<string[][]> {
+    // No socket at all: no server, as the binary would say after a fork of node and an exec of tmux (a stopped
+    // fleet's ps, the listing after a stop, the first listing of a start).
+    if (this.wire && this.socketMissing()) return [];
     const format = fields.map((field) => `#{${field}}`).join('\t');
     const args = command === 'list-panes' ? [command, '-a', ...extra, '-F', format] : [command, ...extra, '-F', format];
     const result = await this.run(args, { allowFailure: true });
