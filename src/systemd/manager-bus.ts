@@ -97,7 +97,10 @@ export class ManagerBus {
         socket.removeAllListeners('error');
         socket.removeAllListeners('close');
         socket.removeAllListeners('connect');
-        if (!ok) socket.destroy();
+        if (!ok) {
+          socket.on('error', () => undefined); // a late error of a socket given up on must not end the process
+          socket.destroy();
+        }
         resolve(ok);
       };
       // A manager at its connection limit accepts and closes at once: no error event, only the close.
