@@ -37,8 +37,12 @@ export class BusError extends UserError {
   }
 }
 
-/** The private socket of the manager `systemctl --user` would reach with this environment; undefined when unset. */
+/**
+ * The private socket of the manager `systemctl --user` would reach with this environment; undefined when
+ * XDG_RUNTIME_DIR is unset, or when MOSAIC_SYSTEMD_BUS=0 says to run systemctl.
+ */
 export function managerSocketPath(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.MOSAIC_SYSTEMD_BUS === '0') return undefined;
   const runtime = env.XDG_RUNTIME_DIR;
   return runtime && path.isAbsolute(runtime) ? path.join(runtime, 'systemd', 'private') : undefined;
 }
@@ -60,19 +64,18 @@ export interface JobOutcome {
   reason?: string;
 }
 
-interface Waiter {
-  resolve(message: DBusMessage): void;
+interface Waiter<T> {
+  resolve(value: T): void;
   reject(error: Error): void;
 }
 
 export class ManagerBus {
   private serial = 0;
-  private readonly replies = new Map<number, Waiter>();
+  private readonly replies = new Map<number, Waiter<DBusMessage>>();
   /** JobRemoved results by job path: kept from the start, so a job that ends before its caller looks is not missed. */
   private readonly removed = new Map<string, string>();
   /** A list per job: two units of one call can get the same job back (aliases, or a name given twice). */
-  private readonly jobWaiters = new Map<string, ((result: string) => void)[]>();
-  private readonly jobRejects = new Set<(error: Error) => void>();
+  private readonly jobWaiters = new Map<string, Waiter<string>[]>();
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private failure: Error | undefined;
@@ -224,8 +227,7 @@ export class ManagerBus {
     if (known !== undefined) return Promise.resolve(known);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.jobWaiters.set(job, [...(this.jobWaiters.get(job) ?? []), resolve]);
-      this.jobRejects.add(reject);
+      this.jobWaiters.set(job, [...(this.jobWaiters.get(job) ?? []), { resolve, reject }]);
     });
   }
 
@@ -296,7 +298,7 @@ export class ManagerBus {
       const waiters = this.jobWaiters.get(String(job));
       if (waiters) {
         this.jobWaiters.delete(String(job));
-        for (const waiter of waiters) waiter(String(result));
+        for (const waiter of waiters) waiter.resolve(String(result));
       } else this.removed.set(String(job), String(result));
     }
   }
@@ -306,8 +308,7 @@ export class ManagerBus {
     this.failure = error;
     for (const waiter of this.replies.values()) waiter.reject(error);
     this.replies.clear();
-    for (const reject of this.jobRejects) reject(error);
-    this.jobRejects.clear();
+    for (const waiters of this.jobWaiters.values()) for (const waiter of waiters) waiter.reject(error);
     this.jobWaiters.clear();
   }
 }

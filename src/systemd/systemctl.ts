@@ -62,7 +62,7 @@ export class Systemctl {
     private readonly env: NodeJS.ProcessEnv,
     options: { bus?: boolean } = {},
   ) {
-    this.busSocket = options.bus === true && env.MOSAIC_SYSTEMD_BUS !== '0' ? managerSocketPath(env) : undefined;
+    this.busSocket = options.bus === true ? managerSocketPath(env) : undefined;
   }
 
   /** `work` over the manager's socket; undefined (and systemctl from then on) when that cannot be used. */

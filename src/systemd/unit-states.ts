@@ -112,15 +112,8 @@ export function scanEnablement(dirs: UnitDirectories, prefix: string): Map<strin
   return result;
 }
 
-/**
- * The agent units' states and the manager's unit path over its socket; undefined when that socket cannot be used.
- * A unit path the manager does not give is empty (the usual directories are searched then), as with systemctl.
- */
-function askManager(socket: string, names: UnitNames) {
-  return withManagerBus(socket, 10_000, 'listing units', (bus) =>
-    Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath').catch(() => [])]),
-  );
-}
+/** What the manager said: its agent units' states (or why it could not say) and its unit search path. */
+type ManagerAnswer = { units: Map<string, UnitState>; unitPath: string[] } | { error: string; unitPath: string[] };
 
 /**
  * Two questions to the manager whatever the fleet size: the agent units' states and the manager's unit path, then
@@ -133,25 +126,33 @@ export async function querySystemdUnits(
   uid: number,
   names: UnitNames,
 ): Promise<SystemdView> {
-  const socket = runner === runCommand && env.MOSAIC_SYSTEMD_BUS !== '0' ? managerSocketPath(env) : undefined;
-  let asked: Awaited<ReturnType<typeof askManager>>;
+  const socket = runner === runCommand ? managerSocketPath(env) : undefined;
+  const answer = (socket ? await askOverSocket(socket, names) : undefined) ?? (await askSystemctl(runner, env, names));
+  const dirs = answer.unitPath.length > 0 ? classifyUnitPath(answer.unitPath) : userUnitDirectories(env, uid);
+  const enablement = scanEnablement(dirs, `${names.prefix}-agent@`);
+  if ('error' in answer) return { available: false, error: answer.error, units: new Map(), enablement };
+  return { available: true, error: null, units: answer.units, enablement };
+}
+
+/**
+ * Over the manager's socket; undefined when that socket cannot be used. A unit path the manager does not give is
+ * empty (the usual directories are searched then), as with systemctl. A manager that took the call and then failed
+ * it or went silent is not asked again through systemctl, which would wait on it too.
+ */
+async function askOverSocket(socket: string, names: UnitNames): Promise<ManagerAnswer | undefined> {
   try {
-    asked = socket ? await askManager(socket, names) : undefined;
-  } catch (error) {
-    // A manager that took the call and then failed it or went silent: systemctl would wait on it too.
-    const enablement = scanEnablement(userUnitDirectories(env, uid), `${names.prefix}-agent@`);
-    return { available: false, error: (error as Error).message, units: new Map(), enablement };
-  }
-  if (asked) {
+    const asked = await withManagerBus(socket, 10_000, 'listing units', (bus) =>
+      Promise.all([bus.listUnits([names.agentPattern]), bus.managerProperty('UnitPath').catch(() => [])]),
+    );
+    if (!asked) return undefined;
     const [listed, unitPath] = asked;
-    const dirs = Array.isArray(unitPath) && unitPath.length > 0 ? classifyUnitPath(unitPath.map(String)) : userUnitDirectories(env, uid);
-    return {
-      available: true,
-      error: null,
-      units: new Map(listed.map((u) => [u.unit, u])),
-      enablement: scanEnablement(dirs, `${names.prefix}-agent@`),
-    };
+    return { units: new Map(listed.map((u) => [u.unit, u])), unitPath: Array.isArray(unitPath) ? unitPath.map(String) : [] };
+  } catch (error) {
+    return { error: (error as Error).message, unitPath: [] };
   }
+}
+
+async function askSystemctl(runner: CommandRunner, env: NodeJS.ProcessEnv, names: UnitNames): Promise<ManagerAnswer> {
   const systemctl = (args: string[]) =>
     runner(['systemctl', '--user', '--no-pager', ...args], { env, allowFailure: true, timeoutMs: 10_000 }).catch((error: Error) => ({
       status: null,
@@ -163,15 +164,13 @@ export async function querySystemdUnits(
     systemctl(['show', '--property=UnitPath', '--value']),
   ]);
   const unitPath = manager.status === 0 ? manager.stdout.trim().split(/\s+/).filter(Boolean) : [];
-  const dirs = unitPath.length > 0 ? classifyUnitPath(unitPath) : userUnitDirectories(env, uid);
-  const enablement = scanEnablement(dirs, `${names.prefix}-agent@`);
   if (units.status !== 0) {
     const reason = units.stderr.trim().split('\n')[0] || `exit ${String(units.status)}`;
-    return { available: false, error: `systemctl --user list-units failed: ${reason}`, units: new Map(), enablement };
+    return { error: `systemctl --user list-units failed: ${reason}`, unitPath };
   }
   try {
-    return { available: true, error: null, units: parseListUnits(units.stdout), enablement };
+    return { units: parseListUnits(units.stdout), unitPath };
   } catch (error) {
-    return { available: false, error: (error as Error).message, units: new Map(), enablement };
+    return { error: (error as Error).message, unitPath };
   }
 }
